@@ -1,0 +1,78 @@
+package dev.tessera.assigner;
+
+import ai.djl.engine.Engine;
+import ai.djl.util.cuda.CudaUtils;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Ways to get the device list: detection through DJL and the OS, or a fixed virtual set for machines without a
+ * GPU. Stateless and thread-safe.
+ */
+public final class Devices {
+    /** Memory of each GPU in {@link #virtualSet()}, in MB. */
+    public static final double VIRTUAL_GPU_MB = 16_384;
+    /** Memory of the CPU in {@link #virtualSet()}, in MB. */
+    public static final double VIRTUAL_CPU_MB = 65_536;
+
+    private static final double BYTES_PER_MB = 1024.0 * 1024.0;
+
+    private Devices() {}
+
+    /**
+     * The machine's devices: each CUDA GPU DJL's engine sees, with its free memory from {@link CudaUtils}, then
+     * the CPU with the memory the OS reports available.
+     */
+    public static List<Device> detect() {
+        List<Device> out = new ArrayList<>();
+        int gpus = Engine.getInstance().getGpuCount();
+        for (int i = 0; i < gpus; i++) {
+            out.add(Device.gpu(i, freeGpuMb(i)));
+        }
+        out.add(Device.cpu(availableCpuMb()));
+        return List.copyOf(out);
+    }
+
+    /** Whether DJL's engine sees at least one CUDA GPU. */
+    public static boolean hasGpu() {
+        return Engine.getInstance().getGpuCount() > 0;
+    }
+
+    /**
+     * The documented virtual set used when a machine has no GPU: four 16 GB GPUs ({@code cuda:0..cuda:3}, power
+     * 1) and a 64 GB CPU (power {@code cpuWeight}).
+     */
+    public static List<Device> virtualSet() {
+        List<Device> out = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            out.add(Device.gpu(i, VIRTUAL_GPU_MB));
+        }
+        out.add(Device.cpu(VIRTUAL_CPU_MB));
+        return List.copyOf(out);
+    }
+
+    static double freeGpuMb(int index) {
+        MemoryUsage usage = CudaUtils.getGpuMemory(ai.djl.Device.gpu(index));
+        // DJL reports the card's total as max and the memory in use as committed.
+        long free = usage.getMax() - usage.getCommitted();
+        return Math.max(0, free) / BYTES_PER_MB;
+    }
+
+    /** Memory the OS reports available (MemAvailable on Linux), or the JVM's view of free physical memory. */
+    static double availableCpuMb() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    String kb = line.replaceAll("[^0-9]", "");
+                    return Long.parseLong(kb) / 1024.0;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // not Linux or unreadable: fall back to the JVM's figure
+        }
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        return os.getFreeMemorySize() / BYTES_PER_MB;
+    }
+}

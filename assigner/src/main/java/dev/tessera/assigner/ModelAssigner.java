@@ -1,0 +1,338 @@
+package dev.tessera.assigner;
+
+import ai.djl.nn.Block;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Places N models (or the layers of one model) on M devices so that each device's memory holds what it gets,
+ * compute is shared by device power, and heavy traffic stays off slow links. machin's {@code ModelAssigner} API
+ * and defaults, with its flaws fixed: the connection term is normalised so it does not vanish as 1/n², a step
+ * costs O(n·m² + E·m), and the default {@link PlacementMethod#REFINED} method repairs and improves the hardened
+ * placement so it never breaks a memory (or balance) limit.
+ *
+ * <p>Thread-safe: the placement is computed once, on the first call to {@link #placement()} or {@link
+ * #assignment()}, under a lock, and then shared. The assigner owns no native memory after that call returns.
+ *
+ * <pre>{@code
+ * ModelAssigner assigner = ModelAssigner.builder()
+ *         .addBlock("encoder", encoder)
+ *         .addBlock("decoder", decoder)
+ *         .connect("encoder", "decoder", 1.0)
+ *         .setDevices(Devices.detect())
+ *         .build();
+ * List<Device> where = assigner.assignment();
+ * }</pre>
+ */
+public final class ModelAssigner {
+
+    private final Builder b;
+    private Placement placement;
+
+    private ModelAssigner(Builder b) {
+        this.b = b;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The device of each model, in the order the models were added. Computes the placement on first use. */
+    public List<Device> assignment() {
+        return placement().assignment();
+    }
+
+    /**
+     * The full result: per-device memory and compute load and the cost terms. Computes the placement on first
+     * use, and then moves each Block's parameters to its device when {@code moveModels} is set.
+     *
+     * @throws PlacementInfeasibleException when the hard constraints cannot be met (with the numbers)
+     */
+    public synchronized Placement placement() {
+        if (placement == null) {
+            placement = new PlacementRun(b).run();
+            if (b.moveModels) {
+                BlockMover.move(b.blocks, placement);
+            }
+        }
+        return placement;
+    }
+
+    /**
+     * Options and inputs, with machin's defaults. Not thread-safe. Setters check their own argument; {@link
+     * #build()} checks how they combine.
+     */
+    public static final class Builder {
+        final List<String> names = new ArrayList<>();
+        final List<Double> sizes = new ArrayList<>();
+        final List<Double> complexities = new ArrayList<>();
+        final Map<Integer, Block> blocks = new HashMap<>();
+        final Map<String, Integer> index = new HashMap<>();
+        final List<int[]> edges = new ArrayList<>();
+        final List<Double> volumes = new ArrayList<>();
+        List<Device> devices;
+        double[][] distance;
+        double modelSizeMultiplier = 2;
+        double maxMemRatio = 0.5;
+        double cpuWeight = 0;
+        double connectionWeight = 2;
+        double sizeMatchWeight = 0.01;
+        double complexityMatchWeight = 1;
+        double entropyWeight = 1;
+        int iterations = 500;
+        double updateRate = 0.01;
+        double gpuGpuDistance = 1;
+        double cpuGpuDistance = 10;
+        boolean moveModels = true;
+        long seed = 0;
+        Double balanceTolerance;
+        PlacementMethod method = PlacementMethod.REFINED;
+        double searchEffort = 1;
+        ai.djl.Device computeDevice;
+        ProgressListener progress = ProgressListener.NONE;
+
+        private Builder() {}
+
+        /** Adds a model by size in MB (before the multiplier); its complexity defaults to its demand, as in machin. */
+        public Builder addModel(String name, double sizeMb) {
+            return add(name, sizeMb, null, null);
+        }
+
+        /** Adds a model by size in MB (before the multiplier) and complexity (any unit, >= 0). */
+        public Builder addModel(String name, double sizeMb, double complexity) {
+            return add(name, sizeMb, checkNonNegative("complexity of model " + name, complexity), null);
+        }
+
+        /** Adds a DJL block, sized by {@link ModelSizeEstimator#sizeMb(Block)}; it moves to its device if moveModels. */
+        public Builder addBlock(String name, Block block) {
+            Objects.requireNonNull(block, "block");
+            return add(name, ModelSizeEstimator.sizeMb(block), null, block);
+        }
+
+        /** Adds a DJL block with an explicit complexity. */
+        public Builder addBlock(String name, Block block, double complexity) {
+            Objects.requireNonNull(block, "block");
+            return add(name, ModelSizeEstimator.sizeMb(block), checkNonNegative("complexity of model " + name, complexity), block);
+        }
+
+        private Builder add(String name, double sizeMb, Double complexity, Block block) {
+            Objects.requireNonNull(name, "name");
+            if (index.containsKey(name)) {
+                throw new IllegalArgumentException("model name '" + name + "' is used twice");
+            }
+            checkNonNegative("sizeMb of model " + name, sizeMb);
+            index.put(name, names.size());
+            if (block != null) {
+                blocks.put(names.size(), block);
+            }
+            names.add(name);
+            sizes.add(sizeMb);
+            complexities.add(complexity);
+            return this;
+        }
+
+        /** Declares traffic of {@code volume} (any unit, >= 0) from one model to another, by name. */
+        public Builder connect(String from, String to, double volume) {
+            return connect(modelIndex(from), modelIndex(to), volume);
+        }
+
+        /** Declares traffic by model index (the order of addition), as machin's connection dict does. */
+        public Builder connect(int from, int to, double volume) {
+            checkIndex("from", from);
+            checkIndex("to", to);
+            checkNonNegative("volume of connection " + from + "->" + to, volume);
+            edges.add(new int[] {from, to});
+            volumes.add(volume);
+            return this;
+        }
+
+        private int modelIndex(String name) {
+            Integer i = index.get(name);
+            if (i == null) {
+                throw new IllegalArgumentException("connection names unknown model '" + name + "' (known: " + names + ")");
+            }
+            return i;
+        }
+
+        private void checkIndex(String what, int i) {
+            if (i < 0 || i >= names.size()) {
+                throw new IllegalArgumentException(what + "=" + i + " (expected 0 <= x < " + names.size() + " models)");
+            }
+        }
+
+        public Builder setDevices(List<Device> devices) {
+            Objects.requireNonNull(devices, "devices");
+            if (devices.isEmpty()) {
+                throw new IllegalArgumentException("devices is empty (expected at least one device)");
+            }
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (Device d : devices) {
+                if (!seen.add(Objects.requireNonNull(d, "device").name())) {
+                    throw new IllegalArgumentException("device name '" + d.name() + "' is used twice");
+                }
+            }
+            this.devices = List.copyOf(devices);
+            return this;
+        }
+
+        /** An explicit m×m device distance matrix (finite, >= 0, zero diagonal), in device order. */
+        public Builder optDistance(double[][] distance) {
+            Objects.requireNonNull(distance, "distance");
+            for (int r = 0; r < distance.length; r++) {
+                for (int c = 0; c < distance[r].length; c++) {
+                    checkNonNegative("distance[" + r + "][" + c + "]", distance[r][c]);
+                }
+                if (distance[r].length > r && distance[r][r] != 0) {
+                    throw new IllegalArgumentException("distance[" + r + "][" + r + "]=" + distance[r][r] + " (expected 0: same device)");
+                }
+            }
+            this.distance = new double[distance.length][];
+            for (int r = 0; r < distance.length; r++) {
+                this.distance[r] = distance[r].clone();
+            }
+            return this;
+        }
+
+        public Builder optModelSizeMultiplier(double v) {
+            modelSizeMultiplier = checkPositive("modelSizeMultiplier", v);
+            return this;
+        }
+
+        public Builder optMaxMemRatio(double v) {
+            if (!(v > 0 && v <= 1)) {
+                throw new IllegalArgumentException("maxMemRatio=" + v + " (expected 0 < x <= 1)");
+            }
+            maxMemRatio = v;
+            return this;
+        }
+
+        public Builder optCpuWeight(double v) {
+            cpuWeight = checkNonNegative("cpuWeight", v);
+            return this;
+        }
+
+        public Builder optConnectionWeight(double v) {
+            connectionWeight = checkNonNegative("connectionWeight", v);
+            return this;
+        }
+
+        public Builder optSizeMatchWeight(double v) {
+            sizeMatchWeight = checkNonNegative("sizeMatchWeight", v);
+            return this;
+        }
+
+        public Builder optComplexityMatchWeight(double v) {
+            complexityMatchWeight = checkNonNegative("complexityMatchWeight", v);
+            return this;
+        }
+
+        public Builder optEntropyWeight(double v) {
+            entropyWeight = checkNonNegative("entropyWeight", v);
+            return this;
+        }
+
+        public Builder optIterations(int v) {
+            if (v < 0) {
+                throw new IllegalArgumentException("iterations=" + v + " (expected >= 0)");
+            }
+            iterations = v;
+            return this;
+        }
+
+        public Builder optUpdateRate(double v) {
+            updateRate = checkPositive("updateRate", v);
+            return this;
+        }
+
+        public Builder optGpuGpuDistance(double v) {
+            gpuGpuDistance = checkNonNegative("gpuGpuDistance", v);
+            return this;
+        }
+
+        public Builder optCpuGpuDistance(double v) {
+            cpuGpuDistance = checkNonNegative("cpuGpuDistance", v);
+            return this;
+        }
+
+        /** Whether {@link #placement()} moves each added Block's parameters to its device (default true). */
+        public Builder optMoveModels(boolean v) {
+            moveModels = v;
+            return this;
+        }
+
+        public Builder optSeed(long v) {
+            seed = v;
+            return this;
+        }
+
+        /**
+         * Turns on the balance constraint: compute on d ≤ (1+ε) × power share_d × total complexity, raised to the
+         * largest single model's complexity when the device has power. Off by default.
+         */
+        public Builder optBalanceTolerance(double v) {
+            balanceTolerance = checkNonNegative("balanceTolerance", v);
+            return this;
+        }
+
+        public Builder optMethod(PlacementMethod v) {
+            method = Objects.requireNonNull(v, "method");
+            return this;
+        }
+
+        /** Scales the number of local-search kicks (default 1); results stay deterministic for a seed. */
+        public Builder optSearchEffort(double v) {
+            searchEffort = checkNonNegative("searchEffort", v);
+            return this;
+        }
+
+        /** Where the gradient phase runs; default: the first GPU when DJL sees one, else the CPU. */
+        public Builder optComputeDevice(ai.djl.Device v) {
+            computeDevice = Objects.requireNonNull(v, "computeDevice");
+            return this;
+        }
+
+        public Builder optProgressListener(ProgressListener v) {
+            progress = Objects.requireNonNull(v, "progressListener");
+            return this;
+        }
+
+        public ModelAssigner build() {
+            if (names.isEmpty()) {
+                throw new IllegalArgumentException("no models (expected at least one addModel or addBlock)");
+            }
+            if (devices == null) {
+                throw new IllegalArgumentException("devices are not set (call setDevices, e.g. with Devices.detect())");
+            }
+            if (distance != null) {
+                int m = devices.size();
+                boolean square = distance.length == m;
+                for (double[] row : distance) {
+                    square &= row.length == m;
+                }
+                if (!square) {
+                    throw new IllegalArgumentException("distance is " + distance.length + "x"
+                            + (distance.length == 0 ? 0 : distance[0].length) + " (expected " + m + "x" + m
+                            + ", one row and column per device)");
+                }
+            }
+            return new ModelAssigner(this);
+        }
+
+        private static double checkNonNegative(String what, double v) {
+            if (!(v >= 0) || Double.isInfinite(v)) {
+                throw new IllegalArgumentException(what + "=" + v + " (expected finite >= 0)");
+            }
+            return v;
+        }
+
+        private static double checkPositive(String what, double v) {
+            if (!(v > 0) || Double.isInfinite(v)) {
+                throw new IllegalArgumentException(what + "=" + v + " (expected finite > 0)");
+            }
+            return v;
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package dev.tessera.assigner;
+
+/**
+ * Thrown when no placement can satisfy the hard constraints (memory, and balance when it is set). The message
+ * says which constraint fails, with the numbers, so the caller can add devices, raise {@code maxMemRatio} or
+ * loosen {@code balanceTolerance}.
+ */
+public class PlacementInfeasibleException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    public PlacementInfeasibleException(String message) {
+        super(message);
+    }
+}

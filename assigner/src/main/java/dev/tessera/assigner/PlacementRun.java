@@ -1,0 +1,238 @@
+package dev.tessera.assigner;
+
+import ai.djl.engine.Engine;
+import dev.tessera.assigner.internal.GradientRelaxation;
+import dev.tessera.assigner.internal.LocalSearch;
+import dev.tessera.assigner.internal.Problem;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One placement run: turns the builder's inputs into a {@link Problem}, proves the obvious infeasibilities,
+ * runs the gradient phase and (for REFINED) the discrete phase, and reports the result. Not thread-safe.
+ *
+ * <p>REFINED uses several starts: the hardened relaxation, pipeline cuts along a topological order with three
+ * amounts of slack, and greedy insertions in breadth-first and largest-first order. Each start is repaired,
+ * descended and improved by iterated local search; the best feasible result wins. The number of kicks is
+ * {@code searchEffort × clamp(100000 / (n + E), 30, 600)} per start: fixed by size, not by the clock.
+ */
+final class PlacementRun {
+    private final ModelAssigner.Builder b;
+    private final List<String> names;
+    private final double[] demand;
+    private final Problem problem;
+
+    PlacementRun(ModelAssigner.Builder b) {
+        this.b = b;
+        this.names = b.names;
+        int n = names.size();
+        int m = b.devices.size();
+        demand = new double[n];
+        double[] complexity = new double[n];
+        for (int i = 0; i < n; i++) {
+            demand[i] = b.sizes.get(i) * b.modelSizeMultiplier;
+            Double c = b.complexities.get(i);
+            complexity[i] = c == null ? demand[i] : c;
+        }
+        double[] capacity = new double[m];
+        double[] power = new double[m];
+        for (int d = 0; d < m; d++) {
+            Device dev = b.devices.get(d);
+            capacity[d] = dev.memoryMb() * b.maxMemRatio;
+            power[d] = dev.effectivePower(b.cpuWeight);
+        }
+        int e = b.edges.size();
+        int[] from = new int[e];
+        int[] to = new int[e];
+        double[] vol = new double[e];
+        for (int k = 0; k < e; k++) {
+            from[k] = b.edges.get(k)[0];
+            to[k] = b.edges.get(k)[1];
+            vol[k] = b.volumes.get(k);
+        }
+        problem = new Problem(demand, complexity, capacity, power, distances(), from, to, vol,
+                b.connectionWeight, b.complexityMatchWeight, b.balanceTolerance);
+    }
+
+    private double[][] distances() {
+        if (b.distance != null) {
+            return b.distance;
+        }
+        int m = b.devices.size();
+        double[][] dist = new double[m][m];
+        for (int r = 0; r < m; r++) {
+            for (int c = 0; c < m; c++) {
+                if (r != c) {
+                    boolean bothGpu = b.devices.get(r).isGpu() && b.devices.get(c).isGpu();
+                    boolean bothCpu = !b.devices.get(r).isGpu() && !b.devices.get(c).isGpu();
+                    dist[r][c] = bothGpu ? b.gpuGpuDistance : bothCpu ? b.gpuGpuDistance : b.cpuGpuDistance;
+                }
+            }
+        }
+        return dist;
+    }
+
+    Placement run() {
+        long start = System.nanoTime();
+        if (b.method == PlacementMethod.REFINED) {
+            checkFeasible();
+        }
+        GradientRelaxation.Result relaxed = new GradientRelaxation(problem, new GradientRelaxation.Settings(
+                        b.iterations, b.updateRate, b.sizeMatchWeight, b.entropyWeight, b.seed, computeDevice()))
+                .run((done, total) -> b.progress.onProgress("gradient", done, total));
+        int[] assignment = relaxed.argmax();
+        if (b.method == PlacementMethod.REFINED) {
+            assignment = refine(assignment);
+        }
+        return report(assignment, (System.nanoTime() - start) / 1e9);
+    }
+
+    private ai.djl.Device computeDevice() {
+        if (b.computeDevice != null) {
+            return b.computeDevice;
+        }
+        return Engine.getInstance().getGpuCount() > 0 ? ai.djl.Device.gpu() : ai.djl.Device.cpu();
+    }
+
+    private int[] refine(int[] hardened) {
+        LocalSearch search = new LocalSearch(problem, b.seed);
+        List<int[]> starts = new ArrayList<>();
+        starts.add(hardened);
+        int[] topo = search.topologicalOrder();
+        int[] deviceOrder = devicesByPower();
+        for (double slack : new double[] {1.0, 1.15, 1.35}) {
+            starts.add(search.pipeline(topo, deviceOrder, slack));
+        }
+        for (int[] order : List.of(topo, search.depthFirstOrder())) {
+            int[] cut = search.pipelineCut(order, deviceOrder);
+            if (cut != null) {
+                starts.add(cut);
+            }
+        }
+        starts.add(search.greedy(search.bfsOrder(topo.length == 0 ? 0 : topo[0])));
+        starts.add(search.greedy(largestFirst()));
+        int kicks = (int) Math.round(b.searchEffort * Math.max(30, Math.min(600, 100_000.0 / (problem.n + problem.edgeFrom.length))));
+        int[] best = search.solve(starts, kicks, (done, total) -> b.progress.onProgress("search", done, total));
+        if (best == null) {
+            throw new PlacementInfeasibleException(String.format(Locale.ROOT,
+                    "no placement found that meets every memory%s limit: %d models need %.1f MB in all, the %d devices"
+                            + " hold %.1f MB (memoryMb x maxMemRatio %s); add devices, raise maxMemRatio%s",
+                    problem.balanced() ? " and balance" : "", problem.n, sum(problem.demand), problem.m,
+                    sum(problem.capacity), b.maxMemRatio, problem.balanced() ? " or raise balanceTolerance" : ""));
+        }
+        return best;
+    }
+
+    private int[] devicesByPower() {
+        Integer[] order = new Integer[problem.m];
+        for (int d = 0; d < problem.m; d++) {
+            order[d] = d;
+        }
+        Arrays.sort(order, (x, y) -> Double.compare(problem.power[y], problem.power[x]));
+        return Arrays.stream(order).mapToInt(Integer::intValue).toArray();
+    }
+
+    private int[] largestFirst() {
+        Integer[] order = new Integer[problem.n];
+        for (int i = 0; i < problem.n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (x, y) -> Double.compare(problem.demand[y], problem.demand[x]));
+        return Arrays.stream(order).mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Throws for inputs that no placement can satisfy, naming the numbers. */
+    private void checkFeasible() {
+        double totalDemand = sum(problem.demand);
+        double totalCapacity = sum(problem.capacity);
+        if (totalDemand > totalCapacity * (1 + 1e-12) + Problem.EPS) {
+            throw new PlacementInfeasibleException(String.format(Locale.ROOT,
+                    "total demand %.1f MB (sizeMb x modelSizeMultiplier %s) exceeds total capacity %.1f MB"
+                            + " (memoryMb x maxMemRatio %s over %d devices)",
+                    totalDemand, b.modelSizeMultiplier, totalCapacity, b.maxMemRatio, problem.m));
+        }
+        for (int i = 0; i < problem.n; i++) {
+            checkModelFits(i);
+        }
+        if (problem.balanced()) {
+            double totalLimit = sum(problem.complexityLimit);
+            if (problem.totalComplexity > totalLimit * (1 + 1e-12) + Problem.EPS) {
+                throw new PlacementInfeasibleException(String.format(Locale.ROOT,
+                        "balance cannot be met: total complexity %.4g exceeds the sum of per-device limits %.4g"
+                                + " (balanceTolerance %s); raise balanceTolerance or give devices more power",
+                        problem.totalComplexity, totalLimit, b.balanceTolerance));
+            }
+        }
+    }
+
+    private void checkModelFits(int i) {
+        double maxCap = Arrays.stream(problem.capacity).max().orElse(0);
+        if (problem.demand[i] > maxCap + Problem.EPS) {
+            throw new PlacementInfeasibleException(String.format(Locale.ROOT,
+                    "model '%s' needs %.1f MB (sizeMb %.1f x modelSizeMultiplier %s) but the largest device holds"
+                            + " %.1f MB (memoryMb x maxMemRatio %s)",
+                    names.get(i), problem.demand[i], b.sizes.get(i), b.modelSizeMultiplier, maxCap, b.maxMemRatio));
+        }
+        for (int d = 0; d < problem.m; d++) {
+            if (problem.allowed(i, d)) {
+                return;
+            }
+        }
+        throw new PlacementInfeasibleException(String.format(Locale.ROOT,
+                "model '%s' (%.1f MB, complexity %.4g) fits on no device within the balance limits (balanceTolerance"
+                        + " %s); a device with power 0 takes only models of complexity 0",
+                names.get(i), problem.demand[i], problem.complexity[i], b.balanceTolerance));
+    }
+
+    private Placement report(int[] a, double seconds) {
+        double[] load = problem.loads(a, problem.demand);
+        double[] comp = problem.loads(a, problem.complexity);
+        List<Placement.DeviceLoad> loads = new ArrayList<>();
+        List<String> violations = new ArrayList<>();
+        for (int d = 0; d < problem.m; d++) {
+            List<String> here = new ArrayList<>();
+            for (int i = 0; i < problem.n; i++) {
+                if (a[i] == d) {
+                    here.add(names.get(i));
+                }
+            }
+            double limit = problem.complexityLimit == null ? Double.NaN : problem.complexityLimit[d];
+            double share = problem.totalComplexity > 0 ? comp[d] / problem.totalComplexity : 0;
+            loads.add(new Placement.DeviceLoad(b.devices.get(d), load[d], problem.capacity[d], comp[d], limit, share,
+                    problem.powerShare[d], here));
+            String dev = b.devices.get(d).name();
+            if (load[d] > problem.capacity[d] + Problem.EPS + 1e-12 * problem.capacity[d]) {
+                violations.add(String.format(Locale.ROOT, "%s holds %.1f MB but its capacity is %.1f MB", dev, load[d],
+                        problem.capacity[d]));
+            }
+            if (problem.complexityLimit != null && comp[d] > limit + Problem.EPS + 1e-12 * limit) {
+                violations.add(String.format(Locale.ROOT, "%s carries complexity %.4g but its balance limit is %.4g", dev,
+                        comp[d], limit));
+            }
+        }
+        double comm = problem.communication(a);
+        Placement.Cost cost = new Placement.Cost(problem.objective(a), comm, problem.complexityMismatch(comp),
+                problem.overflowMb(a), problem.balanceExcess(a));
+        return new Placement(names, b.devices, a, loads, cost, crossings(a), violations, b.method, seconds);
+    }
+
+    private List<Placement.Crossing> crossings(int[] a) {
+        List<Placement.Crossing> out = new ArrayList<>();
+        for (int e = 0; e < problem.edgeFrom.length; e++) {
+            int f = problem.edgeFrom[e];
+            int t = problem.edgeTo[e];
+            if (a[f] != a[t]) {
+                double c = problem.edgeVolume[e] * problem.dist[a[f]][a[t]];
+                out.add(new Placement.Crossing(names.get(f), names.get(t), b.devices.get(a[f]).name(),
+                        b.devices.get(a[t]).name(), problem.edgeVolume[e], c));
+            }
+        }
+        return out;
+    }
+
+    private static double sum(double[] v) {
+        return Arrays.stream(v).sum();
+    }
+}

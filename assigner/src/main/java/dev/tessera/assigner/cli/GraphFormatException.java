@@ -1,0 +1,14 @@
+package dev.tessera.assigner.cli;
+
+/** Bad input in a graph file: the message names the file, the field or line, and the problem. */
+public class GraphFormatException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public GraphFormatException(String message) {
+        super(message);
+    }
+
+    public GraphFormatException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,129 @@
+package dev.tessera.assigner.cli;
+
+import dev.tessera.assigner.Device;
+import dev.tessera.assigner.ModelAssigner;
+import dev.tessera.assigner.PlacementMethod;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A placement graph as read from a file: models, connections, and optionally devices, a distance matrix and
+ * builder options. Immutable.
+ *
+ * @param models the models in file order
+ * @param connections traffic between models, by name
+ * @param devices the devices, or null to detect them
+ * @param distance an explicit distance matrix, or null
+ * @param options builder option name to value (numbers, booleans or strings)
+ */
+public record GraphSpec(
+        List<Model> models, List<Connection> connections, List<Device> devices, double[][] distance, Map<String, Object> options) {
+
+    /** A model: name, size in MB, and complexity (null: defaults to demand). */
+    public record Model(String name, double sizeMb, Double complexity) {}
+
+    public record Connection(String from, String to, double volume) {}
+
+    /** The option names a graph file (and {@code --option}) may set: the builder's names. */
+    public static final List<String> OPTION_NAMES = List.of("modelSizeMultiplier", "maxMemRatio", "cpuWeight",
+            "connectionWeight", "sizeMatchWeight", "complexityMatchWeight", "entropyWeight", "iterations", "updateRate",
+            "gpuGpuDistance", "cpuGpuDistance", "moveModels", "seed", "balanceTolerance", "method", "searchEffort");
+
+    public GraphSpec {
+        models = List.copyOf(models);
+        connections = List.copyOf(connections);
+        devices = devices == null ? null : List.copyOf(devices);
+        options = new LinkedHashMap<>(options);
+    }
+
+    /** This graph with other devices (and no distance matrix unless it still fits them). */
+    public GraphSpec withDevices(List<Device> newDevices) {
+        double[][] keep = distance != null && distance.length == newDevices.size() ? distance : null;
+        return new GraphSpec(models, connections, newDevices, keep, options);
+    }
+
+    /** This graph with more options, overriding those of the file. */
+    public GraphSpec withOptions(Map<String, Object> more) {
+        Map<String, Object> merged = new LinkedHashMap<>(options);
+        merged.putAll(more);
+        return new GraphSpec(models, connections, devices, distance, merged);
+    }
+
+    /** A builder holding this graph; devices must be set (not null). */
+    public ModelAssigner.Builder toBuilder() {
+        if (devices == null) {
+            throw new IllegalStateException("devices not set");
+        }
+        ModelAssigner.Builder b = ModelAssigner.builder();
+        for (Model m : models) {
+            if (m.complexity() == null) {
+                b.addModel(m.name(), m.sizeMb());
+            } else {
+                b.addModel(m.name(), m.sizeMb(), m.complexity());
+            }
+        }
+        for (Connection c : connections) {
+            b.connect(c.from(), c.to(), c.volume());
+        }
+        b.setDevices(devices);
+        if (distance != null) {
+            b.optDistance(distance);
+        }
+        options.forEach((k, v) -> applyOption(b, k, v));
+        return b;
+    }
+
+    /** Sets one builder option by name; values are checked by the builder's setters. */
+    static void applyOption(ModelAssigner.Builder b, String name, Object v) {
+        switch (name) {
+            case "modelSizeMultiplier" -> b.optModelSizeMultiplier(num(name, v));
+            case "maxMemRatio" -> b.optMaxMemRatio(num(name, v));
+            case "cpuWeight" -> b.optCpuWeight(num(name, v));
+            case "connectionWeight" -> b.optConnectionWeight(num(name, v));
+            case "sizeMatchWeight" -> b.optSizeMatchWeight(num(name, v));
+            case "complexityMatchWeight" -> b.optComplexityMatchWeight(num(name, v));
+            case "entropyWeight" -> b.optEntropyWeight(num(name, v));
+            case "iterations" -> b.optIterations(integer(name, v));
+            case "updateRate" -> b.optUpdateRate(num(name, v));
+            case "gpuGpuDistance" -> b.optGpuGpuDistance(num(name, v));
+            case "cpuGpuDistance" -> b.optCpuGpuDistance(num(name, v));
+            case "moveModels" -> b.optMoveModels(bool(name, v));
+            case "seed" -> b.optSeed(integer(name, v));
+            case "balanceTolerance" -> b.optBalanceTolerance(num(name, v));
+            case "method" -> b.optMethod(PlacementMethod.parse(String.valueOf(v)));
+            case "searchEffort" -> b.optSearchEffort(num(name, v));
+            default -> throw new IllegalArgumentException("unknown option '" + name + "' (expected one of " + OPTION_NAMES + ")");
+        }
+    }
+
+    private static double num(String name, Object v) {
+        if (v instanceof Number n) {
+            return n.doubleValue();
+        }
+        try {
+            return Double.parseDouble(String.valueOf(v).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + "=" + v + " (expected a number)");
+        }
+    }
+
+    private static int integer(String name, Object v) {
+        double d = num(name, v);
+        if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(name + "=" + v + " (expected an integer)");
+        }
+        return (int) d;
+    }
+
+    private static boolean bool(String name, Object v) {
+        if (v instanceof Boolean x) {
+            return x;
+        }
+        String s = String.valueOf(v).trim();
+        if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(s);
+        }
+        throw new IllegalArgumentException(name + "=" + v + " (expected true or false)");
+    }
+}

@@ -1,0 +1,234 @@
+package dev.tessera.assigner.internal;
+
+import java.util.Arrays;
+
+/**
+ * A placement problem reduced to arrays: what the optimisers work on. Immutable after construction.
+ *
+ * <p>The exact objective (see {@code README.md} of the assigner module):
+ *
+ * <pre>
+ *   comm      = Σ_e volume_e × dist[dev(from_e)][dev(to_e)]
+ *   objective = connectionWeight × comm / (Σ volume × max dist)
+ *             + complexityMatchWeight × Σ_d (complexity share_d − power share_d)²
+ * </pre>
+ *
+ * subject to Σ demand on d ≤ capacity_d and, when {@code balanceTolerance} is set, Σ complexity on d ≤
+ * limit_d. Edges are stored as given and also as merged CSR adjacency lists (self loops dropped: they cost 0 on
+ * any placement) for the incremental move evaluation.
+ */
+public final class Problem {
+    /** Slack that absorbs rounding when comparing loads with capacities. */
+    public static final double EPS = 1e-9;
+
+    public final int n;
+    public final int m;
+    public final double[] demand;
+    public final double[] complexity;
+    public final double[] capacity;
+    public final double[] power;
+    public final double[] powerShare;
+    public final double[][] dist;
+    public final double maxDist;
+    public final int[] edgeFrom;
+    public final int[] edgeTo;
+    public final double[] edgeVolume;
+    public final double totalVolume;
+    public final double totalComplexity;
+    public final double connectionWeight;
+    public final double complexityMatchWeight;
+    /** connectionWeight / (Σ volume × max dist), or 0 when there is no traffic. */
+    public final double commScale;
+    /** Per-device complexity limit, or null when balance is not constrained. */
+    public final double[] complexityLimit;
+
+    final int[] outStart;
+    final int[] outNbr;
+    final double[] outW;
+    final int[] inStart;
+    final int[] inNbr;
+    final double[] inW;
+
+    public Problem(
+            double[] demand,
+            double[] complexity,
+            double[] capacity,
+            double[] power,
+            double[][] dist,
+            int[] edgeFrom,
+            int[] edgeTo,
+            double[] edgeVolume,
+            double connectionWeight,
+            double complexityMatchWeight,
+            Double balanceTolerance) {
+        this.n = demand.length;
+        this.m = capacity.length;
+        this.demand = demand.clone();
+        this.complexity = complexity.clone();
+        this.capacity = capacity.clone();
+        this.power = power.clone();
+        this.dist = new double[m][];
+        double md = 0;
+        for (int d = 0; d < m; d++) {
+            this.dist[d] = dist[d].clone();
+            for (double x : dist[d]) {
+                md = Math.max(md, x);
+            }
+        }
+        this.maxDist = md;
+        this.edgeFrom = edgeFrom.clone();
+        this.edgeTo = edgeTo.clone();
+        this.edgeVolume = edgeVolume.clone();
+        this.totalVolume = Arrays.stream(edgeVolume).sum();
+        this.totalComplexity = Arrays.stream(complexity).sum();
+        this.connectionWeight = connectionWeight;
+        this.complexityMatchWeight = complexityMatchWeight;
+        this.commScale = totalVolume > 0 && md > 0 ? connectionWeight / (totalVolume * md) : 0;
+        double totalPower = Arrays.stream(power).sum();
+        this.powerShare = new double[m];
+        for (int d = 0; d < m; d++) {
+            powerShare[d] = totalPower > 0 ? power[d] / totalPower : 0;
+        }
+        this.complexityLimit = balanceTolerance == null ? null : limits(balanceTolerance);
+
+        int[][] csr = buildCsr(edgeFrom, edgeTo);
+        outStart = csr[0];
+        outNbr = csr[1];
+        outW = weights(csr[2]);
+        int[][] csrIn = buildCsr(edgeTo, edgeFrom);
+        inStart = csrIn[0];
+        inNbr = csrIn[1];
+        inW = weights(csrIn[2]);
+    }
+
+    private double[] limits(double tolerance) {
+        double maxComplexity = Arrays.stream(complexity).max().orElse(0);
+        double[] lim = new double[m];
+        for (int d = 0; d < m; d++) {
+            lim[d] = (1 + tolerance) * powerShare[d] * totalComplexity;
+            if (power[d] > 0) {
+                lim[d] = Math.max(lim[d], maxComplexity);
+            }
+        }
+        return lim;
+    }
+
+    /** CSR rows for src -> dst, self loops dropped; third array holds the original edge ids. */
+    private int[][] buildCsr(int[] src, int[] dst) {
+        int[] start = new int[n + 1];
+        for (int e = 0; e < src.length; e++) {
+            if (src[e] != dst[e]) {
+                start[src[e] + 1]++;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            start[i + 1] += start[i];
+        }
+        int[] fill = Arrays.copyOf(start, n);
+        int[] nbr = new int[start[n]];
+        int[] ids = new int[start[n]];
+        for (int e = 0; e < src.length; e++) {
+            if (src[e] != dst[e]) {
+                int k = fill[src[e]]++;
+                nbr[k] = dst[e];
+                ids[k] = e;
+            }
+        }
+        return new int[][] {start, nbr, ids};
+    }
+
+    private double[] weights(int[] ids) {
+        double[] w = new double[ids.length];
+        for (int k = 0; k < ids.length; k++) {
+            w[k] = edgeVolume[ids[k]];
+        }
+        return w;
+    }
+
+    public boolean balanced() {
+        return complexityLimit != null;
+    }
+
+    /** Whether model i may ever sit on device d on its own (fits memory and, if set, the balance limit). */
+    public boolean allowed(int i, int d) {
+        return demand[i] <= capacity[d] + EPS && (complexityLimit == null || complexity[i] <= complexityLimit[d] + EPS);
+    }
+
+    /** The exact communication cost of an assignment. */
+    public double communication(int[] a) {
+        double c = 0;
+        for (int e = 0; e < edgeFrom.length; e++) {
+            c += edgeVolume[e] * dist[a[edgeFrom[e]]][a[edgeTo[e]]];
+        }
+        return c;
+    }
+
+    /** complexityMatchWeight × Σ_d (complexity share − power share)². */
+    public double complexityMismatch(double[] comp) {
+        if (totalComplexity <= 0 || complexityMatchWeight == 0) {
+            return 0;
+        }
+        double s = 0;
+        for (int d = 0; d < m; d++) {
+            double x = comp[d] / totalComplexity - powerShare[d];
+            s += x * x;
+        }
+        return complexityMatchWeight * s;
+    }
+
+    /** The exact objective of an assignment. */
+    public double objective(int[] a) {
+        return commScale * communication(a) + complexityMismatch(loads(a, complexity));
+    }
+
+    /** Per-device sums of {@code values} under assignment a. */
+    public double[] loads(int[] a, double[] values) {
+        double[] l = new double[m];
+        for (int i = 0; i < n; i++) {
+            l[a[i]] += values[i];
+        }
+        return l;
+    }
+
+    /** MB by which the assignment overfills memory, summed over devices. */
+    public double overflowMb(int[] a) {
+        double[] load = loads(a, demand);
+        double o = 0;
+        for (int d = 0; d < m; d++) {
+            o += Math.max(0, load[d] - capacity[d]);
+        }
+        return o;
+    }
+
+    /** Complexity above the balance limits, summed over devices (0 when balance is not set). */
+    public double balanceExcess(int[] a) {
+        if (complexityLimit == null) {
+            return 0;
+        }
+        double[] comp = loads(a, complexity);
+        double o = 0;
+        for (int d = 0; d < m; d++) {
+            o += Math.max(0, comp[d] - complexityLimit[d]);
+        }
+        return o;
+    }
+
+    public boolean feasible(int[] a) {
+        double[] load = loads(a, demand);
+        double[] comp = loads(a, complexity);
+        for (int d = 0; d < m; d++) {
+            if (load[d] > capacity[d] + tolerance(capacity[d])) {
+                return false;
+            }
+            if (complexityLimit != null && comp[d] > complexityLimit[d] + tolerance(complexityLimit[d])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Relative slack for capacity comparisons, so that sums of many floats do not flip feasibility. */
+    static double tolerance(double limit) {
+        return EPS + 1e-12 * Math.abs(limit);
+    }
+}

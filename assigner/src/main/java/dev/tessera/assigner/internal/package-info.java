@@ -1,0 +1,6 @@
+/**
+ * The optimisers behind {@code ModelAssigner}: the problem as arrays ({@code Problem}), the DJL gradient
+ * relaxation ({@code GradientRelaxation}), and the discrete search ({@code LocalSearch} over a {@code
+ * SearchState} that keeps loads and communication exact under moves). Not API: signatures may change.
+ */
+package dev.tessera.assigner.internal;

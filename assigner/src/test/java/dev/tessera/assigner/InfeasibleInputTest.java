@@ -1,0 +1,82 @@
+package dev.tessera.assigner;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class InfeasibleInputTest {
+    private static ModelAssigner.Builder base() {
+        return ModelAssigner.builder().optModelSizeMultiplier(1).optMaxMemRatio(1).optIterations(20);
+    }
+
+    @Test
+    void totalDemandAboveTotalCapacityNamesBothNumbers() {
+        var e = assertThrows(PlacementInfeasibleException.class, () -> base()
+                .addModel("a", 600).addModel("b", 600)
+                .setDevices(List.of(Device.gpu(0, 700), Device.gpu(1, 400)))
+                .build().placement());
+        assertTrue(e.getMessage().contains("1200.0") && e.getMessage().contains("1100.0"), e.getMessage());
+    }
+
+    @Test
+    void modelLargerThanEveryDeviceIsNamed() {
+        var e = assertThrows(PlacementInfeasibleException.class, () -> base()
+                .addModel("small", 10).addModel("huge", 900)
+                .setDevices(List.of(Device.gpu(0, 800), Device.gpu(1, 800)))
+                .build().placement());
+        assertTrue(e.getMessage().contains("'huge'") && e.getMessage().contains("900.0") && e.getMessage().contains("800.0"),
+                e.getMessage());
+    }
+
+    @Test
+    void balanceThatCannotBeMetSaysSo() {
+        // All power on the CPU side is 0: a model with complexity can go nowhere.
+        var e = assertThrows(PlacementInfeasibleException.class, () -> base()
+                .addModel("a", 1, 5)
+                .setDevices(List.of(Device.cpu(100)))
+                .optBalanceTolerance(0.5)
+                .build().placement());
+        assertTrue(e.getMessage().contains("balance"), e.getMessage());
+    }
+
+    @Test
+    void packingNoHeuristicCanSolveIsStillAnExceptionNotABrokenPlacement() {
+        // Three 60 MB models, two devices of 100 MB: total fits (180 <= 200) but no device takes two.
+        var e = assertThrows(PlacementInfeasibleException.class, () -> base()
+                .addModel("a", 60).addModel("b", 60).addModel("c", 60)
+                .setDevices(List.of(Device.gpu(0, 100), Device.gpu(1, 100)))
+                .build().placement());
+        assertTrue(e.getMessage().contains("no placement found"), e.getMessage());
+    }
+
+    @Test
+    void gradientMethodReportsViolationsInsteadOfRepairing() {
+        ModelAssigner.Builder b = base()
+                .addModel("a", 300).addModel("b", 300).addModel("c", 300)
+                .connect("a", "b", 100).connect("b", "c", 100)
+                .setDevices(List.of(Device.gpu(0, 700), Device.gpu(1, 700)))
+                .optComplexityMatchWeight(0);
+        Placement machin = b.optMethod(PlacementMethod.GRADIENT).build().placement();
+        assertFalse(machin.feasible(), "argmax alone keeps connected models together: " + machin);
+        assertTrue(machin.cost().overflowMb() > 0);
+        Placement refined = b.optMethod(PlacementMethod.REFINED).build().placement();
+        assertTrue(refined.feasible(), refined.violations().toString());
+    }
+
+    @Test
+    void builderRejectsBadOptionsWithTheValue() {
+        var e = assertThrows(IllegalArgumentException.class, () -> ModelAssigner.builder().optMaxMemRatio(1.5));
+        assertTrue(e.getMessage().contains("maxMemRatio=1.5"), e.getMessage());
+        var dup = assertThrows(IllegalArgumentException.class, () -> ModelAssigner.builder().addModel("x", 1).addModel("x", 2));
+        assertTrue(dup.getMessage().contains("'x'"), dup.getMessage());
+        var conn = assertThrows(IllegalArgumentException.class, () -> ModelAssigner.builder().addModel("x", 1).connect("x", "y", 1));
+        assertTrue(conn.getMessage().contains("'y'"), conn.getMessage());
+        var neg = assertThrows(IllegalArgumentException.class, () -> ModelAssigner.builder().addModel("x", -1));
+        assertTrue(neg.getMessage().contains("-1.0"), neg.getMessage());
+        var nan = assertThrows(IllegalArgumentException.class, () -> ModelAssigner.builder().addModel("x", Double.NaN));
+        assertTrue(nan.getMessage().contains("NaN"), nan.getMessage());
+    }
+}
