@@ -105,12 +105,16 @@ public final class GradientRelaxation {
         return w;
     }
 
+    /**
+     * Hardens each row, comparing probabilities rounded to 1e-4 so that run-to-run float noise (BLAS results can
+     * depend on memory alignment) cannot flip a tie between identical devices; ties go to the lowest index.
+     */
     private int[] argmax(float[] probs) {
         int[] a = new int[p.n];
         for (int i = 0; i < p.n; i++) {
             int best = 0;
             for (int d = 1; d < p.m; d++) {
-                if (probs[i * p.m + d] > probs[i * p.m + best]) {
+                if (Math.round(probs[i * p.m + d] * 1e4) > Math.round(probs[i * p.m + best] * 1e4)) {
                     best = d;
                 }
             }

@@ -28,6 +28,8 @@ public final class LocalSearch {
     private static final double IMPROVEMENT = 1e-12;
     private static final int FULL_SWAP_LIMIT = 400;
     private static final int SWAP_SAMPLE = 12;
+    /** Exact windows pay off on layer graphs of a few hundred models; beyond that they cost more than they find. */
+    private static final int WINDOW_LIMIT = 500;
 
     private final Problem p;
     private final SplittableRandom rng;
@@ -187,7 +189,7 @@ public final class LocalSearch {
      */
     public int[] pipelineCut(int[] order, int[] deviceOrder) {
         int n = p.n;
-        if (n == 0 || n > 3000) {
+        if (n == 0 || n > 1500) {
             return null;
         }
         int[] pos = new int[n];
@@ -654,7 +656,7 @@ public final class LocalSearch {
      */
     void windowSweep(SearchState s) {
         int k = windowSize();
-        if (k < 2) {
+        if (k < 3 || p.n > WINDOW_LIMIT) {
             return;
         }
         int[] order = topo();

@@ -1,0 +1,114 @@
+package dev.tessera.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tessera.assigner.Device;
+import dev.tessera.assigner.ModelAssigner;
+import dev.tessera.assigner.Placement;
+import dev.tessera.assigner.PlacementMethod;
+import dev.tessera.assigner.cli.GraphJson;
+import dev.tessera.assigner.cli.GraphSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * {@code ./tessera bench assign}: placement time on synthetic sparse graphs (n×m = 100×4, 1000×16, 10000×64,
+ * about 3n edges) and communication cost over the proven optimum on the bundled real graphs, for the refined
+ * and gradient methods. Each synthetic case runs once after one warm-up on the small case (a placement is
+ * seconds long, so JIT warm-up matters only for the first).
+ */
+public final class AssignBenchmark {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private AssignBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        boolean json = args.length >= 2 && args[0].equals("--format") && args[1].equals("json");
+        Path graphs = Path.of(System.getProperty("tessera.home", "."), "samples", "graphs");
+        if (!json) {
+            System.out.println("machine: " + Machine.describe());
+            System.out.printf(Locale.ROOT, "%-14s %-9s %9s %14s %10s %8s %9s%n", "case", "method", "seconds", "communication",
+                    "optimum", "ratio", "feasible");
+        }
+        place(synthetic(100, 4, 1), PlacementMethod.REFINED); // warm-up: JIT and the DJL engine
+        for (int[] nm : new int[][] {{100, 4}, {1000, 16}, {10000, 64}}) {
+            ModelAssigner.Builder b = synthetic(nm[0], nm[1], 42);
+            report(json, nm[0] + "x" + nm[1], place(b, PlacementMethod.REFINED), null);
+        }
+        JsonNode optima = MAPPER.readTree(graphs.resolve("optima.json").toFile());
+        for (PlacementMethod method : PlacementMethod.values()) {
+            for (String name : List.of("alexnet", "squeezenet1_0", "resnet18", "resnet50", "vgg16", "gnmt")) {
+                Path file = graphs.resolve(name + ".json");
+                if (!Files.exists(file)) {
+                    continue;
+                }
+                GraphSpec spec = GraphJson.read(file);
+                Placement p = place(spec.toBuilder(), method);
+                report(json, name, p, optima.path(name).path("optimum").asDouble());
+            }
+        }
+    }
+
+    private static Placement place(ModelAssigner.Builder b, PlacementMethod method) {
+        return b.optMethod(method).optMoveModels(false).build().placement();
+    }
+
+    private static void report(boolean json, String name, Placement p, Double optimum) {
+        if (json) {
+            ObjectNode o = MAPPER.createObjectNode();
+            o.put("bench", "assign");
+            o.put("case", name);
+            o.put("method", p.method().toString());
+            o.put("seconds", p.seconds());
+            o.put("communication", p.cost().communication());
+            if (optimum == null) {
+                o.putNull("optimum");
+            } else {
+                o.put("optimum", optimum);
+            }
+            o.put("feasible", p.feasible());
+            System.out.println(o);
+        } else {
+            System.out.printf(Locale.ROOT, "%-14s %-9s %9.3f %14.2f %10s %8s %9s%n", name, p.method(), p.seconds(),
+                    p.cost().communication(), optimum == null ? "-" : String.format(Locale.ROOT, "%.2f", optimum),
+                    optimum == null ? "-" : String.format(Locale.ROOT, "%.3fx", p.cost().communication() / optimum),
+                    p.feasible() ? "yes" : "NO (" + p.violations().size() + ")");
+        }
+    }
+
+    /**
+     * A sparse random layer graph: a chain (each model feeds the next) plus 2n random forward edges to models up
+     * to 50 positions ahead; sizes 10..100 MB, complexity = demand; m-1 GPUs and a CPU (cpuWeight 0.1), with
+     * memory for 1.3 × the total demand spread over the GPUs.
+     */
+    static ModelAssigner.Builder synthetic(int n, int m, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        ModelAssigner.Builder b = ModelAssigner.builder();
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            double size = 10 + rng.nextInt(91);
+            total += size;
+            b.addModel("m" + i, size);
+        }
+        for (int i = 0; i + 1 < n; i++) {
+            b.connect(i, i + 1, 1 + rng.nextInt(100));
+        }
+        for (int k = 0; k < 2 * n; k++) {
+            int i = rng.nextInt(n - 1);
+            int j = Math.min(n - 1, i + 1 + rng.nextInt(50));
+            b.connect(i, j, 1 + rng.nextInt(100));
+        }
+        List<Device> devices = new ArrayList<>();
+        double demand = total * 2;
+        for (int d = 0; d < m - 1; d++) {
+            devices.add(Device.gpu(d, 1.3 * demand / (m - 1) / 0.5));
+        }
+        devices.add(Device.cpu(demand));
+        return b.setDevices(devices).optCpuWeight(0.1).optSeed(seed);
+    }
+}

@@ -1,0 +1,18 @@
+package dev.tessera.pool;
+
+import dev.tessera.pool.internal.Chunk;
+
+/** Turns an item's raw error into the exception the caller sees. Stateless. */
+final class Outcomes {
+    private Outcomes() {}
+
+    static RuntimeException itemFailure(Chunk chunk, int item, Throwable error) {
+        if (error instanceof PoolException pe && !(error instanceof TaskFailedException)) {
+            return pe;
+        }
+        long index = chunk.firstIndex() + item;
+        String type = error instanceof RemoteException r ? r.remoteType() : error.getClass().getName();
+        return new TaskFailedException("task #" + index + " failed in worker " + chunk.workerName() + ": " + type
+                + (error.getMessage() == null ? "" : ": " + error.getMessage()), error);
+    }
+}

@@ -1,0 +1,108 @@
+package dev.tessera.pool;
+
+import java.time.Duration;
+
+/**
+ * Defaults for {@link Parallel} in a scope, like joblib's {@code parallel_config}: values set here
+ * apply to every {@code Parallel} built in the same thread until the scope closes; unset values fall
+ * through to the enclosing scope. Scopes are thread-confined and nest; {@link Scope#close()} is
+ * idempotent and exception-safe in try-with-resources.
+ */
+public final class ParallelConfig {
+    private static final ThreadLocal<Frame> CURRENT = new ThreadLocal<>();
+
+    /** One level of the scope stack; immutable. */
+    record Frame(Frame parent, Integer nJobs, Parallel.Backend backend, Integer verbose, Duration timeout,
+            boolean sequentialOnly) {
+        <T> T find(java.util.function.Function<Frame, T> get) {
+            for (Frame f = this; f != null; f = f.parent) {
+                T v = get.apply(f);
+                if (v != null) {
+                    return v;
+                }
+            }
+            return null;
+        }
+
+        boolean forcesSequential() {
+            for (Frame f = this; f != null; f = f.parent) {
+                if (f.sequentialOnly) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    private Integer nJobs;
+    private Parallel.Backend backend;
+    private Integer verbose;
+    private Duration timeout;
+
+    ParallelConfig() {}
+
+    static Frame current() {
+        return CURRENT.get();
+    }
+
+    /** Default nJobs in the scope (0 is an error, as in {@link Parallel.Builder#optNJobs}). */
+    public ParallelConfig optNJobs(int nJobs) {
+        Parallel.checkNJobs(nJobs);
+        this.nJobs = nJobs;
+        return this;
+    }
+
+    public ParallelConfig optBackend(Parallel.Backend backend) {
+        this.backend = java.util.Objects.requireNonNull(backend, "backend");
+        return this;
+    }
+
+    public ParallelConfig optVerbose(int verbose) {
+        if (verbose < 0) {
+            throw new IllegalArgumentException("verbose=" + verbose + " (expected >= 0)");
+        }
+        this.verbose = verbose;
+        return this;
+    }
+
+    public ParallelConfig optTimeout(Duration timeout) {
+        this.timeout = Parallel.checkTimeout(timeout);
+        return this;
+    }
+
+    /** Enters the scope; close the returned {@link Scope} to leave it. */
+    public Scope apply() {
+        return push(new Frame(CURRENT.get(), nJobs, backend, verbose, timeout, false));
+    }
+
+    static Scope push(Frame frame) {
+        CURRENT.set(frame);
+        return new Scope(frame);
+    }
+
+    /** An entered configuration scope; closing it restores the enclosing one. */
+    public static final class Scope implements AutoCloseable {
+        private final Frame frame;
+        private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+        private Scope(Frame frame) {
+            this.frame = frame;
+        }
+
+        @Override
+        public void close() {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+            if (CURRENT.get() != frame) {
+                // closed out of order (or from another thread): drop just this frame from the stack
+                throw new IllegalStateException("configuration scopes must be closed in reverse order of apply(), "
+                        + "in the thread that applied them");
+            }
+            CURRENT.set(frame.parent());
+            if (frame.parent() == null) {
+                CURRENT.remove();
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.tessera.pool;
+
+import dev.tessera.pool.internal.Codecs;
+import dev.tessera.pool.internal.ProcessConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Options of the process pool builders on top of {@link PoolOptions}. Not thread-safe.
+ *
+ * @param <B> the concrete builder
+ */
+abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B> {
+    boolean copyTensors;
+    final List<String> jvmOptions = new ArrayList<>();
+    final Map<String, String> env = new LinkedHashMap<>();
+    final List<String> allowPatterns = new ArrayList<>();
+    Duration startTimeout = Duration.ofSeconds(60);
+
+    /**
+     * Tensors (DJL {@code NDArray}, {@code SharedTensor}) cross as copies of their bytes instead of
+     * shared-memory stubs (machin's {@code is_copy_tensor}); a worker's writes are then not seen by the
+     * parent. Default false: stubs.
+     */
+    public B optCopyTensors(boolean copyTensors) {
+        this.copyTensors = copyTensors;
+        return self();
+    }
+
+    /** Extra JVM options for every worker, after the ones inherited from this JVM (e.g. {@code -Xmx2g}). */
+    public B optJvmOptions(String... options) {
+        for (String o : options) {
+            if (o == null || !o.startsWith("-")) {
+                throw new IllegalArgumentException("jvm option '" + o + "' (expected to start with '-')");
+            }
+            jvmOptions.add(o);
+        }
+        return self();
+    }
+
+    /** Sets an environment variable in every worker; setting a thread-limit variable overrides the default cap. */
+    public B optEnv(String name, String value) {
+        env.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+        return self();
+    }
+
+    /**
+     * Allows classes matching these {@link java.io.ObjectInputFilter} patterns (e.g. {@code com.example.**})
+     * in arguments and results, besides {@code java.**} and {@code dev.tessera.**}.
+     */
+    public B optAllowPatterns(String... patterns) {
+        for (String p : patterns) {
+            if (p == null || p.isBlank() || p.contains(";") || p.contains(",") || p.startsWith("!")) {
+                throw new IllegalArgumentException("allow pattern '" + p + "' (expected a class or package pattern "
+                        + "such as com.example.** without ';', ',' or '!')");
+            }
+            allowPatterns.add(p);
+        }
+        return self();
+    }
+
+    /** How long a worker may take to start and run its initializer; default 60 s. */
+    public B optStartTimeout(Duration timeout) {
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("startTimeout=" + timeout + " (expected > 0)");
+        }
+        this.startTimeout = timeout;
+        return self();
+    }
+
+    ProcessConfig config(int workers) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("tessera-pool-", PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the private socket directory for worker JVMs", e);
+        }
+        List<String> jvm = new ArrayList<>(ProcessConfig.inheritedJvmOptions());
+        jvm.addAll(jvmOptions);
+        List<String> allow = List.copyOf(allowPatterns);
+        boolean copy = copyTensors;
+        return new ProcessConfig(ProcessConfig.javaBinaryOfThisJvm(), System.getProperty("java.class.path"), jvm,
+                ProcessConfig.threadLimits(workers, env), dir, () -> Codecs.create(allow, copy), allow, copy,
+                startTimeout.toMillis());
+    }
+}

@@ -1,0 +1,58 @@
+package dev.tessera.pool;
+
+import dev.tessera.pool.internal.PoolCore;
+import dev.tessera.pool.internal.ProcessConfig;
+import dev.tessera.pool.internal.ProcessSlot;
+import dev.tessera.pool.internal.WorkerScope;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/**
+ * A pool of worker JVMs started with this JVM's java binary, class path and JVM options. Thread-safe.
+ * The pool owns its worker processes and their sockets; the builder's caller owns the pool and must
+ * close it. Tasks, arguments and results are serialized (tensors cross as shared-memory stubs unless
+ * {@code optCopyTensors(true)}). A worker that dies fails only its in-flight task with
+ * {@link WorkerCrashedException} and is replaced; workers exit on their own when this JVM dies.
+ */
+public final class ProcessPool extends AbstractPool {
+    private ProcessPool(Builder b) {
+        super(start(b, b.resolveName("processes")));
+    }
+
+    static PoolCore start(ProcessOptions<?> b, String name) {
+        int workers = b.resolveWorkers();
+        ProcessConfig config = b.config(workers);
+        byte[] secret = new byte[16];
+        new SecureRandom().nextBytes(secret);
+        String token = HexFormat.of().formatHex(secret);
+        WorkerScope parent = WorkerScope.current();
+        return new PoolCore(name, workers, b.setup(), (core, i) -> new ProcessSlot(core, i, config, parent, token),
+                b.startTimeout.toMillis() + 5_000, () -> deleteQuietly(config.socketDir()));
+    }
+
+    private static void deleteQuietly(java.nio.file.Path dir) {
+        try (var files = Files.list(dir)) {
+            for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            org.slf4j.LoggerFactory.getLogger(ProcessPool.class).warn("could not remove socket directory {}", dir, e);
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link ProcessPool}; defaults: one worker per CPU, tensors as stubs, 60 s start timeout. */
+    public static final class Builder extends ProcessOptions<Builder> {
+        private Builder() {}
+
+        public ProcessPool build() {
+            return new ProcessPool(this);
+        }
+    }
+}

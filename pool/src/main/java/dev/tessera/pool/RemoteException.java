@@ -1,0 +1,27 @@
+package dev.tessera.pool;
+
+/**
+ * Stands in for an exception thrown in a worker JVM that could not be serialized back: it keeps the
+ * original class name, message and remote stack trace. Immutable.
+ */
+public final class RemoteException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final String remoteType;
+
+    public RemoteException(String remoteType, String message, StackTraceElement[] remoteStack, RemoteException cause) {
+        super(remoteType + (message == null ? "" : ": " + message), cause);
+        this.remoteType = remoteType;
+        setStackTrace(remoteStack);
+    }
+
+    /** Class name of the exception thrown in the worker. */
+    public String remoteType() {
+        return remoteType;
+    }
+
+    /** Copies {@code t} and its causes into RemoteExceptions (which only hold strings, so always serialize). */
+    public static RemoteException of(Throwable t) {
+        RemoteException cause = t.getCause() == null || t.getCause() == t ? null : of(t.getCause());
+        return new RemoteException(t.getClass().getName(), t.getMessage(), t.getStackTrace(), cause);
+    }
+}

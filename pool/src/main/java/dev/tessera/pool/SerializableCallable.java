@@ -1,0 +1,14 @@
+package dev.tessera.pool;
+
+import java.io.Serializable;
+
+/**
+ * A task without arguments, like joblib's {@code delayed(f)(x)}. Stateless by contract; serialized
+ * for process pools, so what it captures must be {@link Serializable}.
+ *
+ * @param <R> result type
+ */
+@FunctionalInterface
+public interface SerializableCallable<R> extends Serializable {
+    R call() throws Exception;
+}

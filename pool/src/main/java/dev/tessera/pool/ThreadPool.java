@@ -1,0 +1,34 @@
+package dev.tessera.pool;
+
+import dev.tessera.pool.internal.PoolCore;
+import dev.tessera.pool.internal.ThreadSlot;
+import dev.tessera.pool.internal.WorkerScope;
+
+/**
+ * A pool of platform threads in this JVM; tasks and results are passed by reference, never copied.
+ * Thread-safe. The pool owns its threads; the builder's caller owns the pool and closes it.
+ * Cancelling a running task interrupts its thread.
+ */
+public final class ThreadPool extends AbstractPool {
+    private ThreadPool(Builder b) {
+        super(start(b, b.resolveName("threads")));
+    }
+
+    static PoolCore start(PoolOptions<?> b, String name) {
+        WorkerScope parent = WorkerScope.current();
+        return new PoolCore(name, b.resolveWorkers(), b.setup(), (core, i) -> new ThreadSlot(core, i, parent), 60_000, () -> {});
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link ThreadPool}; defaults: one worker per CPU, no initializer, never replaced. */
+    public static final class Builder extends PoolOptions<Builder> {
+        private Builder() {}
+
+        public ThreadPool build() {
+            return new ThreadPool(this);
+        }
+    }
+}

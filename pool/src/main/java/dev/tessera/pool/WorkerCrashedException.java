@@ -1,0 +1,54 @@
+package dev.tessera.pool;
+
+import java.util.OptionalInt;
+
+/**
+ * A worker died (killed, {@code System.exit}, out of memory, native crash) while it ran a task.
+ * Immutable. Only the tasks that were in flight on that worker fail; the pool has already started a
+ * replacement, so the caller can resubmit them.
+ */
+public final class WorkerCrashedException extends PoolException {
+    private static final long serialVersionUID = 1L;
+    private final String worker;
+    private final Integer exitCode;
+    private final String task;
+
+    public WorkerCrashedException(String worker, Integer exitCode, String task, String detail) {
+        super("worker " + worker + " died " + describeExit(exitCode) + " while running " + task
+                + (detail == null ? "" : " (" + detail + ")")
+                + "; the pool replaced the worker, resubmit the task if it is safe to run again");
+        this.worker = worker;
+        this.exitCode = exitCode;
+        this.task = task;
+    }
+
+    private static String describeExit(Integer code) {
+        if (code == null) {
+            return "(exit status unknown)";
+        }
+        if (code > 128 && code < 128 + 65) {
+            return "(exit code " + code + ", killed by signal " + (code - 128) + ")";
+        }
+        return "(exit code " + code + ")";
+    }
+
+    /** Name of the worker that died. */
+    public String worker() {
+        return worker;
+    }
+
+    /** Its exit code, if the process had exited when the crash was reported. */
+    public OptionalInt exitCode() {
+        return exitCode == null ? OptionalInt.empty() : OptionalInt.of(exitCode);
+    }
+
+    /** The signal that killed it (exit code 128 + n on Linux), if any. */
+    public OptionalInt signal() {
+        return exitCode != null && exitCode > 128 && exitCode < 128 + 65 ? OptionalInt.of(exitCode - 128) : OptionalInt.empty();
+    }
+
+    /** Description of the task (or chunk of tasks) that was running. */
+    public String task() {
+        return task;
+    }
+}

@@ -1,0 +1,12 @@
+package dev.tessera.pool.internal;
+
+import java.util.List;
+
+/** Chooses the payload codec for a pool and its workers. Stateless. */
+public final class Codecs {
+    private Codecs() {}
+
+    public static PayloadCodec create(List<String> allowPatterns, boolean copyTensors) {
+        return new TensorAwareCodec(allowPatterns, copyTensors);
+    }
+}

@@ -1,0 +1,304 @@
+package dev.tessera.pool.internal;
+
+import dev.tessera.pool.PoolException;
+import dev.tessera.pool.TaskFailedException;
+import dev.tessera.pool.WorkerCrashedException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A slot whose worker is a separate JVM. The driver thread sends one chunk at a time over the
+ * worker's own Unix domain socket and blocks reading the reply, so a dead worker shows up at once as
+ * end-of-stream on that read: the chunk fails with {@link WorkerCrashedException} (exit code and signal
+ * from {@link Process#waitFor}), and the driver starts a replacement before taking the next chunk.
+ *
+ * <p>Start-up: the slot listens on a fresh socket file in the pool's private directory, launches the
+ * JVM, accepts its connection, checks the pool's random token, deletes the file, and sends
+ * {@link WorkerInit}. The worker's stdin stays an open pipe that is never written: when this JVM dies,
+ * the worker reads EOF and exits, so workers never outlive their parent.
+ */
+public final class ProcessSlot extends WorkerSlot {
+    private static final Logger LOG = LoggerFactory.getLogger(ProcessSlot.class);
+
+    private final ProcessConfig config;
+    private final WorkerScope parentScope;
+    private final String token;
+    private final PayloadCodec codec;
+    private volatile Process process;
+    private volatile WorkerScope scope;
+    private SocketChannel channel;
+    private OutputStream stdin;
+    private Wire wire;
+    private FunctionCache<Object, Integer> sentFunctions;
+    private int nextFunctionId;
+    private int incarnation;
+
+    public ProcessSlot(PoolCore core, int index, ProcessConfig config, WorkerScope parentScope, String token) {
+        super(core, index);
+        this.config = config;
+        this.parentScope = parentScope;
+        this.token = token;
+        this.codec = config.codec().get();
+    }
+
+    @Override
+    protected String workerName() {
+        WorkerScope s = scope;
+        return s == null ? core.name() + "-worker-" + index : s.name();
+    }
+
+    /** Pid of the current worker JVM, or -1. */
+    public long pid() {
+        Process p = process;
+        return p == null ? -1 : p.pid();
+    }
+
+    @Override
+    protected void startWorker() throws IOException, InterruptedException {
+        scope = parentScope.child(core.name() + "-worker-" + index + "." + incarnation++, index, core.workers());
+        Path socket = config.socketDir().resolve("w" + index + "-" + incarnation + ".sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(socket));
+            ProcessBuilder pb = new ProcessBuilder(config.command(scope, socket))
+                    .redirectOutput(ProcessBuilder.Redirect.INHERIT)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            pb.environment().putAll(config.env());
+            pb.environment().put(WorkerMain.TOKEN_ENV, token);
+            Process p = pb.start();
+            process = p;
+            stdin = p.getOutputStream();
+            // Unblock accept() if the JVM dies before it connects, or takes too long to start.
+            p.onExit().thenRun(() -> closeQuietly(server));
+            CompletableFuture.delayedExecutor(config.startTimeoutMillis(), TimeUnit.MILLISECONDS)
+                    .execute(() -> closeQuietly(server));
+            try {
+                channel = server.accept();
+            } catch (IOException e) {
+                throw startFailure("it exited or did not connect within " + config.startTimeoutMillis() + " ms", e);
+            } finally {
+                Files.deleteIfExists(socket);
+            }
+        }
+        wire = new Wire(channel);
+        sentFunctions = new FunctionCache<>();
+        handshake();
+    }
+
+    private void handshake() throws IOException, InterruptedException {
+        try {
+            Wire.Frame hello = wire.receive();
+            if (hello.type() != Wire.HELLO || !token.equals(new String(hello.a(), java.nio.charset.StandardCharsets.UTF_8))) {
+                throw new IOException("unexpected peer on the worker socket (bad hello)");
+            }
+            Object initializer = core.setup().initializer();
+            WorkerInit init = new WorkerInit(scope, (Task) initializer, core.setup().initArgs(), core.setup().context(index));
+            wire.send(Wire.INIT, 0, 0, codec.encode(init), null);
+            Wire.Frame reply = wire.receive();
+            if (reply.type() == Wire.INIT_FAILED) {
+                Throwable cause = decodeThrowable(reply.a());
+                throw new PoolException("initializer failed in worker " + scope.name() + ": " + cause, cause);
+            }
+        } catch (IOException e) {
+            throw startFailure("its channel broke during the handshake", e);
+        }
+    }
+
+    private PoolException startFailure(String why, Exception e) throws InterruptedException {
+        Integer code = exitCode(2_000);
+        destroy();
+        return new PoolException("worker JVM " + scope.name() + " failed to start: " + why
+                + (code == null ? "" : " (exit code " + code + ")") + "; see its stderr above", e);
+    }
+
+    private Throwable decodeThrowable(byte[] bytes) {
+        try {
+            return (Throwable) codec.decode(bytes);
+        } catch (IOException | ClassCastException e) {
+            return new PoolException("undecodable error from worker: " + e);
+        }
+    }
+
+    @Override
+    protected void execute(Chunk c) {
+        if (wire == null && !restart(c)) {
+            return;
+        }
+        byte[] fnBytes;
+        byte[] argBytes;
+        int fnId;
+        try {
+            Integer known = c.taskKey == null ? null : sentFunctions.get(c.taskKey);
+            fnId = known != null ? known : c.taskKey == null ? -1 : nextFunctionId++;
+            fnBytes = known != null ? null : codec.encode(c.task);
+            argBytes = codec.encode(c.args);
+            if (known == null && c.taskKey != null) {
+                sentFunctions.put(c.taskKey, fnId);
+            }
+        } catch (IOException | RuntimeException e) {
+            c.fail(new TaskFailedException(c.describe() + " cannot be sent to worker " + workerName()
+                    + ": its function or arguments cannot be encoded: " + e, e));
+            return;
+        }
+        try {
+            wire.send(Wire.TASK, c.id, fnId, fnBytes, argBytes);
+            Wire.Frame reply = wire.receive();
+            complete(c, reply);
+        } catch (IOException e) {
+            crashed(c, e);
+        }
+    }
+
+    private void complete(Chunk c, Wire.Frame reply) throws IOException {
+        if (reply.type() != Wire.RESULT || reply.id() != c.id) {
+            throw new IOException("protocol error: expected RESULT " + c.id + ", got type " + reply.type() + " id " + reply.id());
+        }
+        ChunkResult result;
+        try {
+            result = (ChunkResult) codec.decode(reply.a());
+        } catch (IOException | RuntimeException e) {
+            c.fail(new TaskFailedException("result of " + c.describe() + " from worker " + workerName()
+                    + " cannot be decoded in the parent: " + e, e));
+            return;
+        }
+        c.complete(result);
+    }
+
+    private void crashed(Chunk c, IOException cause) {
+        Integer code;
+        try {
+            code = exitCode(2_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            code = null;
+        }
+        String name = workerName();
+        destroy();
+        c.fail(new WorkerCrashedException(name, code, c.describe(), cause.getMessage()));
+        if (core.isOpenOrClosing() && !core.isTerminated()) {
+            LOG.warn("worker {} died (exit code {}) while running {}; starting a replacement", name, code, c.describe());
+            restart(null);
+        }
+    }
+
+    /** Starts a replacement; on failure fails {@code c} (if any) and leaves the slot without a worker. */
+    private boolean restart(Chunk c) {
+        if (core.isTerminated()) {
+            return false;
+        }
+        try {
+            startWorker();
+            return true;
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            destroy();
+            PoolException failure = e instanceof PoolException pe ? pe
+                    : new PoolException("could not start a replacement worker in slot " + index + ": " + e, e);
+            LOG.warn("{}", failure.getMessage());
+            if (c != null) {
+                c.fail(failure);
+            }
+            return false;
+        }
+    }
+
+    private Integer exitCode(long waitMillis) throws InterruptedException {
+        Process p = process;
+        if (p == null) {
+            return null;
+        }
+        return p.waitFor(waitMillis, TimeUnit.MILLISECONDS) ? p.exitValue() : null;
+    }
+
+    @Override
+    protected boolean recycle() {
+        stopWorker();
+        restart(null);
+        return true;
+    }
+
+    @Override
+    protected void abortCurrent(Chunk c) {
+        Process p = process;
+        if (p != null) {
+            p.destroyForcibly(); // the driver sees EOF, ignores the cancelled chunk and starts a replacement
+        }
+    }
+
+    @Override
+    protected void stopWorker() {
+        Process p = process;
+        if (wire != null) {
+            try {
+                wire.send(Wire.STOP, 0, 0, null, null);
+            } catch (IOException e) {
+                // already gone
+            }
+        }
+        try {
+            if (p != null && !p.waitFor(5, TimeUnit.SECONDS)) {
+                LOG.warn("worker {} did not stop within 5 s; killing it", workerName());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        destroy();
+    }
+
+    /** Kills the worker (if alive), waits for it to be reaped, and drops the channel. */
+    private void destroy() {
+        Process p = process;
+        closeQuietly(channel);
+        closeQuietly(stdin);
+        channel = null;
+        wire = null;
+        stdin = null;
+        if (p != null) {
+            p.destroyForcibly();
+            try {
+                p.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    protected boolean supportsCallerRuns() {
+        return true;
+    }
+
+    @Override
+    protected void released() {
+        codec.close(); // NDArrays decoded from results belong to this codec's manager
+    }
+
+    @Override
+    protected void kill() {
+        Process p = process;
+        if (p != null) {
+            p.destroyForcibly();
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // closing is best effort
+            }
+        }
+    }
+}

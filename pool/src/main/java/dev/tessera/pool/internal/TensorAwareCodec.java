@@ -1,0 +1,163 @@
+package dev.tessera.pool.internal;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.TensorCodec;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.NotSerializableException;
+import java.io.ObjectOutputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Payload codec that sends arrays of simple values in {@link FastValues}' compact form, other plain
+ * graphs with {@link JavaSerialCodec}, and switches to sharedmem's
+ * {@link TensorCodec} only for graphs that hold tensors ({@code NDArray}, {@code SharedTensor},
+ * {@code INDArray}). The first byte of every message says which: 0 plain, 1 tensors, 2 and 3 fast. Tensor messages
+ * travel as shared-memory stubs ({@code SHARE}) or as copies of their bytes ({@code COPY}).
+ *
+ * <p>Why the split: decoding tensors needs an {@link NDManager}, and creating one loads the PyTorch
+ * engine (seconds), which tiny tasks without tensors must not pay. The manager is created on the first
+ * tensor message. NDArrays decoded by {@link #decode(byte[])} attach to that root manager; a worker
+ * decodes each task's arguments into a per-task sub-manager instead ({@link #decode(byte[], NDManager)})
+ * and closes it when the task's result is encoded. Thread-safe: the lazily created manager is guarded.
+ */
+public final class TensorAwareCodec implements PayloadCodec {
+    private static final byte PLAIN = 0;
+    private static final byte TENSORS = 1;
+
+    private final JavaSerialCodec plain;
+    private final TensorCodec tensors;
+    private NDManager root;
+    private boolean closed;
+
+    public TensorAwareCodec(List<String> extraAllowPatterns, boolean copyTensors) {
+        this.plain = new JavaSerialCodec(extraAllowPatterns);
+        List<String> allow = new ArrayList<>(JavaSerialCodec.DEFAULT_ALLOW);
+        allow.addAll(extraAllowPatterns);
+        this.tensors = TensorCodec.builder().mode(copyTensors ? TensorCodec.Mode.COPY : TensorCodec.Mode.SHARE)
+                .allowPatterns(allow.toArray(String[]::new)).build();
+    }
+
+    @Override
+    public byte[] encode(Object graph) throws IOException {
+        byte[] fast = FastValues.encode(graph);
+        if (fast != null) {
+            return fast;
+        }
+        TensorDetector detector = new TensorDetector();
+        try {
+            detector.writeObject(graph);
+            detector.flush();
+            return detector.message();
+        } catch (TensorFound found) {
+            return frame(TENSORS, tensors.encode(graph));
+        }
+    }
+
+    @Override
+    public Object decode(byte[] bytes) throws IOException {
+        return decode(bytes, null);
+    }
+
+    /** Decodes; NDArrays attach to {@code manager}, or to this codec's root manager when it is null. */
+    public Object decode(byte[] bytes, NDManager manager) throws IOException {
+        if (bytes.length == 0) {
+            throw new IOException("empty message");
+        }
+        if (FastValues.isFast(bytes)) {
+            try {
+                return FastValues.decode(bytes);
+            } catch (RuntimeException e) {
+                throw new IOException("corrupt message: " + e.getMessage(), e);
+            }
+        }
+        if (bytes[0] == PLAIN) {
+            return plain.decode(Arrays.copyOfRange(bytes, 1, bytes.length));
+        }
+        try {
+            // read past the kind byte without copying what may be a large tensor message
+            return tensors.decode(java.nio.channels.Channels.newChannel(
+                    new java.io.ByteArrayInputStream(bytes, 1, bytes.length - 1)), manager != null ? manager : root());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /** The root manager, created on first use. */
+    public synchronized NDManager root() {
+        if (closed) {
+            throw new IllegalStateException("codec closed");
+        }
+        if (root == null) {
+            root = NDManager.newBaseManager();
+        }
+        return root;
+    }
+
+    /** Whether the message carries tensors. */
+    public static boolean carriesTensors(byte[] message) {
+        return message.length > 0 && message[0] == TENSORS;
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (root != null) {
+            root.close();
+            root = null;
+        }
+    }
+
+    private static byte[] frame(byte kind, byte[] body) {
+        byte[] out = new byte[body.length + 1];
+        out[0] = kind;
+        System.arraycopy(body, 0, out, 1, body.length);
+        return out;
+    }
+
+    /** Thrown (and caught) as soon as the plain encoder meets a tensor. */
+    private static final class TensorFound extends NotSerializableException {
+        private static final long serialVersionUID = 1L;
+
+        TensorFound() {
+            super("graph holds tensors");
+        }
+    }
+
+    /** Java serialization into a buffer that starts with the PLAIN byte, aborting at the first tensor. */
+    private static final class TensorDetector extends ObjectOutputStream {
+        private final ByteArrayOutputStream buffer;
+
+        TensorDetector() throws IOException {
+            this(new ByteArrayOutputStream(256));
+        }
+
+        private TensorDetector(ByteArrayOutputStream buffer) throws IOException {
+            super(prefixed(buffer));
+            this.buffer = buffer;
+            enableReplaceObject(true);
+        }
+
+        private static ByteArrayOutputStream prefixed(ByteArrayOutputStream b) {
+            b.write(PLAIN);
+            return b;
+        }
+
+        @Override
+        protected Object replaceObject(Object obj) throws IOException {
+            if (obj instanceof NDArray || obj instanceof SharedTensor || obj.getClass().getName().startsWith("org.nd4j.")) {
+                throw new TensorFound();
+            }
+            return obj;
+        }
+
+        byte[] message() throws IOException {
+            close();
+            return buffer.toByteArray();
+        }
+    }
+}

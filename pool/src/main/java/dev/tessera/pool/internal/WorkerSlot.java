@@ -1,0 +1,161 @@
+package dev.tessera.pool.internal;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One worker position of a {@link PoolCore}. Its driver thread takes chunks from the shared queue and
+ * runs them on the worker (the thread itself, or a worker JVM it talks to). The slot outlives the
+ * workers it hosts: a crashed or retired worker is replaced in the same slot, with the same context.
+ */
+public abstract class WorkerSlot implements Runnable {
+    protected final PoolCore core;
+    protected final int index;
+    final CompletableFuture<Void> ready = new CompletableFuture<>();
+    final CompletableFuture<Void> exited = new CompletableFuture<>();
+    private volatile Chunk current;
+    private int chunksSinceStart;
+    /** Held while a chunk runs on the worker: by the driver thread, or by a caller running it directly. */
+    private final java.util.concurrent.locks.ReentrantLock worker = new java.util.concurrent.locks.ReentrantLock();
+
+    protected WorkerSlot(PoolCore core, int index) {
+        this.core = core;
+        this.index = index;
+    }
+
+    @Override
+    public void run() {
+        boolean handedOver = false;
+        try {
+            startWorker();
+            ready.complete(null);
+            handedOver = loop();
+        } catch (Throwable t) {
+            ready.completeExceptionally(t);
+        } finally {
+            if (!handedOver) {
+                stopWorkerQuietly();
+                released();
+                exited.complete(null);
+            }
+        }
+    }
+
+    /** Runs chunks until shut down; returns true when the slot was handed to a new thread. */
+    private boolean loop() {
+        while (true) {
+            Chunk c = core.take();
+            if (c == null) {
+                return false;
+            }
+            worker.lock();
+            try {
+                if (!runOne(c)) {
+                    return true;
+                }
+            } finally {
+                worker.unlock();
+            }
+        }
+    }
+
+    /** Runs one chunk on this slot's worker; false when the slot was handed to a new thread. Holds {@link #worker}. */
+    private boolean runOne(Chunk c) {
+        if (!c.markRunning(this, workerName())) {
+            return true; // cancelled while queued
+        }
+        setCurrent(c);
+        try {
+            execute(c);
+        } finally {
+            setCurrent(null);
+        }
+        int limit = core.setup().maxTasksPerChild();
+        if (limit > 0 && ++chunksSinceStart >= limit && core.isOpenOrClosing()) {
+            chunksSinceStart = 0;
+            return recycle();
+        }
+        return true;
+    }
+
+    /**
+     * Runs {@code c} in the calling thread if this slot's worker is idle right now, saving the two
+     * thread hand-offs through the queue and the driver (a synchronous {@code apply} on a process pool).
+     * Only slots whose {@link #recycle()} keeps the calling thread may do this.
+     */
+    boolean tryRunInCaller(Chunk c) {
+        if (!supportsCallerRuns() || !ready.isDone() || ready.isCompletedExceptionally() || !worker.tryLock()) {
+            return false;
+        }
+        try {
+            runOne(c);
+            return true;
+        } finally {
+            worker.unlock();
+        }
+    }
+
+    /** Whether {@link #tryRunInCaller} may be used. */
+    protected boolean supportsCallerRuns() {
+        return false;
+    }
+
+    private synchronized void setCurrent(Chunk c) {
+        current = c;
+        afterSetCurrent(c);
+    }
+
+    protected Chunk current() {
+        return current;
+    }
+
+    /** Called under the slot lock whenever the current chunk changes. */
+    protected void afterSetCurrent(Chunk c) {}
+
+    /** Called when a running chunk was cancelled: interrupt or kill its worker. */
+    final synchronized void abort(Chunk c) {
+        if (current == c) {
+            abortCurrent(c);
+        }
+    }
+
+    /** Name of the worker now in this slot, for messages. */
+    protected abstract String workerName();
+
+    /** Starts this slot's worker (thread: initializer; process: JVM launch, connect, initializer). */
+    protected abstract void startWorker() throws Exception;
+
+    /** Runs the chunk on the worker and completes or fails it; replaces the worker if it died. */
+    protected abstract void execute(Chunk c);
+
+    /**
+     * Replaces the worker after maxTasksPerChild chunks. Returns true if the same driver thread goes on,
+     * false if a new thread took the slot over and this one must exit.
+     */
+    protected abstract boolean recycle();
+
+    protected abstract void abortCurrent(Chunk c);
+
+    /** Stops the worker gracefully (called once, on the driver thread, when the slot ends). */
+    protected abstract void stopWorker();
+
+    /** Releases what the slot itself holds, once, after its last worker stopped. */
+    protected void released() {}
+
+    /** Kills the worker now (terminate); called from any thread. */
+    protected abstract void kill();
+
+    private void stopWorkerQuietly() {
+        try {
+            stopWorker();
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(WorkerSlot.class).warn("stopping worker {} failed", index, e);
+        }
+    }
+
+    /** Starts the driver thread. */
+    void start(String threadName) {
+        Thread t = new Thread(this, threadName);
+        t.setDaemon(true);
+        t.start();
+    }
+}

@@ -1,0 +1,20 @@
+/**
+ * Implementation of the pools; not API, may change without notice.
+ *
+ * <p>{@link dev.tessera.pool.internal.PoolCore} owns a FIFO queue of
+ * {@link dev.tessera.pool.internal.Chunk}s and one {@link dev.tessera.pool.internal.WorkerSlot} per
+ * worker; {@link dev.tessera.pool.internal.InlineEngine} runs chunks in the caller. A
+ * {@link dev.tessera.pool.internal.ThreadSlot} runs chunks on its own thread; a
+ * {@link dev.tessera.pool.internal.ProcessSlot} drives one worker JVM
+ * ({@link dev.tessera.pool.internal.WorkerMain}) over a Unix domain socket framed by
+ * {@link dev.tessera.pool.internal.Wire}. Payloads go through a
+ * {@link dev.tessera.pool.internal.PayloadCodec}: {@code FastValues} for arrays of boxed primitives and
+ * strings, Java serialization with an allow-list filter for other plain graphs, and sharedmem's
+ * {@code TensorCodec} for graphs holding tensors ({@link dev.tessera.pool.internal.TensorAwareCodec}).
+ *
+ * <p>Each task function is sent to a worker once: the parent and the worker keep mirrored LRU caches
+ * ({@code FunctionCache}) that evict identically because they see the same sequence of look-ups.
+ * A synchronous {@code apply} on a process pool whose queue is empty runs on an idle worker straight
+ * from the caller's thread, saving two thread hand-offs per round trip.
+ */
+package dev.tessera.pool.internal;

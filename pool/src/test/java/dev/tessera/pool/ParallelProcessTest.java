@@ -1,0 +1,105 @@
+package dev.tessera.pool;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.pool.Parallel.Backend;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link Parallel} on worker JVMs: reuse, thread limits, nesting, and fail-fast with killed workers. */
+@Tag("integration")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ParallelProcessTest {
+    private static final int SHARE = Math.max(Runtime.getRuntime().availableProcessors() / 2, 1);
+
+    @TempDir
+    Path tmp;
+
+    Parallel parallel;
+
+    @BeforeAll
+    void start() {
+        parallel = Parallel.builder().optNJobs(2).optBackend(Backend.PROCESSES).build();
+    }
+
+    @AfterEach
+    void noExtraWorkers() {
+        ProcessLeakCheck.assertAtMost(2);
+    }
+
+    @AfterAll
+    void stop() {
+        parallel.close();
+        ProcessLeakCheck.assertAtMost(0);
+    }
+
+    @Test
+    void workerJvmsAreReusedAcrossCalls() {
+        assertEquals(Backend.PROCESSES, parallel.backend());
+        long self = ProcessHandle.current().pid();
+        Set<Long> first = new HashSet<>(parallel.map((Integer x) -> ProcessHandle.current().pid(), List.of(1, 2, 3, 4)));
+        Set<Long> second = new HashSet<>(parallel.map((Integer x) -> ProcessHandle.current().pid(), List.of(1, 2, 3, 4)));
+        assertTrue(!first.contains(self), "tasks ran in worker JVMs");
+        Set<Long> all = new HashSet<>(first);
+        all.addAll(second);
+        assertTrue(all.size() <= 2, "the same two JVMs served both calls: " + all);
+    }
+
+    @Test
+    void workersGetInnerThreadLimits() {
+        List<String> seen = parallel.map((String name) -> name.startsWith("ai.") ? System.getProperty(name)
+                : System.getenv(name), List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                "ai.djl.pytorch.num_threads"));
+        List<String> expected = new ArrayList<>();
+        for (String name : List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")) {
+            expected.add(System.getenv(name) != null ? System.getenv(name) : String.valueOf(SHARE));
+        }
+        expected.add(String.valueOf(SHARE));
+        assertEquals(expected, seen);
+    }
+
+    @Test
+    void nestedParallelInAWorkerJvmUsesThreadsThenSequential() {
+        List<String> seen = parallel.map((Integer x) -> {
+            try (Parallel inner = Parallel.builder().optNJobs(-1).optBackend(Backend.PROCESSES).build()) {
+                return Worker.nestingDepth() + ":" + inner.backend() + "x" + inner.nJobs();
+            }
+        }, List.of(1, 2));
+        String expected = "1:" + (SHARE == 1 ? "SEQUENTIAL" : "THREADS") + "x" + SHARE;
+        assertEquals(List.of(expected, expected), seen);
+    }
+
+    @Test
+    void firstErrorKillsBlockedWorkersQuickly() {
+        String never = tmp.resolve("never").toString();
+        List<SerializableCallable<Integer>> tasks = new ArrayList<>();
+        tasks.add(() -> {
+            Signals.await(never, 30_000);
+            return 0;
+        });
+        tasks.add(() -> {
+            throw new UnsupportedOperationException("second task fails");
+        });
+        long t0 = System.nanoTime();
+        TaskFailedException e = assertThrows(TaskFailedException.class, () -> parallel.call(tasks));
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2), "the blocked worker did not delay the error");
+        assertInstanceOf(UnsupportedOperationException.class, e.getCause());
+        assertEquals(List.of(1, 4), parallel.map((Integer x) -> x * x, List.of(1, 2)), "usable afterwards");
+    }
+}

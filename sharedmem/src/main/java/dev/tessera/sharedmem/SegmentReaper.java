@@ -1,0 +1,143 @@
+package dev.tessera.sharedmem;
+
+import dev.tessera.sharedmem.internal.ProcessLiveness;
+import dev.tessera.sharedmem.internal.SegmentDescriptor;
+import dev.tessera.sharedmem.internal.SegmentFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Lists segments and removes leaked ones. Stateless and thread-safe; any number of reapers may run at once
+ * in any number of processes.
+ *
+ * <p>A segment is leaked when its owner and every process with an attach slot are dead (see
+ * {@link SegmentDescriptor}). The reaper reads the reference count first, then checks liveness, then swaps
+ * the count it read for {@code RELEASED}; a process that opens the segment meanwhile either changed the count
+ * (the swap fails and the segment stays) or finds it released and gets a clear error. Either way no live
+ * process loses a segment it holds: at worst an opener loses the race and is told so. Files whose header was
+ * never published are removed only after a grace period, because their creator may still be writing them.
+ */
+public final class SegmentReaper {
+    /** How long an unpublished file is left alone by default. */
+    public static final Duration DEFAULT_UNPUBLISHED_GRACE = Duration.ofMinutes(1);
+
+    private SegmentReaper() {}
+
+    /** Every segment file in {@code directory}, live or not; an absent directory has none. */
+    public static List<SegmentInfo> list(Path directory) {
+        List<SegmentInfo> out = new ArrayList<>();
+        for (Path path : segmentFiles(directory)) {
+            inspect(path, false).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /** Removes leaked segments in {@code directory} and returns what it removed. */
+    public static List<SegmentInfo> reap(Path directory) {
+        return reap(directory, DEFAULT_UNPUBLISHED_GRACE);
+    }
+
+    /** Removes leaked segments, and unpublished files older than {@code unpublishedGrace}. */
+    public static List<SegmentInfo> reap(Path directory, Duration unpublishedGrace) {
+        List<SegmentInfo> removed = new ArrayList<>();
+        for (Path path : segmentFiles(directory)) {
+            inspect(path, true)
+                    .filter(info -> info.orphaned()
+                            || (!info.published() && info.ageMillis() > unpublishedGrace.toMillis()))
+                    .filter(SegmentReaper::unlink)
+                    .ifPresent(removed::add);
+        }
+        return removed;
+    }
+
+    private static List<Path> segmentFiles(Path directory) {
+        List<Path> files = new ArrayList<>();
+        if (!Files.isDirectory(directory)) {
+            return files;
+        }
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, SegmentFiles.PREFIX + "*")) {
+            for (Path p : stream) {
+                if (SegmentFiles.isSegmentName(p.getFileName().toString())
+                        && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    files.add(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + directory + ": " + e.getMessage(), e);
+        }
+        files.sort(null);
+        return files;
+    }
+
+    /** Reads one file's header; with {@code claim}, swaps an orphan's count for RELEASED so nobody revives it. */
+    private static Optional<SegmentInfo> inspect(Path path, boolean claim) {
+        try (Arena arena = Arena.ofConfined()) {
+            long size = SegmentFiles.regularFileSize(path);
+            if (size < SegmentDescriptor.HEADER_LENGTH) {
+                return Optional.of(unpublished(path, size));
+            }
+            MemorySegment header = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0,
+                    SegmentDescriptor.HEADER_LENGTH, arena);
+            if (SegmentDescriptor.getLayoutVersionAcquire(header) != SegmentDescriptor.LAYOUT_VERSION
+                    || SegmentDescriptor.getMagic(header) != SegmentDescriptor.MAGIC) {
+                return Optional.of(unpublished(path, size));
+            }
+            long refs = SegmentDescriptor.getRefCountVolatile(header);
+            SegmentInfo info = published(path, size, header, refs);
+            if (claim && info.orphaned() && refs >= 0
+                    && !SegmentDescriptor.compareAndSetRefCount(header, refs, SegmentDescriptor.RELEASED)) {
+                return Optional.empty(); // the count moved since we read it: someone is using the segment
+            }
+            return Optional.of(info);
+        } catch (NoSuchFileException e) {
+            return Optional.empty(); // released by its last holder while we looked
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot inspect " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static SegmentInfo published(Path path, long size, MemorySegment header, long refs) {
+        long ownerPid = SegmentDescriptor.getOwnerPid(header);
+        boolean ownerAlive = ProcessLiveness.isAlive(ownerPid, SegmentDescriptor.getOwnerStartMillis(header));
+        List<Long> attached = new ArrayList<>();
+        boolean anyAlive = false;
+        for (int i = 0; i < SegmentDescriptor.SLOT_COUNT; i++) {
+            long slot = SegmentDescriptor.getSlotVolatile(header, i);
+            if (SegmentDescriptor.slotHandles(slot) > 0) {
+                int pid = SegmentDescriptor.slotPid(slot);
+                attached.add((long) pid);
+                anyAlive |= ProcessLiveness.isAlive(pid, SegmentDescriptor.getSlotStartMillisAcquire(header, i));
+            }
+        }
+        long age = System.currentTimeMillis() - SegmentDescriptor.getCreatedMillis(header);
+        return new SegmentInfo(path.getFileName().toString(), path, size, true,
+                SegmentDescriptor.isPersistent(header), ownerPid, ownerAlive, attached, anyAlive, refs, age);
+    }
+
+    private static SegmentInfo unpublished(Path path, long size) throws IOException {
+        long age = System.currentTimeMillis()
+                - Files.getLastModifiedTime(path, LinkOption.NOFOLLOW_LINKS).toMillis();
+        return new SegmentInfo(path.getFileName().toString(), path, size, false, false, 0, false, List.of(),
+                false, 0, age);
+    }
+
+    private static boolean unlink(SegmentInfo info) {
+        try {
+            return Files.deleteIfExists(info.path());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,380 @@
+package dev.tessera.sharedmem;
+
+import dev.tessera.sharedmem.internal.ProcessLiveness;
+import dev.tessera.sharedmem.internal.SegmentDescriptor;
+import dev.tessera.sharedmem.internal.SegmentFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A handle on a named shared-memory segment: thread-safe; the caller owns the handle and must
+ * {@link #close()} it. Each handle holds one mapping and one cross-process reference.
+ *
+ * <p>A segment is a file in the segment directory ({@code /dev/shm} by default, see
+ * {@link #defaultDirectory()}) that starts with the header described by {@link SegmentDescriptor} and then
+ * holds 64-byte-aligned data, which may hold many tensors ({@link #tensorAt}). The last {@code close()}
+ * across all processes unlinks the file, unless the segment was created persistent; segments whose owner and
+ * attached processes all died are removed by {@link SegmentReaper}.
+ *
+ * <p>Closing is idempotent. After it, {@link #data()} and every segment obtained from it throw
+ * {@link IllegalStateException}. A handle that is never closed is reported as "leaked" when it is garbage
+ * collected; its reference is then released but its mapping is kept, because native views may still point
+ * into it.
+ */
+public final class SharedSegment implements AutoCloseable {
+    /** System property: set to {@code false} to skip the reaper run on first use of a directory. */
+    public static final String REAP_ON_START_PROPERTY = "tessera.shm.reapOnStart";
+
+    private static final Logger LOG = LoggerFactory.getLogger(SharedSegment.class);
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final Set<Path> REAPED_DIRECTORIES = ConcurrentHashMap.newKeySet();
+
+    private final Path directory;
+    private final String name;
+    private final MemorySegment mapping;
+    private final long generation;
+    private final Lease lease;
+    private final Cleaner.Cleanable cleanable;
+
+    private SharedSegment(Path directory, String name, Arena arena, MemorySegment mapping) {
+        this.directory = directory;
+        this.name = name;
+        this.mapping = mapping;
+        this.generation = SegmentDescriptor.getGeneration(mapping);
+        this.lease = new Lease(directory.resolve(name), arena, mapping);
+        this.cleanable = CLEANER.register(this, lease);
+    }
+
+    /** A builder for a new segment. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Opens an existing segment in the {@linkplain #defaultDirectory() default directory}. */
+    public static SharedSegment open(String name) {
+        return open(defaultDirectory(), name);
+    }
+
+    /** Opens an existing segment; throws {@link UncheckedIOException} if it does not exist. */
+    public static SharedSegment open(Path directory, String name) {
+        return open(directory, name, 0, false);
+    }
+
+    /**
+     * Opens an existing segment. {@code expectedGeneration} 0 accepts any generation. With
+     * {@code takeHandoff}, the handle takes over a reference that travelled in a message (see
+     * {@link TensorCodec}) instead of adding one, if there is such a reference.
+     */
+    static SharedSegment open(Path directory, String name, long expectedGeneration, boolean takeHandoff) {
+        Path path = directory.resolve(checkName(name));
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment mapping = SegmentFiles.mapExisting(path, arena);
+            checkHeader(mapping, path, expectedGeneration);
+            attach(mapping, path, takeHandoff);
+            return new SharedSegment(directory, name, arena, mapping);
+        } catch (IOException e) {
+            arena.close();
+            throw new UncheckedIOException("cannot open segment " + path + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static String checkName(String name) {
+        if (!SegmentFiles.isSegmentName(name)) {
+            throw new IllegalArgumentException(
+                    "segment name '" + name + "' (expected " + SegmentFiles.PREFIX + " and 32 hex digits)");
+        }
+        return name;
+    }
+
+    private static void checkHeader(MemorySegment mapping, Path path, long expectedGeneration) {
+        if (SegmentDescriptor.getLayoutVersionAcquire(mapping) != SegmentDescriptor.LAYOUT_VERSION
+                || SegmentDescriptor.getMagic(mapping) != SegmentDescriptor.MAGIC) {
+            throw new IllegalStateException(path + " is not a published Tessera segment (layout version "
+                    + SegmentDescriptor.getLayoutVersionAcquire(mapping) + ", expected "
+                    + SegmentDescriptor.LAYOUT_VERSION + ")");
+        }
+        long length = SegmentDescriptor.getSegmentLength(mapping);
+        if (length != mapping.byteSize()
+                || SegmentDescriptor.getDataOffset(mapping) != SegmentDescriptor.HEADER_LENGTH) {
+            throw new IllegalStateException(path + " has a corrupt header: length " + length + ", file "
+                    + mapping.byteSize() + " bytes, data offset " + SegmentDescriptor.getDataOffset(mapping));
+        }
+        long actual = SegmentDescriptor.getGeneration(mapping);
+        if (expectedGeneration != 0 && actual != expectedGeneration) {
+            throw new IllegalStateException("stale reference to " + path + ": generation " + expectedGeneration
+                    + " but the segment has generation " + actual);
+        }
+    }
+
+    /** Claims an attach slot first, then a reference, so a concurrent reaper sees this process (see Reaper). */
+    private static void attach(MemorySegment mapping, Path path, boolean takeHandoff) {
+        SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
+        boolean took = takeHandoff && SegmentDescriptor.tryTakePendingHandoff(mapping);
+        if (!took && !SegmentDescriptor.tryRetain(mapping)) {
+            SegmentDescriptor.detach(mapping, ProcessLiveness.selfPid());
+            throw new IllegalStateException("segment " + path + " was already released by its last holder or "
+                    + "reaped; keep a handle open until every receiver has opened its own");
+        }
+    }
+
+    static SharedSegment create(Path directory, long dataBytes, boolean persistent) {
+        long length = SegmentDescriptor.segmentLength(dataBytes);
+        String name = SegmentFiles.newName();
+        Path path = directory.resolve(name);
+        try {
+            SegmentFiles.ensureDirectory(directory);
+            reapOnce(directory);
+            SegmentFiles.createReserved(path, length);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create segment " + path + ": " + e.getMessage(), e);
+        }
+        return mapNew(directory, name, length, persistent);
+    }
+
+    private static SharedSegment mapNew(Path directory, String name, long length, boolean persistent) {
+        Path path = directory.resolve(name);
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment mapping = SegmentFiles.mapExisting(path, arena);
+            SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
+            SegmentDescriptor.initialize(mapping, persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0, length,
+                    SegmentFiles.newGeneration(), ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis(),
+                    System.currentTimeMillis());
+            return new SharedSegment(directory, name, arena, mapping);
+        } catch (IOException e) {
+            discard(arena, path);
+            throw new UncheckedIOException("cannot map segment " + path + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            discard(arena, path);
+            throw e;
+        }
+    }
+
+    private static void discard(Arena arena, Path path) {
+        arena.close();
+        SegmentFiles.deleteQuietly(path);
+    }
+
+    /** Runs the reaper once per directory and JVM, before the first segment is created there. */
+    private static void reapOnce(Path directory) {
+        if (!Boolean.parseBoolean(System.getProperty(REAP_ON_START_PROPERTY, "true"))
+                || !REAPED_DIRECTORIES.add(directory)) {
+            return;
+        }
+        try {
+            SegmentReaper.reap(directory).forEach(info -> LOG.info("reaped leaked segment {}", info));
+        } catch (RuntimeException e) {
+            LOG.warn("reaper run in {} failed: {}", directory, e.toString());
+        }
+    }
+
+    /**
+     * The segment directory: the {@code tessera.shm.dir} system property if set, else {@code /dev/shm}, else
+     * {@code java.io.tmpdir/tessera-shm} (for systems without {@code /dev/shm}).
+     */
+    public static Path defaultDirectory() {
+        return SegmentFiles.defaultDirectory();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    public Path path() {
+        return directory.resolve(name);
+    }
+
+    /** A random non-zero number fixed at creation; a {@link TensorRef} must carry the same one. */
+    public long generation() {
+        return generation;
+    }
+
+    public boolean isPersistent() {
+        return SegmentDescriptor.isPersistent(lease.header());
+    }
+
+    /** Bytes of the data region (after the header), a multiple of 64. */
+    public long dataSize() {
+        return mapping.byteSize() - SegmentDescriptor.HEADER_LENGTH;
+    }
+
+    /** The data region; invalid (accesses throw {@link IllegalStateException}) once this handle is closed. */
+    public MemorySegment data() {
+        checkOpen();
+        return mapping.asSlice(SegmentDescriptor.HEADER_LENGTH);
+    }
+
+    /** The cross-process reference count, read with volatile semantics; -1 once the segment is dead. */
+    public long refCountVolatile() {
+        checkOpen();
+        return SegmentDescriptor.getRefCountVolatile(mapping);
+    }
+
+    /**
+     * A tensor stored in this segment at {@code offset} bytes into the data region (a multiple of 64). The
+     * tensor holds its own handle (and mapping), so it stays valid after this handle is closed.
+     */
+    public SharedTensor tensorAt(long offset, DType dtype, long... shape) {
+        checkOpen();
+        SharedSegment handle = open(directory, name, generation, false);
+        try {
+            return SharedTensor.wrap(handle, offset, dtype, shape, false);
+        } catch (RuntimeException e) {
+            handle.close();
+            throw e;
+        }
+    }
+
+    /** Maps {@code length} bytes at {@code offset} of the data region privately: writes stay in this process. */
+    MemorySegment mapDataPrivately(long offset, long length) {
+        checkOpen();
+        try {
+            return SegmentFiles.mapPrivate(path(), SegmentDescriptor.HEADER_LENGTH + offset, length, lease.arena);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot map " + path() + " privately: " + e.getMessage(), e);
+        }
+    }
+
+    public boolean isOpen() {
+        return !lease.closing.get();
+    }
+
+    void checkOpen() {
+        if (!isOpen()) {
+            throw new IllegalStateException("segment handle " + name + " is closed");
+        }
+    }
+
+    /** Releases this handle's reference and mapping; unlinks the segment if it was the last reference. */
+    @Override
+    public void close() {
+        if (lease.closing.compareAndSet(false, true)) {
+            lease.explicit = true;
+            cleanable.clean();
+        }
+    }
+
+    /**
+     * Closes this handle but lets its reference travel in a message: the reference count is left as is and
+     * counted as a pending handoff, which the receiver takes over with {@code open(..., takeHandoff=true)}.
+     */
+    void closeHandingOff() {
+        if (lease.closing.compareAndSet(false, true)) {
+            lease.explicit = true;
+            lease.handoff = true;
+            cleanable.clean();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SharedSegment[" + path() + ", " + dataSize() + " data bytes" + (isOpen() ? "" : ", closed") + "]";
+    }
+
+    public static final class Builder {
+        private long size = -1;
+        private Path directory;
+        private boolean persistent;
+
+        private Builder() {}
+
+        /** Bytes of data the segment must hold (rounded up to a multiple of 64). */
+        public Builder setSize(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("size=" + bytes + " (expected >= 0)");
+            }
+            this.size = bytes;
+            return this;
+        }
+
+        /** The directory to create the segment in; defaults to {@link SharedSegment#defaultDirectory()}. */
+        public Builder optDirectory(Path dir) {
+            this.directory = Objects.requireNonNull(dir, "directory").toAbsolutePath();
+            return this;
+        }
+
+        /** A persistent segment survives its last close; the reaper removes it once its owner has died. */
+        public Builder optPersistent(boolean persistent) {
+            this.persistent = persistent;
+            return this;
+        }
+
+        /** Creates the segment; throws {@link SegmentSpaceException} if it does not fit. */
+        public SharedSegment build() {
+            if (size < 0) {
+                throw new IllegalStateException("setSize(bytes) is required");
+            }
+            return create(directory != null ? directory : defaultDirectory(), size, persistent);
+        }
+    }
+
+    /** What a handle must release; runs once, from close() or, for a leaked handle, from the Cleaner. */
+    private static final class Lease implements Runnable {
+        final AtomicBoolean closing = new AtomicBoolean();
+        final Path path;
+        final Arena arena;
+        final MemorySegment mapping;
+        volatile boolean explicit;
+        volatile boolean handoff;
+
+        Lease(Path path, Arena arena, MemorySegment mapping) {
+            this.path = path;
+            this.arena = arena;
+            this.mapping = mapping;
+        }
+
+        MemorySegment header() {
+            return mapping;
+        }
+
+        @Override
+        public void run() {
+            boolean leaked = !explicit;
+            if (leaked) {
+                closing.set(true);
+                LOG.warn("leaked: a handle on shared segment {} was never closed; releasing its reference now "
+                        + "and keeping its mapping until the JVM exits", path);
+            }
+            releaseReference();
+            if (!leaked) {
+                try {
+                    arena.close();
+                } catch (RuntimeException e) {
+                    LOG.warn("unmapping {} failed: {}", path, e.toString());
+                }
+            }
+        }
+
+        private void releaseReference() {
+            try {
+                if (handoff) {
+                    SegmentDescriptor.addPendingHandoff(mapping);
+                }
+                SegmentDescriptor.detach(mapping, ProcessLiveness.selfPid());
+                if (!handoff && SegmentDescriptor.release(mapping)) {
+                    SegmentFiles.deleteQuietly(path);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("releasing {} failed: {}", path, e.toString());
+            }
+        }
+    }
+}

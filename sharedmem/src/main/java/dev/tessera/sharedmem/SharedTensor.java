@@ -1,0 +1,311 @@
+package dev.tessera.sharedmem;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.tessera.sharedmem.internal.Nd4jSupport;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A contiguous row-major tensor in shared memory: thread-safe; the caller owns it and must {@link #close()}
+ * it, which also closes every view it handed out. It holds one {@link SharedSegment} handle.
+ *
+ * <p>Views share the memory, nothing is copied: {@link #segment()}, {@link #asByteBuffer()} (native byte
+ * order), {@link #toNDArray(NDManager)} and {@link #toINDArray()}. A view must not outlive its memory, so
+ * {@code close()} first closes every DJL and ND4J view (and the NDManager each DJL view lives in, which holds
+ * arrays derived from it), then unmaps. Any later use of a view is an {@link IllegalStateException}, not a
+ * segfault. The one thing this cannot guard is a derived DJL array that was explicitly moved to another
+ * manager ({@code attach}/{@code detach}): do not move views out of their scope.
+ *
+ * <p>A read-only tensor ({@link TensorRef#openReadOnly()}) gives read-only Java views: a write through
+ * {@link #segment()} throws {@link IllegalArgumentException}, through {@link #asByteBuffer()}
+ * {@link java.nio.ReadOnlyBufferException}. DJL and ND4J have no read-only arrays, so their views of a
+ * read-only tensor map the data copy-on-write: an in-place native write changes only this process's private
+ * copy, it never reaches other processes and never crashes the JVM.
+ *
+ * <p>DJL views of {@link DType#BFLOAT16} and {@link DType#INT16} are refused with
+ * {@link UnsupportedOperationException}: DJL 0.35.1's PyTorch engine aborts the whole JVM when it creates such
+ * a tensor. Use {@link #toINDArray()} or the Java views for them.
+ */
+public final class SharedTensor implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SharedTensor.class);
+
+    private final SharedSegment handle;
+    private final long offset;
+    private final DType dtype;
+    private final long[] shape;
+    private final long byteSize;
+    private final boolean readOnly;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final List<AutoCloseable> views = new ArrayList<>(); // guarded by this
+    private MemorySegment privateCopy; // guarded by this; copy-on-write mapping for native read-only views
+
+    private SharedTensor(SharedSegment handle, long offset, DType dtype, long[] shape, boolean readOnly) {
+        this.handle = handle;
+        this.offset = offset;
+        this.dtype = dtype;
+        this.shape = shape;
+        this.byteSize = dtype.byteSizeOf(shape);
+        this.readOnly = readOnly;
+    }
+
+    /** Wraps a handle the new tensor takes ownership of; checks that the tensor fits the segment. */
+    static SharedTensor wrap(SharedSegment handle, long offset, DType dtype, long[] shape, boolean readOnly) {
+        long bytes = Objects.requireNonNull(dtype, "dtype").byteSizeOf(shape);
+        if (offset < 0 || offset % 64 != 0 || offset > handle.dataSize() || bytes > handle.dataSize() - offset) {
+            throw new IllegalArgumentException("tensor of " + bytes + " bytes at offset " + offset
+                    + " does not fit the " + handle.dataSize() + "-byte data region of " + handle.name()
+                    + " (offsets must be multiples of 64)");
+        }
+        return new SharedTensor(handle, offset, dtype, shape.clone(), readOnly);
+    }
+
+    /** A new zero-filled tensor in its own segment in the default directory. */
+    public static SharedTensor allocate(DType dtype, long... shape) {
+        return builder().setDType(dtype).setShape(shape).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Copies a DJL array into a new shared tensor with one memory copy (plus one if it is not contiguous). */
+    public static SharedTensor copyOf(NDArray array) {
+        SharedTensor t = allocate(DType.fromDjl(array.getDataType()), array.getShape().getShape());
+        try {
+            if (t.byteSize > 0) {
+                ByteBuffer src = array.toByteBuffer(true);
+                t.segment().copyFrom(MemorySegment.ofBuffer(src).asSlice(0, t.byteSize));
+            }
+            return t;
+        } catch (RuntimeException | Error e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    /** Copies an ND4J array into a new shared tensor with one memory copy (plus one if it is not contiguous). */
+    public static SharedTensor copyOf(INDArray array) {
+        Nd4jSupport.requirePresent();
+        Nd4jSupport.Contiguous src = Nd4jSupport.contiguous(array);
+        SharedTensor t = allocate(Nd4jSupport.dtypeOf(array), Nd4jSupport.shapeOf(array));
+        try {
+            t.segment().copyFrom(src.memory());
+            java.lang.ref.Reference.reachabilityFence(src.array()); // the bytes live in that array's buffer
+            return t;
+        } catch (RuntimeException | Error e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    /** The stub for this tensor; it carries this tensor's read-only flag. */
+    public TensorRef ref() {
+        return new TensorRef(handle.directory(), handle.name(), offset, dtype, shape, handle.generation(), readOnly);
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public long elementCount() {
+        return DType.elementCount(shape);
+    }
+
+    public long byteSize() {
+        return byteSize;
+    }
+
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    public boolean isOpen() {
+        return !closed.get();
+    }
+
+    /** The tensor's bytes (read-only if the tensor is); invalid once the tensor is closed. */
+    public MemorySegment segment() {
+        checkOpen();
+        MemorySegment s = handle.data().asSlice(offset, byteSize);
+        return readOnly ? s.asReadOnly() : s;
+    }
+
+    /** A read-only view of the bytes, whatever this tensor's own mode. */
+    public MemorySegment readOnlySegment() {
+        return segment().asReadOnly();
+    }
+
+    /** The bytes as a native-order buffer (read-only if the tensor is); at most 2 GiB. */
+    public ByteBuffer asByteBuffer() {
+        checkByteBufferSize();
+        return segment().asByteBuffer().order(ByteOrder.nativeOrder());
+    }
+
+    public ByteBuffer asReadOnlyByteBuffer() {
+        checkByteBufferSize();
+        return readOnlySegment().asByteBuffer().order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * A zero-copy DJL array over the tensor, living in a new sub-manager of {@code manager}. It is closed when
+     * this tensor is closed or {@code manager} is, whichever comes first. Copy-on-write if read-only.
+     */
+    public NDArray toNDArray(NDManager manager) {
+        return djlView(manager, readOnly);
+    }
+
+    /** A zero-copy DJL array whose in-place writes stay private to this process (copy-on-write). */
+    public NDArray toReadOnlyNDArray(NDManager manager) {
+        return djlView(manager, true);
+    }
+
+    private synchronized NDArray djlView(NDManager manager, boolean copyOnWrite) {
+        checkOpen();
+        checkByteBufferSize();
+        dtype.checkDjlViewSupported();
+        MemorySegment memory = copyOnWrite ? privateCopy() : segment();
+        ByteBuffer buffer = memory.asByteBuffer().order(ByteOrder.nativeOrder());
+        NDManager scope = manager.newSubManager();
+        try {
+            NDArray array = scope.create(buffer, new Shape(shape), dtype.toDjl());
+            views.add(scope);
+            views.add(array);
+            return array;
+        } catch (RuntimeException | Error e) {
+            scope.close();
+            throw e;
+        }
+    }
+
+    /** A zero-copy ND4J array over the tensor, closed when this tensor is. Copy-on-write if read-only. */
+    public INDArray toINDArray() {
+        return nd4jView(readOnly);
+    }
+
+    /** A zero-copy ND4J array whose in-place writes stay private to this process (copy-on-write). */
+    public INDArray toReadOnlyINDArray() {
+        return nd4jView(true);
+    }
+
+    private synchronized INDArray nd4jView(boolean copyOnWrite) {
+        Nd4jSupport.requirePresent();
+        checkOpen();
+        INDArray array = Nd4jSupport.view(copyOnWrite ? privateCopy() : segment(), dtype, shape);
+        views.add(array);
+        return array;
+    }
+
+    private MemorySegment privateCopy() { // caller holds the lock
+        if (privateCopy == null) {
+            privateCopy = handle.mapDataPrivately(offset, byteSize);
+        }
+        return privateCopy;
+    }
+
+    private void checkByteBufferSize() {
+        if (byteSize > Integer.MAX_VALUE) {
+            throw new UnsupportedOperationException("tensor of " + byteSize + " bytes exceeds the 2 GiB limit of "
+                    + "ByteBuffer (and DJL views); use segment() or toINDArray()");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("shared tensor " + handle.name() + "@" + offset + " is closed");
+        }
+    }
+
+    /** Closes every view, then releases the segment handle. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<AutoCloseable> toClose;
+        synchronized (this) {
+            toClose = new ArrayList<>(views);
+            views.clear();
+        }
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            try {
+                toClose.get(i).close();
+            } catch (Exception e) {
+                LOG.warn("closing a view of {} failed: {}", handle.name(), e.toString());
+            }
+        }
+        handle.close();
+    }
+
+    /** Closes this tensor but lets its segment reference travel in a message (see {@link TensorCodec}). */
+    void closeHandingOff() {
+        if (closed.compareAndSet(false, true)) {
+            handle.closeHandingOff();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SharedTensor[" + dtype + Arrays.toString(shape) + " in " + handle.name() + "@" + offset
+                + (readOnly ? ", read-only" : "") + (isOpen() ? "" : ", closed") + "]";
+    }
+
+    public static final class Builder {
+        private DType dtype;
+        private long[] shape;
+        private Path directory;
+        private boolean persistent;
+
+        private Builder() {}
+
+        public Builder setDType(DType dtype) {
+            this.dtype = Objects.requireNonNull(dtype, "dtype");
+            return this;
+        }
+
+        public Builder setShape(long... shape) {
+            DType.elementCount(Objects.requireNonNull(shape, "shape"));
+            this.shape = shape.clone();
+            return this;
+        }
+
+        /** The segment directory; defaults to {@link SharedSegment#defaultDirectory()}. */
+        public Builder optDirectory(Path directory) {
+            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath();
+            return this;
+        }
+
+        /** Whether the segment survives its last close (until the reaper finds its owner dead). */
+        public Builder optPersistent(boolean persistent) {
+            this.persistent = persistent;
+            return this;
+        }
+
+        /** Allocates the tensor; throws {@link SegmentSpaceException} if it does not fit. */
+        public SharedTensor build() {
+            if (dtype == null || shape == null) {
+                throw new IllegalStateException("setDType and setShape are required (dtype=" + dtype + ", shape="
+                        + Arrays.toString(shape) + ")");
+            }
+            long bytes = dtype.byteSizeOf(shape);
+            Path dir = directory != null ? directory : SharedSegment.defaultDirectory();
+            SharedSegment handle = SharedSegment.create(dir, bytes, persistent);
+            return new SharedTensor(handle, 0, dtype, shape, false);
+        }
+    }
+}

@@ -1,0 +1,582 @@
+package dev.tessera.sharedmem;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.internal.Nd4jSupport;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InvalidClassException;
+import java.io.ObjectInputFilter;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.Serial;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Encodes object graphs that contain tensors for another process, and decodes them. Immutable and
+ * thread-safe; one codec may encode and decode concurrently.
+ *
+ * <p>Any {@link NDArray}, {@code INDArray} or {@link SharedTensor} anywhere in a {@link Serializable} graph
+ * (fields, lists, maps, arrays) is replaced on the way out and restored on the way in:
+ * <ul>
+ *   <li>{@link Mode#COPY} writes the tensor bytes after the graph; the receiver gets fresh copies.
+ *   <li>{@link Mode#SHARE} writes {@link TensorRef} stubs: a {@code SharedTensor} is referenced as it is, an
+ *       {@code NDArray} or {@code INDArray} is first copied into a new shared segment (one memory copy).
+ * </ul>
+ *
+ * <p>Ownership, so that nothing leaks:
+ * <ul>
+ *   <li>Segments that SHARE encoding creates belong to the message: once the message is written, the
+ *       encoder's reference is handed off (see {@link SharedSegment}) and the first decoder takes it over. A
+ *       message that is never decoded keeps its segments until the encoding process dies and the reaper
+ *       runs. If encoding fails, they are released at once.
+ *   <li>A {@code SharedTensor} that the caller put in the graph stays the caller's: keep it open until the
+ *       receiver has decoded the message (for example until it acknowledges).
+ *   <li>Decoding returns NDArrays attached to (a sub-manager of) the given {@link NDManager}: closing that
+ *       manager releases them and their segments. Decoded INDArrays are ND4J-owned copies (ND4J has no
+ *       scope that could release a shared view deterministically). Decoded SharedTensors belong to the
+ *       caller, who must close them. If decoding fails, everything it created is released.
+ * </ul>
+ *
+ * <p>Wire format: magic {@code TSC1}, mode, tail length, graph length, the Java-serialized graph (tensors
+ * replaced by small placeholders), then the raw tensor bytes (COPY mode), which move between memory and
+ * channels without passing through Java serialization. Deserialization runs behind an allow-list
+ * {@link ObjectInputFilter}: safe JDK value and collection classes, Tessera's placeholders, plus the patterns
+ * given to {@link Builder#allowPatterns}; everything else is rejected.
+ */
+public final class TensorCodec {
+    /** How tensors travel. */
+    public enum Mode {
+        /** The bytes travel inside the message. */
+        COPY,
+        /** Stubs travel; the bytes stay in shared memory. */
+        SHARE
+    }
+
+    static final List<String> DEFAULT_ALLOWED = List.of(
+            "java.lang.String", "java.lang.Boolean", "java.lang.Byte", "java.lang.Character", "java.lang.Short",
+            "java.lang.Integer", "java.lang.Long", "java.lang.Float", "java.lang.Double", "java.lang.Number",
+            "java.lang.Enum", "java.lang.Object", "java.math.BigInteger", "java.math.BigDecimal",
+            "java.util.ArrayList", "java.util.LinkedList", "java.util.HashMap", "java.util.LinkedHashMap",
+            "java.util.TreeMap", "java.util.HashSet", "java.util.LinkedHashSet", "java.util.TreeSet",
+            "java.util.ArrayDeque", "java.util.Arrays$ArrayList", "java.util.Collections$*",
+            "java.util.ImmutableCollections$*", "java.util.CollSer", "java.util.Map$Entry", "java.util.UUID", "java.time.Ser",
+            "ai.djl.ndarray.NDList", "dev.tessera.sharedmem.DType", "dev.tessera.sharedmem.TensorRef$SerialForm",
+            "dev.tessera.sharedmem.TensorCodec$CopiedTensor", "dev.tessera.sharedmem.TensorCodec$SharedStub");
+
+    private static final int MAGIC = 0x54534331; // "TSC1"
+    private static final int HEADER_BYTES = 4 + 1 + 8 + 4;
+    private static final int CHUNK = 1 << 28;
+    private static final byte KIND_NDARRAY = 1;
+    private static final byte KIND_INDARRAY = 2;
+    private static final byte KIND_SHARED = 3;
+
+    private final Mode mode;
+    private final List<String> allowPatterns;
+    private final ObjectInputFilter filter;
+    private final Path directory;
+    private final int maxGraphBytes;
+
+    private TensorCodec(Builder b) {
+        this.mode = b.mode;
+        this.allowPatterns = List.copyOf(b.patterns);
+        this.directory = b.directory;
+        this.maxGraphBytes = b.maxGraphBytes;
+        List<String> all = new ArrayList<>(DEFAULT_ALLOWED);
+        all.addAll(allowPatterns);
+        this.filter = ObjectInputFilter.Config.createFilter("maxdepth=" + b.maxDepth + ";" + String.join(";", all)
+                + ";!*");
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    /** The caller's patterns, on top of {@link #DEFAULT_ALLOWED}. */
+    public List<String> allowPatterns() {
+        return allowPatterns;
+    }
+
+    /** Encodes {@code graph} into one array (at most 2 GiB; use the channel form for more). */
+    public byte[] encode(Object graph) {
+        Encoding e = prepare(graph);
+        try {
+            long total = HEADER_BYTES + (long) e.graph.length + e.tailBytes;
+            if (total > Integer.MAX_VALUE - 16) {
+                throw new IllegalArgumentException("encoded size " + total + " bytes exceeds a byte[]; use "
+                        + "encode(graph, channel)");
+            }
+            byte[] out = new byte[(int) total];
+            ByteBuffer head = ByteBuffer.wrap(out);
+            writeHead(head, e);
+            MemorySegment dst = MemorySegment.ofArray(out);
+            long pos = head.position();
+            for (MemorySegment src : e.copies) {
+                MemorySegment.copy(src, 0, dst, pos, src.byteSize());
+                pos += src.byteSize();
+            }
+            e.commit();
+            return out;
+        } finally {
+            e.rollback();
+        }
+    }
+
+    /** Encodes {@code graph} onto {@code out}; tensor bytes go from memory to the channel without staging. */
+    public void encode(Object graph, WritableByteChannel out) {
+        Encoding e = prepare(graph);
+        try {
+            ByteBuffer head = ByteBuffer.allocate(HEADER_BYTES + e.graph.length);
+            writeHead(head, e);
+            writeFully(out, head.flip());
+            for (MemorySegment src : e.copies) {
+                for (long pos = 0; pos < src.byteSize(); pos += CHUNK) {
+                    writeFully(out, src.asSlice(pos, Math.min(CHUNK, src.byteSize() - pos)).asByteBuffer());
+                }
+            }
+            e.commit();
+        } catch (IOException ex) {
+            throw new UncheckedIOException("writing an encoded graph failed: " + ex.getMessage(), ex);
+        } finally {
+            e.rollback();
+        }
+    }
+
+    private static void writeHead(ByteBuffer head, Encoding e) {
+        head.putInt(MAGIC).put((byte) e.mode.ordinal()).putLong(e.tailBytes).putInt(e.graph.length).put(e.graph);
+    }
+
+    private static void writeFully(WritableByteChannel out, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            out.write(buf);
+        }
+    }
+
+    private Encoding prepare(Object graph) {
+        Encoding e = new Encoding(mode, directory);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (EncodingStream oos = new EncodingStream(bytes, e)) {
+            oos.writeObject(graph);
+        } catch (IOException | RuntimeException ex) {
+            e.rollback();
+            if (ex instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalArgumentException("cannot encode the graph: " + ex, ex);
+        }
+        e.graph = bytes.toByteArray();
+        return e;
+    }
+
+    /** Decodes a message; NDArrays come back attached to {@code manager} (which may be null if there are none). */
+    public Object decode(byte[] bytes, NDManager manager) {
+        return decode(Channels.newChannel(new ByteArrayInputStream(bytes)), manager);
+    }
+
+    /** Decodes one message from {@code in}, reading exactly its bytes. */
+    public Object decode(ReadableByteChannel in, NDManager manager) {
+        Decoding d = new Decoding(manager, directory);
+        try {
+            ByteBuffer head = readFully(in, ByteBuffer.allocate(HEADER_BYTES));
+            checkHead(head);
+            d.tailBytes = head.getLong(5);
+            byte[] graph = readFully(in, ByteBuffer.allocate(graphLength(head))).array();
+            Object result;
+            try (DecodingStream ois = new DecodingStream(graph, d, d.recording(filter))) {
+                result = ois.readObject();
+            }
+            d.fillTail(in);
+            d.committed = true;
+            return result;
+        } catch (InvalidClassException e) {
+            throw new IllegalArgumentException("the message holds " + d.rejected + ", which the allow-list rejects ("
+                    + e.getMessage() + "); allow it with TensorCodec.builder().allowPatterns(\"com.example.**\")", e);
+        } catch (IOException | ClassNotFoundException e) {
+            throw new IllegalArgumentException("cannot decode the message: " + e, e);
+        } finally {
+            d.rollbackUnlessCommitted();
+        }
+    }
+
+    private static void checkHead(ByteBuffer head) {
+        if (head.getInt(0) != MAGIC || head.get(4) < 0 || head.get(4) > 1 || head.getLong(5) < 0) {
+            throw new IllegalArgumentException("not a TensorCodec message (bad magic, mode or tail length)");
+        }
+    }
+
+    private int graphLength(ByteBuffer head) {
+        int length = head.getInt(13);
+        if (length < 0 || length > maxGraphBytes) {
+            throw new IllegalArgumentException("graph of " + length + " bytes (expected 0.." + maxGraphBytes
+                    + "; raise it with optMaxGraphBytes)");
+        }
+        return length;
+    }
+
+    static ByteBuffer readFully(ReadableByteChannel in, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            if (in.read(buf) < 0) {
+                throw new java.io.EOFException("message truncated: " + buf.remaining() + " bytes missing");
+            }
+        }
+        return buf.flip();
+    }
+
+    /** Placeholder for a tensor whose bytes follow the graph. Validated by its canonical constructor. */
+    record CopiedTensor(int index, byte kind, int dtype, long[] shape) implements Serializable {
+        CopiedTensor {
+            if (index < 0 || kind < KIND_NDARRAY || kind > KIND_SHARED) {
+                throw new IllegalArgumentException("bad tensor placeholder: index " + index + ", kind " + kind);
+            }
+            DType.fromCode(dtype).byteSizeOf(shape);
+        }
+    }
+
+    /** Placeholder for a tensor in shared memory; {@code handoff} means the message carries a reference. */
+    record SharedStub(byte kind, byte[] ref, boolean handoff) implements Serializable {
+        SharedStub {
+            if (kind < KIND_NDARRAY || kind > KIND_SHARED || ref == null) {
+                throw new IllegalArgumentException("bad stub placeholder: kind " + kind);
+            }
+        }
+    }
+
+    /** State of one encode call: the tensor bytes to append, and the segments created for SHARE. */
+    private static final class Encoding {
+        final Mode mode;
+        final Path directory;
+        final List<MemorySegment> copies = new ArrayList<>();
+        final List<Object> keepAlive = new ArrayList<>();
+        final List<SharedTensor> created = new ArrayList<>();
+        final Map<Object, Object> replaced = new IdentityHashMap<>();
+        byte[] graph;
+        long tailBytes;
+        boolean committed;
+
+        Encoding(Mode mode, Path directory) {
+            this.mode = mode;
+            this.directory = directory;
+        }
+
+        Object replace(Object original) {
+            // ND4J's writeReplace runs before replaceObject: turn its proxy back into the array it stands for
+            Object obj = Nd4jSupport.isINDArrayProxy(original) ? Nd4jSupport.fromProxy(original) : original;
+            byte kind = obj instanceof NDArray ? KIND_NDARRAY
+                    : obj instanceof SharedTensor ? KIND_SHARED
+                    : Nd4jSupport.isINDArray(obj) ? KIND_INDARRAY : 0;
+            if (kind == 0) {
+                return original;
+            }
+            return replaced.computeIfAbsent(obj, o -> mode == Mode.COPY ? copy(o, kind) : share(o, kind));
+        }
+
+        private Object copy(Object obj, byte kind) {
+            MemorySegment bytes;
+            DType dtype;
+            long[] shape;
+            if (obj instanceof NDArray a) {
+                dtype = DType.fromDjl(a.getDataType());
+                shape = a.getShape().getShape();
+                ByteBuffer buf = dtype.byteSizeOf(shape) == 0 ? ByteBuffer.allocate(0) : a.toByteBuffer(true);
+                keepAlive.add(buf);
+                bytes = MemorySegment.ofBuffer(buf);
+            } else if (obj instanceof SharedTensor t) {
+                dtype = t.dtype();
+                shape = t.shape();
+                bytes = t.segment();
+            } else {
+                org.nd4j.linalg.api.ndarray.INDArray a = (org.nd4j.linalg.api.ndarray.INDArray) obj;
+                Nd4jSupport.Contiguous c = Nd4jSupport.contiguous(a);
+                keepAlive.add(c.array());
+                dtype = Nd4jSupport.dtypeOf(a);
+                shape = Nd4jSupport.shapeOf(a);
+                bytes = c.memory();
+            }
+            copies.add(bytes.asSlice(0, dtype.byteSizeOf(shape)));
+            tailBytes += dtype.byteSizeOf(shape);
+            return new CopiedTensor(copies.size() - 1, kind, dtype.code(), shape);
+        }
+
+        private Object share(Object obj, byte kind) {
+            if (obj instanceof SharedTensor t) {
+                return new SharedStub(kind, t.ref().toBytes(), false);
+            }
+            SharedTensor t = obj instanceof NDArray a
+                    ? SharedTensor.copyOf(a)
+                    : SharedTensor.copyOf((org.nd4j.linalg.api.ndarray.INDArray) obj);
+            created.add(t);
+            return new SharedStub(kind, t.ref().toBytes(), true);
+        }
+
+        /** The message is out: its segments' references now travel with it. */
+        void commit() {
+            created.forEach(SharedTensor::closeHandingOff);
+            committed = true;
+        }
+
+        void rollback() {
+            if (!committed) {
+                created.forEach(SharedTensor::close);
+                created.clear();
+            }
+        }
+    }
+
+    /** State of one decode call: where tensor bytes go, and what to release if decoding fails. */
+    private static final class Decoding {
+        final NDManager manager;
+        final Path directory;
+        final List<MemorySegment> destinations = new ArrayList<>();
+        final List<AutoCloseable> created = new ArrayList<>();
+        long tailBytes;
+        long declaredBytes;
+        boolean committed;
+        String rejected = "a class";
+        Class<?> justResolved;
+
+        Decoding(NDManager manager, Path directory) {
+            this.manager = manager;
+            this.directory = directory;
+        }
+
+        /** Wraps the allow-list so the error can name what it rejected. */
+        ObjectInputFilter recording(ObjectInputFilter filter) {
+            return info -> {
+                if (info.serialClass() != null && info.serialClass() == justResolved) {
+                    justResolved = null; // the JDK re-checks what resolveObject returned: our own tensor
+                    return ObjectInputFilter.Status.ALLOWED;
+                }
+                ObjectInputFilter.Status status = filter.checkInput(info);
+                if (status == ObjectInputFilter.Status.REJECTED) {
+                    rejected = info.serialClass() != null ? "class " + info.serialClass().getName()
+                            : "a graph past the limits (depth " + info.depth() + ", references " + info.references()
+                                    + ")";
+                }
+                return status;
+            };
+        }
+
+        Object resolve(Object obj) {
+            Object result = obj instanceof CopiedTensor c ? allocate(c) : obj instanceof SharedStub s ? open(s) : obj;
+            justResolved = result != obj ? result.getClass() : null;
+            return result;
+        }
+
+        private Object allocate(CopiedTensor c) {
+            DType dtype = DType.fromCode(c.dtype());
+            long bytes = dtype.byteSizeOf(c.shape());
+            if (c.index() != destinations.size() || bytes > tailBytes - declaredBytes) {
+                throw new IllegalArgumentException("tensor placeholder " + c.index() + " of " + bytes
+                        + " bytes does not match the message (" + (tailBytes - declaredBytes) + " bytes left)");
+            }
+            declaredBytes += bytes;
+            return switch (c.kind()) {
+                case KIND_NDARRAY -> allocateNDArray(dtype, c.shape(), bytes);
+                case KIND_INDARRAY -> track(Nd4jSupport.zeros(dtype, c.shape()),
+                        a -> destinations.add(Nd4jSupport.memoryOf(a)));
+                default -> track(sharedTensor(dtype, c.shape()), t -> destinations.add(t.segment()));
+            };
+        }
+
+        private Object allocateNDArray(DType dtype, long[] shape, long bytes) {
+            dtype.checkDjlViewSupported();
+            ByteBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(java.nio.ByteOrder.nativeOrder());
+            NDArray array = requireManager().create(buffer, new ai.djl.ndarray.types.Shape(shape), dtype.toDjl());
+            created.add(array);
+            destinations.add(MemorySegment.ofBuffer(buffer));
+            return array;
+        }
+
+        private SharedTensor sharedTensor(DType dtype, long[] shape) {
+            SharedTensor.Builder b = SharedTensor.builder().setDType(dtype).setShape(shape);
+            return (directory != null ? b.optDirectory(directory) : b).build();
+        }
+
+        private <T extends AutoCloseable> T track(T resource, java.util.function.Consumer<T> then) {
+            created.add(resource);
+            then.accept(resource);
+            return resource;
+        }
+
+        private Object open(SharedStub s) {
+            TensorRef ref = TensorRef.fromBytes(s.ref());
+            SharedTensor t = ref.open(ref.isReadOnly(), s.handoff());
+            created.add(t);
+            return switch (s.kind()) {
+                case KIND_NDARRAY -> {
+                    NDArray view = t.toNDArray(requireManager());
+                    view.getManager().attachInternal(UUID.randomUUID().toString(), t); // manager owns t now
+                    yield view;
+                }
+                case KIND_INDARRAY -> {
+                    org.nd4j.linalg.api.ndarray.INDArray copy = Nd4jSupport.copyOf(t.segment(), t.dtype(), t.shape());
+                    created.remove(t);
+                    t.close();
+                    yield track(copy, x -> { });
+                }
+                default -> t;
+            };
+        }
+
+        private NDManager requireManager() {
+            if (manager == null) {
+                throw new IllegalArgumentException("the message holds NDArrays: pass an NDManager to decode");
+            }
+            return manager;
+        }
+
+        void fillTail(ReadableByteChannel in) throws IOException {
+            if (declaredBytes != tailBytes) {
+                throw new IllegalArgumentException("the message declares " + tailBytes + " tensor bytes but its "
+                        + "placeholders need " + declaredBytes);
+            }
+            for (MemorySegment dst : destinations) {
+                for (long pos = 0; pos < dst.byteSize(); pos += CHUNK) {
+                    readFully(in, dst.asSlice(pos, Math.min(CHUNK, dst.byteSize() - pos)).asByteBuffer());
+                }
+            }
+        }
+
+        void rollbackUnlessCommitted() {
+            if (committed) {
+                return;
+            }
+            for (int i = created.size() - 1; i >= 0; i--) {
+                try {
+                    created.get(i).close();
+                } catch (Exception e) {
+                    // keep releasing the rest
+                }
+            }
+        }
+    }
+
+    private static final class EncodingStream extends ObjectOutputStream {
+        private final Encoding encoding;
+
+        EncodingStream(ByteArrayOutputStream out, Encoding encoding) throws IOException {
+            super(out);
+            this.encoding = encoding;
+            enableReplaceObject(true);
+        }
+
+        @Override
+        protected Object replaceObject(Object obj) {
+            return encoding.replace(obj);
+        }
+    }
+
+    private static final class DecodingStream extends ObjectInputStream {
+        private final Decoding decoding;
+
+        DecodingStream(byte[] graph, Decoding decoding, ObjectInputFilter filter) throws IOException {
+            super(new ByteArrayInputStream(graph));
+            this.decoding = decoding;
+            setObjectInputFilter(filter);
+            enableResolveObject(true);
+        }
+
+        @Override
+        protected Object resolveObject(Object obj) {
+            return decoding.resolve(obj);
+        }
+    }
+
+    public static final class Builder {
+        private Mode mode = Mode.COPY;
+        private final List<String> patterns = new ArrayList<>();
+        private Path directory;
+        private int maxGraphBytes = 1 << 30;
+        private int maxDepth = 100;
+
+        private Builder() {}
+
+        /** How tensors travel; default {@link Mode#COPY}. */
+        public Builder optMode(Mode mode) {
+            this.mode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /** Same as {@link #optMode}. */
+        public Builder mode(Mode mode) {
+            return optMode(mode);
+        }
+
+        /**
+         * Class-name patterns to accept on decode, on top of the safe defaults, in
+         * {@link ObjectInputFilter.Config#createFilter} syntax: {@code com.example.Task},
+         * {@code com.example.*} (one package) or {@code com.example.**} (and its subpackages).
+         */
+        public Builder optAllowPatterns(String... patterns) {
+            for (String p : patterns) {
+                addPattern(p);
+            }
+            return this;
+        }
+
+        /** Same as {@link #optAllowPatterns}. */
+        public Builder allowPatterns(String... patterns) {
+            return optAllowPatterns(patterns);
+        }
+
+        private void addPattern(String p) {
+            if (p == null || p.isBlank() || p.contains(";") || p.startsWith("!") || p.contains("=")
+                    || p.equals("*") || p.equals("**")) {
+                throw new IllegalArgumentException("allow pattern '" + p + "' (expected a class name, package.* "
+                        + "or package.**; no ';', '!', '=' or a bare wildcard)");
+            }
+            patterns.add(p.strip());
+        }
+
+        /** Where decoding puts SharedTensors copied in COPY mode; default {@link SharedSegment#defaultDirectory()}. */
+        public Builder optDirectory(Path directory) {
+            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath();
+            return this;
+        }
+
+        /** The largest serialized graph (without tensor bytes) decode accepts; default 1 GiB. */
+        public Builder optMaxGraphBytes(int bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("maxGraphBytes=" + bytes + " (expected > 0)");
+            }
+            this.maxGraphBytes = bytes;
+            return this;
+        }
+
+        /** The deepest object nesting decode accepts; default 100. */
+        public Builder optMaxDepth(int depth) {
+            if (depth <= 0) {
+                throw new IllegalArgumentException("maxDepth=" + depth + " (expected > 0)");
+            }
+            this.maxDepth = depth;
+            return this;
+        }
+
+        public TensorCodec build() {
+            return new TensorCodec(this);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TensorCodec[" + mode + ", allow " + allowPatterns + "]";
+    }
+}

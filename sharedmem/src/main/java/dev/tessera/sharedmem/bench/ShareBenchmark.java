@@ -1,0 +1,288 @@
+package dev.tessera.sharedmem.bench;
+
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.TensorCodec;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code ./tessera bench share}: hands a tensor to a worker JVM and waits for its acknowledgement, three ways,
+ * for each size. Single-threaded; not for concurrent use.
+ *
+ * <ol>
+ *   <li>{@code stub}: a {@link TensorCodec.Mode#SHARE} message (a stub) goes over a Unix domain socket; the
+ *       worker decodes it (maps the segment), reads its first and last byte, closes it and acknowledges.
+ *   <li>{@code copy}: a {@link TensorCodec.Mode#COPY} message streams the bytes over the same socket; the
+ *       worker decodes them into a new shared tensor, reads its first and last byte, closes it and acknowledges.
+ *   <li>{@code memcpy}: one in-process copy of the same size between two pre-faulted buffers, the physical
+ *       reference for the copy.
+ * </ol>
+ *
+ * <p>Each measurement is the median of several runs after a warm-up; JVM start is excluded (the worker is
+ * started once). {@code --format json} prints one line per mode and size:
+ * {@code {"bench": "share", "mode": "stub", "bytes": 1024, "medianMicros": 42.0}}.
+ */
+public final class ShareBenchmark {
+    private static final long[] DEFAULT_SIZES = {1L << 10, 1L << 20, 64L << 20, 1L << 30};
+
+    private ShareBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 2 && args[0].equals("--worker")) {
+            Worker.run(Path.of(args[1]));
+            return;
+        }
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench share: " + e.getMessage());
+            System.err.println("usage: bench share [--format table|json] [--sizes 1KB,1MB,64MB,1GB] [--runs N] [--warmup N]");
+            System.exit(2);
+            return;
+        }
+        List<Result> results = run(options);
+        print(results, options.json);
+    }
+
+    record Result(String mode, long bytes, double medianMicros) {}
+
+    static List<Result> run(Options options) throws Exception {
+        Path socketDir = Files.createTempDirectory("tessera-bench-");
+        Path socketPath = socketDir.resolve("worker.sock");
+        List<Result> results = new ArrayList<>();
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(socketPath));
+            Process worker = startWorker(socketPath);
+            try (SocketChannel channel = server.accept()) {
+                warmUp(channel);
+                for (long size : options.sizes) {
+                    results.addAll(measureSize(channel, size, options));
+                }
+                channel.write(ByteBuffer.wrap(new byte[] {0})); // size 0 tells the worker to stop
+                worker.waitFor();
+            } finally {
+                worker.destroyForcibly();
+                worker.waitFor();
+            }
+        } finally {
+            Files.deleteIfExists(socketPath);
+            Files.deleteIfExists(socketDir);
+        }
+        return results;
+    }
+
+    private static Process startWorker(Path socket) throws IOException {
+        String java = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true"));
+        String dir = System.getProperty("tessera.shm.dir");
+        if (dir != null) {
+            cmd.add("-Dtessera.shm.dir=" + dir);
+        }
+        cmd.addAll(List.of(ShareBenchmark.class.getName(), "--worker", socket.toString()));
+        return new ProcessBuilder(cmd).inheritIO().start();
+    }
+
+    /** Lets both JVMs' JIT compile the codec, socket and mapping paths before anything is measured. */
+    private static void warmUp(SocketChannel channel) throws IOException {
+        TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
+        TensorCodec copy = TensorCodec.builder().mode(TensorCodec.Mode.COPY).build();
+        try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, 1024)) {
+            for (int i = 0; i < 2_000; i++) {
+                handOff(channel, share, tensor);
+                handOff(channel, copy, tensor);
+            }
+        }
+    }
+
+    private static List<Result> measureSize(SocketChannel channel, long size, Options options) throws IOException {
+        int runs = options.runs > 0 ? options.runs : size >= (1L << 30) ? 7 : size >= (64L << 20) ? 21 : 101;
+        int warmup = options.warmup >= 0 ? options.warmup : size >= (1L << 30) ? 2 : size >= (64L << 20) ? 5 : 100;
+        TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
+        TensorCodec copy = TensorCodec.builder().mode(TensorCodec.Mode.COPY).build();
+        try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, size)) {
+            tensor.segment().fill((byte) 1);
+            double stub = median(warmup, runs, () -> handOff(channel, share, tensor));
+            double copied = median(warmup, runs, () -> handOff(channel, copy, tensor));
+            double memcpy = memcpyMedian(size, warmup, runs);
+            return List.of(new Result("stub", size, stub), new Result("copy", size, copied),
+                    new Result("memcpy", size, memcpy));
+        }
+    }
+
+    /** One handoff: the mode byte, the message, then wait for the worker's one-byte acknowledgement. */
+    private static long handOff(SocketChannel channel, TensorCodec codec, SharedTensor tensor) throws IOException {
+        long start = System.nanoTime();
+        writeFully(channel, ByteBuffer.wrap(new byte[] {1}));
+        codec.encode(tensor, channel);
+        ByteBuffer ack = ByteBuffer.allocate(1);
+        while (ack.hasRemaining()) {
+            if (channel.read(ack) < 0) {
+                throw new IOException("worker closed the connection");
+            }
+        }
+        return System.nanoTime() - start;
+    }
+
+    private static double memcpyMedian(long size, int warmup, int runs) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment src = arena.allocate(size, 64).fill((byte) 1);
+            MemorySegment dst = arena.allocate(size, 64).fill((byte) 0);
+            return median(warmup, runs, () -> {
+                long start = System.nanoTime();
+                MemorySegment.copy(src, 0, dst, 0, size);
+                return System.nanoTime() - start;
+            });
+        }
+    }
+
+    interface Timed {
+        long nanos() throws IOException;
+    }
+
+    private static double median(int warmup, int runs, Timed timed) throws IOException {
+        for (int i = 0; i < warmup; i++) {
+            timed.nanos();
+        }
+        long[] samples = new long[runs];
+        for (int i = 0; i < runs; i++) {
+            samples[i] = timed.nanos();
+        }
+        Arrays.sort(samples);
+        double median = runs % 2 == 1 ? samples[runs / 2] : (samples[runs / 2 - 1] + samples[runs / 2]) / 2.0;
+        return median / 1_000.0;
+    }
+
+    private static void writeFully(SocketChannel channel, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            channel.write(buf);
+        }
+    }
+
+    private static void print(List<Result> results, boolean json) {
+        if (json) {
+            for (Result r : results) {
+                System.out.printf(Locale.ROOT, "{\"bench\": \"share\", \"mode\": \"%s\", \"bytes\": %d, \"medianMicros\": %.1f}%n",
+                        r.mode(), r.bytes(), r.medianMicros());
+            }
+            return;
+        }
+        System.out.printf(Locale.ROOT, "%10s %12s %12s %12s %11s %11s %9s%n", "bytes", "stub us", "copy us",
+                "memcpy us", "copy GB/s", "memcpy GB/s", "copy/mem");
+        for (int i = 0; i + 2 < results.size(); i += 3) {
+            long bytes = results.get(i).bytes();
+            double stub = results.get(i).medianMicros();
+            double copy = results.get(i + 1).medianMicros();
+            double mem = results.get(i + 2).medianMicros();
+            System.out.printf(Locale.ROOT, "%10s %12.1f %12.1f %12.1f %11.2f %11.2f %8.0f%%%n", human(bytes), stub, copy,
+                    mem, bytes / copy / 1e3, bytes / mem / 1e3, 100 * mem / copy);
+        }
+    }
+
+    private static String human(long bytes) {
+        return bytes >= 1L << 30 ? (bytes >> 30) + " GB" : bytes >= 1L << 20 ? (bytes >> 20) + " MB"
+                : bytes >= 1L << 10 ? (bytes >> 10) + " KB" : bytes + " B";
+    }
+
+    /** Command-line options; {@code runs}/{@code warmup} of -1 mean "by size". */
+    record Options(boolean json, long[] sizes, int runs, int warmup) {
+        static Options parse(String[] args) {
+            boolean json = false;
+            long[] sizes = DEFAULT_SIZES;
+            int runs = -1;
+            int warmup = -1;
+            for (int i = 0; i < args.length; i++) {
+                String value = i + 1 < args.length ? args[i + 1] : null;
+                switch (args[i]) {
+                    case "share" -> { continue; } // tolerated: "bench share --format json" may pass it through
+                    case "--format" -> json = switch (require(value, "--format")) {
+                        case "json" -> true;
+                        case "table" -> false;
+                        default -> throw new IllegalArgumentException("--format=" + value + " (expected table or json)");
+                    };
+                    case "--sizes" -> sizes = Arrays.stream(require(value, "--sizes").split(","))
+                            .mapToLong(Options::parseSize).toArray();
+                    case "--runs" -> runs = positive("--runs", require(value, "--runs"));
+                    case "--warmup" -> warmup = positive("--warmup", require(value, "--warmup"));
+                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
+                }
+                i++;
+            }
+            return new Options(json, sizes, runs, warmup);
+        }
+
+        private static String require(String value, String option) {
+            if (value == null) {
+                throw new IllegalArgumentException(option + " needs a value");
+            }
+            return value;
+        }
+
+        private static int positive(String option, String value) {
+            int n = Integer.parseInt(value);
+            if (n < 0 || (option.equals("--runs") && n == 0)) {
+                throw new IllegalArgumentException(option + "=" + n + " (expected > 0)");
+            }
+            return n;
+        }
+
+        static long parseSize(String text) {
+            String t = text.strip().toUpperCase(Locale.ROOT);
+            long unit = t.endsWith("GB") ? 1L << 30 : t.endsWith("MB") ? 1L << 20 : t.endsWith("KB") ? 1L << 10 : 1;
+            String digits = unit == 1 ? t.replace("B", "") : t.substring(0, t.length() - 2);
+            long size = Long.parseLong(digits.strip()) * unit;
+            if (size <= 0) {
+                throw new IllegalArgumentException("size " + text + " (expected > 0)");
+            }
+            return size;
+        }
+    }
+
+    /** The worker JVM: receives one message per handoff, touches the tensor, closes it, acknowledges. */
+    static final class Worker {
+        private Worker() {}
+
+        static void run(Path socket) throws IOException {
+            TensorCodec codec = TensorCodec.builder().build(); // decoding follows the message's own mode
+            try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                ByteBuffer command = ByteBuffer.allocate(1);
+                ByteBuffer ack = ByteBuffer.allocate(1);
+                while (readCommand(channel, command) != 0) {
+                    try (SharedTensor t = (SharedTensor) codec.decode(channel, null)) {
+                        ack.clear().put(0, touch(t));
+                    }
+                    writeFully(channel, ack);
+                }
+            }
+        }
+
+        private static byte readCommand(SocketChannel channel, ByteBuffer command) throws IOException {
+            command.clear();
+            if (channel.read(command) < 0) {
+                return 0;
+            }
+            return command.get(0);
+        }
+
+        private static byte touch(SharedTensor t) {
+            MemorySegment s = t.segment();
+            return (byte) (s.get(ValueLayout.JAVA_BYTE, 0) + s.get(ValueLayout.JAVA_BYTE, s.byteSize() - 1));
+        }
+    }
+}

@@ -1,0 +1,11 @@
+/**
+ * Implementation details of {@code dev.tessera.sharedmem}; not an API, may change without notice.
+ *
+ * <p>{@link dev.tessera.sharedmem.internal.SegmentDescriptor} is the single description of the shared header
+ * layout and its memory ordering; {@link dev.tessera.sharedmem.internal.SegmentFiles} creates, reserves and
+ * maps files; {@link dev.tessera.sharedmem.internal.Libc} holds the two libc calls the JDK lacks;
+ * {@link dev.tessera.sharedmem.internal.ProcessLiveness} decides whether a recorded process still runs; and
+ * {@link dev.tessera.sharedmem.internal.Nd4jSupport} is the only class that names ND4J types in code, which
+ * keeps ND4J an optional dependency.
+ */
+package dev.tessera.sharedmem.internal;

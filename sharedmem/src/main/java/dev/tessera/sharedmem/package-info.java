@@ -1,0 +1,30 @@
+/**
+ * Shared-memory tensors for DJL and ND4J across JVMs on one machine.
+ *
+ * <p><b>What it is for.</b> Handing a large tensor to another process should cost a stub, not a copy:
+ * {@link dev.tessera.sharedmem.SharedTensor} keeps a contiguous row-major tensor in a named
+ * {@link dev.tessera.sharedmem.SharedSegment} (a file in {@code /dev/shm} mapped with FFM), a
+ * {@link dev.tessera.sharedmem.TensorRef} of under 200 bytes names it, and any process on the machine maps
+ * it back zero-copy as a {@code MemorySegment}, a {@code ByteBuffer}, a DJL {@code NDArray} or an ND4J
+ * {@code INDArray}. {@link dev.tessera.sharedmem.TensorCodec} does this for whole object graphs.
+ *
+ * <p><b>Invariants.</b>
+ * <ul>
+ *   <li>Every byte of a segment is reserved ({@code posix_fallocate}) before it is mapped: a full
+ *       {@code /dev/shm} is a {@link dev.tessera.sharedmem.SegmentSpaceException}, never a SIGBUS.
+ *   <li>Files are created {@code O_EXCL | O_NOFOLLOW}, mode 0600, with 128 random bits in their name, and
+ *       are never opened through a symlink.
+ *   <li>A segment's header (see {@code internal.SegmentDescriptor}) counts references across processes and
+ *       records which processes hold them; the last close unlinks the file, and the reaper removes files
+ *       whose processes all died (also after {@code kill -9}).
+ *   <li>A mapping does not hold its file descriptor, so 10,000 live tensors use no extra descriptors.
+ *   <li>A view never outlives its memory: closing a tensor closes its DJL and ND4J views first, and every
+ *       later use of any view is an {@link java.lang.IllegalStateException}, not a segfault.
+ * </ul>
+ *
+ * <p><b>Why this way.</b> Plain files in {@code /dev/shm} (rather than {@code shm_open} or SysV segments)
+ * can be listed, inspected and removed with ordinary tools, and {@code FileChannel.map(..., Arena)} ties
+ * each mapping to an explicit FFM arena, which gives deterministic unmapping and a checked
+ * use-after-close. Liveness lives in the segment itself, not in a daemon, so there is nothing else to crash.
+ */
+package dev.tessera.sharedmem;

@@ -1,0 +1,186 @@
+package dev.tessera.sharedmem;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.TensorCodec.Mode;
+import dev.tessera.sharedmem.testing.ShmLeakCheck;
+import java.io.ByteArrayOutputStream;
+import java.io.Serializable;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.Channels;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+@ExtendWith(ShmLeakCheck.class)
+class TensorCodecTest {
+    record Task(String name, NDArray input, List<Object> extras) implements Serializable {}
+
+    static final class Evil implements Serializable {}
+
+    private static TensorCodec codec(Mode mode) {
+        return TensorCodec.builder().mode(mode).allowPatterns("dev.tessera.sharedmem.TensorCodecTest$Task").build();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void roundTripsTensorsAnywhereInAGraph(Mode mode) {
+        try (NDManager sender = NDManager.newBaseManager();
+                NDManager receiver = NDManager.newBaseManager();
+                SharedTensor shared = SharedTensor.allocate(DType.INT64, 3)) {
+            shared.segment().set(ValueLayout.JAVA_LONG, 8, 99);
+            NDArray x = sender.arange(6f).reshape(2, 3);
+            INDArray y = Nd4j.linspace(1, 4, 4).reshape(2, 2);
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("shared", shared);
+            map.put("nd4j", y);
+            Object[] array = {x, x, 7};
+            List<Object> extras = new ArrayList<>(List.of("text", map, array));
+            byte[] message = codec(mode).encode(new Task("t", x, extras));
+
+            Task back = (Task) codec(mode).decode(message, receiver);
+            assertArrayEquals(x.toFloatArray(), back.input().toFloatArray());
+            assertArrayEquals(new long[] {2, 3}, back.input().getShape().getShape());
+            Object[] backArray = (Object[]) back.extras().get(2);
+            assertSame(back.input(), backArray[0], "one tensor referenced twice stays one object");
+            assertSame(backArray[0], backArray[1]);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> backMap = (Map<String, Object>) back.extras().get(1);
+            assertEquals(y, backMap.get("nd4j"));
+            try (SharedTensor backShared = (SharedTensor) backMap.get("shared")) {
+                assertEquals(99, backShared.segment().get(ValueLayout.JAVA_LONG, 8));
+                assertEquals(mode == Mode.SHARE, backShared.ref().segmentName().equals(shared.ref().segmentName()));
+            }
+        }
+    }
+
+    @Test
+    void shareModeHandsItsSegmentToTheDecoderWhoseManagerReleasesIt() throws Exception {
+        try (NDManager sender = NDManager.newBaseManager()) {
+            NDArray x = sender.ones(new ai.djl.ndarray.types.Shape(1000));
+            byte[] message = codec(Mode.SHARE).encode(List.of(x));
+            assertTrue(message.length < 1000, "a stub, not the 4000 tensor bytes: " + message.length);
+            assertEquals(1, fileCount(), "the segment travels with the message");
+            NDManager receiver = NDManager.newBaseManager();
+            NDArray back = (NDArray) ((List<?>) codec(Mode.SHARE).decode(message, receiver)).get(0);
+            assertEquals(1000f, back.sum().getFloat());
+            assertEquals(1, fileCount());
+            receiver.close();
+            assertEquals(0, fileCount(), "closing the receiving manager released the segment");
+        }
+    }
+
+    @Test
+    void shareModeReferencesTheCallersSharedTensorWithoutCopying() {
+        try (SharedTensor mine = SharedTensor.allocate(DType.FLOAT32, 4)) {
+            byte[] message = codec(Mode.SHARE).encode(mine);
+            try (SharedTensor theirs = (SharedTensor) codec(Mode.SHARE).decode(message, null)) {
+                theirs.segment().set(ValueLayout.JAVA_FLOAT, 0, 3f);
+                assertEquals(3f, mine.segment().get(ValueLayout.JAVA_FLOAT, 0));
+            }
+            assertTrue(mine.isOpen());
+        }
+    }
+
+    @Test
+    void shareModeDecodesINDArraysAsOwnedCopiesAndReleasesTheSegment() {
+        INDArray y = Nd4j.rand(3, 3);
+        byte[] message = codec(Mode.SHARE).encode(y);
+        INDArray back = (INDArray) codec(Mode.SHARE).decode(message, null);
+        assertEquals(y, back);
+        assertEquals(0, fileCount());
+    }
+
+    @Test
+    void channelFormStreamsTheSameMessage() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.arange(10f);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            codec(Mode.COPY).encode(List.of(x, "after"), Channels.newChannel(out));
+            assertArrayEquals(codec(Mode.COPY).encode(List.of(x, "after")), out.toByteArray());
+            List<?> back = (List<?>) codec(Mode.COPY).decode(out.toByteArray(), m);
+            assertArrayEquals(x.toFloatArray(), ((NDArray) back.get(0)).toFloatArray());
+            assertEquals("after", back.get(1));
+        }
+    }
+
+    @Test
+    void rejectsClassesOutsideTheAllowList() {
+        byte[] message = codec(Mode.COPY).encode(List.of(new Evil()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> codec(Mode.COPY).decode(message, null));
+        assertTrue(e.getMessage().contains("allow-list"), e.getMessage());
+        Object ok = TensorCodec.builder().allowPatterns("dev.tessera.sharedmem.*").build().decode(message, null);
+        assertInstanceOf(Evil.class, ((List<?>) ok).get(0));
+    }
+
+    @Test
+    void failedDecodeReleasesEverythingItAlreadyOpened() {
+        try (NDManager sender = NDManager.newBaseManager(); NDManager receiver = NDManager.newBaseManager()) {
+            byte[] message = codec(Mode.SHARE).encode(new ArrayList<>(List.of(sender.ones(new ai.djl.ndarray.types.Shape(4)),
+                    new Evil())));
+            assertEquals(1, fileCount());
+            assertThrows(IllegalArgumentException.class, () -> codec(Mode.SHARE).decode(message, receiver));
+            assertEquals(0, fileCount(), "the stub opened before the rejected class was released");
+        }
+    }
+
+    @Test
+    void failedEncodeReleasesTheSegmentsItCreated() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<Object> graph = new ArrayList<>(List.of(m.ones(new ai.djl.ndarray.types.Shape(4)), new Object()));
+            assertThrows(IllegalArgumentException.class, () -> codec(Mode.SHARE).encode(graph));
+            assertEquals(0, fileCount());
+        }
+    }
+
+    @Test
+    void ndArraysNeedAManagerAndGarbageIsRejected() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            byte[] message = codec(Mode.COPY).encode(m.ones(new ai.djl.ndarray.types.Shape(2)));
+            assertThrows(IllegalArgumentException.class, () -> codec(Mode.COPY).decode(message, null));
+            assertThrows(IllegalArgumentException.class, () -> codec(Mode.COPY).decode(new byte[] {1, 2, 3}, m));
+            byte[] truncated = java.util.Arrays.copyOf(message, message.length - 1);
+            assertThrows(IllegalArgumentException.class, () -> codec(Mode.COPY).decode(truncated, m));
+            byte[] lying = message.clone();
+            lying[12]++; // tail length no longer matches the placeholders
+            assertThrows(IllegalArgumentException.class, () -> codec(Mode.COPY).decode(lying, m));
+        }
+    }
+
+    @Test
+    void builderValidatesAllowPatterns() {
+        for (String bad : new String[] {"!com.x.*", "a;b", "*", "**", " ", "maxdepth=5"}) {
+            assertThrows(IllegalArgumentException.class, () -> TensorCodec.builder().allowPatterns(bad), bad);
+        }
+        TensorCodec c = TensorCodec.builder().optMode(Mode.SHARE).optAllowPatterns("com.example.**").build();
+        assertEquals(Mode.SHARE, c.mode());
+        assertEquals(List.of("com.example.**"), c.allowPatterns());
+        assertNotEquals(c.toString(), "");
+    }
+
+    private static long fileCount() {
+        try (Stream<?> files = Files.list(ShmLeakCheck.directory())) {
+            return files.count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package dev.tessera.sharedmem.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
+
+class SegmentDescriptorTest {
+
+    private static MemorySegment header(Arena arena, int flags) {
+        MemorySegment h = arena.allocate(SegmentDescriptor.HEADER_LENGTH, 64);
+        SegmentDescriptor.initialize(h, flags, SegmentDescriptor.HEADER_LENGTH, 7, 1, 2, 3);
+        return h;
+    }
+
+    @Test
+    void layoutKeepsSharedFieldsOnTheirOwnCacheLineAndDataAligned() {
+        assertEquals(64, SegmentDescriptor.REF_COUNT_OFFSET);
+        assertEquals(0, SegmentDescriptor.HEADER_LENGTH % SegmentDescriptor.DATA_ALIGNMENT);
+        assertEquals(4096 + 64, SegmentDescriptor.segmentLength(1));
+        assertEquals(4096, SegmentDescriptor.segmentLength(0));
+        assertTrue(SegmentDescriptor.SLOT_COUNT >= 128);
+        assertThrows(IllegalArgumentException.class, () -> SegmentDescriptor.segmentLength(-1));
+        assertThrows(IllegalStateException.class, () -> SegmentDescriptor.checkCapacity(100));
+    }
+
+    @Test
+    void initializePublishesVersionAndOneReference() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = arena.allocate(SegmentDescriptor.HEADER_LENGTH, 64);
+            assertEquals(0, SegmentDescriptor.getLayoutVersionAcquire(h));
+            SegmentDescriptor.initialize(h, 0, 4096, 7, 11, 12, 13);
+            assertEquals(SegmentDescriptor.LAYOUT_VERSION, SegmentDescriptor.getLayoutVersionAcquire(h));
+            assertEquals(SegmentDescriptor.MAGIC, SegmentDescriptor.getMagic(h));
+            assertEquals(1, SegmentDescriptor.getRefCountVolatile(h));
+            assertEquals(11, SegmentDescriptor.getOwnerPid(h));
+            assertEquals(7, SegmentDescriptor.getGeneration(h));
+        }
+    }
+
+    @Test
+    void releasedSegmentCanNeverBeRetainedAgain() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = header(arena, 0);
+            assertTrue(SegmentDescriptor.tryRetain(h));
+            assertFalse(SegmentDescriptor.release(h));
+            assertTrue(SegmentDescriptor.release(h), "the last release kills the segment");
+            assertEquals(SegmentDescriptor.RELEASED, SegmentDescriptor.getRefCountVolatile(h));
+            assertFalse(SegmentDescriptor.tryRetain(h));
+            assertFalse(SegmentDescriptor.release(h));
+        }
+    }
+
+    @Test
+    void persistentSegmentStaysRetainableAtZero() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = header(arena, SegmentDescriptor.FLAG_PERSISTENT);
+            assertFalse(SegmentDescriptor.release(h));
+            assertEquals(0, SegmentDescriptor.getRefCountVolatile(h));
+            assertTrue(SegmentDescriptor.tryRetain(h));
+        }
+    }
+
+    @Test
+    void handoffIsTakenOverAtMostOnce() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = header(arena, 0);
+            assertFalse(SegmentDescriptor.tryTakePendingHandoff(h));
+            SegmentDescriptor.addPendingHandoff(h);
+            assertTrue(SegmentDescriptor.tryTakePendingHandoff(h));
+            assertFalse(SegmentDescriptor.tryTakePendingHandoff(h));
+        }
+    }
+
+    @Test
+    void slotsCountHandlesPerProcessAndFreeWithTheLastOne() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = header(arena, 0);
+            SegmentDescriptor.attach(h, 100, 5);
+            SegmentDescriptor.attach(h, 100, 5);
+            SegmentDescriptor.attach(h, 200, 6);
+            assertEquals(100, SegmentDescriptor.slotPid(SegmentDescriptor.getSlotVolatile(h, 0)));
+            assertEquals(2, SegmentDescriptor.slotHandles(SegmentDescriptor.getSlotVolatile(h, 0)));
+            assertEquals(6, SegmentDescriptor.getSlotStartMillisAcquire(h, 1));
+            SegmentDescriptor.detach(h, 100);
+            SegmentDescriptor.detach(h, 100);
+            assertEquals(0, SegmentDescriptor.getSlotVolatile(h, 0));
+            assertEquals(1, SegmentDescriptor.slotHandles(SegmentDescriptor.getSlotVolatile(h, 1)));
+        }
+    }
+
+    @Test
+    void fullSlotTableIsAClearError() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = header(arena, 0);
+            for (int pid = 1; pid <= SegmentDescriptor.SLOT_COUNT; pid++) {
+                SegmentDescriptor.attach(h, pid, 0);
+            }
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> SegmentDescriptor.attach(h, 999_999, 0));
+            assertTrue(e.getMessage().contains(Integer.toString(SegmentDescriptor.SLOT_COUNT)), e.getMessage());
+        }
+    }
+}
