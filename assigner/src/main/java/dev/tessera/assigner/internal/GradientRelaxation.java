@@ -168,7 +168,8 @@ public final class GradientRelaxation {
         }
 
         NDArray loss(NDArray w, int step) {
-            NDArray probs = probabilities(w);
+            NDArray logits = w.add(mask);
+            NDArray probs = logits.softmax(1);
             NDArray loss = probs.getManager().create(0f);
             if (hasEdges) {
                 NDArray viaDistance = probs.matMul(dist);
@@ -190,7 +191,8 @@ public final class GradientRelaxation {
             }
             if (settings.entropyWeight() != 0 && p.m > 1) {
                 float scale = (float) (settings.entropyWeight() * step / settings.iterations() / Math.log(p.m));
-                NDArray entropy = probs.mul(probs.add(1e-12f).log()).sum(new int[] {1}).mean().neg();
+                // -Σ P log P from log-softmax: no log of a rounded-to-zero probability, no infinite gradient
+                NDArray entropy = probs.mul(logits.logSoftmax(1)).sum(new int[] {1}).mean().neg();
                 loss = loss.add(entropy.mul(scale));
             }
             return loss;
