@@ -13,8 +13,9 @@ import java.util.Locale;
  * One placement run: turns the builder's inputs into a {@link Problem}, proves the obvious infeasibilities,
  * runs the gradient phase and (for REFINED) the discrete phase, and reports the result. Not thread-safe.
  *
- * <p>REFINED uses several starts: the hardened relaxation, pipeline cuts along a topological order with three
- * amounts of slack, and greedy insertions in breadth-first and largest-first order. Each start is repaired,
+ * <p>REFINED uses several starts: the hardened relaxation, pipeline fills along a topological order with three
+ * amounts of slack, exact pipeline cuts of the topological and depth-first orders, and greedy insertions in
+ * breadth-first and largest-first order. Each start is repaired,
  * descended and improved by iterated local search; the best feasible result wins. The number of kicks is
  * {@code searchEffort × clamp(100000 / (n + E), 30, 600)} per start: fixed by size, not by the clock.
  */
@@ -65,9 +66,8 @@ final class PlacementRun {
         for (int r = 0; r < m; r++) {
             for (int c = 0; c < m; c++) {
                 if (r != c) {
-                    boolean bothGpu = b.devices.get(r).isGpu() && b.devices.get(c).isGpu();
-                    boolean bothCpu = !b.devices.get(r).isGpu() && !b.devices.get(c).isGpu();
-                    dist[r][c] = bothGpu ? b.gpuGpuDistance : bothCpu ? b.gpuGpuDistance : b.cpuGpuDistance;
+                    boolean sameKind = b.devices.get(r).isGpu() == b.devices.get(c).isGpu();
+                    dist[r][c] = sameKind ? b.gpuGpuDistance : b.cpuGpuDistance;
                 }
             }
         }
@@ -203,11 +203,11 @@ final class PlacementRun {
             loads.add(new Placement.DeviceLoad(b.devices.get(d), load[d], problem.capacity[d], comp[d], limit, share,
                     problem.powerShare[d], here));
             String dev = b.devices.get(d).name();
-            if (load[d] > problem.capacity[d] + Problem.EPS + 1e-12 * problem.capacity[d]) {
+            if (load[d] > problem.capacity[d] + Problem.tolerance(problem.capacity[d])) {
                 violations.add(String.format(Locale.ROOT, "%s holds %.1f MB but its capacity is %.1f MB", dev, load[d],
                         problem.capacity[d]));
             }
-            if (problem.complexityLimit != null && comp[d] > limit + Problem.EPS + 1e-12 * limit) {
+            if (problem.complexityLimit != null && comp[d] > limit + Problem.tolerance(limit)) {
                 violations.add(String.format(Locale.ROOT, "%s carries complexity %.4g but its balance limit is %.4g", dev,
                         comp[d], limit));
             }

@@ -145,9 +145,10 @@ public final class AssignCli {
                 throw new GraphFormatException(dir + ": no graph .json files");
             }
             Map<String, Double> optima = optima(dir.resolve("optima.json"));
-            boolean gpu = Devices.hasGpu();
+            List<Device> detected = Devices.hasGpu() ? Devices.detect() : null;
+            boolean gpu = detected != null;
             if (format == Format.table) {
-                out.println(gpu ? "Placing on this machine's devices: " + Devices.detect()
+                out.println(gpu ? "Placing on this machine's devices: " + detected
                         : "No GPU here: placing on each graph's own virtual set of 4 GPUs and a CPU (see samples/graphs/README.md).");
             }
             List<String> summary = new ArrayList<>();
@@ -155,7 +156,7 @@ public final class AssignCli {
                 String name = f.getFileName().toString().replaceFirst("\\.json$", "");
                 GraphSpec g = GraphJson.read(f);
                 if (gpu) {
-                    g = g.withDevices(Devices.detect());
+                    g = g.withDevices(detected);
                 }
                 Placement p = place(g, name, spec.commandLine().getErr());
                 Double opt = optima.get(name);
@@ -208,7 +209,17 @@ public final class AssignCli {
         List<Device> known = new ArrayList<>(g.devices() != null ? g.devices() : List.of());
         List<Device> out = new ArrayList<>();
         for (String arg : requested) {
-            out.add(parseDevice(arg.trim(), known));
+            Device d = parseDevice(arg.trim(), known);
+            if (d == null) {
+                known.addAll(Devices.detect()); // detect once, only when a name is not in the graph file
+                d = parseDevice(arg.trim(), known);
+            }
+            if (d == null) {
+                String name = arg.trim().split("[=@]")[0];
+                throw new IllegalArgumentException("--devices: device '" + name + "' is not in the graph file and not on"
+                        + " this machine; give its memory as " + name + "=MEGABYTES");
+            }
+            out.add(d);
         }
         return out;
     }
@@ -229,22 +240,17 @@ public final class AssignCli {
             memory = number("--devices " + arg + ": memory", spec.substring(eq + 1));
         }
         Device d = memory != null ? Device.of(name, memory) : lookup(name, known);
-        return power != null ? d.withPower(power) : d;
+        return d != null && power != null ? d.withPower(power) : d;
     }
 
+    /** The known device of that name, or null. */
     private static Device lookup(String name, List<Device> known) {
         for (Device d : known) {
             if (d.name().equals(name)) {
                 return d;
             }
         }
-        for (Device d : Devices.detect()) {
-            if (d.name().equals(name)) {
-                return d;
-            }
-        }
-        throw new IllegalArgumentException("--devices: device '" + name + "' is not in the graph file and not on this machine;"
-                + " give its memory as " + name + "=MEGABYTES");
+        return null;
     }
 
     private static double number(String what, String text) {

@@ -63,7 +63,8 @@ public final class GradientRelaxation {
                     progress.report(step, settings.iterations());
                 }
             }
-            try (NDScope ignored = new NDScope()) {
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
                 NDArray probs = t.probabilities(w);
                 float[] flat = probs.toFloatArray();
                 return new Result(argmax(flat), flat, loss);
@@ -72,7 +73,8 @@ public final class GradientRelaxation {
     }
 
     private double step(Tensors t, NDArray w, NDArray m1, NDArray m2, int step) {
-        try (NDScope ignored = new NDScope()) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning(); // the scope frees every array a step creates
             NDArray loss;
             try (GradientCollector gc = w.getManager().getEngine().newGradientCollector()) {
                 loss = t.loss(w, step);

@@ -379,17 +379,6 @@ public final class LocalSearch {
         return order;
     }
 
-    public int[] randomOrder() {
-        int[] order = allModels();
-        for (int i = order.length - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        return order;
-    }
-
     private int[] allModels() {
         int[] order = new int[p.n];
         for (int i = 0; i < p.n; i++) {
@@ -829,9 +818,5 @@ public final class LocalSearch {
             }
         }
         return Arrays.copyOf(ball, tail);
-    }
-
-    public SplittableRandom random() {
-        return rng;
     }
 }

@@ -228,7 +228,7 @@ public final class Problem {
     }
 
     /** Relative slack for capacity comparisons, so that sums of many floats do not flip feasibility. */
-    static double tolerance(double limit) {
+    public static double tolerance(double limit) {
         return EPS + 1e-12 * Math.abs(limit);
     }
 }

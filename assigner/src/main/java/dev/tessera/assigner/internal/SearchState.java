@@ -150,13 +150,6 @@ final class SearchState {
         return p.commScale * (commCost(b) - currentCommCost) + mismatchDelta(p.complexity[i], a[i], b);
     }
 
-    /** Objective change of moving i to b, computing everything it needs. */
-    double moveDelta(int i, int b) {
-        gather(i);
-        int from = a[i];
-        return moveDelta(i, b, from >= 0 ? commCost(from) : 0);
-    }
-
     /** Moves (or first places) model i onto device b, keeping loads and communication exact. */
     void place(int i, int b) {
         int from = a[i];
