@@ -14,9 +14,9 @@ import java.util.Locale;
  * runs the gradient phase and (for REFINED) the discrete phase, and reports the result. Not thread-safe.
  *
  * <p>REFINED uses several starts: the hardened relaxation, pipeline fills along a topological order with three
- * amounts of slack, exact pipeline cuts of the topological and depth-first orders, and greedy insertions in
- * breadth-first and largest-first order. Each start is repaired,
- * descended and improved by iterated local search; the best feasible result wins. The number of kicks is
+ * amounts of slack, exact pipeline cuts and beam searches along two topological orders and a depth-first one, and
+ * greedy insertions in breadth-first and largest-first order. Each start is walked by tabu search (small
+ * instances), repaired, descended and improved by iterated local search; the best feasible result wins. The number of kicks is
  * {@code searchEffort × clamp(100000 / (n + E), 30, 600)} per start: fixed by size, not by the clock.
  */
 final class PlacementRun {
@@ -105,10 +105,15 @@ final class PlacementRun {
         for (double slack : new double[] {1.0, 1.15, 1.35}) {
             starts.add(search.pipeline(topo, deviceOrder, slack));
         }
-        for (int[] order : List.of(topo, search.depthFirstOrder())) {
+        int width = beamWidth();
+        for (int[] order : List.of(topo, search.topologicalOrder(false), search.depthFirstOrder())) {
             int[] cut = search.pipelineCut(order, deviceOrder);
             if (cut != null) {
                 starts.add(cut);
+            }
+            int[] beam = width > 0 ? search.beam(order, width) : null;
+            if (beam != null) {
+                starts.add(beam);
             }
         }
         starts.add(search.greedy(search.bfsOrder(topo.length == 0 ? 0 : topo[0])));
@@ -123,6 +128,16 @@ final class PlacementRun {
                     sum(problem.capacity), b.maxMemRatio, problem.balanced() ? " or raise balanceTolerance" : ""));
         }
         return best;
+    }
+
+    /**
+     * Beam width for the beam starts: about two million partial placements in all (n·m per unit of width), at
+     * most 1,000, and no beam when that leaves fewer than 32.
+     */
+    private int beamWidth() {
+        long perWidth = Math.max(1L, (long) problem.n * problem.m);
+        int width = (int) Math.min(1_000L, 2_000_000L / perWidth);
+        return width < 32 ? 0 : width;
     }
 
     private int[] devicesByPower() {

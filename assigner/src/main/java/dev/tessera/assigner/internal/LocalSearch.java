@@ -11,6 +11,8 @@ import java.util.SplittableRandom;
  * instance per run.
  *
  * <ul>
+ *   <li><b>Tabu walk.</b> On instances small enough for an O(n·m) scan per move, each start is first walked by
+ *       {@link TabuSearch}, which may cross infeasible assignments under an adaptive penalty.
  *   <li><b>Repair.</b> While a device breaks its memory or balance limit, move off it the model whose move
  *       raises the objective least per unit of violation removed; when no single move fits anywhere, try swaps
  *       that shrink the violation.
@@ -28,6 +30,10 @@ public final class LocalSearch {
     private static final double IMPROVEMENT = 1e-12;
     private static final int FULL_SWAP_LIMIT = 400;
     private static final int SWAP_SAMPLE = 12;
+    /** Largest segment a kick moves (three times this for a pipeline shift): kicks stay local on big graphs. */
+    private static final int MAX_KICK = 64;
+    /** Rounds of (iterated local search, tabu walk) that each finalist gets. */
+    private static final int ROUNDS = 4;
     /** Exact windows pay off on layer graphs of a few hundred models; beyond that they cost more than they find. */
     private static final int WINDOW_LIMIT = 500;
 
@@ -76,12 +82,15 @@ public final class LocalSearch {
         int total = starts.size() + 2;
         int done = 0;
         int first = Math.max(1, kicks / 4);
+        long tabuIterations = tabuIterations();
+        TabuSearch tabu = tabuIterations > 0 ? new TabuSearch(p, rng, adjStart, adj) : null;
         for (int[] start : starts) {
             SearchState s = new SearchState(p, start);
             if (repair(s)) {
                 descend(s, allModels());
                 windowSweep(s);
-                pool.add(iterate(s, first));
+                s = iterate(s, first);
+                pool.add(intensify(s, tabu, tabuIterations));
             }
             progress.report(++done, total);
         }
@@ -91,14 +100,44 @@ public final class LocalSearch {
         pool.sort(java.util.Comparator.comparingDouble(SearchState::objective));
         long rest = Math.max(0, (long) kicks * starts.size() - (long) first * starts.size());
         SearchState best = pool.get(0);
-        for (int k = 0; k < Math.min(2, pool.size()); k++) {
-            SearchState s = iterate(pool.get(k), (int) Math.min(Integer.MAX_VALUE, rest / Math.min(2, pool.size())));
+        int finalists = Math.min(2, pool.size());
+        for (int k = 0; k < finalists; k++) {
+            long share = rest / finalists;
+            SearchState s = pool.get(k);
+            for (int round = 0; round < ROUNDS; round++) {
+                s = iterate(s, (int) Math.min(Integer.MAX_VALUE, share / ROUNDS));
+                s = intensify(s, tabu, tabuIterations);
+            }
             if (s.objective() < best.objective() - IMPROVEMENT) {
                 best = s;
             }
             progress.report(++done, total);
         }
         return best.a.clone();
+    }
+
+    /** A tabu walk from s; returns its result when that is better, else s. */
+    private SearchState intensify(SearchState s, TabuSearch tabu, long iterations) {
+        if (tabu == null) {
+            return s;
+        }
+        int[] walked = tabu.run(s.a, iterations);
+        if (walked == null || p.objective(walked) >= s.objective() - IMPROVEMENT) {
+            return s;
+        }
+        SearchState t = new SearchState(p, walked);
+        descend(t, allModels());
+        return t;
+    }
+
+    /**
+     * Tabu iterations per start: about three million move evaluations (n·m each), at most 20,000 iterations, and
+     * none when that leaves fewer than 1,000 (large instances, where an O(n·m) iteration is too dear).
+     */
+    private long tabuIterations() {
+        long perIteration = Math.max(1L, (long) p.n * p.m);
+        long iterations = Math.min(20_000L, 3_000_000L / perIteration);
+        return iterations < 1_000 ? 0 : iterations;
     }
 
     /** Callback for progress in units of starts. */
@@ -262,6 +301,11 @@ public final class LocalSearch {
         return a;
     }
 
+    /** The best complete placement a beam of the given width finds along {@code order}, or null. */
+    public int[] beam(int[] order, int width) {
+        return new BeamSearch(p, order).run(width);
+    }
+
     /** A depth-first order following edge direction (branches stay together), from the sources in index order. */
     public int[] depthFirstOrder() {
         int[] indeg = new int[p.n];
@@ -337,8 +381,16 @@ public final class LocalSearch {
         return topo;
     }
 
-    /** Kahn's topological order of the directed graph (cycles broken by model index). */
+    /** Kahn's topological order of the directed graph, lowest index first among ready models (cycles broken by index). */
     public int[] topologicalOrder() {
+        return topologicalOrder(true);
+    }
+
+    /**
+     * Kahn's topological order, taking the lowest or the highest index first among ready models: on graphs with
+     * parallel branches the two orders interleave the branches differently, which gives pipeline cuts other seams.
+     */
+    public int[] topologicalOrder(boolean lowestFirst) {
         int[] indeg = new int[p.n];
         for (int e = 0; e < p.edgeFrom.length; e++) {
             if (p.edgeFrom[e] != p.edgeTo[e]) {
@@ -347,7 +399,8 @@ public final class LocalSearch {
         }
         int[] order = new int[p.n];
         boolean[] done = new boolean[p.n];
-        java.util.PriorityQueue<Integer> ready = new java.util.PriorityQueue<>();
+        java.util.PriorityQueue<Integer> ready = new java.util.PriorityQueue<>(
+                lowestFirst ? java.util.Comparator.<Integer>naturalOrder() : java.util.Comparator.<Integer>reverseOrder());
         for (int i = 0; i < p.n; i++) {
             if (indeg[i] == 0) {
                 ready.add(i);
@@ -764,7 +817,7 @@ public final class LocalSearch {
         int kind = rng.nextInt(5);
         if (kind <= 2) {
             int[] order = topo();
-            int len = 1 + rng.nextInt(Math.max(1, kind == 2 ? p.n / 3 : p.n / 8));
+            int len = 1 + rng.nextInt(Math.max(1, kind == 2 ? Math.min(p.n / 3, MAX_KICK * 3) : Math.min(p.n / 8, MAX_KICK)));
             int from = rng.nextInt(p.n);
             int to = Math.min(p.n, from + len);
             moved = Arrays.copyOfRange(order, from, to);
@@ -798,11 +851,15 @@ public final class LocalSearch {
         return r;
     }
 
-    /** A breadth-first ball of random size (up to an eighth of the models) around root. */
+    /** A breadth-first ball of random size (up to an eighth of the models, at most MAX_KICK) around root. */
     private int[] segment(int root) {
-        int size = 1 + rng.nextInt(Math.max(1, p.n / 8));
+        return ball(adjStart, adj, root, 1 + rng.nextInt(Math.max(1, Math.min(p.n / 8, MAX_KICK))));
+    }
+
+    /** The first {@code size} models (or fewer) reached by breadth-first search of the undirected graph from root. */
+    static int[] ball(int[] adjStart, int[] adj, int root, int size) {
         int[] ball = new int[size];
-        boolean[] seen = new boolean[p.n];
+        boolean[] seen = new boolean[adjStart.length - 1];
         int head = 0;
         int tail = 0;
         ball[tail++] = root;

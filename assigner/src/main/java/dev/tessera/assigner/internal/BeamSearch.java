@@ -1,0 +1,286 @@
+package dev.tessera.assigner.internal;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A start built by beam search: models are placed one at a time along an order (topological, so that a layer
+ * graph's traffic is settled as the sweep passes), and the {@code width} cheapest partial placements survive each
+ * step. Unlike a pipeline cut, a device may take several separate stretches of the order, which is what memory-tight
+ * graphs need (one device holds a huge early layer, the others pack many runs). Not thread-safe.
+ *
+ * <p>A partial placement is summarised by the devices of its <em>live</em> models (placed models with an edge to a
+ * model not yet placed) and its per-device loads: two partial placements with the same summary have the same
+ * futures, so only the cheaper is kept. Interchangeable devices (same capacity, limit, power share and distances)
+ * are opened in index order, which removes their permutations from the beam. The cost so far is exact for every
+ * edge whose ends are both placed, and partial placements that break a memory or balance limit are dropped, so
+ * every complete placement returned is feasible.
+ */
+final class BeamSearch {
+    /** Loads are compared in steps of 1/200 of a device's limit when merging equivalent partial placements. */
+    private static final double BUCKETS = 200;
+    private final Problem p;
+    private final int[] order;
+    private final int[] pos;
+    /** live[k]: the models placed before step k that still have an edge to a model at step k or later. */
+    private final int[][] live;
+    /** Lowest device index interchangeable with each device (itself when it has no twin). */
+    private final int[] twinClass;
+    /** Suffix sums over the order: demand, largest demand, complexity, demand of models with complexity. */
+    private final double[] restDemand;
+    private final double[] restMaxDemand;
+    private final double[] restComp;
+    private final double[] restCompDemand;
+    private final double[] restMinComp;
+    private final double[] restMaxComp;
+
+    BeamSearch(Problem p, int[] order) {
+        this.p = p;
+        this.order = order;
+        int n = p.n;
+        this.pos = new int[n];
+        for (int k = 0; k < n; k++) {
+            pos[order[k]] = k;
+        }
+        int[] lastUse = new int[n];
+        for (int i = 0; i < n; i++) {
+            lastUse[i] = pos[i];
+            for (int k = p.outStart[i]; k < p.outStart[i + 1]; k++) {
+                lastUse[i] = Math.max(lastUse[i], pos[p.outNbr[k]]);
+            }
+            for (int k = p.inStart[i]; k < p.inStart[i + 1]; k++) {
+                lastUse[i] = Math.max(lastUse[i], pos[p.inNbr[k]]);
+            }
+        }
+        this.live = new int[n + 1][];
+        List<Integer> current = new ArrayList<>();
+        for (int k = 0; k <= n; k++) {
+            final int step = k;
+            current.removeIf(i -> lastUse[i] < step);
+            live[k] = current.stream().mapToInt(Integer::intValue).toArray();
+            if (k < n && lastUse[order[k]] > k) {
+                current.add(order[k]);
+            }
+        }
+        this.twinClass = twinClasses();
+        this.restDemand = new double[n + 1];
+        this.restMaxDemand = new double[n + 1];
+        this.restComp = new double[n + 1];
+        this.restCompDemand = new double[n + 1];
+        this.restMinComp = new double[n + 1];
+        restMinComp[n] = Double.POSITIVE_INFINITY;
+        this.restMaxComp = new double[n + 1];
+        for (int k = n - 1; k >= 0; k--) {
+            int i = order[k];
+            restDemand[k] = restDemand[k + 1] + p.demand[i];
+            restMaxDemand[k] = Math.max(restMaxDemand[k + 1], p.demand[i]);
+            restComp[k] = restComp[k + 1] + p.complexity[i];
+            restCompDemand[k] = restCompDemand[k + 1] + (p.complexity[i] > 0 ? p.demand[i] : 0);
+            restMaxComp[k] = Math.max(restMaxComp[k + 1], p.complexity[i]);
+            restMinComp[k] = p.complexity[i] > 0 ? Math.min(restMinComp[k + 1], p.complexity[i]) : restMinComp[k + 1];
+        }
+    }
+
+    private int[] twinClasses() {
+        int[] cls = new int[p.m];
+        for (int d = 0; d < p.m; d++) {
+            cls[d] = d;
+            for (int c = 0; c < d; c++) {
+                if (cls[c] == c && interchangeable(c, d)) {
+                    cls[d] = c;
+                    break;
+                }
+            }
+        }
+        return cls;
+    }
+
+    private boolean interchangeable(int c, int d) {
+        if (p.capacity[c] != p.capacity[d] || p.powerShare[c] != p.powerShare[d]
+                || (p.complexityLimit != null && p.complexityLimit[c] != p.complexityLimit[d])
+                || p.dist[c][d] != p.dist[d][c]) {
+            return false;
+        }
+        for (int x = 0; x < p.m; x++) {
+            if (x != c && x != d && (p.dist[c][x] != p.dist[d][x] || p.dist[x][c] != p.dist[x][d])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** One partial placement: the device of the model at its step, and a link to the placement before it. */
+    private static final class Node {
+        final Node parent;
+        final int device;
+        final double cost;
+        final double[] load;
+        final double[] comp;
+        final int[] liveDevices;
+        final boolean[] used;
+
+        Node(Node parent, int device, double cost, double[] load, double[] comp, int[] liveDevices, boolean[] used) {
+            this.parent = parent;
+            this.device = device;
+            this.cost = cost;
+            this.load = load;
+            this.comp = comp;
+            this.liveDevices = liveDevices;
+            this.used = used;
+        }
+    }
+
+    /** The cheapest complete feasible placement the beam finds, or null when every partial placement died. */
+    int[] run(int width) {
+        int n = p.n;
+        int m = p.m;
+        List<Node> beam = new ArrayList<>();
+        beam.add(new Node(null, -1, 0, new double[m], new double[m], new int[0], new boolean[m]));
+        int[] deviceOf = new int[n];
+        for (int k = 0; k < n; k++) {
+            int i = order[k];
+            int[] before = live[k];
+            int[] after = live[k + 1];
+            Arrays.fill(deviceOf, -1);
+            Map<Key, Node> next = new HashMap<>();
+            for (Node s : beam) {
+                for (int t = 0; t < before.length; t++) {
+                    deviceOf[before[t]] = s.liveDevices[t];
+                }
+                for (int d = 0; d < m; d++) {
+                    if (!p.allowed(i, d) || (!s.used[d] && !firstUnusedTwin(s.used, d))) {
+                        continue;
+                    }
+                    double l = s.load[d] + p.demand[i];
+                    double c = s.comp[d] + p.complexity[i];
+                    if (l > p.capacity[d] + Problem.tolerance(p.capacity[d]) || (p.complexityLimit != null
+                            && c > p.complexityLimit[d] + Problem.tolerance(p.complexityLimit[d]))) {
+                        continue;
+                    }
+                    if (!canFinish(k + 1, s, d, l, c)) {
+                        continue;
+                    }
+                    double added = 0;
+                    for (int e = p.outStart[i]; e < p.outStart[i + 1]; e++) {
+                        int j = p.outNbr[e];
+                        if (pos[j] < k) {
+                            added += p.outW[e] * p.dist[d][deviceOf[j]];
+                        }
+                    }
+                    for (int e = p.inStart[i]; e < p.inStart[i + 1]; e++) {
+                        int j = p.inNbr[e];
+                        if (pos[j] < k) {
+                            added += p.inW[e] * p.dist[deviceOf[j]][d];
+                        }
+                    }
+                    deviceOf[i] = d;
+                    int[] liveDevices = new int[after.length];
+                    for (int t = 0; t < after.length; t++) {
+                        liveDevices[t] = deviceOf[after[t]];
+                    }
+                    double[] load = s.load.clone();
+                    double[] comp = s.comp.clone();
+                    load[d] = l;
+                    comp[d] = c;
+                    boolean[] used = s.used;
+                    if (!used[d]) {
+                        used = used.clone();
+                        used[d] = true;
+                    }
+                    Node child = new Node(s, d, s.cost + added, load, comp, liveDevices, used);
+                    next.merge(key(liveDevices, load, comp), child, (x, y) -> y.cost < x.cost ? y : x);
+                }
+                deviceOf[i] = -1;
+                for (int t = 0; t < before.length; t++) {
+                    deviceOf[before[t]] = -1;
+                }
+            }
+            if (next.isEmpty()) {
+                return null;
+            }
+            beam = new ArrayList<>(next.values());
+            beam.sort((x, y) -> Double.compare(x.cost, y.cost));
+            if (beam.size() > width) {
+                beam = new ArrayList<>(beam.subList(0, width));
+            }
+        }
+        int[] a = new int[n];
+        Node s = beam.get(0);
+        for (int k = n - 1; k >= 0; k--) {
+            a[order[k]] = s.device;
+            s = s.parent;
+        }
+        return a;
+    }
+
+    /**
+     * A necessary condition for completing a partial placement: what is left to place fits in what is left free,
+     * in total and for the largest single model, for memory and complexity alike.
+     */
+    private boolean canFinish(int step, Node s, int changed, double changedLoad, double changedComp) {
+        if (step >= p.n) {
+            return true;
+        }
+        double freeMem = 0;
+        double freeComp = 0;
+        double maxFreeMem = 0;
+        double powerFreeMem = 0;
+        double maxFreeComp = 0;
+        for (int d = 0; d < p.m; d++) {
+            double l = d == changed ? changedLoad : s.load[d];
+            double c = d == changed ? changedComp : s.comp[d];
+            double fm = Math.max(0, p.capacity[d] + Problem.tolerance(p.capacity[d]) - l);
+            freeMem += fm;
+            maxFreeMem = Math.max(maxFreeMem, fm);
+            if (p.complexityLimit != null) {
+                double fc = Math.max(0, p.complexityLimit[d] + Problem.tolerance(p.complexityLimit[d]) - c);
+                freeComp += fc;
+                maxFreeComp = Math.max(maxFreeComp, fc);
+                if (fc >= restMinComp[step]) {
+                    powerFreeMem += fm;
+                }
+            }
+        }
+        if (restDemand[step] > freeMem + Problem.EPS || restMaxDemand[step] > maxFreeMem + Problem.EPS) {
+            return false;
+        }
+        return p.complexityLimit == null || (restComp[step] <= freeComp + Problem.EPS
+                && restMaxComp[step] <= maxFreeComp + Problem.EPS
+                && restCompDemand[step] <= powerFreeMem + Problem.EPS);
+    }
+
+    private boolean firstUnusedTwin(boolean[] used, int d) {
+        for (int c = 0; c < d; c++) {
+            if (twinClass[c] == twinClass[d] && !used[c]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private Key key(int[] liveDevices, double[] load, double[] comp) {
+        long[] buckets = new long[2 * p.m];
+        for (int d = 0; d < p.m; d++) {
+            buckets[d] = (long) Math.floor(load[d] * BUCKETS / Math.max(p.capacity[d], 1e-9));
+            buckets[p.m + d] = p.complexityLimit == null ? 0
+                    : (long) Math.floor(comp[d] * BUCKETS / Math.max(p.complexityLimit[d], 1e-9));
+        }
+        return new Key(liveDevices, buckets);
+    }
+
+    /** What decides a partial placement's future: its live models' devices and (bucketed) loads. */
+    private record Key(int[] liveDevices, long[] buckets) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Arrays.equals(liveDevices, k.liveDevices) && Arrays.equals(buckets, k.buckets);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Arrays.hashCode(liveDevices) + Arrays.hashCode(buckets);
+        }
+    }
+}

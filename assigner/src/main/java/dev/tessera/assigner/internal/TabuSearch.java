@@ -1,0 +1,295 @@
+package dev.tessera.assigner.internal;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Tabu search with strategic oscillation over single-model moves: the search may cross infeasible assignments,
+ * paying a penalty λ per unit of relative memory or balance excess, and λ adapts so that the walk keeps returning
+ * to the feasible side. This is what lets it solve the knapsack-like exchanges (one model in, two out) that a
+ * feasible-only descent cannot make. Not thread-safe; one instance per run.
+ *
+ * <p>Every iteration takes the best non-tabu move over all models and devices (a model that leaves a device may
+ * not return to it for a randomised tenure), unless a tabu move gives a new best feasible assignment
+ * (aspiration). Move costs come from an n×m table of each model's communication cost on each device, updated in
+ * O(degree·m) per move, so an iteration costs O(n·m) plus the update. After a long stall the walk restarts from
+ * the best assignment with a random connected segment moved to one device. The number of iterations is given by
+ * the caller, never by the clock, so a seed gives one result.
+ */
+final class TabuSearch {
+    private static final double IMPROVEMENT = 1e-12;
+    private static final double MIN_PENALTY = 1e-9;
+    private static final double MAX_PENALTY = 1e9;
+    private static final int ADAPT_EVERY = 10;
+
+    private final Problem p;
+    private final SplittableRandom rng;
+    private final int n;
+    private final int m;
+    private final int[] adjStart;
+    private final int[] adj;
+
+    private final int[] a;
+    private final double[] load;
+    private final double[] comp;
+    /** cost[i * m + d]: communication of model i's edges if i sat on d, with every other model where it is. */
+    private final double[] cost;
+    private final double[] violation;
+    private final long[] tabuUntil;
+    private int violatedDevices;
+    private double comm;
+    private double penalty;
+
+    TabuSearch(Problem p, SplittableRandom rng, int[] adjStart, int[] adj) {
+        this.p = p;
+        this.rng = rng;
+        this.n = p.n;
+        this.m = p.m;
+        this.adjStart = adjStart;
+        this.adj = adj;
+        this.a = new int[n];
+        this.load = new double[m];
+        this.comp = new double[m];
+        this.cost = new double[n * m];
+        this.violation = new double[m];
+        this.tabuUntil = new long[n * m];
+    }
+
+    /**
+     * Walks for {@code iterations} moves from {@code start} (which may break limits) and returns the best
+     * feasible assignment seen, or null when none was.
+     */
+    int[] run(int[] start, long iterations) {
+        load(start);
+        penalty = initialPenalty();
+        Arrays.fill(tabuUntil, 0);
+        int[] best = null;
+        double bestObjective = Double.POSITIVE_INFINITY;
+        if (violatedDevices == 0) {
+            best = a.clone();
+            bestObjective = objective();
+        }
+        long stallLimit = Math.max(2_000, 20L * n);
+        long lastImprovement = 0;
+        int feasibleRun = 0;
+        int infeasibleRun = 0;
+        for (long it = 1; it <= iterations; it++) {
+            if (!step(it, bestObjective)) {
+                Arrays.fill(tabuUntil, 0); // every move is tabu: forget them
+                if (!step(it, bestObjective)) {
+                    break; // no model can move at all
+                }
+            }
+            if (violatedDevices == 0) {
+                feasibleRun++;
+                infeasibleRun = 0;
+                double obj = objective();
+                if (improves(obj, bestObjective)) {
+                    bestObjective = obj;
+                    best = a.clone();
+                    lastImprovement = it;
+                }
+            } else {
+                infeasibleRun++;
+                feasibleRun = 0;
+            }
+            if (infeasibleRun >= ADAPT_EVERY) {
+                penalty = Math.min(MAX_PENALTY, penalty * 2);
+                infeasibleRun = 0;
+            } else if (feasibleRun >= ADAPT_EVERY) {
+                penalty = Math.max(MIN_PENALTY, penalty / 2);
+                feasibleRun = 0;
+            }
+            if (best != null && it - lastImprovement >= stallLimit) {
+                load(best);
+                perturb();
+                lastImprovement = it;
+            }
+        }
+        return best;
+    }
+
+    /** Makes the best admissible move; returns false when no model can move at all. */
+    private boolean step(long it, double bestObjective) {
+        int bestI = -1;
+        int bestD = -1;
+        double bestScore = Double.POSITIVE_INFINITY;
+        int ties = 0;
+        double objective = objective();
+        for (int i = 0; i < n; i++) {
+            int from = a[i];
+            int row = i * m;
+            double here = cost[row + from];
+            double di = p.demand[i];
+            double ci = p.complexity[i];
+            double violFromAfter = deviceViolation(from, load[from] - di, comp[from] - ci);
+            double fromChange = violFromAfter - violation[from];
+            for (int d = 0; d < m; d++) {
+                if (d == from || !p.allowed(i, d)) {
+                    continue;
+                }
+                double violToAfter = deviceViolation(d, load[d] + di, comp[d] + ci);
+                double dObj = p.commScale * (cost[row + d] - here) + mismatchDelta(ci, from, d);
+                double score = dObj + penalty * (fromChange + violToAfter - violation[d]);
+                if (tabuUntil[row + d] > it) {
+                    int after = violatedDevices - (violation[from] > 0 ? 1 : 0) + (violFromAfter > 0 ? 1 : 0)
+                            - (violation[d] > 0 ? 1 : 0) + (violToAfter > 0 ? 1 : 0);
+                    boolean aspires = after == 0 && improves(objective + dObj, bestObjective);
+                    if (!aspires) {
+                        continue;
+                    }
+                }
+                if (score < bestScore - 1e-15) {
+                    bestScore = score;
+                    bestI = i;
+                    bestD = d;
+                    ties = 1;
+                } else if (score <= bestScore + 1e-15 && rng.nextInt(++ties) == 0) {
+                    bestI = i;
+                    bestD = d;
+                }
+            }
+        }
+        if (bestI < 0) {
+            return false;
+        }
+        int from = a[bestI];
+        move(bestI, bestD);
+        tabuUntil[bestI * m + from] = it + tenure();
+        return true;
+    }
+
+    private static boolean improves(double candidate, double incumbent) {
+        return incumbent == Double.POSITIVE_INFINITY
+                || candidate < incumbent - IMPROVEMENT * Math.max(1, Math.abs(incumbent));
+    }
+
+    /**
+     * A random tenure that grows with the number of possible moves, so that small instances cannot cycle among a
+     * few models: 2 plus up to a quarter of n·(m−1), capped at 10 + n/10.
+     */
+    private int tenure() {
+        int moves = n * (m - 1);
+        return 2 + rng.nextInt(Math.max(3, Math.min(moves / 4, 10 + n / 10)));
+    }
+
+    /** Moves a random connected segment (up to a fifth of the models, at least two) to one device, ignoring limits. */
+    private void perturb() {
+        int target = rng.nextInt(m);
+        int[] ball = LocalSearch.ball(adjStart, adj, rng.nextInt(n), 1 + rng.nextInt(Math.max(2, n / 5)));
+        for (int i : ball) {
+            if (p.allowed(i, target) && a[i] != target) {
+                move(i, target);
+            }
+        }
+        Arrays.fill(tabuUntil, 0);
+    }
+
+    private void move(int j, int y) {
+        int x = a[j];
+        comm += cost[j * m + y] - cost[j * m + x];
+        double[] dy = p.dist[y];
+        double[] dx = p.dist[x];
+        for (int k = p.outStart[j]; k < p.outStart[j + 1]; k++) {
+            int row = p.outNbr[k] * m;
+            double w = p.outW[k];
+            for (int d = 0; d < m; d++) {
+                cost[row + d] += w * (dy[d] - dx[d]);
+            }
+        }
+        for (int k = p.inStart[j]; k < p.inStart[j + 1]; k++) {
+            int row = p.inNbr[k] * m;
+            double w = p.inW[k];
+            for (int d = 0; d < m; d++) {
+                cost[row + d] += w * (p.dist[d][y] - p.dist[d][x]);
+            }
+        }
+        load[x] -= p.demand[j];
+        comp[x] -= p.complexity[j];
+        load[y] += p.demand[j];
+        comp[y] += p.complexity[j];
+        a[j] = y;
+        refreshViolation(x);
+        refreshViolation(y);
+    }
+
+    /** Sets the walk to assignment s and rebuilds every cached sum exactly. */
+    private void load(int[] s) {
+        System.arraycopy(s, 0, a, 0, n);
+        Arrays.fill(load, 0);
+        Arrays.fill(comp, 0);
+        Arrays.fill(cost, 0);
+        for (int i = 0; i < n; i++) {
+            load[a[i]] += p.demand[i];
+            comp[a[i]] += p.complexity[i];
+            int row = i * m;
+            for (int k = p.outStart[i]; k < p.outStart[i + 1]; k++) {
+                double w = p.outW[k];
+                int t = a[p.outNbr[k]];
+                for (int d = 0; d < m; d++) {
+                    cost[row + d] += w * p.dist[d][t];
+                }
+            }
+            for (int k = p.inStart[i]; k < p.inStart[i + 1]; k++) {
+                double w = p.inW[k];
+                double[] fromNbr = p.dist[a[p.inNbr[k]]];
+                for (int d = 0; d < m; d++) {
+                    cost[row + d] += w * fromNbr[d];
+                }
+            }
+        }
+        comm = p.communication(a);
+        violatedDevices = 0;
+        for (int d = 0; d < m; d++) {
+            violation[d] = 0;
+            refreshViolation(d);
+        }
+    }
+
+    private void refreshViolation(int d) {
+        boolean was = violation[d] > 0;
+        violation[d] = deviceViolation(d, load[d], comp[d]);
+        boolean is = violation[d] > 0;
+        violatedDevices += (is ? 1 : 0) - (was ? 1 : 0);
+    }
+
+    /** Relative excess of memory plus relative excess of complexity on device d at the given loads. */
+    private double deviceViolation(int d, double l, double c) {
+        double v = 0;
+        double cap = p.capacity[d];
+        double over = l - cap - Problem.tolerance(cap);
+        if (over > 0) {
+            v += over / Math.max(cap, 1e-9);
+        }
+        double[] lim = p.complexityLimit;
+        if (lim != null) {
+            double cover = c - lim[d] - Problem.tolerance(lim[d]);
+            if (cover > 0) {
+                v += cover / Math.max(lim[d], 1e-9);
+            }
+        }
+        return v;
+    }
+
+    private double objective() {
+        return p.commScale * comm + p.complexityMismatch(comp);
+    }
+
+    private double mismatchDelta(double c, int from, int to) {
+        double total = p.totalComplexity;
+        if (total <= 0 || p.complexityMatchWeight == 0 || c == 0) {
+            return 0;
+        }
+        double s = c / total;
+        double xf = comp[from] / total - p.powerShare[from];
+        double xt = comp[to] / total - p.powerShare[to];
+        return p.complexityMatchWeight * (2 * s * s - 2 * xf * s + 2 * xt * s);
+    }
+
+    /** A penalty on the scale of one average edge's share of the objective, from which λ adapts. */
+    private double initialPenalty() {
+        int edges = Math.max(1, p.edgeFrom.length);
+        double perEdge = p.commScale * p.totalVolume * p.maxDist / edges;
+        return Math.max(MIN_PENALTY, 10 * perEdge + 0.1 * p.complexityMatchWeight);
+    }
+}
