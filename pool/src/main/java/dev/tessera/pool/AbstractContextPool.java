@@ -18,6 +18,11 @@ abstract class AbstractContextPool<C> extends AbstractPool implements ContextPoo
     }
 
     @Override
+    public <T, R> AsyncResult<R> applyAsync(ContextFunction<? super C, ? super T, ? extends R> fn, T arg) {
+        return applyAsync(fn, arg, null, null);
+    }
+
+    @Override
     public <T, R> AsyncResult<R> applyAsync(ContextFunction<? super C, ? super T, ? extends R> fn, T arg,
             Consumer<? super R> callback, Consumer<? super Throwable> errorCallback) {
         return submitOne(Tasks.ofContext(Objects.requireNonNull(fn, "fn")), fn, arg, callback, errorCallback);
@@ -31,7 +36,40 @@ abstract class AbstractContextPool<C> extends AbstractPool implements ContextPoo
     @Override
     public <T, R> List<R> map(ContextFunction<? super C, ? super T, ? extends R> fn, Iterable<? extends T> args,
             int chunksize) {
-        return this.<R>submitMap(Tasks.ofContext(Objects.requireNonNull(fn, "fn")), fn, args, chunksize, null, null).get();
+        return this.<T, R>mapAsync(fn, args, chunksize, null, null).get();
+    }
+
+    @Override
+    public <T, R> AsyncResult<List<R>> mapAsync(ContextFunction<? super C, ? super T, ? extends R> fn,
+            Iterable<? extends T> args) {
+        return mapAsync(fn, args, 0, null, null);
+    }
+
+    @Override
+    public <T, R> AsyncResult<List<R>> mapAsync(ContextFunction<? super C, ? super T, ? extends R> fn,
+            Iterable<? extends T> args, int chunksize, Consumer<? super List<R>> callback,
+            Consumer<? super Throwable> errorCallback) {
+        return submitMap(Tasks.ofContext(Objects.requireNonNull(fn, "fn")), fn, args, chunksize, callback,
+                errorCallback);
+    }
+
+    @Override
+    public <R> List<R> starmap(ContextStarFunction<? super C, ? extends R> fn, Iterable<Object[]> argTuples) {
+        return starmap(fn, argTuples, 0);
+    }
+
+    @Override
+    public <R> List<R> starmap(ContextStarFunction<? super C, ? extends R> fn, Iterable<Object[]> argTuples,
+            int chunksize) {
+        return this.<R>starmapAsync(fn, argTuples, chunksize, null, null).get();
+    }
+
+    @Override
+    public <R> AsyncResult<List<R>> starmapAsync(ContextStarFunction<? super C, ? extends R> fn,
+            Iterable<Object[]> argTuples, int chunksize, Consumer<? super List<R>> callback,
+            Consumer<? super Throwable> errorCallback) {
+        return submitMap(Tasks.ofContextStar(Objects.requireNonNull(fn, "fn")), fn, argTuples, chunksize, callback,
+                errorCallback);
     }
 
     @Override

@@ -20,6 +20,8 @@ import java.util.Objects;
  * @param <B> the concrete builder
  */
 abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B> {
+    private static final String SHM_DIR_PROPERTY = "tessera.shm.dir";
+
     boolean copyTensors;
     final List<String> jvmOptions = new ArrayList<>();
     final Map<String, String> env = new LinkedHashMap<>();
@@ -87,6 +89,11 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
         }
         List<String> jvm = new ArrayList<>(ProcessConfig.inheritedJvmOptions());
         jvm.addAll(jvmOptions);
+        // workers put the segments of their results where this JVM puts its own, also if it was set at run time
+        String shmDir = System.getProperty(SHM_DIR_PROPERTY);
+        if (shmDir != null && jvm.stream().noneMatch(o -> o.startsWith("-D" + SHM_DIR_PROPERTY + "="))) {
+            jvm.add("-D" + SHM_DIR_PROPERTY + "=" + shmDir);
+        }
         List<String> allow = List.copyOf(allowPatterns);
         boolean copy = copyTensors;
         return new ProcessConfig(ProcessConfig.javaBinaryOfThisJvm(), System.getProperty("java.class.path"), jvm,

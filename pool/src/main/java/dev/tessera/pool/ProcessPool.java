@@ -15,6 +15,22 @@ import java.util.HexFormat;
  * close it. Tasks, arguments and results are serialized (tensors cross as shared-memory stubs unless
  * {@code optCopyTensors(true)}). A worker that dies fails only its in-flight task with
  * {@link WorkerCrashedException} and is replaced; workers exit on their own when this JVM dies.
+ *
+ * <p>Tensors, as DJL users expect them:
+ * <ul>
+ *   <li>An {@code NDArray} argument reaches the worker as a copy (stubs: one copy into a fresh shared
+ *       segment the worker maps; copies: its bytes in the message), so the worker's in-place writes stay
+ *       in the worker. A {@code SharedTensor} argument travels as a stub over the same memory: the
+ *       parent sees the worker's writes (not with {@code optCopyTensors(true)}). A worker owns the
+ *       {@code SharedTensor} it receives and should close it; the NDArrays it receives are released when
+ *       its task's result has been sent.
+ *   <li>An {@code NDArray} in a result (at the top level or inside collections) is attached to the
+ *       manager of the first {@code NDArray} among the task's arguments (for {@code map}, among its
+ *       chunk's arguments), the way DJL attaches an operation's result to its input's manager. Closing
+ *       that manager releases the result and, for stubs, its shared-memory segment. A task without an
+ *       NDArray argument (or whose argument's manager was closed meanwhile) gets its result NDArrays in
+ *       a manager of the pool, released when the pool closes.
+ * </ul>
  */
 public final class ProcessPool extends AbstractPool {
     private ProcessPool(Builder b) {

@@ -1,7 +1,9 @@
 package dev.tessera.pool;
 
+import java.io.PrintStream;
 import java.util.Locale;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * joblib's progress messages for one {@link Parallel} call, and an optional live bar.
@@ -10,27 +12,50 @@ import java.util.function.Consumer;
  * {@code "Done  40 tasks      | elapsed:  1.2s"}, thinned by joblib's verbosity filter (more often as
  * {@code verbose} grows, every batch above 10). Once the iterator is exhausted they read
  * {@code "Done  40 out of 100 | elapsed:  1.2s remaining:  1.8s"}, about {@code verbose} times per run
- * plus the last one. The bar, when enabled, redraws one terminal line at most every 200 ms after the
- * run has lasted one second. Confined to the dispatching thread.
+ * plus the last one. The bar, when enabled, redraws one terminal line in place ({@code \r}) at most
+ * every 200 ms once the run has lasted one second, so short runs never show it; a progress message first
+ * clears the bar's line so the two do not run together, and the bar is drawn again on the next update.
+ * Confined to the dispatching thread.
  */
 final class Progress {
+    static final long BAR_AFTER_NANOS = 1_000_000_000L;
+    static final long BAR_EVERY_NANOS = 200_000_000L;
+    private static final String CLEAR_LINE = "\r\u001B[2K";
+
     private final int verbose;
     private final Consumer<String> sink;
     private final boolean bar;
     private final String prefix;
-    private final long startNanos = System.nanoTime();
+    private final PrintStream barStream;
+    private final LongSupplier clock;
+    private final long startNanos;
     private long lastBarNanos;
     private boolean barShown;
+    private boolean barOnScreen;
+    private long lastBucket;
 
     Progress(int verbose, Consumer<String> sink, boolean bar, String prefix) {
+        this(verbose, sink, bar, prefix, System.err, System::nanoTime);
+    }
+
+    /** With the stream the bar is drawn on and the clock, for tests. */
+    Progress(int verbose, Consumer<String> sink, boolean bar, String prefix, PrintStream barStream, LongSupplier clock) {
         this.verbose = verbose;
         this.sink = sink;
         this.bar = bar;
         this.prefix = prefix;
+        this.barStream = barStream;
+        this.clock = clock;
+        this.startNanos = clock.getAsLong();
     }
 
     void print(String message) {
         if (verbose > 0) {
+            if (barOnScreen) {
+                barStream.print(CLEAR_LINE);
+                barStream.flush();
+                barOnScreen = false;
+            }
             sink.accept(prefix + message);
         }
     }
@@ -42,13 +67,17 @@ final class Progress {
     }
 
     double elapsedSeconds() {
-        return (System.nanoTime() - startNanos) / 1e9;
+        return (clock.getAsLong() - startNanos) / 1e9;
     }
 
     /** After a batch completed: {@code total} is -1 while the iterator is not exhausted. */
     void batchCompleted(long completedTasks, long total, long dispatchedBatches) {
         double elapsed = elapsedSeconds();
-        drawBar(completedTasks, total, elapsed);
+        report(completedTasks, total, dispatchedBatches, elapsed);
+        drawBar(completedTasks, total, elapsed); // after the message, which clears the bar's line
+    }
+
+    private void report(long completedTasks, long total, long dispatchedBatches, double elapsed) {
         if (verbose == 0) {
             return;
         }
@@ -60,10 +89,13 @@ final class Progress {
         }
         long index = completedTasks;
         boolean last = index == total;
-        // about `verbose` messages per run: one each time index * verbose / total reaches a new integer
-        if (!last && index != 0 && (index * verbose) / total == ((index - 1) * verbose) / total) {
+        // about `verbose` messages per run: one each time index * verbose / total reaches a new integer,
+        // also when a batch of many tasks jumped past it
+        long bucket = total == 0 ? 0 : index * verbose / total;
+        if (!last && bucket <= lastBucket) {
             return;
         }
+        lastBucket = bucket;
         double remaining = index == 0 ? 0 : elapsed / index * (total - index);
         print(String.format(Locale.ROOT, "Done %3d out of %3d | elapsed: %s remaining: %s", index, total,
                 format(elapsed), format(remaining)));
@@ -87,26 +119,40 @@ final class Progress {
     }
 
     private void drawBar(long done, long total, double elapsed) {
-        if (!bar || elapsed < 1.0) {
+        long now = clock.getAsLong();
+        if (!bar || now - startNanos < BAR_AFTER_NANOS) {
             return;
         }
-        long now = System.nanoTime();
-        if (barShown && now - lastBarNanos < 200_000_000L && done != total) {
+        if (barOnScreen && now - lastBarNanos < BAR_EVERY_NANOS && done != total) {
             return;
         }
         lastBarNanos = now;
         barShown = true;
+        barOnScreen = true;
+        barStream.print(barLine(done, total, elapsed));
+        barStream.flush();
+    }
+
+    /** {@code \r[Parallel(n_jobs=2)]: [=======       ] 40/100 elapsed 1.2s remaining 1.8s}, without a newline. */
+    String barLine(long done, long total, double elapsed) {
         int width = 30;
         int filled = total > 0 ? (int) (width * done / total) : 0;
         String remaining = total > 0 && done > 0 ? " remaining " + format(elapsed / done * (total - done)).trim() : "";
-        System.err.print("\r" + prefix + "[" + "=".repeat(filled) + " ".repeat(width - filled) + "] " + done
-                + (total > 0 ? "/" + total : "") + " elapsed " + format(elapsed).trim() + remaining);
-        System.err.flush();
+        return "\r" + prefix + "[" + "=".repeat(filled) + " ".repeat(width - filled) + "] " + done
+                + (total > 0 ? "/" + total : "") + " elapsed " + format(elapsed).trim() + remaining;
     }
 
+    /** Ends the bar's line, if a bar was drawn. */
     void finish() {
-        if (barShown) {
-            System.err.println();
+        if (barOnScreen) {
+            barStream.println();
+            barStream.flush();
+            barOnScreen = false;
         }
+    }
+
+    /** Whether a bar was drawn during the run. */
+    boolean barShown() {
+        return barShown;
     }
 }

@@ -37,6 +37,13 @@ final class Tasks {
         }
     }
 
+    record OfContextStar(ContextStarFunction<Object, Object> fn) implements Task {
+        @Override
+        public Object call(Object context, Object arg) throws Exception {
+            return fn.apply(context, (Object[]) arg);
+        }
+    }
+
     record OfInitializer(Initializer init) implements Task {
         @Override
         public Object call(Object context, Object arg) throws Exception {
@@ -56,6 +63,11 @@ final class Tasks {
     @SuppressWarnings("unchecked")
     static Task ofContext(ContextFunction<?, ?, ?> fn) {
         return new OfContext((ContextFunction<Object, Object, Object>) fn);
+    }
+
+    @SuppressWarnings("unchecked")
+    static Task ofContextStar(ContextStarFunction<?, ?> fn) {
+        return new OfContextStar((ContextStarFunction<Object, Object>) fn);
     }
 
     static Task ofStar(StarFunction<?> fn) {

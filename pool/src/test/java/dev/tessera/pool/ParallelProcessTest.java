@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.pool.Parallel.Backend;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -75,6 +76,15 @@ class ParallelProcessTest {
     }
 
     @Test
+    void pyTorchInAWorkerUsesTheIntraOpThreadLimit() {
+        List<Integer> threads = parallel.map((Integer x) -> {
+            ai.djl.engine.Engine.getEngine("PyTorch"); // loads the engine, which reads ai.djl.pytorch.num_threads
+            return ai.djl.pytorch.jni.JniUtils.getNumThreads();
+        }, List.of(1, 2));
+        assertEquals(List.of(SHARE, SHARE), threads, "PyTorch's intra-op pool in each worker JVM");
+    }
+
+    @Test
     void nestedParallelInAWorkerJvmUsesThreadsThenSequential() {
         List<String> seen = parallel.map((Integer x) -> {
             try (Parallel inner = Parallel.builder().optNJobs(-1).optBackend(Backend.PROCESSES).build()) {
@@ -83,6 +93,24 @@ class ParallelProcessTest {
         }, List.of(1, 2));
         String expected = "1:" + (SHARE == 1 ? "SEQUENTIAL" : "THREADS") + "x" + SHARE;
         assertEquals(List.of(expected, expected), seen);
+    }
+
+    @Test
+    void timeoutKillsTheStuckWorkerAndFailsTheCall() {
+        String never = tmp.resolve("never-ends").toString();
+        try (Parallel p = Parallel.builder().optNJobs(2).optBackend(Backend.PROCESSES).optBatchSize(1)
+                .optTimeout(Duration.ofMillis(300)).build()) {
+            assertEquals(List.of(1, 4), p.map((Integer x) -> x * x, List.of(1, 2)), "workers started");
+            List<SerializableCallable<Integer>> tasks = List.of(() -> 1, () -> {
+                Signals.await(never, 30_000);
+                return 2;
+            });
+            long t0 = System.nanoTime();
+            TaskTimeoutException e = assertThrows(TaskTimeoutException.class, () -> p.call(tasks));
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2), "timed out promptly");
+            assertTrue(e.getMessage().contains("task #1") && e.getMessage().contains("300 ms"), e.getMessage());
+            assertEquals(List.of(9, 16), p.map((Integer x) -> x * x, List.of(3, 4)), "a replacement worker serves the next call");
+        }
     }
 
     @Test

@@ -324,4 +324,65 @@ abstract class PoolContractTest {
         assertTrue(one.equals("ctx-a!") || one.equals("ctx-b!"), one);
         assertNotNull(bySlot);
     }
+
+    /** Each result of a context task, "context@slot:payload", names a context that must be its worker's own. */
+    private static void assertOwnContexts(List<String> results, List<String> payloads) {
+        assertEquals(payloads.size(), results.size(), results.toString());
+        for (int i = 0; i < results.size(); i++) {
+            String[] parts = results.get(i).split("[@:]", 3);
+            assertEquals(CONTEXTS.get(Integer.parseInt(parts[1])), parts[0], "slot " + parts[1] + " got " + results.get(i));
+            assertEquals(payloads.get(i), parts[2], "result " + i + " out of order: " + results);
+        }
+    }
+
+    @Test
+    void contextPoolStarmapPassesTheContextThenTheUnpackedTuple() {
+        assumeTrue(pool instanceof ContextPool<?>, "context pools only");
+        @SuppressWarnings("unchecked")
+        ContextPool<String> ctx = (ContextPool<String>) pool;
+        List<Object[]> tuples = IntStream.range(0, 20).mapToObj(i -> new Object[] {i, "x" + i}).toList();
+        List<String> expected = IntStream.range(0, 20).mapToObj(i -> (i * 2) + "x" + i).toList();
+        ContextStarFunction<String, String> fn = (c, a) -> c + "@" + Worker.currentSlot() + ":" + ((Integer) a[0] * 2) + a[1];
+        assertOwnContexts(ctx.starmap(fn, tuples), expected);
+        assertOwnContexts(ctx.starmap(fn, tuples, 3), expected);
+        CompletableFuture<List<String>> seen = new CompletableFuture<>();
+        AsyncResult<List<String>> r = ctx.starmapAsync(fn, tuples, 0, seen::complete, seen::completeExceptionally);
+        assertOwnContexts(r.get(Duration.ofSeconds(30)), expected);
+        assertEquals(r.get(), seen.join(), "the callback receives the list");
+        assertEquals(List.of(), ctx.starmap(fn, List.of()));
+    }
+
+    @Test
+    void contextPoolStarmapFailsWithTheFailingTuple() {
+        assumeTrue(pool instanceof ContextPool<?>, "context pools only");
+        @SuppressWarnings("unchecked")
+        ContextPool<String> ctx = (ContextPool<String>) pool;
+        CompletableFuture<Throwable> seen = new CompletableFuture<>();
+        AsyncResult<List<Integer>> r = ctx.starmapAsync((String c, Object... a) -> {
+            if ((Integer) a[0] == 5) {
+                throw new IllegalArgumentException("tuple " + a[0] + " in " + c);
+            }
+            return (Integer) a[0];
+        }, IntStream.range(0, 8).mapToObj(i -> new Object[] {i}).toList(), 2, null, seen::complete);
+        TaskFailedException e = assertThrows(TaskFailedException.class, r::get);
+        assertTrue(e.getMessage().contains("task #5"), e.getMessage());
+        assertInstanceOf(IllegalArgumentException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().startsWith("tuple 5 in ctx-"), e.getCause().getMessage());
+        assertTrue(seen.join() instanceof TaskFailedException, "error callback receives the failure");
+    }
+
+    @Test
+    void contextPoolAsyncCallsPassTheContext() {
+        assumeTrue(pool instanceof ContextPool<?>, "context pools only");
+        @SuppressWarnings("unchecked")
+        ContextPool<String> ctx = (ContextPool<String>) pool;
+        List<Integer> args = IntStream.range(0, 12).boxed().toList();
+        ContextFunction<String, Integer, String> fn = (c, x) -> c + "@" + Worker.currentSlot() + ":" + (x + 1);
+        List<String> expected = args.stream().map(x -> String.valueOf(x + 1)).toList();
+        assertOwnContexts(ctx.mapAsync(fn, args).get(Duration.ofSeconds(30)), expected);
+        CompletableFuture<List<String>> seen = new CompletableFuture<>();
+        assertOwnContexts(ctx.mapAsync(fn, args, 5, seen::complete, null).get(), expected);
+        assertOwnContexts(seen.join(), expected);
+        assertOwnContexts(List.of(ctx.applyAsync(fn, 41).get(Duration.ofSeconds(30))), List.of("42"));
+    }
 }

@@ -1,5 +1,9 @@
 package dev.tessera.pool.bench;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import dev.tessera.pool.AsyncResult;
 import dev.tessera.pool.Parallel;
 import dev.tessera.pool.ProcessPool;
@@ -27,8 +31,9 @@ import java.util.stream.IntStream;
 /**
  * The pool benchmark ({@code ./tessera bench pool}): per-task overhead of {@code apply} round trips
  * and of {@code map} / {@code Parallel} over 100,000 tiny tasks on sequential, thread and process pools,
- * next to a plain {@link ExecutorService} measured in the same run; a 64 MB tensor handed to a process
- * worker by stub and by copy; and how fast a killed worker is detected. Every figure is the median of
+ * next to a plain {@link ExecutorService} measured in the same run; a 64 MB tensor ({@code SharedTensor}
+ * and DJL {@code NDArray}) handed to a process worker by stub and by copy; and how fast a killed worker is
+ * detected. Every figure is the median of
  * several runs after a warm-up. Not thread-safe; run it alone on the machine for stable numbers.
  *
  * <p>Usage: {@code PoolBenchmark [--format table|json] [--quick]}.
@@ -236,38 +241,48 @@ public final class PoolBenchmark {
         return median(t) / 1e3;
     }
 
-    /** A 64 MB tensor handed to a process worker that reads one element, by stub and by copy. */
+    /**
+     * A 64 MB tensor handed to a process worker that reads one element, by stub and by copy: first a
+     * {@code SharedTensor} (a stub is the tensor's own memory), then a DJL {@code NDArray} (a stub costs
+     * one copy into a fresh segment, which the worker maps).
+     */
     private void tensors() throws Exception {
         long floats = TENSOR_BYTES / 4;
-        try (SharedTensor tensor = SharedTensor.allocate(DType.FLOAT32, floats)) {
+        try (SharedTensor tensor = SharedTensor.allocate(DType.FLOAT32, floats);
+                NDManager manager = NDManager.newBaseManager()) {
             tensor.asByteBuffer().putFloat(0, 1.5f);
+            NDArray array = manager.zeros(new Shape(floats));
+            array.set(new NDIndex(0), 1.5f);
             for (boolean copy : new boolean[] {false, true}) {
                 try (WorkerPool pool = ProcessPool.builder().optWorkers(1).optCopyTensors(copy).build()) {
-                    int calls = quick ? 10 : 30;
-                    long[] t = new long[calls];
-                    for (int i = -3; i < calls; i++) {
-                        long t0 = System.nanoTime();
-                        float v = pool.apply(PoolBenchmark::firstElement, tensor);
-                        if (v != 1.5f) {
-                            throw new IllegalStateException("worker read " + v + " (expected 1.5)");
+                    String mode = copy ? "copy" : "stub";
+                    report("process", "tensor-" + mode, "medianMicros", handOff(() -> pool.apply((SharedTensor t) -> {
+                        try (t) {
+                            return t.asByteBuffer().getFloat(0);
                         }
-                        if (i >= 0) {
-                            t[i] = System.nanoTime() - t0;
-                        }
-                    }
-                    report("process", copy ? "tensor-copy" : "tensor-stub", "medianMicros", median(t) / 1e3, Double.NaN);
+                    }, tensor)), Double.NaN);
+                    report("process", "ndarray-" + mode, "medianMicros",
+                            handOff(() -> pool.apply((NDArray a) -> a.getFloat(0), array)), Double.NaN);
                 }
             }
         }
     }
 
-    private static float firstElement(Object received) {
-        if (received instanceof SharedTensor t) {
-            try (t) {
-                return t.asByteBuffer().getFloat(0);
+    /** Median µs of calls that hand the 64 MB tensor to the worker, which answers with its first element. */
+    private double handOff(Callable<Float> call) throws Exception {
+        int calls = quick ? 10 : 30;
+        long[] t = new long[calls];
+        for (int i = -3; i < calls; i++) {
+            long t0 = System.nanoTime();
+            float v = call.call();
+            if (v != 1.5f) {
+                throw new IllegalStateException("worker read " + v + " (expected 1.5)");
+            }
+            if (i >= 0) {
+                t[i] = System.nanoTime() - t0;
             }
         }
-        return ((ai.djl.ndarray.NDArray) received).getFloat(0);
+        return median(t) / 1e3;
     }
 
     private static double median(long[] values) {
@@ -278,7 +293,7 @@ public final class PoolBenchmark {
 
     private void report(String pool, String kase, String metric, double value, double baseline) {
         if (json) {
-            String extra = kase.startsWith("tensor") ? ", \"bytes\": " + TENSOR_BYTES : "";
+            String extra = kase.startsWith("tensor") || kase.startsWith("ndarray") ? ", \"bytes\": " + TENSOR_BYTES : "";
             System.out.printf(Locale.ROOT, "{\"bench\": \"pool\", \"pool\": \"%s\", \"case\": \"%s\"%s, \"%s\": %.1f}%n",
                     pool, kase, extra, metric, value);
             System.out.flush();

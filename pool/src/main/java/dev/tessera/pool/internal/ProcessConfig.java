@@ -49,9 +49,13 @@ public record ProcessConfig(String javaBinary, String classPath, List<String> jv
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     }
 
-    /** Thread-limit environment for a worker of a pool with {@code workers} workers. */
+    /**
+     * Thread-limit environment for a worker of a pool with {@code workers} workers: max(cpus / workers, 1),
+     * where cpus is this JVM's own budget (all CPUs in the parent, its share inside a worker), the same
+     * value the worker's {@code -Dai.djl.pytorch.num_threads} gets.
+     */
     public static Map<String, String> threadLimits(int workers, Map<String, String> callerEnv) {
-        String limit = String.valueOf(Math.max(Runtime.getRuntime().availableProcessors() / Math.max(workers, 1), 1));
+        String limit = String.valueOf(Math.max(WorkerScope.current().cpuBudget() / Math.max(workers, 1), 1));
         Map<String, String> env = new LinkedHashMap<>();
         for (String k : THREAD_ENV) {
             if (System.getenv(k) == null && !callerEnv.containsKey(k)) {

@@ -3,6 +3,9 @@ package dev.tessera.pool.internal;
 import dev.tessera.pool.PoolException;
 import dev.tessera.pool.TaskFailedException;
 import dev.tessera.pool.WorkerCrashedException;
+import dev.tessera.sharedmem.SegmentInfo;
+import dev.tessera.sharedmem.SegmentReaper;
+import dev.tessera.sharedmem.SharedSegment;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
@@ -42,6 +45,8 @@ public final class ProcessSlot extends WorkerSlot {
     private FunctionCache<Object, Integer> sentFunctions;
     private int nextFunctionId;
     private int incarnation;
+    /** Whether this slot ever sent tensors as stubs, so a worker may have died holding shared segments. */
+    private boolean sentStubs;
 
     public ProcessSlot(PoolCore core, int index, ProcessConfig config, WorkerScope parentScope, String token) {
         super(core, index);
@@ -134,13 +139,14 @@ public final class ProcessSlot extends WorkerSlot {
             return;
         }
         byte[] fnBytes;
-        byte[] argBytes;
+        TensorAwareCodec.Encoded args;
         int fnId;
         try {
             Integer known = c.taskKey == null ? null : sentFunctions.get(c.taskKey);
             fnId = known != null ? known : c.taskKey == null ? -1 : nextFunctionId++;
             fnBytes = known != null ? null : codec.encode(c.task);
-            argBytes = codec.encode(c.args);
+            args = codec instanceof TensorAwareCodec t ? t.encodeTracking(c.args)
+                    : new TensorAwareCodec.Encoded(codec.encode(c.args), null);
             if (known == null && c.taskKey != null) {
                 sentFunctions.put(c.taskKey, fnId);
             }
@@ -150,21 +156,29 @@ public final class ProcessSlot extends WorkerSlot {
             return;
         }
         try {
-            wire.send(Wire.TASK, c.id, fnId, fnBytes, argBytes);
+            sentStubs |= !config.copyTensors() && TensorAwareCodec.carriesTensors(args.bytes());
+            wire.send(Wire.TASK, c.id, fnId, fnBytes, args.bytes());
             Wire.Frame reply = wire.receive();
-            complete(c, reply);
+            complete(c, reply, args.manager());
         } catch (IOException e) {
             crashed(c, e);
         }
     }
 
-    private void complete(Chunk c, Wire.Frame reply) throws IOException {
+    /**
+     * Decodes the reply. NDArrays in the result attach to {@code argumentManager} (the manager of the
+     * first NDArray among the chunk's arguments), as DJL attaches an operation's result to its input's
+     * manager; without one, or once it is closed, they attach to this slot's codec manager, which the
+     * pool closes when it shuts down.
+     */
+    private void complete(Chunk c, Wire.Frame reply, ai.djl.ndarray.NDManager argumentManager) throws IOException {
         if (reply.type() != Wire.RESULT || reply.id() != c.id) {
             throw new IOException("protocol error: expected RESULT " + c.id + ", got type " + reply.type() + " id " + reply.id());
         }
         ChunkResult result;
         try {
-            result = (ChunkResult) codec.decode(reply.a());
+            ai.djl.ndarray.NDManager into = argumentManager != null && argumentManager.isOpen() ? argumentManager : null;
+            result = (ChunkResult) (codec instanceof TensorAwareCodec t ? t.decode(reply.a(), into) : codec.decode(reply.a()));
         } catch (IOException | RuntimeException e) {
             c.fail(new TaskFailedException("result of " + c.describe() + " from worker " + workerName()
                     + " cannot be decoded in the parent: " + e, e));
@@ -267,10 +281,34 @@ public final class ProcessSlot extends WorkerSlot {
         if (p != null) {
             p.destroyForcibly();
             try {
-                p.waitFor(5, TimeUnit.SECONDS);
+                if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() != 0 && sentStubs) {
+                    reclaimSegmentsOfDeadWorkers();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /**
+     * Removes the shared segments this JVM created for stub messages that a worker took over and then died
+     * holding (killed, crashed, or cancelled mid-task): their only reference belongs to a dead process, and
+     * the reaper leaves them alone while their creator, this JVM, lives. A segment qualifies when this JVM
+     * created it, holds no handle on it, and every process attached to it is dead; a segment still in
+     * flight has no attached process and is left alone.
+     */
+    private static void reclaimSegmentsOfDeadWorkers() {
+        long self = ProcessHandle.current().pid();
+        try {
+            for (SegmentInfo s : SegmentReaper.list(SharedSegment.defaultDirectory())) {
+                if (s.published() && !s.persistent() && s.ownerPid() == self && s.ownerAlive()
+                        && !s.attachedPids().isEmpty() && !s.anyAttachedAlive()) {
+                    Files.deleteIfExists(s.path());
+                    LOG.debug("removed segment {}, left by a dead worker", s.name());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not remove the shared segments of a dead worker: {}", e.toString());
         }
     }
 
@@ -281,7 +319,7 @@ public final class ProcessSlot extends WorkerSlot {
 
     @Override
     protected void released() {
-        codec.close(); // NDArrays decoded from results belong to this codec's manager
+        codec.close(); // releases result NDArrays of tasks that had no NDArray argument (this codec's manager)
     }
 
     @Override

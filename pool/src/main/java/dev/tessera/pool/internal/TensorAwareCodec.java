@@ -23,7 +23,9 @@ import java.util.List;
  * engine (seconds), which tiny tasks without tensors must not pay. The manager is created on the first
  * tensor message. NDArrays decoded by {@link #decode(byte[])} attach to that root manager; a worker
  * decodes each task's arguments into a per-task sub-manager instead ({@link #decode(byte[], NDManager)})
- * and closes it when the task's result is encoded. Thread-safe: the lazily created manager is guarded.
+ * and closes it when the task's result is encoded, and the parent decodes a result into the manager of
+ * the first NDArray among the task's arguments ({@link #encodeTracking}). Thread-safe: the lazily created
+ * manager is guarded.
  */
 public final class TensorAwareCodec implements PayloadCodec {
     private static final byte PLAIN = 0;
@@ -44,19 +46,43 @@ public final class TensorAwareCodec implements PayloadCodec {
 
     @Override
     public byte[] encode(Object graph) throws IOException {
+        return encodeTracking(graph).bytes();
+    }
+
+    /**
+     * Encodes {@code graph} and reports the manager of the first {@link NDArray} in it (in serialization
+     * order), or null when it holds none. The parent decodes a task's result into that manager, as DJL
+     * attaches the result of an operation to its input's manager.
+     */
+    public Encoded encodeTracking(Object graph) throws IOException {
         byte[] fast = FastValues.encode(graph);
         if (fast != null) {
-            return fast;
+            return new Encoded(fast, null);
         }
         TensorDetector detector = new TensorDetector();
         try {
             detector.writeObject(graph);
             detector.flush();
-            return detector.message();
+            if (!detector.sawTensor) {
+                return new Encoded(detector.message(), null);
+            }
         } catch (TensorFound found) {
-            return frame(TENSORS, tensors.encode(graph));
+            // an NDArray: its manager is known, no need to read further
+        }
+        try {
+            return new Encoded(frame(TENSORS, tensors.encode(graph)), detector.firstManager);
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
+
+    /**
+     * An encoded message.
+     *
+     * @param bytes the message
+     * @param manager the manager of the first NDArray in the encoded graph, or null
+     */
+    public record Encoded(byte[] bytes, NDManager manager) {}
 
     @Override
     public Object decode(byte[] bytes) throws IOException {
@@ -128,9 +154,14 @@ public final class TensorAwareCodec implements PayloadCodec {
         }
     }
 
-    /** Java serialization into a buffer that starts with the PLAIN byte, aborting at the first tensor. */
+    /**
+     * Java serialization into a buffer that starts with the PLAIN byte. It aborts at the first NDArray
+     * (recording its manager); other tensors are only noted, and the scan goes on to look for an NDArray.
+     */
     private static final class TensorDetector extends ObjectOutputStream {
         private final ByteArrayOutputStream buffer;
+        private boolean sawTensor;
+        private NDManager firstManager;
 
         TensorDetector() throws IOException {
             this(new ByteArrayOutputStream(256));
@@ -149,8 +180,14 @@ public final class TensorAwareCodec implements PayloadCodec {
 
         @Override
         protected Object replaceObject(Object obj) throws IOException {
-            if (obj instanceof NDArray || obj instanceof SharedTensor || obj.getClass().getName().startsWith("org.nd4j.")) {
+            if (obj instanceof NDArray a) {
+                sawTensor = true;
+                firstManager = a.getManager();
                 throw new TensorFound();
+            }
+            if (obj instanceof SharedTensor || obj.getClass().getName().startsWith("org.nd4j.")) {
+                sawTensor = true;
+                return null; // sharedmem's codec encodes the message; keep scanning for an NDArray
             }
             return obj;
         }
