@@ -34,6 +34,9 @@ public final class LocalSearch {
     private static final int MAX_KICK = 64;
     /** Rounds of (iterated local search, tabu walk) that each finalist gets. */
     private static final int ROUNDS = 4;
+    /** n·m above which only the {@link #LARGE_STARTS} best repaired starts are descended and searched. */
+    private static final long LARGE = 100_000;
+    private static final int LARGE_STARTS = 3;
     /** Exact windows pay off on layer graphs of a few hundred models; beyond that they cost more than they find. */
     private static final int WINDOW_LIMIT = 500;
 
@@ -84,21 +87,33 @@ public final class LocalSearch {
         int first = Math.max(1, kicks / 4);
         long tabuIterations = tabuIterations();
         TabuSearch tabu = tabuIterations > 0 ? new TabuSearch(p, rng, adjStart, adj) : null;
+        List<SearchState> repaired = new ArrayList<>();
         for (int[] start : starts) {
             SearchState s = new SearchState(p, start);
             if (repair(s)) {
-                descend(s, allModels());
-                windowSweep(s);
-                s = iterate(s, first);
-                pool.add(intensify(s, tabu, tabuIterations));
+                repaired.add(s);
+            } else {
+                progress.report(++done, total);
             }
+        }
+        if ((long) p.n * p.m > LARGE && repaired.size() > LARGE_STARTS) {
+            // a full descent costs seconds at this size: only the most promising repaired starts get one
+            repaired.sort(java.util.Comparator.comparingDouble(SearchState::objective));
+            done += repaired.size() - LARGE_STARTS;
+            progress.report(done, total);
+            repaired = new ArrayList<>(repaired.subList(0, LARGE_STARTS));
+        }
+        for (SearchState s : repaired) {
+            descend(s, allModels());
+            windowSweep(s);
+            pool.add(intensify(iterate(s, first), tabu, tabuIterations));
             progress.report(++done, total);
         }
         if (pool.isEmpty()) {
             return null;
         }
         pool.sort(java.util.Comparator.comparingDouble(SearchState::objective));
-        long rest = Math.max(0, (long) kicks * starts.size() - (long) first * starts.size());
+        long rest = Math.max(0, (long) kicks * repaired.size() - (long) first * repaired.size());
         SearchState best = pool.get(0);
         int finalists = Math.min(2, pool.size());
         for (int k = 0; k < finalists; k++) {
