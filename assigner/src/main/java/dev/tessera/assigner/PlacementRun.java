@@ -131,13 +131,14 @@ final class PlacementRun {
     }
 
     /**
-     * Beam width for the beam starts: about two million partial placements in all (n·m per unit of width), at
-     * most 1,000, and no beam when that leaves fewer than 32.
+     * Beam width for the beam starts: about a million partial placements per order (n·m per unit of width), at
+     * most 1,000, and no beam when that leaves fewer than 100 (large graphs, where a narrow beam costs more
+     * time than it saves).
      */
     private int beamWidth() {
         long perWidth = Math.max(1L, (long) problem.n * problem.m);
-        int width = (int) Math.min(1_000L, 2_000_000L / perWidth);
-        return width < 32 ? 0 : width;
+        int width = (int) Math.min(1_000L, 1_000_000L / perWidth);
+        return width < 100 ? 0 : width;
     }
 
     private int[] devicesByPower() {
