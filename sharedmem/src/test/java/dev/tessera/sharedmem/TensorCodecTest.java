@@ -71,6 +71,21 @@ class TensorCodecTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void roundTripsAnNDArrayAtTheTopLevelAndInsideLists(Mode mode) {
+        TensorCodec plain = TensorCodec.builder().mode(mode).build();
+        try (NDManager sender = NDManager.newBaseManager(); NDManager receiver = NDManager.newBaseManager()) {
+            NDArray a = sender.create(new float[] {1, 2, 3});
+            Object top = plain.decode(plain.encode(a), receiver);
+            assertArrayEquals(new float[] {1, 2, 3}, assertInstanceOf(NDArray.class, top).toFloatArray());
+            List<?> pair = (List<?>) plain.decode(plain.encode(List.of(a, a.mul(10))), receiver);
+            assertArrayEquals(new float[] {10, 20, 30}, ((NDArray) pair.get(1)).toFloatArray());
+            List<?> nested = (List<?>) plain.decode(plain.encode(List.of(List.of(a, a))), receiver);
+            assertSame(((List<?>) nested.get(0)).get(0), ((List<?>) nested.get(0)).get(1));
+        }
+    }
+
     @Test
     void shareModeHandsItsSegmentToTheDecoderWhoseManagerReleasesIt() throws Exception {
         try (NDManager sender = NDManager.newBaseManager()) {
