@@ -13,6 +13,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,13 +48,30 @@ public final class SharedSegment implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
 
     private SharedSegment(Path directory, String name, Arena arena, MemorySegment mapping) {
+        this(directory, name, arena, mapping, LastRelease.UNLINK);
+    }
+
+    private SharedSegment(Path directory, String name, Arena arena, MemorySegment mapping, LastRelease lastRelease) {
         this.directory = directory;
         this.name = name;
         this.mapping = mapping;
         this.generation = SegmentDescriptor.getGeneration(mapping);
-        this.lease = new Lease(directory.resolve(name), arena, mapping);
+        this.lease = new Lease(directory.resolve(name), arena, mapping, lastRelease);
         this.cleanable = CLEANER.register(this, lease);
     }
+
+    /** What happens when a handle drops the last reference to its segment (the count is then RELEASED). */
+    @FunctionalInterface
+    interface LastRelease {
+        /** The default: unlink the file. */
+        LastRelease UNLINK = (mapping, path) -> SegmentFiles.deleteQuietly(path);
+
+        /** Called with the still-mapped segment; must not throw. */
+        void released(MemorySegment mapping, Path path);
+    }
+
+    /** The link from a store value's segment to the store that holds it (see SegmentDescriptor). */
+    record StoreLink(String storeName, long storeGeneration) {}
 
     /** A builder for a new segment. */
     public static Builder builder() {
@@ -132,8 +150,37 @@ public final class SharedSegment implements AutoCloseable {
     }
 
     static SharedSegment create(Path directory, long dataBytes, boolean persistent) {
-        long length = SegmentDescriptor.segmentLength(dataBytes);
+        return create(directory, dataBytes, persistent, null);
+    }
+
+    /** A new segment; with a {@code link}, it is a value held by that store (see {@link SharedStore}). */
+    static SharedSegment create(Path directory, long dataBytes, boolean persistent, StoreLink link) {
         String name = SegmentFiles.newName();
+        createFile(directory, name, dataBytes);
+        int flags = persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0;
+        return mapNew(directory, name, flags, mapping -> {
+            if (link != null) {
+                SegmentDescriptor.putStoreLink(mapping, link.storeName(), link.storeGeneration());
+            }
+        }, LastRelease.UNLINK);
+    }
+
+    /**
+     * Creates a store index named {@code fileName}, runs {@code initData} on its data region before the header
+     * is published, and returns the creator's handle.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException (as the cause of an UncheckedIOException) if it exists
+     */
+    static SharedSegment createStoreIndex(Path directory, String fileName, long dataBytes, boolean persistent,
+            Consumer<MemorySegment> initData, LastRelease lastRelease) {
+        createFile(directory, fileName, dataBytes);
+        int flags = SegmentDescriptor.FLAG_STORE_INDEX | (persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0);
+        return mapNew(directory, fileName, flags,
+                mapping -> initData.accept(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH)), lastRelease);
+    }
+
+    private static void createFile(Path directory, String name, long dataBytes) {
+        long length = SegmentDescriptor.segmentLength(dataBytes);
         Path path = directory.resolve(name);
         try {
             SegmentFiles.ensureDirectory(directory);
@@ -142,25 +189,102 @@ public final class SharedSegment implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create segment " + path + ": " + e.getMessage(), e);
         }
-        return mapNew(directory, name, length, persistent);
     }
 
-    private static SharedSegment mapNew(Path directory, String name, long length, boolean persistent) {
+    private static SharedSegment mapNew(Path directory, String name, int flags, Consumer<MemorySegment> beforePublish,
+            LastRelease lastRelease) {
         Path path = directory.resolve(name);
         Arena arena = Arena.ofShared();
         try {
             MemorySegment mapping = SegmentFiles.mapExisting(path, arena);
             SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
-            SegmentDescriptor.initialize(mapping, persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0, length,
-                    SegmentFiles.newGeneration(), ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis(),
-                    System.currentTimeMillis());
-            return new SharedSegment(directory, name, arena, mapping);
+            beforePublish.accept(mapping);
+            SegmentDescriptor.initialize(mapping, flags, mapping.byteSize(), SegmentFiles.newGeneration(),
+                    ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis(), System.currentTimeMillis());
+            return new SharedSegment(directory, name, arena, mapping, lastRelease);
         } catch (IOException e) {
             discard(arena, path);
             throw new UncheckedIOException("cannot map segment " + path + ": " + e.getMessage(), e);
         } catch (RuntimeException | Error e) {
             discard(arena, path);
             throw e;
+        }
+    }
+
+    /** The store index at {@code fileName} cannot be opened yet: it is being created or being removed. */
+    static final class IndexBusyException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        IndexBusyException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Opens an existing store index and retains it. Returns null if there is no such file.
+     *
+     * @throws IndexBusyException if its creator has not published it yet, or its last holder released it
+     *     and the file is about to go (a released file nobody unlinked yet is unlinked here)
+     */
+    static SharedSegment openStoreIndex(Path directory, String fileName, LastRelease lastRelease)
+            throws IndexBusyException {
+        Path path = directory.resolve(fileName);
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment mapping;
+            try {
+                if (SegmentFiles.regularFileSize(path) < SegmentDescriptor.HEADER_LENGTH) {
+                    throw new IndexBusyException(path + " is being created");
+                }
+                mapping = SegmentFiles.mapExisting(path, arena);
+            } catch (java.nio.file.NoSuchFileException e) {
+                arena.close();
+                return null;
+            }
+            if (SegmentDescriptor.getLayoutVersionAcquire(mapping) == 0) {
+                throw new IndexBusyException(path + " is being created");
+            }
+            checkHeader(mapping, path, 0);
+            if (!SegmentDescriptor.isStoreIndex(mapping)) {
+                throw new IllegalStateException(path + " is a segment but not a store index");
+            }
+            SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
+            if (!SegmentDescriptor.tryRetain(mapping)) {
+                SegmentDescriptor.detach(mapping, ProcessLiveness.selfPid());
+                if (dev.tessera.sharedmem.internal.StoreIndex.claimUnlink(
+                        mapping.asSlice(SegmentDescriptor.HEADER_LENGTH))) {
+                    SegmentFiles.deleteQuietly(path);
+                }
+                throw new IndexBusyException(path + " was released by its last holder and is being removed");
+            }
+            return new SharedSegment(directory, fileName, arena, mapping, lastRelease);
+        } catch (IOException e) {
+            arena.close();
+            throw new UncheckedIOException("cannot open store index " + path + ": " + e.getMessage(), e);
+        } catch (IndexBusyException | RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Drops one reference to a segment that no handle of this process holds (a reference a store index
+     * owns): maps its header, releases, and unlinks the file if that was the last reference. A segment that
+     * is already gone, or has another generation, is left alone.
+     */
+    static void releaseUnheld(Path directory, String name, long generation) {
+        Path path = directory.resolve(checkName(name));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment header = SegmentFiles.mapRange(path, java.nio.channels.FileChannel.MapMode.READ_WRITE, 0,
+                    SegmentDescriptor.HEADER_LENGTH, arena);
+            if (SegmentDescriptor.getLayoutVersionAcquire(header) == SegmentDescriptor.LAYOUT_VERSION
+                    && SegmentDescriptor.getGeneration(header) == generation && SegmentDescriptor.release(header)) {
+                SegmentFiles.deleteQuietly(path);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // released and unlinked already, or reaped
+        } catch (IOException e) {
+            LOG.warn("releasing a store reference to {} failed: {}", path, e.toString());
         }
     }
 
@@ -284,6 +408,24 @@ public final class SharedSegment implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes this handle but leaves its reference counted, for a holder that is not a process: a store index
+     * entry now owns it, and whoever removes the entry releases it ({@link #releaseUnheld}).
+     */
+    void closeKeepingReference() {
+        if (lease.closing.compareAndSet(false, true)) {
+            lease.explicit = true;
+            lease.keepReference = true;
+            cleanable.clean();
+        }
+    }
+
+    /** The whole mapping, header included; for the store, which keeps its index there. */
+    MemorySegment mapping() {
+        checkOpen();
+        return mapping;
+    }
+
     @Override
     public String toString() {
         return "SharedSegment[" + path() + ", " + dataSize() + " data bytes" + (isOpen() ? "" : ", closed") + "]";
@@ -332,13 +474,16 @@ public final class SharedSegment implements AutoCloseable {
         final Path path;
         final Arena arena;
         final MemorySegment mapping;
+        final LastRelease lastRelease;
         volatile boolean explicit;
         volatile boolean handoff;
+        volatile boolean keepReference;
 
-        Lease(Path path, Arena arena, MemorySegment mapping) {
+        Lease(Path path, Arena arena, MemorySegment mapping, LastRelease lastRelease) {
             this.path = path;
             this.arena = arena;
             this.mapping = mapping;
+            this.lastRelease = lastRelease;
         }
 
         MemorySegment header() {
@@ -369,8 +514,8 @@ public final class SharedSegment implements AutoCloseable {
                     SegmentDescriptor.addPendingHandoff(mapping);
                 }
                 SegmentDescriptor.detach(mapping, ProcessLiveness.selfPid());
-                if (!handoff && SegmentDescriptor.release(mapping)) {
-                    SegmentFiles.deleteQuietly(path);
+                if (!handoff && !keepReference && SegmentDescriptor.release(mapping)) {
+                    lastRelease.released(mapping, path);
                 }
             } catch (RuntimeException e) {
                 LOG.warn("releasing {} failed: {}", path, e.toString());

@@ -17,10 +17,12 @@ import java.lang.invoke.VarHandle;
  *   +-----------------+-----------------+----------------+                             read-only
  *   | owner pid       | owner start ms  | created ms     |
  *   +-----------------+-----------------+----------------+
- *   64                72                80                                   128
- *   +-----------------+-----------------+------------------------------------+       cache line 1:
- *   | ref count       | pending handoffs|  (padding)                         |       CAS by every process
- *   +-----------------+-----------------+------------------------------------+
+ *   64                72                80               88    89                128
+ *   +-----------------+-----------------+----------------+-----+-----------------+  cache line 1:
+ *   | ref count       | pending handoffs| store gen      | len | store name      |  counts: CAS by every
+ *   +-----------------+-----------------+----------------+-----+-----------------+  process; store link:
+ *                                                                                    written once, before
+ *                                                                                    publication
  *   128: SLOT_COUNT attach slots of 16 bytes, one per attached process
  *   +------------------------------+------------------+
  *   | pid (high 32) | handles (low 32) | start ms     |  ... up to HEADER_LENGTH
@@ -36,6 +38,12 @@ import java.lang.invoke.VarHandle;
  * it is dead. A handle {@link #tryRetain retains} only a live segment (and a non-persistent one only from a
  * positive count), so a segment that was released or reaped can never be revived. The process that moves
  * the count to {@code RELEASED} unlinks the file.
+ *
+ * <p>Store link: a segment that holds a value of a {@code SharedStore} names that store (its name, up to
+ * {@link #MAX_STORE_NAME_BYTES} ASCII bytes) and the store index's generation, so that a reaper can tell
+ * whether a live store still holds it. A segment that is not a store value has generation 0 there. The link
+ * sits in what layout version 1 left as zeroed padding, so it is a compatible extension of that version: a
+ * reader that ignores it sees an ordinary segment. {@link #FLAG_STORE_INDEX} marks a store's index segment.
  *
  * <p>Attach slots let a reaper tell a leaked segment from a live one: each process holding handles owns one
  * slot with its pid, its start time (to survive pid reuse) and its number of handles. Slots of different
@@ -57,6 +65,10 @@ public final class SegmentDescriptor {
     public static final int CREATED_MILLIS_OFFSET = 56;
     public static final int REF_COUNT_OFFSET = 64;
     public static final int PENDING_HANDOFFS_OFFSET = 72;
+    public static final int STORE_GENERATION_OFFSET = 80;
+    public static final int STORE_NAME_LENGTH_OFFSET = 88;
+    public static final int STORE_NAME_OFFSET = 89;
+    public static final int MAX_STORE_NAME_BYTES = 128 - STORE_NAME_OFFSET;
     public static final int SLOTS_OFFSET = 128;
     public static final int SLOT_LENGTH = 16;
     public static final int HEADER_LENGTH = 4096;
@@ -64,6 +76,8 @@ public final class SegmentDescriptor {
     public static final long DATA_ALIGNMENT = 64;
 
     public static final int FLAG_PERSISTENT = 1;
+    /** The segment is the index of a {@code SharedStore} (its data region is laid out by StoreIndexDescriptor). */
+    public static final int FLAG_STORE_INDEX = 2;
     public static final long RELEASED = -1;
 
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
@@ -189,6 +203,41 @@ public final class SegmentDescriptor {
                 return next == RELEASED;
             }
         }
+    }
+
+    /**
+     * Links a segment to the store that holds it as a value; call before {@link #initialize} publishes the
+     * header. {@code storeName} is ASCII of at most {@link #MAX_STORE_NAME_BYTES} bytes.
+     */
+    public static void putStoreLink(MemorySegment header, String storeName, long storeGeneration) {
+        byte[] name = storeName.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (name.length == 0 || name.length > MAX_STORE_NAME_BYTES || storeGeneration == 0) {
+            throw new IllegalArgumentException("store link '" + storeName + "' (expected 1.." + MAX_STORE_NAME_BYTES
+                    + " ASCII bytes) with generation " + storeGeneration + " (expected non-zero)");
+        }
+        header.set(ValueLayout.JAVA_LONG, STORE_GENERATION_OFFSET, storeGeneration);
+        header.set(ValueLayout.JAVA_BYTE, STORE_NAME_LENGTH_OFFSET, (byte) name.length);
+        MemorySegment.copy(name, 0, header, ValueLayout.JAVA_BYTE, STORE_NAME_OFFSET, name.length);
+    }
+
+    /** The generation of the store index holding this segment as a value, or 0 if it is not a store value. */
+    public static long getStoreGeneration(MemorySegment header) {
+        return header.get(ValueLayout.JAVA_LONG, STORE_GENERATION_OFFSET);
+    }
+
+    /** The name of the store holding this segment as a value, or null if it is not a store value. */
+    public static String getStoreName(MemorySegment header) {
+        int length = Byte.toUnsignedInt(header.get(ValueLayout.JAVA_BYTE, STORE_NAME_LENGTH_OFFSET));
+        if (getStoreGeneration(header) == 0 || length == 0 || length > MAX_STORE_NAME_BYTES) {
+            return null;
+        }
+        byte[] name = new byte[length];
+        MemorySegment.copy(header, ValueLayout.JAVA_BYTE, STORE_NAME_OFFSET, name, 0, length);
+        return new String(name, java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    public static boolean isStoreIndex(MemorySegment header) {
+        return (getFlags(header) & FLAG_STORE_INDEX) != 0;
     }
 
     public static long getPendingHandoffsVolatile(MemorySegment header) {
