@@ -42,10 +42,15 @@ public record SegmentInfo(String name, Path path, long sizeBytes, boolean publis
 
     /**
      * True when nothing that could still use the segment is alive: the reaper may remove it. For a store
-     * value that means no process holds it and no live store does; otherwise that its owner and every
-     * attached process are dead.
+     * value that means no process holds it and no live store does; for a non-persistent store index that no
+     * attached process is alive (only handles hold it); otherwise that its owner and every attached process
+     * are dead.
      */
     public boolean orphaned() {
-        return published && !anyAttachedAlive && (kind == Kind.STORE_VALUE ? !heldByStore : !ownerAlive);
+        return published && !anyAttachedAlive && switch (kind) {
+            case STORE_VALUE -> !heldByStore;
+            case STORE -> persistent ? !ownerAlive : true; // only handles hold a non-persistent index
+            case SEGMENT -> !ownerAlive;
+        };
     }
 }

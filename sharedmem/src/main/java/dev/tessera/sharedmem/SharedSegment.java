@@ -56,7 +56,8 @@ public final class SharedSegment implements AutoCloseable {
         this.name = name;
         this.mapping = mapping;
         this.generation = SegmentDescriptor.getGeneration(mapping);
-        this.lease = new Lease(directory.resolve(name), arena, mapping, lastRelease);
+        this.lease = new Lease(directory.resolve(name), arena, mapping, lastRelease,
+                SegmentDescriptor.isStoreIndex(mapping));
         this.cleanable = CLEANER.register(this, lease);
     }
 
@@ -475,15 +476,17 @@ public final class SharedSegment implements AutoCloseable {
         final Arena arena;
         final MemorySegment mapping;
         final LastRelease lastRelease;
+        final boolean reclaimFromDead;
         volatile boolean explicit;
         volatile boolean handoff;
         volatile boolean keepReference;
 
-        Lease(Path path, Arena arena, MemorySegment mapping, LastRelease lastRelease) {
+        Lease(Path path, Arena arena, MemorySegment mapping, LastRelease lastRelease, boolean reclaimFromDead) {
             this.path = path;
             this.arena = arena;
             this.mapping = mapping;
             this.lastRelease = lastRelease;
+            this.reclaimFromDead = reclaimFromDead;
         }
 
         MemorySegment header() {
@@ -508,13 +511,18 @@ public final class SharedSegment implements AutoCloseable {
             }
         }
 
+        private static long alive(long pid, long startMillis) {
+            return ProcessLiveness.isAlive(pid, startMillis) ? 1 : 0;
+        }
+
         private void releaseReference() {
             try {
                 if (handoff) {
                     SegmentDescriptor.addPendingHandoff(mapping);
                 }
                 SegmentDescriptor.detach(mapping, ProcessLiveness.selfPid());
-                if (!handoff && !keepReference && SegmentDescriptor.release(mapping)) {
+                if (!handoff && !keepReference && (SegmentDescriptor.release(mapping) || (reclaimFromDead
+                        && SegmentDescriptor.releaseIfHeldOnlyByDead(mapping, Lease::alive)))) {
                     lastRelease.released(mapping, path);
                 }
             } catch (RuntimeException e) {

@@ -240,6 +240,31 @@ public final class SegmentDescriptor {
         return (getFlags(header) & FLAG_STORE_INDEX) != 0;
     }
 
+    /**
+     * Kills a non-persistent segment whose remaining references all belong to dead processes: for segments
+     * whose references are all handles (a store index: no handoffs, no store references), so that a holder
+     * killed with {@code kill -9} does not keep it alive. Scans the attach slots, then swaps the count it read
+     * before the scan for {@link #RELEASED}; a process that opens the segment meanwhile has claimed a slot
+     * before retaining, so it either shows up in the scan or fails to retain. Returns true when this call
+     * killed the segment (the caller must then remove it).
+     */
+    public static boolean releaseIfHeldOnlyByDead(MemorySegment header, java.util.function.LongBinaryOperator alive) {
+        if (isPersistent(header)) {
+            return false;
+        }
+        long count = getRefCountVolatile(header);
+        if (count <= 0) {
+            return false;
+        }
+        for (int i = 0; i < SLOT_COUNT; i++) {
+            long v = getSlotVolatile(header, i);
+            if (slotHandles(v) > 0 && alive.applyAsLong(slotPid(v), getSlotStartMillisAcquire(header, i)) != 0) {
+                return false;
+            }
+        }
+        return compareAndSetRefCount(header, count, RELEASED);
+    }
+
     public static long getPendingHandoffsVolatile(MemorySegment header) {
         return (long) LONG.getVolatile(header, (long) PENDING_HANDOFFS_OFFSET);
     }
