@@ -3,6 +3,7 @@ package dev.tessera.sharedmem;
 import dev.tessera.sharedmem.internal.ProcessLiveness;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.SegmentMappings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -19,7 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A handle on a named shared-memory segment: thread-safe; the caller owns the handle and must
- * {@link #close()} it. Each handle holds one mapping and one cross-process reference.
+ * {@link #close()} it. Each handle holds one cross-process reference; the mapping is shared with the other
+ * handles of this process on the same segment (see {@code internal.SegmentMappings}), and the views a handle
+ * gives out live in an arena of its own, so closing one handle invalidates its views and no others.
  *
  * <p>A segment is a file in the segment directory ({@code /dev/shm} by default, see
  * {@link #defaultDirectory()}) that starts with the header described by {@link SegmentDescriptor} and then
@@ -42,22 +45,18 @@ public final class SharedSegment implements AutoCloseable {
 
     private final Path directory;
     private final String name;
-    private final MemorySegment mapping;
     private final long generation;
+    private final long byteSize;
     private final Lease lease;
     private final Cleaner.Cleanable cleanable;
 
-    private SharedSegment(Path directory, String name, Arena arena, MemorySegment mapping) {
-        this(directory, name, arena, mapping, LastRelease.UNLINK);
-    }
-
-    private SharedSegment(Path directory, String name, Arena arena, MemorySegment mapping, LastRelease lastRelease) {
+    private SharedSegment(Path directory, String name, SegmentMappings.Mapping mapping, LastRelease lastRelease) {
         this.directory = directory;
         this.name = name;
-        this.mapping = mapping;
-        this.generation = SegmentDescriptor.getGeneration(mapping);
-        this.lease = new Lease(directory.resolve(name), arena, mapping, lastRelease,
-                SegmentDescriptor.isStoreIndex(mapping));
+        MemorySegment header = mapping.segment();
+        this.generation = SegmentDescriptor.getGeneration(header);
+        this.byteSize = header.byteSize();
+        this.lease = new Lease(directory.resolve(name), mapping, lastRelease, SegmentDescriptor.isStoreIndex(header));
         this.cleanable = CLEANER.register(this, lease);
     }
 
@@ -96,17 +95,18 @@ public final class SharedSegment implements AutoCloseable {
      */
     static SharedSegment open(Path directory, String name, long expectedGeneration, boolean takeHandoff) {
         Path path = directory.resolve(checkName(name));
-        Arena arena = Arena.ofShared();
+        SegmentMappings.Mapping mapping;
         try {
-            MemorySegment mapping = SegmentFiles.mapExisting(path, arena);
-            checkHeader(mapping, path, expectedGeneration);
-            attach(mapping, path, takeHandoff);
-            return new SharedSegment(directory, name, arena, mapping);
+            mapping = SegmentMappings.acquire(path);
         } catch (IOException e) {
-            arena.close();
             throw new UncheckedIOException("cannot open segment " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            checkHeader(mapping.segment(), path, expectedGeneration);
+            attach(mapping.segment(), path, takeHandoff);
+            return new SharedSegment(directory, name, mapping, LastRelease.UNLINK);
         } catch (RuntimeException | Error e) {
-            arena.close();
+            SegmentMappings.release(mapping);
             throw e;
         }
     }
@@ -159,7 +159,7 @@ public final class SharedSegment implements AutoCloseable {
         String name = SegmentFiles.newName();
         createFile(directory, name, dataBytes);
         int flags = persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0;
-        return mapNew(directory, name, flags, mapping -> {
+        return mapNew(directory, name, flags, true, mapping -> {
             if (link != null) {
                 SegmentDescriptor.putStoreLink(mapping, link.storeName(), link.storeGeneration());
             }
@@ -176,7 +176,7 @@ public final class SharedSegment implements AutoCloseable {
             Consumer<MemorySegment> initData, LastRelease lastRelease) {
         createFile(directory, fileName, dataBytes);
         int flags = SegmentDescriptor.FLAG_STORE_INDEX | (persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0);
-        return mapNew(directory, fileName, flags,
+        return mapNew(directory, fileName, flags, false,
                 mapping -> initData.accept(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH)), lastRelease);
     }
 
@@ -192,22 +192,26 @@ public final class SharedSegment implements AutoCloseable {
         }
     }
 
-    private static SharedSegment mapNew(Path directory, String name, int flags, Consumer<MemorySegment> beforePublish,
-            LastRelease lastRelease) {
+    private static SharedSegment mapNew(Path directory, String name, int flags, boolean cached,
+            Consumer<MemorySegment> beforePublish, LastRelease lastRelease) {
         Path path = directory.resolve(name);
-        Arena arena = Arena.ofShared();
+        SegmentMappings.Mapping mapping;
         try {
-            MemorySegment mapping = SegmentFiles.mapExisting(path, arena);
-            SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
-            beforePublish.accept(mapping);
-            SegmentDescriptor.initialize(mapping, flags, mapping.byteSize(), SegmentFiles.newGeneration(),
-                    ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis(), System.currentTimeMillis());
-            return new SharedSegment(directory, name, arena, mapping, lastRelease);
+            mapping = cached ? SegmentMappings.acquire(path) : SegmentMappings.acquirePrivate(path);
         } catch (IOException e) {
-            discard(arena, path);
+            SegmentFiles.deleteQuietly(path);
             throw new UncheckedIOException("cannot map segment " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            MemorySegment header = mapping.segment();
+            SegmentDescriptor.attach(header, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
+            beforePublish.accept(header);
+            SegmentDescriptor.initialize(header, flags, header.byteSize(), SegmentFiles.newGeneration(),
+                    ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis(), System.currentTimeMillis());
+            return new SharedSegment(directory, name, mapping, lastRelease);
         } catch (RuntimeException | Error e) {
-            discard(arena, path);
+            SegmentMappings.release(mapping);
+            SegmentFiles.deleteQuietly(path);
             throw e;
         }
     }
@@ -230,18 +234,19 @@ public final class SharedSegment implements AutoCloseable {
     static SharedSegment openStoreIndex(Path directory, String fileName, LastRelease lastRelease)
             throws IndexBusyException {
         Path path = directory.resolve(fileName);
-        Arena arena = Arena.ofShared();
+        SegmentMappings.Mapping private_;
         try {
-            MemorySegment mapping;
-            try {
-                if (SegmentFiles.regularFileSize(path) < SegmentDescriptor.HEADER_LENGTH) {
-                    throw new IndexBusyException(path + " is being created");
-                }
-                mapping = SegmentFiles.mapExisting(path, arena);
-            } catch (java.nio.file.NoSuchFileException e) {
-                arena.close();
-                return null;
+            if (SegmentFiles.regularFileSize(path) < SegmentDescriptor.HEADER_LENGTH) {
+                throw new IndexBusyException(path + " is being created");
             }
+            private_ = SegmentMappings.acquirePrivate(path);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open store index " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            MemorySegment mapping = private_.segment();
             if (SegmentDescriptor.getLayoutVersionAcquire(mapping) == 0) {
                 throw new IndexBusyException(path + " is being created");
             }
@@ -258,12 +263,9 @@ public final class SharedSegment implements AutoCloseable {
                 }
                 throw new IndexBusyException(path + " was released by its last holder and is being removed");
             }
-            return new SharedSegment(directory, fileName, arena, mapping, lastRelease);
-        } catch (IOException e) {
-            arena.close();
-            throw new UncheckedIOException("cannot open store index " + path + ": " + e.getMessage(), e);
+            return new SharedSegment(directory, fileName, private_, lastRelease);
         } catch (IndexBusyException | RuntimeException | Error e) {
-            arena.close();
+            SegmentMappings.release(private_);
             throw e;
         }
     }
@@ -287,11 +289,6 @@ public final class SharedSegment implements AutoCloseable {
         } catch (IOException e) {
             LOG.warn("releasing a store reference to {} failed: {}", path, e.toString());
         }
-    }
-
-    private static void discard(Arena arena, Path path) {
-        arena.close();
-        SegmentFiles.deleteQuietly(path);
     }
 
     /** Runs the reaper once per directory and JVM, before the first segment is created there. */
@@ -333,24 +330,23 @@ public final class SharedSegment implements AutoCloseable {
     }
 
     public boolean isPersistent() {
-        return SegmentDescriptor.isPersistent(lease.header());
+        return SegmentDescriptor.isPersistent(lease.header);
     }
 
     /** Bytes of the data region (after the header), a multiple of 64. */
     public long dataSize() {
-        return mapping.byteSize() - SegmentDescriptor.HEADER_LENGTH;
+        return byteSize - SegmentDescriptor.HEADER_LENGTH;
     }
 
     /** The data region; invalid (accesses throw {@link IllegalStateException}) once this handle is closed. */
     public MemorySegment data() {
-        checkOpen();
-        return mapping.asSlice(SegmentDescriptor.HEADER_LENGTH);
+        return lease.view().asSlice(SegmentDescriptor.HEADER_LENGTH);
     }
 
     /** The cross-process reference count, read with volatile semantics; -1 once the segment is dead. */
     public long refCountVolatile() {
         checkOpen();
-        return SegmentDescriptor.getRefCountVolatile(mapping);
+        return SegmentDescriptor.getRefCountVolatile(lease.header);
     }
 
     /**
@@ -372,7 +368,7 @@ public final class SharedSegment implements AutoCloseable {
     MemorySegment mapDataPrivately(long offset, long length) {
         checkOpen();
         try {
-            return SegmentFiles.mapPrivate(path(), SegmentDescriptor.HEADER_LENGTH + offset, length, lease.arena);
+            return SegmentFiles.mapPrivate(path(), SegmentDescriptor.HEADER_LENGTH + offset, length, lease.viewArena());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot map " + path() + " privately: " + e.getMessage(), e);
         }
@@ -421,10 +417,9 @@ public final class SharedSegment implements AutoCloseable {
         }
     }
 
-    /** The whole mapping, header included; for the store, which keeps its index there. */
+    /** The whole mapping, header included, in this handle's arena; for the store, which keeps its index there. */
     MemorySegment mapping() {
-        checkOpen();
-        return mapping;
+        return lease.view();
     }
 
     @Override
@@ -469,28 +464,55 @@ public final class SharedSegment implements AutoCloseable {
         }
     }
 
-    /** What a handle must release; runs once, from close() or, for a leaked handle, from the Cleaner. */
+    /**
+     * What a handle must release; runs once, from close() or, for a leaked handle, from the Cleaner. Holds the
+     * shared mapping (for the header) and, once a view was asked for, the handle's own arena that views live in.
+     */
     private static final class Lease implements Runnable {
         final AtomicBoolean closing = new AtomicBoolean();
         final Path path;
-        final Arena arena;
-        final MemorySegment mapping;
+        final SegmentMappings.Mapping mapping;
+        final MemorySegment header;
         final LastRelease lastRelease;
         final boolean reclaimFromDead;
         volatile boolean explicit;
         volatile boolean handoff;
         volatile boolean keepReference;
+        private Arena views; // guarded by this; null until the first view, and again once closed
+        private MemorySegment view; // guarded by this
+        private boolean viewsClosed; // guarded by this
 
-        Lease(Path path, Arena arena, MemorySegment mapping, LastRelease lastRelease, boolean reclaimFromDead) {
+        Lease(Path path, SegmentMappings.Mapping mapping, LastRelease lastRelease, boolean reclaimFromDead) {
             this.path = path;
-            this.arena = arena;
             this.mapping = mapping;
+            this.header = mapping.segment();
             this.lastRelease = lastRelease;
             this.reclaimFromDead = reclaimFromDead;
         }
 
-        MemorySegment header() {
-            return mapping;
+        /** The whole segment in this handle's arena; throws once the handle is closed. */
+        synchronized MemorySegment view() {
+            viewArena();
+            return view;
+        }
+
+        synchronized Arena viewArena() {
+            if (viewsClosed || closing.get()) {
+                throw new IllegalStateException("segment handle " + path.getFileName() + " is closed");
+            }
+            if (views == null) {
+                views = Arena.ofShared();
+                view = header.reinterpret(views, null);
+            }
+            return views;
+        }
+
+        private synchronized Arena takeViews() {
+            viewsClosed = true;
+            Arena a = views;
+            views = null;
+            view = null;
+            return a;
         }
 
         @Override
@@ -503,11 +525,15 @@ public final class SharedSegment implements AutoCloseable {
             }
             releaseReference();
             if (!leaked) {
+                Arena a = takeViews();
                 try {
-                    arena.close();
+                    if (a != null) {
+                        a.close();
+                    }
                 } catch (RuntimeException e) {
-                    LOG.warn("unmapping {} failed: {}", path, e.toString());
+                    LOG.warn("closing the views of {} failed: {}", path, e.toString());
                 }
+                SegmentMappings.release(mapping);
             }
         }
 
@@ -518,12 +544,12 @@ public final class SharedSegment implements AutoCloseable {
         private void releaseReference() {
             try {
                 if (handoff) {
-                    SegmentDescriptor.addPendingHandoff(mapping);
+                    SegmentDescriptor.addPendingHandoff(header);
                 }
-                SegmentDescriptor.detach(mapping, ProcessLiveness.selfPid());
-                if (!handoff && !keepReference && (SegmentDescriptor.release(mapping) || (reclaimFromDead
-                        && SegmentDescriptor.releaseIfHeldOnlyByDead(mapping, Lease::alive)))) {
-                    lastRelease.released(mapping, path);
+                SegmentDescriptor.detach(header, ProcessLiveness.selfPid());
+                if (!handoff && !keepReference && (SegmentDescriptor.release(header) || (reclaimFromDead
+                        && SegmentDescriptor.releaseIfHeldOnlyByDead(header, Lease::alive)))) {
+                    lastRelease.released(header, path);
                 }
             } catch (RuntimeException e) {
                 LOG.warn("releasing {} failed: {}", path, e.toString());

@@ -54,7 +54,10 @@ import java.util.UUID;
  *
  * <p>Wire format: magic {@code TSC1}, mode, tail length, graph length, the Java-serialized graph (tensors
  * replaced by small placeholders), then the raw tensor bytes (COPY mode), which move between memory and
- * channels without passing through Java serialization. Deserialization runs behind an allow-list
+ * channels without passing through Java serialization. A graph that is just one tensor skips Java
+ * serialization altogether: its graph is a compact placeholder (tag {@code 0x01}, where a Java stream starts
+ * with {@code 0xAC}: kind, then a {@link TensorRef} stub or dtype and shape), which costs a few microseconds
+ * less on both sides, the bulk of a stub handoff. Deserialization runs behind an allow-list
  * {@link ObjectInputFilter}: safe JDK value and collection classes, Tessera's placeholders, plus the patterns
  * given to {@link Builder#allowPatterns}; everything else is rejected.
  */
@@ -171,6 +174,16 @@ public final class TensorCodec {
     }
 
     private Encoding prepare(Object graph) {
+        if (isTensor(graph)) {
+            Encoding e = new Encoding(mode, directory);
+            try {
+                e.graph = Compact.encode(e.replace(graph));
+            } catch (RuntimeException | Error ex) {
+                e.rollback();
+                throw ex;
+            }
+            return e;
+        }
         Encoding e = new Encoding(mode, directory);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (EncodingStream oos = new EncodingStream(bytes, e)) {
@@ -200,8 +213,12 @@ public final class TensorCodec {
             d.tailBytes = head.getLong(5);
             byte[] graph = readFully(in, ByteBuffer.allocate(graphLength(head))).array();
             Object result;
-            try (DecodingStream ois = new DecodingStream(graph, d, d.recording(filter))) {
-                result = ois.readObject();
+            if (Compact.isCompact(graph)) {
+                result = d.resolve(Compact.decode(graph));
+            } else {
+                try (DecodingStream ois = new DecodingStream(graph, d, d.recording(filter))) {
+                    result = ois.readObject();
+                }
             }
             d.fillTail(in);
             d.committed = true;
@@ -238,6 +255,65 @@ public final class TensorCodec {
             }
         }
         return buf.flip();
+    }
+
+    private static boolean isTensor(Object graph) {
+        return graph instanceof NDArray || graph instanceof SharedTensor || Nd4jSupport.isINDArray(graph);
+    }
+
+    /** The graph of a message that is one tensor: its placeholder, without Java serialization. */
+    static final class Compact {
+        private static final byte TAG = 0x01;
+        private static final byte COPIED = 1;
+        private static final byte STUB = 2;
+
+        private Compact() {}
+
+        static boolean isCompact(byte[] graph) {
+            return graph.length > 0 && graph[0] == TAG;
+        }
+
+        static byte[] encode(Object placeholder) {
+            if (placeholder instanceof SharedStub s) {
+                return ByteBuffer.allocate(4 + s.ref().length).put(TAG).put(STUB).put(s.kind())
+                        .put((byte) (s.handoff() ? 1 : 0)).put(s.ref()).array();
+            }
+            CopiedTensor c = (CopiedTensor) placeholder;
+            ByteBuffer out = ByteBuffer.allocate(5 + 8 * c.shape().length).put(TAG).put(COPIED).put(c.kind())
+                    .put((byte) c.dtype()).put((byte) c.shape().length);
+            for (long d : c.shape()) {
+                out.putLong(d);
+            }
+            return out.array();
+        }
+
+        static Object decode(byte[] graph) {
+            try {
+                ByteBuffer in = ByteBuffer.wrap(graph, 1, graph.length - 1);
+                byte type = in.get();
+                byte kind = in.get();
+                if (type == STUB) {
+                    boolean handoff = in.get() != 0;
+                    byte[] ref = new byte[in.remaining()];
+                    in.get(ref);
+                    return new SharedStub(kind, ref, handoff);
+                }
+                if (type != COPIED) {
+                    throw new IllegalArgumentException("unknown compact tensor type " + type);
+                }
+                int dtype = in.get();
+                long[] shape = new long[Byte.toUnsignedInt(in.get())];
+                for (int i = 0; i < shape.length; i++) {
+                    shape[i] = in.getLong();
+                }
+                if (in.hasRemaining()) {
+                    throw new IllegalArgumentException(in.remaining() + " trailing bytes");
+                }
+                return new CopiedTensor(0, kind, dtype, shape);
+            } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("corrupt single-tensor message: " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Placeholder for a tensor whose bytes follow the graph. Validated by its canonical constructor. */

@@ -51,7 +51,8 @@ public final class ShareBenchmark {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("bench share: " + e.getMessage());
-            System.err.println("usage: bench share [--format table|json] [--sizes 1KB,1MB,64MB,1GB] [--runs N] [--warmup N]");
+            System.err.println("usage: bench share [--format table|json] [--sizes 1KB,1MB,64MB,1GB] [--modes stub,copy,memcpy]"
+                    + " [--runs N] [--warmup N]");
             System.exit(2);
             return;
         }
@@ -73,7 +74,7 @@ public final class ShareBenchmark {
                 for (long size : options.sizes) {
                     results.addAll(measureSize(channel, size, options));
                 }
-                channel.write(ByteBuffer.wrap(new byte[] {0})); // size 0 tells the worker to stop
+                TensorCodec.builder().build().encode(0, channel); // a message that is not a tensor: stop
                 worker.waitFor();
             } finally {
                 worker.destroyForcibly();
@@ -116,20 +117,25 @@ public final class ShareBenchmark {
         int warmup = options.warmup >= 0 ? options.warmup : size >= (1L << 30) ? 2 : size >= (64L << 20) ? 5 : 100;
         TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
         TensorCodec copy = TensorCodec.builder().mode(TensorCodec.Mode.COPY).build();
+        List<Result> results = new ArrayList<>();
         try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, size)) {
             tensor.segment().fill((byte) 1);
-            double stub = median(warmup, runs, () -> handOff(channel, share, tensor));
-            double copied = median(warmup, runs, () -> handOff(channel, copy, tensor));
-            double memcpy = memcpyMedian(size, warmup, runs);
-            return List.of(new Result("stub", size, stub), new Result("copy", size, copied),
-                    new Result("memcpy", size, memcpy));
+            if (options.modes.contains("stub")) {
+                results.add(new Result("stub", size, median(warmup, runs, () -> handOff(channel, share, tensor))));
+            }
+            if (options.modes.contains("copy")) {
+                results.add(new Result("copy", size, median(warmup, runs, () -> handOff(channel, copy, tensor))));
+            }
         }
+        if (options.modes.contains("memcpy")) {
+            results.add(new Result("memcpy", size, memcpyMedian(size, warmup, runs)));
+        }
+        return results;
     }
 
-    /** One handoff: the mode byte, the message, then wait for the worker's one-byte acknowledgement. */
+    /** One handoff: the message, then wait for the worker's one-byte acknowledgement. */
     private static long handOff(SocketChannel channel, TensorCodec codec, SharedTensor tensor) throws IOException {
         long start = System.nanoTime();
-        writeFully(channel, ByteBuffer.wrap(new byte[] {1}));
         codec.encode(tensor, channel);
         ByteBuffer ack = ByteBuffer.allocate(1);
         while (ack.hasRemaining()) {
@@ -185,14 +191,18 @@ public final class ShareBenchmark {
         }
         System.out.printf(Locale.ROOT, "%10s %12s %12s %12s %11s %11s %9s%n", "bytes", "stub us", "copy us",
                 "memcpy us", "copy GB/s", "memcpy GB/s", "copy/mem");
-        for (int i = 0; i + 2 < results.size(); i += 3) {
-            long bytes = results.get(i).bytes();
-            double stub = results.get(i).medianMicros();
-            double copy = results.get(i + 1).medianMicros();
-            double mem = results.get(i + 2).medianMicros();
+        for (long bytes : results.stream().mapToLong(Result::bytes).distinct().toArray()) {
+            double stub = micros(results, "stub", bytes);
+            double copy = micros(results, "copy", bytes);
+            double mem = micros(results, "memcpy", bytes);
             System.out.printf(Locale.ROOT, "%10s %12.1f %12.1f %12.1f %11.2f %11.2f %8.0f%%%n", human(bytes), stub, copy,
                     mem, bytes / copy / 1e3, bytes / mem / 1e3, 100 * mem / copy);
         }
+    }
+
+    private static double micros(List<Result> results, String mode, long bytes) {
+        return results.stream().filter(r -> r.mode().equals(mode) && r.bytes() == bytes)
+                .mapToDouble(Result::medianMicros).findFirst().orElse(Double.NaN);
     }
 
     private static String human(long bytes) {
@@ -201,10 +211,11 @@ public final class ShareBenchmark {
     }
 
     /** Command-line options; {@code runs}/{@code warmup} of -1 mean "by size". */
-    record Options(boolean json, long[] sizes, int runs, int warmup) {
+    record Options(boolean json, long[] sizes, List<String> modes, int runs, int warmup) {
         static Options parse(String[] args) {
             boolean json = false;
             long[] sizes = DEFAULT_SIZES;
+            List<String> modes = List.of("stub", "copy", "memcpy");
             int runs = -1;
             int warmup = -1;
             for (int i = 0; i < args.length; i++) {
@@ -218,13 +229,21 @@ public final class ShareBenchmark {
                     };
                     case "--sizes" -> sizes = Arrays.stream(require(value, "--sizes").split(","))
                             .mapToLong(Options::parseSize).toArray();
+                    case "--modes" -> {
+                        modes = List.of(require(value, "--modes").split(","));
+                        for (String m : modes) {
+                            if (!List.of("stub", "copy", "memcpy").contains(m)) {
+                                throw new IllegalArgumentException("mode " + m + " (expected stub, copy or memcpy)");
+                            }
+                        }
+                    }
                     case "--runs" -> runs = positive("--runs", require(value, "--runs"));
                     case "--warmup" -> warmup = positive("--warmup", require(value, "--warmup"));
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
                 i++;
             }
-            return new Options(json, sizes, runs, warmup);
+            return new Options(json, sizes, modes, runs, warmup);
         }
 
         private static String require(String value, String option) {
@@ -261,23 +280,14 @@ public final class ShareBenchmark {
         static void run(Path socket) throws IOException {
             TensorCodec codec = TensorCodec.builder().build(); // decoding follows the message's own mode
             try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-                ByteBuffer command = ByteBuffer.allocate(1);
                 ByteBuffer ack = ByteBuffer.allocate(1);
-                while (readCommand(channel, command) != 0) {
-                    try (SharedTensor t = (SharedTensor) codec.decode(channel, null)) {
-                        ack.clear().put(0, touch(t));
+                while (codec.decode(channel, null) instanceof SharedTensor tensor) {
+                    try (tensor) {
+                        ack.clear().put(0, touch(tensor));
                     }
                     writeFully(channel, ack);
                 }
             }
-        }
-
-        private static byte readCommand(SocketChannel channel, ByteBuffer command) throws IOException {
-            command.clear();
-            if (channel.read(command) < 0) {
-                return 0;
-            }
-            return command.get(0);
         }
 
         private static byte touch(SharedTensor t) {
