@@ -103,7 +103,8 @@ public final class SharedSegment implements AutoCloseable {
         }
         try {
             checkHeader(mapping.segment(), path, expectedGeneration);
-            attach(mapping.segment(), path, takeHandoff);
+            boolean tookHandoff = attach(mapping.segment(), path, takeHandoff);
+            checkStillSameGeneration(mapping.segment(), path, expectedGeneration, tookHandoff);
             return new SharedSegment(directory, name, mapping, LastRelease.UNLINK);
         } catch (RuntimeException | Error e) {
             SegmentMappings.release(mapping);
@@ -140,7 +141,7 @@ public final class SharedSegment implements AutoCloseable {
     }
 
     /** Claims an attach slot first, then a reference, so a concurrent reaper sees this process (see Reaper). */
-    private static void attach(MemorySegment mapping, Path path, boolean takeHandoff) {
+    private static boolean attach(MemorySegment mapping, Path path, boolean takeHandoff) {
         SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
         boolean took = takeHandoff && SegmentDescriptor.tryTakePendingHandoff(mapping);
         if (!took && !SegmentDescriptor.tryRetain(mapping)) {
@@ -148,6 +149,56 @@ public final class SharedSegment implements AutoCloseable {
             throw new IllegalStateException("segment " + path + " was already released by its last holder or "
                     + "reaped; keep a handle open until every receiver has opened its own");
         }
+        return took;
+    }
+
+    /**
+     * A staging segment gets a new generation each time its pool reuses it, and the pool does that only when
+     * it can swap the count from "only the pool holds it" to "and a message"; so a generation read after
+     * retaining is the one this handle holds. A stale stub gives its reference back and fails.
+     */
+    private static void checkStillSameGeneration(MemorySegment header, Path path, long expected, boolean tookHandoff) {
+        long actual = SegmentDescriptor.getGenerationVolatile(header);
+        if (expected == 0 || actual == expected) {
+            return;
+        }
+        if (tookHandoff) {
+            SegmentDescriptor.addPendingHandoff(header);
+        } else if (SegmentDescriptor.release(header)) {
+            SegmentFiles.deleteQuietly(path);
+        }
+        SegmentDescriptor.detach(header, ProcessLiveness.selfPid());
+        throw new IllegalStateException("stale reference to " + path + ": generation " + expected
+                + " but the segment was reused and has generation " + actual);
+    }
+
+    /**
+     * Takes back a reference that was handed off to a message which never went out (see {@link TensorCodec}):
+     * if it is still pending, it is released, and the segment unlinked if that was the last reference.
+     */
+    static void recallHandoff(Path directory, String name, long generation) {
+        Path path = directory.resolve(checkName(name));
+        SegmentMappings.Mapping mapping;
+        try {
+            mapping = SegmentMappings.acquire(path);
+        } catch (IOException e) {
+            return; // gone already
+        }
+        try {
+            MemorySegment header = mapping.segment();
+            if (SegmentDescriptor.getGenerationVolatile(header) == generation
+                    && SegmentDescriptor.tryTakePendingHandoff(header) && SegmentDescriptor.release(header)) {
+                SegmentFiles.deleteQuietly(path);
+            }
+        } finally {
+            SegmentMappings.release(mapping);
+        }
+    }
+
+    /** The header in the shared mapping, valid until this handle is closed; for the staging pool. */
+    MemorySegment header() {
+        checkOpen();
+        return lease.header;
     }
 
     static SharedSegment create(Path directory, long dataBytes, boolean persistent) {

@@ -92,12 +92,14 @@ public final class TensorCodec {
     private final List<String> allowPatterns;
     private final ObjectInputFilter filter;
     private final Path directory;
+    private final StagingPool staging;
     private final int maxGraphBytes;
 
     private TensorCodec(Builder b) {
         this.mode = b.mode;
         this.allowPatterns = List.copyOf(b.patterns);
         this.directory = b.directory;
+        this.staging = b.staging;
         this.maxGraphBytes = b.maxGraphBytes;
         List<String> all = new ArrayList<>(DEFAULT_ALLOWED);
         all.addAll(allowPatterns);
@@ -136,27 +138,32 @@ public final class TensorCodec {
                 MemorySegment.copy(src, 0, dst, pos, src.byteSize());
                 pos += src.byteSize();
             }
-            e.commit();
+            e.handOff();
             return out;
         } finally {
             e.rollback();
         }
     }
 
-    /** Encodes {@code graph} onto {@code out}; tensor bytes go from memory to the channel without staging. */
+    /**
+     * Encodes {@code graph} onto {@code out}; tensor bytes go from memory to the channel without an intermediate
+     * copy. The message's references are handed off before its first byte is written (a receiver may decode
+     * it at once); if writing fails, those still pending are taken back.
+     */
     public void encode(Object graph, WritableByteChannel out) {
         Encoding e = prepare(graph);
         try {
             ByteBuffer head = ByteBuffer.allocate(HEADER_BYTES + e.graph.length);
             writeHead(head, e);
+            e.handOff();
             writeFully(out, head.flip());
             for (MemorySegment src : e.copies) {
                 for (long pos = 0; pos < src.byteSize(); pos += CHUNK) {
                     writeFully(out, src.asSlice(pos, Math.min(CHUNK, src.byteSize() - pos)).asByteBuffer());
                 }
             }
-            e.commit();
         } catch (IOException ex) {
+            e.recall();
             throw new UncheckedIOException("writing an encoded graph failed: " + ex.getMessage(), ex);
         } finally {
             e.rollback();
@@ -175,7 +182,7 @@ public final class TensorCodec {
 
     private Encoding prepare(Object graph) {
         if (isTensor(graph)) {
-            Encoding e = new Encoding(mode, directory);
+            Encoding e = new Encoding(mode, directory, staging);
             try {
                 e.graph = Compact.encode(e.replace(graph));
             } catch (RuntimeException | Error ex) {
@@ -184,7 +191,7 @@ public final class TensorCodec {
             }
             return e;
         }
-        Encoding e = new Encoding(mode, directory);
+        Encoding e = new Encoding(mode, directory, staging);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (EncodingStream oos = new EncodingStream(bytes, e)) {
             oos.writeObject(graph);
@@ -342,14 +349,18 @@ public final class TensorCodec {
         final List<MemorySegment> copies = new ArrayList<>();
         final List<Object> keepAlive = new ArrayList<>();
         final List<SharedTensor> created = new ArrayList<>();
+        final List<TensorRef> createdRefs = new ArrayList<>();
+        final List<StagingPool.Staged> staged = new ArrayList<>();
+        final StagingPool staging;
         final Map<Object, Object> replaced = new IdentityHashMap<>();
         byte[] graph;
         long tailBytes;
-        boolean committed;
+        boolean handedOff;
 
-        Encoding(Mode mode, Path directory) {
+        Encoding(Mode mode, Path directory, StagingPool staging) {
             this.mode = mode;
             this.directory = directory;
+            this.staging = staging;
         }
 
         Object replace(Object original) {
@@ -386,8 +397,15 @@ public final class TensorCodec {
                 shape = Nd4jSupport.shapeOf(a);
                 bytes = c.memory();
             }
-            copies.add(bytes.asSlice(0, dtype.byteSizeOf(shape)));
-            tailBytes += dtype.byteSizeOf(shape);
+            long size = dtype.byteSizeOf(shape);
+            // a SharedTensor decodes into shared memory anyway, so with a pool it is always staged
+            if (staging != null && (kind == KIND_SHARED || size >= staging.minTensorBytes())) {
+                StagingPool.Staged s = staging.stage(bytes.asSlice(0, size), dtype, shape);
+                staged.add(s);
+                return new SharedStub(kind, s.ref().toBytes(), true);
+            }
+            copies.add(bytes.asSlice(0, size));
+            tailBytes += size;
             return new CopiedTensor(copies.size() - 1, kind, dtype.code(), shape);
         }
 
@@ -399,19 +417,32 @@ public final class TensorCodec {
                     ? SharedTensor.copyOf(a)
                     : SharedTensor.copyOf((org.nd4j.linalg.api.ndarray.INDArray) obj);
             created.add(t);
+            createdRefs.add(t.ref());
             return new SharedStub(kind, t.ref().toBytes(), true);
         }
 
-        /** The message is out: its segments' references now travel with it. */
-        void commit() {
+        /** The message is about to go out: its segments' references travel with it from now on. */
+        void handOff() {
             created.forEach(SharedTensor::closeHandingOff);
-            committed = true;
+            staged.forEach(StagingPool.Staged::handOff);
+            handedOff = true;
         }
 
+        /** The message did not (entirely) go out: takes back the references no decoder has taken yet. */
+        void recall() {
+            for (TensorRef ref : createdRefs) {
+                SharedSegment.recallHandoff(ref.directory(), ref.segmentName(), ref.generation());
+            }
+            staged.forEach(StagingPool.Staged::abort);
+        }
+
+        /** Releases what a failed encoding created, unless the message was handed off. */
         void rollback() {
-            if (!committed) {
+            if (!handedOff) {
                 created.forEach(SharedTensor::close);
                 created.clear();
+                staged.forEach(StagingPool.Staged::abort);
+                staged.clear();
             }
         }
     }
@@ -580,6 +611,7 @@ public final class TensorCodec {
         private Mode mode = Mode.COPY;
         private final List<String> patterns = new ArrayList<>();
         private Path directory;
+        private StagingPool staging;
         private int maxGraphBytes = 1 << 30;
         private int maxDepth = 100;
 
@@ -620,6 +652,19 @@ public final class TensorCodec {
                         + "or package.**; no ';', '!', '=' or a bare wildcard)");
             }
             patterns.add(p.strip());
+        }
+
+        /**
+         * Copies SharedTensors, and NDArrays and INDArrays of at least {@code pool.minTensorBytes()}, into
+         * {@code pool}'s shared memory in
+         * {@link Mode#COPY}, instead of into the message: one memcpy into pages already in place, and a stub
+         * that the first decoder takes over (it owns an independent copy). Such messages are decoded once,
+         * on this machine; without a pool (the default) COPY messages are self-contained bytes. The caller
+         * keeps owning the pool.
+         */
+        public Builder optStaging(StagingPool pool) {
+            this.staging = Objects.requireNonNull(pool, "pool");
+            return this;
         }
 
         /** Where decoding puts SharedTensors copied in COPY mode; default {@link SharedSegment#defaultDirectory()}. */

@@ -2,6 +2,7 @@ package dev.tessera.sharedmem.bench;
 
 import dev.tessera.sharedmem.DType;
 import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.StagingPool;
 import dev.tessera.sharedmem.TensorCodec;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -52,7 +53,7 @@ public final class ShareBenchmark {
         } catch (IllegalArgumentException e) {
             System.err.println("bench share: " + e.getMessage());
             System.err.println("usage: bench share [--format table|json] [--sizes 1KB,1MB,64MB,1GB] [--modes stub,copy,memcpy]"
-                    + " [--runs N] [--warmup N]");
+                    + " [--copy-via staging|stream] [--runs N] [--warmup N]");
             System.exit(2);
             return;
         }
@@ -69,10 +70,14 @@ public final class ShareBenchmark {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(socketPath));
             Process worker = startWorker(socketPath);
-            try (SocketChannel channel = server.accept()) {
-                warmUp(channel);
+            try (SocketChannel channel = server.accept();
+                    StagingPool staging = StagingPool.builder().optMaxBytes(maxSize(options) + (256L << 20)).build()) {
+                TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
+                TensorCodec.Builder copyBuilder = TensorCodec.builder().mode(TensorCodec.Mode.COPY);
+                TensorCodec copy = options.stream ? copyBuilder.build() : copyBuilder.optStaging(staging).build();
+                warmUp(channel, share, copy);
                 for (long size : options.sizes) {
-                    results.addAll(measureSize(channel, size, options));
+                    results.addAll(measureSize(channel, size, options, share, copy));
                 }
                 TensorCodec.builder().build().encode(0, channel); // a message that is not a tensor: stop
                 worker.waitFor();
@@ -101,10 +106,12 @@ public final class ShareBenchmark {
     }
 
     /** Lets both JVMs' JIT compile the codec, socket and mapping paths before anything is measured. */
-    private static void warmUp(SocketChannel channel) throws IOException {
-        TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
-        TensorCodec copy = TensorCodec.builder().mode(TensorCodec.Mode.COPY).build();
-        try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, 1024)) {
+    private static long maxSize(Options options) {
+        return Arrays.stream(options.sizes).max().orElse(0);
+    }
+
+    private static void warmUp(SocketChannel channel, TensorCodec share, TensorCodec copy) throws IOException {
+        try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, 256 << 10)) { // staged when copied
             for (int i = 0; i < 2_000; i++) {
                 handOff(channel, share, tensor);
                 handOff(channel, copy, tensor);
@@ -112,11 +119,10 @@ public final class ShareBenchmark {
         }
     }
 
-    private static List<Result> measureSize(SocketChannel channel, long size, Options options) throws IOException {
+    private static List<Result> measureSize(SocketChannel channel, long size, Options options, TensorCodec share,
+            TensorCodec copy) throws IOException {
         int runs = options.runs > 0 ? options.runs : size >= (1L << 30) ? 7 : size >= (64L << 20) ? 21 : 101;
         int warmup = options.warmup >= 0 ? options.warmup : size >= (1L << 30) ? 2 : size >= (64L << 20) ? 5 : 100;
-        TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
-        TensorCodec copy = TensorCodec.builder().mode(TensorCodec.Mode.COPY).build();
         List<Result> results = new ArrayList<>();
         try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, size)) {
             tensor.segment().fill((byte) 1);
@@ -211,9 +217,10 @@ public final class ShareBenchmark {
     }
 
     /** Command-line options; {@code runs}/{@code warmup} of -1 mean "by size". */
-    record Options(boolean json, long[] sizes, List<String> modes, int runs, int warmup) {
+    record Options(boolean json, long[] sizes, List<String> modes, boolean stream, int runs, int warmup) {
         static Options parse(String[] args) {
             boolean json = false;
+            boolean stream = false;
             long[] sizes = DEFAULT_SIZES;
             List<String> modes = List.of("stub", "copy", "memcpy");
             int runs = -1;
@@ -237,13 +244,18 @@ public final class ShareBenchmark {
                             }
                         }
                     }
+                    case "--copy-via" -> stream = switch (require(value, "--copy-via")) {
+                        case "stream" -> true;
+                        case "staging" -> false;
+                        default -> throw new IllegalArgumentException("--copy-via=" + value + " (expected staging or stream)");
+                    };
                     case "--runs" -> runs = positive("--runs", require(value, "--runs"));
                     case "--warmup" -> warmup = positive("--warmup", require(value, "--warmup"));
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
                 i++;
             }
-            return new Options(json, sizes, modes, runs, warmup);
+            return new Options(json, sizes, modes, stream, runs, warmup);
         }
 
         private static String require(String value, String option) {

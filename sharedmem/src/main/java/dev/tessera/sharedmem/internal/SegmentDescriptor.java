@@ -31,6 +31,8 @@ import java.lang.invoke.VarHandle;
  * </pre>
  *
  * <p>Publication: the creator writes every field, then the layout version last with release semantics;
+ * after that, line 0 is read-only except the generation of a staging segment, which its pool renews on every
+ * reuse (see {@link #putGenerationVolatile}).
  * readers check the version with acquire semantics before trusting anything else. A version of 0 means
  * "still being created".
  *
@@ -151,6 +153,19 @@ public final class SegmentDescriptor {
 
     public static long getGeneration(MemorySegment header) {
         return header.get(ValueLayout.JAVA_LONG, GENERATION_OFFSET);
+    }
+
+    public static long getGenerationVolatile(MemorySegment header) {
+        return (long) LONG.getVolatile(header, (long) GENERATION_OFFSET);
+    }
+
+    /**
+     * Gives a staging segment a new generation before its pool reuses it, so that stubs of its earlier
+     * contents go stale. Only the pool that owns the segment writes it, and only while no receiver holds it;
+     * an opener re-reads it after retaining (see {@code SharedSegment.open}).
+     */
+    public static void putGenerationVolatile(MemorySegment header, long generation) {
+        LONG.setVolatile(header, (long) GENERATION_OFFSET, generation);
     }
 
     public static long getOwnerPid(MemorySegment header) {
