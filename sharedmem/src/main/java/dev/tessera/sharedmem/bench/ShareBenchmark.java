@@ -24,17 +24,32 @@ import java.util.Locale;
  * {@code ./tessera bench share}: hands a tensor to a worker JVM and waits for its acknowledgement, three ways,
  * for each size. Single-threaded; not for concurrent use.
  *
+ * <p>What one measurement is, from the parent's clock, between sending the message and reading the worker's
+ * one-byte acknowledgement over a Unix domain socket:
  * <ol>
- *   <li>{@code stub}: a {@link TensorCodec.Mode#SHARE} message (a stub) goes over a Unix domain socket; the
- *       worker decodes it (maps the segment), reads its first and last byte, closes it and acknowledges.
- *   <li>{@code copy}: a {@link TensorCodec.Mode#COPY} message streams the bytes over the same socket; the
- *       worker decodes them into a new shared tensor, reads its first and last byte, closes it and acknowledges.
- *   <li>{@code memcpy}: one in-process copy of the same size between two pre-faulted buffers, the physical
- *       reference for the copy.
+ *   <li>{@code stub}: the parent encodes its {@link SharedTensor} with a {@link TensorCodec.Mode#SHARE} codec
+ *       (a single tensor travels in the codec's compact form: 17 bytes of header and a ~60-byte stub, one
+ *       socket write). The worker decodes it: it opens the segment (maps it on the first handoff; afterwards
+ *       its per-process mapping is reused), takes a cross-process reference (attach slot and CAS on the
+ *       mapped count), checks the header and generation, reads the tensor's first and last byte through a
+ *       {@code MemorySegment} view, closes the tensor (releases the reference and closes the view's arena,
+ *       a handshake with the worker's threads) and only then acknowledges.
+ *   <li>{@code copy}: the same with a {@link TensorCodec.Mode#COPY} codec that stages through a
+ *       {@link StagingPool}: the parent copies the tensor (one memcpy) into a free pool segment whose pages
+ *       are already allocated and mapped, and sends a stub the worker takes over; the worker owns an
+ *       independent copy (the parent never sees its writes), reads the first and last byte, closes it (the
+ *       segment goes back to the pool) and acknowledges. This is the steady state of repeated copies of one
+ *       size: the first copy of a size also allocates the pool segment (warm-up runs absorb it; run
+ *       {@code --warmup 0 --runs 1} to see it). {@code --copy-via stream} measures self-contained COPY
+ *       messages instead: the bytes go through the socket into a new segment that the worker creates.
+ *   <li>{@code memcpy}: one in-process {@code MemorySegment.copy} of the same size between two pre-faulted
+ *       buffers, the physical reference for the copy.
  * </ol>
  *
- * <p>Each measurement is the median of several runs after a warm-up; JVM start is excluded (the worker is
- * started once). {@code --format json} prints one line per mode and size:
+ * <p>Each figure is the median of several runs after a warm-up: 101 stub handoffs after 100 at every size;
+ * 101/101/21/11 copies and memcpys after 100/100/5/3 at 1 KB/1 MB/64 MB/1 GB (plus 2,000 warm-up handoffs of
+ * each kind at 256 KiB before the first size). JVM start is excluded (the worker is started once). {@code --format json}
+ * prints one line per mode and size:
  * {@code {"bench": "share", "mode": "stub", "bytes": 1024, "medianMicros": 42.0}}.
  */
 public final class ShareBenchmark {
@@ -121,13 +136,16 @@ public final class ShareBenchmark {
 
     private static List<Result> measureSize(SocketChannel channel, long size, Options options, TensorCodec share,
             TensorCodec copy) throws IOException {
-        int runs = options.runs > 0 ? options.runs : size >= (1L << 30) ? 7 : size >= (64L << 20) ? 21 : 101;
-        int warmup = options.warmup >= 0 ? options.warmup : size >= (1L << 30) ? 2 : size >= (64L << 20) ? 5 : 100;
+        // stubs cost the same at every size; copies of big tensors take long, so fewer of them
+        int stubRuns = options.runs > 0 ? options.runs : 101;
+        int stubWarmup = options.warmup >= 0 ? options.warmup : 100;
+        int runs = options.runs > 0 ? options.runs : size >= (1L << 30) ? 11 : size >= (64L << 20) ? 21 : 101;
+        int warmup = options.warmup >= 0 ? options.warmup : size >= (1L << 30) ? 3 : size >= (64L << 20) ? 5 : 100;
         List<Result> results = new ArrayList<>();
         try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, size)) {
             tensor.segment().fill((byte) 1);
             if (options.modes.contains("stub")) {
-                results.add(new Result("stub", size, median(warmup, runs, () -> handOff(channel, share, tensor))));
+                results.add(new Result("stub", size, median(stubWarmup, stubRuns, () -> handOff(channel, share, tensor))));
             }
             if (options.modes.contains("copy")) {
                 results.add(new Result("copy", size, median(warmup, runs, () -> handOff(channel, copy, tensor))));
@@ -201,9 +219,14 @@ public final class ShareBenchmark {
             double stub = micros(results, "stub", bytes);
             double copy = micros(results, "copy", bytes);
             double mem = micros(results, "memcpy", bytes);
-            System.out.printf(Locale.ROOT, "%10s %12.1f %12.1f %12.1f %11.2f %11.2f %8.0f%%%n", human(bytes), stub, copy,
-                    mem, bytes / copy / 1e3, bytes / mem / 1e3, 100 * mem / copy);
+            System.out.printf(Locale.ROOT, "%10s %12s %12s %12s %11s %11s %9s%n", human(bytes), cell("%.1f", stub),
+                    cell("%.1f", copy), cell("%.1f", mem), cell("%.2f", bytes / copy / 1e3),
+                    cell("%.2f", bytes / mem / 1e3), cell("%.0f%%", 100 * mem / copy));
         }
+    }
+
+    private static String cell(String format, double value) {
+        return Double.isNaN(value) ? "-" : String.format(Locale.ROOT, format, value);
     }
 
     private static double micros(List<Result> results, String mode, long bytes) {
