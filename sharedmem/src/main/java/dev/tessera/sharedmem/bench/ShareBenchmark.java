@@ -46,8 +46,8 @@ import java.util.Locale;
  *       buffers, the physical reference for the copy.
  * </ol>
  *
- * <p>Each figure is the median of several runs after a warm-up: 101 stub handoffs after 100 at every size;
- * 101/101/21/11 copies and memcpys after 100/100/5/3 at 1 KB/1 MB/64 MB/1 GB (plus 2,000 warm-up handoffs of
+ * <p>Each figure is the median of several runs after a warm-up: 1,001 stub handoffs after 500 at every size;
+ * 101/101/21/11 copies and memcpys after 100/100/5/3 at 1 KB/1 MB/64 MB/1 GB (plus 5,000 warm-up handoffs of
  * each kind at 256 KiB before the first size). JVM start is excluded (the worker is started once). {@code --format json}
  * prints one line per mode and size:
  * {@code {"bench": "share", "mode": "stub", "bytes": 1024, "medianMicros": 42.0}}.
@@ -127,7 +127,7 @@ public final class ShareBenchmark {
 
     private static void warmUp(SocketChannel channel, TensorCodec share, TensorCodec copy) throws IOException {
         try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, 256 << 10)) { // staged when copied
-            for (int i = 0; i < 2_000; i++) {
+            for (int i = 0; i < 5_000; i++) {
                 handOff(channel, share, tensor);
                 handOff(channel, copy, tensor);
             }
@@ -136,9 +136,10 @@ public final class ShareBenchmark {
 
     private static List<Result> measureSize(SocketChannel channel, long size, Options options, TensorCodec share,
             TensorCodec copy) throws IOException {
-        // stubs cost the same at every size; copies of big tensors take long, so fewer of them
-        int stubRuns = options.runs > 0 ? options.runs : 101;
-        int stubWarmup = options.warmup >= 0 ? options.warmup : 100;
+        // stubs are cheap at every size: many samples (~0.1 s) so that one transient (the previous size's
+        // memory being freed) does not move the median; copies of big tensors take long, so fewer of them
+        int stubRuns = options.runs > 0 ? options.runs : 1001;
+        int stubWarmup = options.warmup >= 0 ? options.warmup : 500;
         int runs = options.runs > 0 ? options.runs : size >= (1L << 30) ? 11 : size >= (64L << 20) ? 21 : 101;
         int warmup = options.warmup >= 0 ? options.warmup : size >= (1L << 30) ? 3 : size >= (64L << 20) ? 5 : 100;
         List<Result> results = new ArrayList<>();
