@@ -8,7 +8,8 @@
  * it back zero-copy as a {@code MemorySegment}, a {@code ByteBuffer}, a DJL {@code NDArray} or an ND4J
  * {@code INDArray}. {@link dev.tessera.sharedmem.TensorCodec} does this for whole object graphs, and
  * {@link dev.tessera.sharedmem.SharedStore} is a named key-value store of tensors and objects that every process
- * on the machine can open.
+ * on the machine can open. A {@link dev.tessera.sharedmem.StagingPool} makes copies for another process one memcpy
+ * into shared memory whose pages are already in place.
  *
  * <p><b>Invariants.</b>
  * <ul>
