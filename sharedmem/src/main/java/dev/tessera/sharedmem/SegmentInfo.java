@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * What a {@link SegmentReaper} saw of one segment file. Immutable.
  *
- * @param name the segment name
+ * @param name the segment name ({@code tessera-STORE} names for store indexes)
  * @param path the file
  * @param sizeBytes the file size, header included
  * @param published whether the header was complete (an unpublished file is being created, or its creator
@@ -18,17 +18,39 @@ import java.util.List;
  * @param anyAttachedAlive whether one of them is still running
  * @param refCount the cross-process reference count (-1 once released)
  * @param ageMillis milliseconds since creation (or since the file was last modified, if unpublished)
+ * @param kind a plain segment, a {@link SharedStore}'s index, or a value a store holds
+ * @param store for a store index or a store value, the store's name; otherwise null
+ * @param heldByStore for a store value, whether a live store still holds it; otherwise false
  */
 public record SegmentInfo(String name, Path path, long sizeBytes, boolean published, boolean persistent,
         long ownerPid, boolean ownerAlive, List<Long> attachedPids, boolean anyAttachedAlive, long refCount,
-        long ageMillis) {
+        long ageMillis, Kind kind, String store, boolean heldByStore) {
+
+    /** What a segment file is. */
+    public enum Kind {
+        /** A segment of tensors (or anything else). */
+        SEGMENT,
+        /** The index of a {@link SharedStore}. */
+        STORE,
+        /** A value held by a {@link SharedStore}. */
+        STORE_VALUE
+    }
 
     public SegmentInfo {
         attachedPids = List.copyOf(attachedPids);
     }
 
-    /** True when nothing that could still use the segment is alive: the reaper may remove it. */
+    /**
+     * True when nothing that could still use the segment is alive: the reaper may remove it. For a store
+     * value that means no process holds it and no live store does; for a non-persistent store index that no
+     * attached process is alive (only handles hold it); otherwise that its owner and every attached process
+     * are dead.
+     */
     public boolean orphaned() {
-        return published && !ownerAlive && !anyAttachedAlive;
+        return published && !anyAttachedAlive && switch (kind) {
+            case STORE_VALUE -> !heldByStore;
+            case STORE -> persistent ? !ownerAlive : true; // only handles hold a non-persistent index
+            case SEGMENT -> !ownerAlive;
+        };
     }
 }

@@ -3,6 +3,7 @@ package dev.tessera.sharedmem;
 import dev.tessera.sharedmem.internal.ProcessLiveness;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.StoreIndex;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -15,6 +16,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -28,6 +30,14 @@ import java.util.Optional;
  * (the swap fails and the segment stays) or finds it released and gets a clear error. Either way no live
  * process loses a segment it holds: at worst an opener loses the race and is told so. Files whose header was
  * never published are removed only after a grace period, because their creator may still be writing them.
+ *
+ * <p>{@link SharedStore}s: a store index is a segment like any other (leaked when every process that opened
+ * it is dead; a persistent one also needs its creator dead). A value a store holds belongs to the store, not
+ * to the process that put it: it is leaked when no process has it open and no live store's index refers to
+ * it (the store is gone, or the entry was replaced or removed by a process that died before releasing the
+ * value). Store indexes are examined first, so a pass that removes a store also removes its values. The
+ * index is read after the value's attach slots, so a value that a put is still inserting (its creator is
+ * attached until the entry is in the index) is never mistaken for a leaked one.
  */
 public final class SegmentReaper {
     /** How long an unpublished file is left alone by default. */
@@ -38,8 +48,10 @@ public final class SegmentReaper {
     /** Every segment file in {@code directory}, live or not; an absent directory has none. */
     public static List<SegmentInfo> list(Path directory) {
         List<SegmentInfo> out = new ArrayList<>();
-        for (Path path : segmentFiles(directory)) {
-            inspect(path, false).ifPresent(out::add);
+        try (StoreCatalog stores = new StoreCatalog(directory)) {
+            for (Path path : segmentFiles(directory)) {
+                inspect(path, false, stores).ifPresent(out::add);
+            }
         }
         return out;
     }
@@ -52,16 +64,20 @@ public final class SegmentReaper {
     /** Removes leaked segments, and unpublished files older than {@code unpublishedGrace}. */
     public static List<SegmentInfo> reap(Path directory, Duration unpublishedGrace) {
         List<SegmentInfo> removed = new ArrayList<>();
-        for (Path path : segmentFiles(directory)) {
-            inspect(path, true)
-                    .filter(info -> info.orphaned()
-                            || (!info.published() && info.ageMillis() > unpublishedGrace.toMillis()))
-                    .filter(SegmentReaper::unlink)
-                    .ifPresent(removed::add);
+        try (StoreCatalog stores = new StoreCatalog(directory)) {
+            for (Path path : segmentFiles(directory)) {
+                inspect(path, true, stores)
+                        .filter(info -> info.orphaned()
+                                || (info.kind() == SegmentInfo.Kind.STORE && info.refCount() == SegmentDescriptor.RELEASED)
+                                || (!info.published() && info.ageMillis() > unpublishedGrace.toMillis()))
+                        .filter(SegmentReaper::unlink)
+                        .ifPresent(removed::add);
+            }
         }
         return removed;
     }
 
+    /** Segment and store index files, store indexes first, each group sorted by name. */
     private static List<Path> segmentFiles(Path directory) {
         List<Path> files = new ArrayList<>();
         if (!Files.isDirectory(directory)) {
@@ -69,7 +85,8 @@ public final class SegmentReaper {
         }
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, SegmentFiles.PREFIX + "*")) {
             for (Path p : stream) {
-                if (SegmentFiles.isSegmentName(p.getFileName().toString())
+                String name = p.getFileName().toString();
+                if ((SegmentFiles.isSegmentName(name) || SegmentFiles.isStoreFileName(name))
                         && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                     files.add(p);
                 }
@@ -77,12 +94,13 @@ public final class SegmentReaper {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + directory + ": " + e.getMessage(), e);
         }
-        files.sort(null);
+        files.sort(Comparator.comparing((Path p) -> !SegmentFiles.isStoreFileName(p.getFileName().toString()))
+                .thenComparing(Comparator.naturalOrder()));
         return files;
     }
 
     /** Reads one file's header; with {@code claim}, swaps an orphan's count for RELEASED so nobody revives it. */
-    private static Optional<SegmentInfo> inspect(Path path, boolean claim) {
+    private static Optional<SegmentInfo> inspect(Path path, boolean claim, StoreCatalog stores) {
         try (Arena arena = Arena.ofConfined()) {
             long size = SegmentFiles.regularFileSize(path);
             if (size < SegmentDescriptor.HEADER_LENGTH) {
@@ -95,7 +113,7 @@ public final class SegmentReaper {
                 return Optional.of(unpublished(path, size));
             }
             long refs = SegmentDescriptor.getRefCountVolatile(header);
-            SegmentInfo info = published(path, size, header, refs);
+            SegmentInfo info = published(path, size, header, refs, stores);
             if (claim && info.orphaned() && refs >= 0
                     && !SegmentDescriptor.compareAndSetRefCount(header, refs, SegmentDescriptor.RELEASED)) {
                 return Optional.empty(); // the count moved since we read it: someone is using the segment
@@ -108,7 +126,7 @@ public final class SegmentReaper {
         }
     }
 
-    private static SegmentInfo published(Path path, long size, MemorySegment header, long refs) {
+    private static SegmentInfo published(Path path, long size, MemorySegment header, long refs, StoreCatalog stores) {
         long ownerPid = SegmentDescriptor.getOwnerPid(header);
         boolean ownerAlive = ProcessLiveness.isAlive(ownerPid, SegmentDescriptor.getOwnerStartMillis(header));
         List<Long> attached = new ArrayList<>();
@@ -121,23 +139,52 @@ public final class SegmentReaper {
                 anyAlive |= ProcessLiveness.isAlive(pid, SegmentDescriptor.getSlotStartMillisAcquire(header, i));
             }
         }
+        String name = path.getFileName().toString();
+        SegmentInfo.Kind kind = SegmentInfo.Kind.SEGMENT;
+        String store = null;
+        boolean held = false;
+        if (SegmentDescriptor.isStoreIndex(header)) {
+            kind = SegmentInfo.Kind.STORE;
+            store = SegmentFiles.storeNameOf(name);
+        } else if (SegmentDescriptor.getStoreName(header) != null) {
+            kind = SegmentInfo.Kind.STORE_VALUE;
+            store = SegmentDescriptor.getStoreName(header);
+            // after the attach slots: see the class comment
+            held = stores.holds(store, SegmentDescriptor.getStoreGeneration(header),
+                    SegmentFiles.nameBits(name), SegmentDescriptor.getGeneration(header));
+        }
         long age = System.currentTimeMillis() - SegmentDescriptor.getCreatedMillis(header);
-        return new SegmentInfo(path.getFileName().toString(), path, size, true,
-                SegmentDescriptor.isPersistent(header), ownerPid, ownerAlive, attached, anyAlive, refs, age);
+        return new SegmentInfo(name, path, size, true, SegmentDescriptor.isPersistent(header), ownerPid,
+                ownerAlive, attached, anyAlive, refs, age, kind, store, held);
     }
 
     private static SegmentInfo unpublished(Path path, long size) throws IOException {
         long age = System.currentTimeMillis()
                 - Files.getLastModifiedTime(path, LinkOption.NOFOLLOW_LINKS).toMillis();
-        return new SegmentInfo(path.getFileName().toString(), path, size, false, false, 0, false, List.of(),
-                false, 0, age);
+        String name = path.getFileName().toString();
+        boolean isStore = SegmentFiles.isStoreFileName(name);
+        return new SegmentInfo(name, path, size, false, false, 0, false, List.of(), false, 0, age,
+                isStore ? SegmentInfo.Kind.STORE : SegmentInfo.Kind.SEGMENT,
+                isStore ? SegmentFiles.storeNameOf(name) : null, false);
     }
 
     private static boolean unlink(SegmentInfo info) {
         try {
+            if (info.kind() == SegmentInfo.Kind.STORE && info.published()) {
+                return claimStoreUnlink(info.path()) && Files.deleteIfExists(info.path());
+            }
             return Files.deleteIfExists(info.path());
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    /** A released store index may be unlinked by exactly one process (see StoreIndex#claimUnlink). */
+    private static boolean claimStoreUnlink(Path path) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mapping = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0,
+                    SegmentDescriptor.HEADER_LENGTH + 128, arena);
+            return StoreIndex.claimUnlink(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH));
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.tessera.sharedmem;
 import dev.tessera.sharedmem.internal.ProcessLiveness;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.SegmentMappings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -13,12 +14,15 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A handle on a named shared-memory segment: thread-safe; the caller owns the handle and must
- * {@link #close()} it. Each handle holds one mapping and one cross-process reference.
+ * {@link #close()} it. Each handle holds one cross-process reference; the mapping is shared with the other
+ * handles of this process on the same segment (see {@code internal.SegmentMappings}), and the views a handle
+ * gives out live in an arena of its own, so closing one handle invalidates its views and no others.
  *
  * <p>A segment is a file in the segment directory ({@code /dev/shm} by default, see
  * {@link #defaultDirectory()}) that starts with the header described by {@link SegmentDescriptor} and then
@@ -41,19 +45,33 @@ public final class SharedSegment implements AutoCloseable {
 
     private final Path directory;
     private final String name;
-    private final MemorySegment mapping;
     private final long generation;
+    private final long byteSize;
     private final Lease lease;
     private final Cleaner.Cleanable cleanable;
 
-    private SharedSegment(Path directory, String name, Arena arena, MemorySegment mapping) {
+    private SharedSegment(Path directory, String name, SegmentMappings.Mapping mapping, LastRelease lastRelease) {
         this.directory = directory;
         this.name = name;
-        this.mapping = mapping;
-        this.generation = SegmentDescriptor.getGeneration(mapping);
-        this.lease = new Lease(directory.resolve(name), arena, mapping);
+        MemorySegment header = mapping.segment();
+        this.generation = SegmentDescriptor.getGeneration(header);
+        this.byteSize = header.byteSize();
+        this.lease = new Lease(directory.resolve(name), mapping, lastRelease, SegmentDescriptor.isStoreIndex(header));
         this.cleanable = CLEANER.register(this, lease);
     }
+
+    /** What happens when a handle drops the last reference to its segment (the count is then RELEASED). */
+    @FunctionalInterface
+    interface LastRelease {
+        /** The default: unlink the file. */
+        LastRelease UNLINK = (mapping, path) -> SegmentFiles.deleteQuietly(path);
+
+        /** Called with the still-mapped segment; must not throw. */
+        void released(MemorySegment mapping, Path path);
+    }
+
+    /** The link from a store value's segment to the store that holds it (see SegmentDescriptor). */
+    record StoreLink(String storeName, long storeGeneration) {}
 
     /** A builder for a new segment. */
     public static Builder builder() {
@@ -77,17 +95,19 @@ public final class SharedSegment implements AutoCloseable {
      */
     static SharedSegment open(Path directory, String name, long expectedGeneration, boolean takeHandoff) {
         Path path = directory.resolve(checkName(name));
-        Arena arena = Arena.ofShared();
+        SegmentMappings.Mapping mapping;
         try {
-            MemorySegment mapping = SegmentFiles.mapExisting(path, arena);
-            checkHeader(mapping, path, expectedGeneration);
-            attach(mapping, path, takeHandoff);
-            return new SharedSegment(directory, name, arena, mapping);
+            mapping = SegmentMappings.acquire(path);
         } catch (IOException e) {
-            arena.close();
             throw new UncheckedIOException("cannot open segment " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            checkHeader(mapping.segment(), path, expectedGeneration);
+            boolean tookHandoff = attach(mapping.segment(), path, takeHandoff);
+            checkStillSameGeneration(mapping.segment(), path, expectedGeneration, tookHandoff);
+            return new SharedSegment(directory, name, mapping, LastRelease.UNLINK);
         } catch (RuntimeException | Error e) {
-            arena.close();
+            SegmentMappings.release(mapping);
             throw e;
         }
     }
@@ -121,7 +141,7 @@ public final class SharedSegment implements AutoCloseable {
     }
 
     /** Claims an attach slot first, then a reference, so a concurrent reaper sees this process (see Reaper). */
-    private static void attach(MemorySegment mapping, Path path, boolean takeHandoff) {
+    private static boolean attach(MemorySegment mapping, Path path, boolean takeHandoff) {
         SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
         boolean took = takeHandoff && SegmentDescriptor.tryTakePendingHandoff(mapping);
         if (!took && !SegmentDescriptor.tryRetain(mapping)) {
@@ -129,11 +149,90 @@ public final class SharedSegment implements AutoCloseable {
             throw new IllegalStateException("segment " + path + " was already released by its last holder or "
                     + "reaped; keep a handle open until every receiver has opened its own");
         }
+        return took;
+    }
+
+    /**
+     * A staging segment gets a new generation each time its pool reuses it, and the pool does that only when
+     * it can swap the count from "only the pool holds it" to "and a message"; so a generation read after
+     * retaining is the one this handle holds. A stale stub gives its reference back and fails.
+     */
+    private static void checkStillSameGeneration(MemorySegment header, Path path, long expected, boolean tookHandoff) {
+        long actual = SegmentDescriptor.getGenerationVolatile(header);
+        if (expected == 0 || actual == expected) {
+            return;
+        }
+        if (tookHandoff) {
+            SegmentDescriptor.addPendingHandoff(header);
+        } else if (SegmentDescriptor.release(header)) {
+            SegmentFiles.deleteQuietly(path);
+        }
+        SegmentDescriptor.detach(header, ProcessLiveness.selfPid());
+        throw new IllegalStateException("stale reference to " + path + ": generation " + expected
+                + " but the segment was reused and has generation " + actual);
+    }
+
+    /**
+     * Takes back a reference that was handed off to a message which never went out (see {@link TensorCodec}):
+     * if it is still pending, it is released, and the segment unlinked if that was the last reference.
+     */
+    static void recallHandoff(Path directory, String name, long generation) {
+        Path path = directory.resolve(checkName(name));
+        SegmentMappings.Mapping mapping;
+        try {
+            mapping = SegmentMappings.acquire(path);
+        } catch (IOException e) {
+            return; // gone already
+        }
+        try {
+            MemorySegment header = mapping.segment();
+            if (SegmentDescriptor.getGenerationVolatile(header) == generation
+                    && SegmentDescriptor.tryTakePendingHandoff(header) && SegmentDescriptor.release(header)) {
+                SegmentFiles.deleteQuietly(path);
+            }
+        } finally {
+            SegmentMappings.release(mapping);
+        }
+    }
+
+    /** The header in the shared mapping, valid until this handle is closed; for the staging pool. */
+    MemorySegment header() {
+        checkOpen();
+        return lease.header;
     }
 
     static SharedSegment create(Path directory, long dataBytes, boolean persistent) {
-        long length = SegmentDescriptor.segmentLength(dataBytes);
+        return create(directory, dataBytes, persistent, null);
+    }
+
+    /** A new segment; with a {@code link}, it is a value held by that store (see {@link SharedStore}). */
+    static SharedSegment create(Path directory, long dataBytes, boolean persistent, StoreLink link) {
         String name = SegmentFiles.newName();
+        createFile(directory, name, dataBytes);
+        int flags = persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0;
+        return mapNew(directory, name, flags, true, mapping -> {
+            if (link != null) {
+                SegmentDescriptor.putStoreLink(mapping, link.storeName(), link.storeGeneration());
+            }
+        }, LastRelease.UNLINK);
+    }
+
+    /**
+     * Creates a store index named {@code fileName}, runs {@code initData} on its data region before the header
+     * is published, and returns the creator's handle.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException (as the cause of an UncheckedIOException) if it exists
+     */
+    static SharedSegment createStoreIndex(Path directory, String fileName, long dataBytes, boolean persistent,
+            Consumer<MemorySegment> initData, LastRelease lastRelease) {
+        createFile(directory, fileName, dataBytes);
+        int flags = SegmentDescriptor.FLAG_STORE_INDEX | (persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0);
+        return mapNew(directory, fileName, flags, false,
+                mapping -> initData.accept(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH)), lastRelease);
+    }
+
+    private static void createFile(Path directory, String name, long dataBytes) {
+        long length = SegmentDescriptor.segmentLength(dataBytes);
         Path path = directory.resolve(name);
         try {
             SegmentFiles.ensureDirectory(directory);
@@ -142,31 +241,105 @@ public final class SharedSegment implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create segment " + path + ": " + e.getMessage(), e);
         }
-        return mapNew(directory, name, length, persistent);
     }
 
-    private static SharedSegment mapNew(Path directory, String name, long length, boolean persistent) {
+    private static SharedSegment mapNew(Path directory, String name, int flags, boolean cached,
+            Consumer<MemorySegment> beforePublish, LastRelease lastRelease) {
         Path path = directory.resolve(name);
-        Arena arena = Arena.ofShared();
+        SegmentMappings.Mapping mapping;
         try {
-            MemorySegment mapping = SegmentFiles.mapExisting(path, arena);
-            SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
-            SegmentDescriptor.initialize(mapping, persistent ? SegmentDescriptor.FLAG_PERSISTENT : 0, length,
-                    SegmentFiles.newGeneration(), ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis(),
-                    System.currentTimeMillis());
-            return new SharedSegment(directory, name, arena, mapping);
+            mapping = cached ? SegmentMappings.acquire(path) : SegmentMappings.acquirePrivate(path);
         } catch (IOException e) {
-            discard(arena, path);
+            SegmentFiles.deleteQuietly(path);
             throw new UncheckedIOException("cannot map segment " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            MemorySegment header = mapping.segment();
+            SegmentDescriptor.attach(header, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
+            beforePublish.accept(header);
+            SegmentDescriptor.initialize(header, flags, header.byteSize(), SegmentFiles.newGeneration(),
+                    ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis(), System.currentTimeMillis());
+            return new SharedSegment(directory, name, mapping, lastRelease);
         } catch (RuntimeException | Error e) {
-            discard(arena, path);
+            SegmentMappings.release(mapping);
+            SegmentFiles.deleteQuietly(path);
             throw e;
         }
     }
 
-    private static void discard(Arena arena, Path path) {
-        arena.close();
-        SegmentFiles.deleteQuietly(path);
+    /** The store index at {@code fileName} cannot be opened yet: it is being created or being removed. */
+    static final class IndexBusyException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        IndexBusyException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Opens an existing store index and retains it. Returns null if there is no such file.
+     *
+     * @throws IndexBusyException if its creator has not published it yet, or its last holder released it
+     *     and the file is about to go (a released file nobody unlinked yet is unlinked here)
+     */
+    static SharedSegment openStoreIndex(Path directory, String fileName, LastRelease lastRelease)
+            throws IndexBusyException {
+        Path path = directory.resolve(fileName);
+        SegmentMappings.Mapping private_;
+        try {
+            if (SegmentFiles.regularFileSize(path) < SegmentDescriptor.HEADER_LENGTH) {
+                throw new IndexBusyException(path + " is being created");
+            }
+            private_ = SegmentMappings.acquirePrivate(path);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open store index " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            MemorySegment mapping = private_.segment();
+            if (SegmentDescriptor.getLayoutVersionAcquire(mapping) == 0) {
+                throw new IndexBusyException(path + " is being created");
+            }
+            checkHeader(mapping, path, 0);
+            if (!SegmentDescriptor.isStoreIndex(mapping)) {
+                throw new IllegalStateException(path + " is a segment but not a store index");
+            }
+            SegmentDescriptor.attach(mapping, ProcessLiveness.selfPid(), ProcessLiveness.selfStartMillis());
+            if (!SegmentDescriptor.tryRetain(mapping)) {
+                SegmentDescriptor.detach(mapping, ProcessLiveness.selfPid());
+                if (dev.tessera.sharedmem.internal.StoreIndex.claimUnlink(
+                        mapping.asSlice(SegmentDescriptor.HEADER_LENGTH))) {
+                    SegmentFiles.deleteQuietly(path);
+                }
+                throw new IndexBusyException(path + " was released by its last holder and is being removed");
+            }
+            return new SharedSegment(directory, fileName, private_, lastRelease);
+        } catch (IndexBusyException | RuntimeException | Error e) {
+            SegmentMappings.release(private_);
+            throw e;
+        }
+    }
+
+    /**
+     * Drops one reference to a segment that no handle of this process holds (a reference a store index
+     * owns): maps its header, releases, and unlinks the file if that was the last reference. A segment that
+     * is already gone, or has another generation, is left alone.
+     */
+    static void releaseUnheld(Path directory, String name, long generation) {
+        Path path = directory.resolve(checkName(name));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment header = SegmentFiles.mapRange(path, java.nio.channels.FileChannel.MapMode.READ_WRITE, 0,
+                    SegmentDescriptor.HEADER_LENGTH, arena);
+            if (SegmentDescriptor.getLayoutVersionAcquire(header) == SegmentDescriptor.LAYOUT_VERSION
+                    && SegmentDescriptor.getGeneration(header) == generation && SegmentDescriptor.release(header)) {
+                SegmentFiles.deleteQuietly(path);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // released and unlinked already, or reaped
+        } catch (IOException e) {
+            LOG.warn("releasing a store reference to {} failed: {}", path, e.toString());
+        }
     }
 
     /** Runs the reaper once per directory and JVM, before the first segment is created there. */
@@ -208,24 +381,23 @@ public final class SharedSegment implements AutoCloseable {
     }
 
     public boolean isPersistent() {
-        return SegmentDescriptor.isPersistent(lease.header());
+        return SegmentDescriptor.isPersistent(lease.header);
     }
 
     /** Bytes of the data region (after the header), a multiple of 64. */
     public long dataSize() {
-        return mapping.byteSize() - SegmentDescriptor.HEADER_LENGTH;
+        return byteSize - SegmentDescriptor.HEADER_LENGTH;
     }
 
     /** The data region; invalid (accesses throw {@link IllegalStateException}) once this handle is closed. */
     public MemorySegment data() {
-        checkOpen();
-        return mapping.asSlice(SegmentDescriptor.HEADER_LENGTH);
+        return lease.view().asSlice(SegmentDescriptor.HEADER_LENGTH);
     }
 
     /** The cross-process reference count, read with volatile semantics; -1 once the segment is dead. */
     public long refCountVolatile() {
         checkOpen();
-        return SegmentDescriptor.getRefCountVolatile(mapping);
+        return SegmentDescriptor.getRefCountVolatile(lease.header);
     }
 
     /**
@@ -247,7 +419,7 @@ public final class SharedSegment implements AutoCloseable {
     MemorySegment mapDataPrivately(long offset, long length) {
         checkOpen();
         try {
-            return SegmentFiles.mapPrivate(path(), SegmentDescriptor.HEADER_LENGTH + offset, length, lease.arena);
+            return SegmentFiles.mapPrivate(path(), SegmentDescriptor.HEADER_LENGTH + offset, length, lease.viewArena());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot map " + path() + " privately: " + e.getMessage(), e);
         }
@@ -282,6 +454,23 @@ public final class SharedSegment implements AutoCloseable {
             lease.handoff = true;
             cleanable.clean();
         }
+    }
+
+    /**
+     * Closes this handle but leaves its reference counted, for a holder that is not a process: a store index
+     * entry now owns it, and whoever removes the entry releases it ({@link #releaseUnheld}).
+     */
+    void closeKeepingReference() {
+        if (lease.closing.compareAndSet(false, true)) {
+            lease.explicit = true;
+            lease.keepReference = true;
+            cleanable.clean();
+        }
+    }
+
+    /** The whole mapping, header included, in this handle's arena; for the store, which keeps its index there. */
+    MemorySegment mapping() {
+        return lease.view();
     }
 
     @Override
@@ -326,23 +515,55 @@ public final class SharedSegment implements AutoCloseable {
         }
     }
 
-    /** What a handle must release; runs once, from close() or, for a leaked handle, from the Cleaner. */
+    /**
+     * What a handle must release; runs once, from close() or, for a leaked handle, from the Cleaner. Holds the
+     * shared mapping (for the header) and, once a view was asked for, the handle's own arena that views live in.
+     */
     private static final class Lease implements Runnable {
         final AtomicBoolean closing = new AtomicBoolean();
         final Path path;
-        final Arena arena;
-        final MemorySegment mapping;
+        final SegmentMappings.Mapping mapping;
+        final MemorySegment header;
+        final LastRelease lastRelease;
+        final boolean reclaimFromDead;
         volatile boolean explicit;
         volatile boolean handoff;
+        volatile boolean keepReference;
+        private Arena views; // guarded by this; null until the first view, and again once closed
+        private MemorySegment view; // guarded by this
+        private boolean viewsClosed; // guarded by this
 
-        Lease(Path path, Arena arena, MemorySegment mapping) {
+        Lease(Path path, SegmentMappings.Mapping mapping, LastRelease lastRelease, boolean reclaimFromDead) {
             this.path = path;
-            this.arena = arena;
             this.mapping = mapping;
+            this.header = mapping.segment();
+            this.lastRelease = lastRelease;
+            this.reclaimFromDead = reclaimFromDead;
         }
 
-        MemorySegment header() {
-            return mapping;
+        /** The whole segment in this handle's arena; throws once the handle is closed. */
+        synchronized MemorySegment view() {
+            viewArena();
+            return view;
+        }
+
+        synchronized Arena viewArena() {
+            if (viewsClosed || closing.get()) {
+                throw new IllegalStateException("segment handle " + path.getFileName() + " is closed");
+            }
+            if (views == null) {
+                views = Arena.ofShared();
+                view = header.reinterpret(views, null);
+            }
+            return views;
+        }
+
+        private synchronized Arena takeViews() {
+            viewsClosed = true;
+            Arena a = views;
+            views = null;
+            view = null;
+            return a;
         }
 
         @Override
@@ -355,22 +576,31 @@ public final class SharedSegment implements AutoCloseable {
             }
             releaseReference();
             if (!leaked) {
+                Arena a = takeViews();
                 try {
-                    arena.close();
+                    if (a != null) {
+                        a.close();
+                    }
                 } catch (RuntimeException e) {
-                    LOG.warn("unmapping {} failed: {}", path, e.toString());
+                    LOG.warn("closing the views of {} failed: {}", path, e.toString());
                 }
+                SegmentMappings.release(mapping);
             }
+        }
+
+        private static long alive(long pid, long startMillis) {
+            return ProcessLiveness.isAlive(pid, startMillis) ? 1 : 0;
         }
 
         private void releaseReference() {
             try {
                 if (handoff) {
-                    SegmentDescriptor.addPendingHandoff(mapping);
+                    SegmentDescriptor.addPendingHandoff(header);
                 }
-                SegmentDescriptor.detach(mapping, ProcessLiveness.selfPid());
-                if (!handoff && SegmentDescriptor.release(mapping)) {
-                    SegmentFiles.deleteQuietly(path);
+                SegmentDescriptor.detach(header, ProcessLiveness.selfPid());
+                if (!handoff && !keepReference && (SegmentDescriptor.release(header) || (reclaimFromDead
+                        && SegmentDescriptor.releaseIfHeldOnlyByDead(header, Lease::alive)))) {
+                    lastRelease.released(header, path);
                 }
             } catch (RuntimeException e) {
                 LOG.warn("releasing {} failed: {}", path, e.toString());

@@ -54,7 +54,10 @@ import java.util.UUID;
  *
  * <p>Wire format: magic {@code TSC1}, mode, tail length, graph length, the Java-serialized graph (tensors
  * replaced by small placeholders), then the raw tensor bytes (COPY mode), which move between memory and
- * channels without passing through Java serialization. Deserialization runs behind an allow-list
+ * channels without passing through Java serialization. A graph that is just one tensor skips Java
+ * serialization altogether: its graph is a compact placeholder (tag {@code 0x01}, where a Java stream starts
+ * with {@code 0xAC}: kind, then a {@link TensorRef} stub or dtype and shape), which costs a few microseconds
+ * less on both sides, the bulk of a stub handoff. Deserialization runs behind an allow-list
  * {@link ObjectInputFilter}: safe JDK value and collection classes, Tessera's placeholders, plus the patterns
  * given to {@link Builder#allowPatterns}; everything else is rejected.
  */
@@ -89,12 +92,14 @@ public final class TensorCodec {
     private final List<String> allowPatterns;
     private final ObjectInputFilter filter;
     private final Path directory;
+    private final StagingPool staging;
     private final int maxGraphBytes;
 
     private TensorCodec(Builder b) {
         this.mode = b.mode;
         this.allowPatterns = List.copyOf(b.patterns);
         this.directory = b.directory;
+        this.staging = b.staging;
         this.maxGraphBytes = b.maxGraphBytes;
         List<String> all = new ArrayList<>(DEFAULT_ALLOWED);
         all.addAll(allowPatterns);
@@ -133,27 +138,32 @@ public final class TensorCodec {
                 MemorySegment.copy(src, 0, dst, pos, src.byteSize());
                 pos += src.byteSize();
             }
-            e.commit();
+            e.handOff();
             return out;
         } finally {
             e.rollback();
         }
     }
 
-    /** Encodes {@code graph} onto {@code out}; tensor bytes go from memory to the channel without staging. */
+    /**
+     * Encodes {@code graph} onto {@code out}; tensor bytes go from memory to the channel without an intermediate
+     * copy. The message's references are handed off before its first byte is written (a receiver may decode
+     * it at once); if writing fails, those still pending are taken back.
+     */
     public void encode(Object graph, WritableByteChannel out) {
         Encoding e = prepare(graph);
         try {
             ByteBuffer head = ByteBuffer.allocate(HEADER_BYTES + e.graph.length);
             writeHead(head, e);
+            e.handOff();
             writeFully(out, head.flip());
             for (MemorySegment src : e.copies) {
                 for (long pos = 0; pos < src.byteSize(); pos += CHUNK) {
                     writeFully(out, src.asSlice(pos, Math.min(CHUNK, src.byteSize() - pos)).asByteBuffer());
                 }
             }
-            e.commit();
         } catch (IOException ex) {
+            e.recall();
             throw new UncheckedIOException("writing an encoded graph failed: " + ex.getMessage(), ex);
         } finally {
             e.rollback();
@@ -171,7 +181,17 @@ public final class TensorCodec {
     }
 
     private Encoding prepare(Object graph) {
-        Encoding e = new Encoding(mode, directory);
+        if (isTensor(graph)) {
+            Encoding e = new Encoding(mode, directory, staging);
+            try {
+                e.graph = Compact.encode(e.replace(graph));
+            } catch (RuntimeException | Error ex) {
+                e.rollback();
+                throw ex;
+            }
+            return e;
+        }
+        Encoding e = new Encoding(mode, directory, staging);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (EncodingStream oos = new EncodingStream(bytes, e)) {
             oos.writeObject(graph);
@@ -200,8 +220,12 @@ public final class TensorCodec {
             d.tailBytes = head.getLong(5);
             byte[] graph = readFully(in, ByteBuffer.allocate(graphLength(head))).array();
             Object result;
-            try (DecodingStream ois = new DecodingStream(graph, d, d.recording(filter))) {
-                result = ois.readObject();
+            if (Compact.isCompact(graph)) {
+                result = d.resolve(Compact.decode(graph));
+            } else {
+                try (DecodingStream ois = new DecodingStream(graph, d, d.recording(filter))) {
+                    result = ois.readObject();
+                }
             }
             d.fillTail(in);
             d.committed = true;
@@ -240,6 +264,65 @@ public final class TensorCodec {
         return buf.flip();
     }
 
+    private static boolean isTensor(Object graph) {
+        return graph instanceof NDArray || graph instanceof SharedTensor || Nd4jSupport.isINDArray(graph);
+    }
+
+    /** The graph of a message that is one tensor: its placeholder, without Java serialization. */
+    static final class Compact {
+        private static final byte TAG = 0x01;
+        private static final byte COPIED = 1;
+        private static final byte STUB = 2;
+
+        private Compact() {}
+
+        static boolean isCompact(byte[] graph) {
+            return graph.length > 0 && graph[0] == TAG;
+        }
+
+        static byte[] encode(Object placeholder) {
+            if (placeholder instanceof SharedStub s) {
+                return ByteBuffer.allocate(4 + s.ref().length).put(TAG).put(STUB).put(s.kind())
+                        .put((byte) (s.handoff() ? 1 : 0)).put(s.ref()).array();
+            }
+            CopiedTensor c = (CopiedTensor) placeholder;
+            ByteBuffer out = ByteBuffer.allocate(5 + 8 * c.shape().length).put(TAG).put(COPIED).put(c.kind())
+                    .put((byte) c.dtype()).put((byte) c.shape().length);
+            for (long d : c.shape()) {
+                out.putLong(d);
+            }
+            return out.array();
+        }
+
+        static Object decode(byte[] graph) {
+            try {
+                ByteBuffer in = ByteBuffer.wrap(graph, 1, graph.length - 1);
+                byte type = in.get();
+                byte kind = in.get();
+                if (type == STUB) {
+                    boolean handoff = in.get() != 0;
+                    byte[] ref = new byte[in.remaining()];
+                    in.get(ref);
+                    return new SharedStub(kind, ref, handoff);
+                }
+                if (type != COPIED) {
+                    throw new IllegalArgumentException("unknown compact tensor type " + type);
+                }
+                int dtype = in.get();
+                long[] shape = new long[Byte.toUnsignedInt(in.get())];
+                for (int i = 0; i < shape.length; i++) {
+                    shape[i] = in.getLong();
+                }
+                if (in.hasRemaining()) {
+                    throw new IllegalArgumentException(in.remaining() + " trailing bytes");
+                }
+                return new CopiedTensor(0, kind, dtype, shape);
+            } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("corrupt single-tensor message: " + e.getMessage(), e);
+            }
+        }
+    }
+
     /** Placeholder for a tensor whose bytes follow the graph. Validated by its canonical constructor. */
     record CopiedTensor(int index, byte kind, int dtype, long[] shape) implements Serializable {
         CopiedTensor {
@@ -266,14 +349,18 @@ public final class TensorCodec {
         final List<MemorySegment> copies = new ArrayList<>();
         final List<Object> keepAlive = new ArrayList<>();
         final List<SharedTensor> created = new ArrayList<>();
+        final List<TensorRef> createdRefs = new ArrayList<>();
+        final List<StagingPool.Staged> staged = new ArrayList<>();
+        final StagingPool staging;
         final Map<Object, Object> replaced = new IdentityHashMap<>();
         byte[] graph;
         long tailBytes;
-        boolean committed;
+        boolean handedOff;
 
-        Encoding(Mode mode, Path directory) {
+        Encoding(Mode mode, Path directory, StagingPool staging) {
             this.mode = mode;
             this.directory = directory;
+            this.staging = staging;
         }
 
         Object replace(Object original) {
@@ -310,8 +397,15 @@ public final class TensorCodec {
                 shape = Nd4jSupport.shapeOf(a);
                 bytes = c.memory();
             }
-            copies.add(bytes.asSlice(0, dtype.byteSizeOf(shape)));
-            tailBytes += dtype.byteSizeOf(shape);
+            long size = dtype.byteSizeOf(shape);
+            // a SharedTensor decodes into shared memory anyway, so with a pool it is always staged
+            if (staging != null && (kind == KIND_SHARED || size >= staging.minTensorBytes())) {
+                StagingPool.Staged s = staging.stage(bytes.asSlice(0, size), dtype, shape);
+                staged.add(s);
+                return new SharedStub(kind, s.ref().toBytes(), true);
+            }
+            copies.add(bytes.asSlice(0, size));
+            tailBytes += size;
             return new CopiedTensor(copies.size() - 1, kind, dtype.code(), shape);
         }
 
@@ -323,19 +417,32 @@ public final class TensorCodec {
                     ? SharedTensor.copyOf(a)
                     : SharedTensor.copyOf((org.nd4j.linalg.api.ndarray.INDArray) obj);
             created.add(t);
+            createdRefs.add(t.ref());
             return new SharedStub(kind, t.ref().toBytes(), true);
         }
 
-        /** The message is out: its segments' references now travel with it. */
-        void commit() {
+        /** The message is about to go out: its segments' references travel with it from now on. */
+        void handOff() {
             created.forEach(SharedTensor::closeHandingOff);
-            committed = true;
+            staged.forEach(StagingPool.Staged::handOff);
+            handedOff = true;
         }
 
+        /** The message did not (entirely) go out: takes back the references no decoder has taken yet. */
+        void recall() {
+            for (TensorRef ref : createdRefs) {
+                SharedSegment.recallHandoff(ref.directory(), ref.segmentName(), ref.generation());
+            }
+            staged.forEach(StagingPool.Staged::abort);
+        }
+
+        /** Releases what a failed encoding created, unless the message was handed off. */
         void rollback() {
-            if (!committed) {
+            if (!handedOff) {
                 created.forEach(SharedTensor::close);
                 created.clear();
+                staged.forEach(StagingPool.Staged::abort);
+                staged.clear();
             }
         }
     }
@@ -504,6 +611,7 @@ public final class TensorCodec {
         private Mode mode = Mode.COPY;
         private final List<String> patterns = new ArrayList<>();
         private Path directory;
+        private StagingPool staging;
         private int maxGraphBytes = 1 << 30;
         private int maxDepth = 100;
 
@@ -544,6 +652,19 @@ public final class TensorCodec {
                         + "or package.**; no ';', '!', '=' or a bare wildcard)");
             }
             patterns.add(p.strip());
+        }
+
+        /**
+         * Copies SharedTensors, and NDArrays and INDArrays of at least {@code pool.minTensorBytes()}, into
+         * {@code pool}'s shared memory in
+         * {@link Mode#COPY}, instead of into the message: one memcpy into pages already in place, and a stub
+         * that the first decoder takes over (it owns an independent copy). Such messages are decoded once,
+         * on this machine; without a pool (the default) COPY messages are self-contained bytes. The caller
+         * keeps owning the pool.
+         */
+        public Builder optStaging(StagingPool pool) {
+            this.staging = Objects.requireNonNull(pool, "pool");
+            return this;
         }
 
         /** Where decoding puts SharedTensors copied in COPY mode; default {@link SharedSegment#defaultDirectory()}. */

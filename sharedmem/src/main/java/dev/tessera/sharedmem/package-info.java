@@ -6,7 +6,10 @@
  * {@link dev.tessera.sharedmem.SharedSegment} (a file in {@code /dev/shm} mapped with FFM), a
  * {@link dev.tessera.sharedmem.TensorRef} of under 200 bytes names it, and any process on the machine maps
  * it back zero-copy as a {@code MemorySegment}, a {@code ByteBuffer}, a DJL {@code NDArray} or an ND4J
- * {@code INDArray}. {@link dev.tessera.sharedmem.TensorCodec} does this for whole object graphs.
+ * {@code INDArray}. {@link dev.tessera.sharedmem.TensorCodec} does this for whole object graphs, and
+ * {@link dev.tessera.sharedmem.SharedStore} is a named key-value store of tensors and objects that every process
+ * on the machine can open. A {@link dev.tessera.sharedmem.StagingPool} makes copies for another process one memcpy
+ * into shared memory whose pages are already in place.
  *
  * <p><b>Invariants.</b>
  * <ul>
@@ -17,6 +20,9 @@
  *   <li>A segment's header (see {@code internal.SegmentDescriptor}) counts references across processes and
  *       records which processes hold them; the last close unlinks the file, and the reaper removes files
  *       whose processes all died (also after {@code kill -9}).
+ *   <li>A store's index is changed only under a lock whose holder is known by pid; a holder that dies is
+ *       taken over and its half-done change is finished or dropped from a redo record. A store value is a
+ *       segment that counts the index entry as one reference, so a value is never freed under a reader.
  *   <li>A mapping does not hold its file descriptor, so 10,000 live tensors use no extra descriptors.
  *   <li>A view never outlives its memory: closing a tensor closes its DJL and ND4J views first, and every
  *       later use of any view is an {@link java.lang.IllegalStateException}, not a segfault.

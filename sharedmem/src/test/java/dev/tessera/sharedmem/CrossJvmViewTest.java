@@ -64,6 +64,32 @@ class CrossJvmViewTest {
         }
     }
 
+    @Test
+    void aWorkerJvmOwnsItsStagedCopiesAndThePoolReusesTheirSegment() throws Exception {
+        try (StagingPool pool = StagingPool.builder().build();
+                SharedTensor source = SharedTensor.allocate(DType.INT64, 1024);
+                ChildJvm child = ChildJvm.start(ShmLeakCheck.directory(), "decode-copies")) {
+            TensorCodec codec = TensorCodec.builder().mode(TensorCodec.Mode.COPY).optStaging(pool).build();
+            source.segment().set(ValueLayout.JAVA_LONG, 0, 42);
+            child.send(HEX.formatHex(codec.encode(source)));
+            String[] first = child.expect("WROTE").split(" ");
+            assertEquals("42", first[0]);
+            child.expect("CLOSED");
+            assertEquals(42, source.segment().get(ValueLayout.JAVA_LONG, 0), "the worker wrote its own copy");
+
+            source.segment().set(ValueLayout.JAVA_LONG, 0, 43);
+            child.send(HEX.formatHex(codec.encode(source)));
+            String[] second = child.expect("WROTE").split(" ");
+            assertEquals("43", second[0], "a fresh copy, not the worker's earlier write");
+            assertEquals(first[1], second[1], "the worker closed its copy, so the pool reused the segment");
+            child.expect("CLOSED");
+            child.send("");
+            assertEquals(0, child.waitExit(), child.stderrText());
+            assertEquals(2, files(), "the source and the pool's segment");
+        }
+        assertEquals(0, files());
+    }
+
     private static String hex(SharedTensor t) {
         return HEX.formatHex(t.ref().toBytes());
     }

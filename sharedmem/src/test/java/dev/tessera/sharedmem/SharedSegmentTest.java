@@ -6,8 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.tessera.sharedmem.internal.SegmentMappings;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -42,6 +47,36 @@ class SharedSegmentTest {
         assertFalse(Files.exists(a.path()));
         assertFalse(Files.exists(b.path()));
         assertThrows(IllegalStateException.class, a::data);
+    }
+
+    @Test
+    void handlesShareOneMappingButClosingOneInvalidatesOnlyItsOwnViews() {
+        try (SharedSegment a = SharedSegment.builder().setSize(64).build()) {
+            SharedSegment b = SharedSegment.open(a.name());
+            MemorySegment viewA = a.data();
+            MemorySegment viewB = b.data();
+            assertEquals(viewA.address(), viewB.address(), "one mapping per process");
+            b.close();
+            assertThrows(IllegalStateException.class, () -> viewB.get(ValueLayout.JAVA_LONG, 0));
+            viewA.set(ValueLayout.JAVA_LONG, 0, 5);
+            assertEquals(5, a.data().get(ValueLayout.JAVA_LONG, 0));
+            assertEquals(1, a.refCountVolatile());
+        }
+    }
+
+    @Test
+    void aMappingStaysIdleWhileItsSegmentLivesAndIsUnmappedWhenItDies() {
+        SegmentMappings.evictAllIdle();
+        try (NDManager sender = NDManager.newBaseManager()) {
+            TensorCodec codec = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
+            byte[] message = codec.encode(sender.ones(new Shape(4)));
+            assertEquals(1, SegmentMappings.idleCount(), "the segment lives on in the message: kept mapped");
+            NDManager receiver = NDManager.newBaseManager();
+            assertEquals(4f, ((NDArray) codec.decode(message, receiver)).sum().getFloat());
+            assertEquals(0, SegmentMappings.idleCount(), "in use again");
+            receiver.close();
+            assertEquals(0, SegmentMappings.idleCount(), "its last reference is gone: unmapped at once");
+        }
     }
 
     @Test

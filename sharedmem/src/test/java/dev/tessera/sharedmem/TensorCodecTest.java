@@ -71,6 +71,41 @@ class TensorCodecTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void roundTripsAnNDArrayAtTheTopLevelAndInsideLists(Mode mode) {
+        TensorCodec plain = TensorCodec.builder().mode(mode).build();
+        try (NDManager sender = NDManager.newBaseManager(); NDManager receiver = NDManager.newBaseManager()) {
+            NDArray a = sender.create(new float[] {1, 2, 3});
+            Object top = plain.decode(plain.encode(a), receiver);
+            assertArrayEquals(new float[] {1, 2, 3}, assertInstanceOf(NDArray.class, top).toFloatArray());
+            List<?> pair = (List<?>) plain.decode(plain.encode(List.of(a, a.mul(10))), receiver);
+            assertArrayEquals(new float[] {10, 20, 30}, ((NDArray) pair.get(1)).toFloatArray());
+            List<?> nested = (List<?>) plain.decode(plain.encode(List.of(List.of(a, a))), receiver);
+            assertSame(((List<?>) nested.get(0)).get(0), ((List<?>) nested.get(0)).get(1));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void aTopLevelTensorTravelsInCompactFormWithoutJavaSerialization(Mode mode) {
+        try (SharedTensor t = SharedTensor.allocate(DType.INT32, 2, 3)) {
+            t.segment().setAtIndex(ValueLayout.JAVA_INT, 5, 9);
+            byte[] message = codec(mode).encode(t);
+            assertEquals(0x01, message[17], "a compact graph; a Java stream would start with 0xAC");
+            try (SharedTensor back = (SharedTensor) codec(mode).decode(message, null)) {
+                assertEquals(9, back.segment().getAtIndex(ValueLayout.JAVA_INT, 5));
+                assertArrayEquals(new long[] {2, 3}, back.shape());
+            }
+            byte[] corrupt = message.clone();
+            corrupt[18] = 9; // no such placeholder type
+            assertThrows(IllegalArgumentException.class, () -> codec(mode).decode(corrupt, null));
+            byte[] truncatedGraph = java.util.Arrays.copyOf(message, 20);
+            truncatedGraph[16] = 3; // graph length 3: cut inside the placeholder
+            assertThrows(IllegalArgumentException.class, () -> codec(mode).decode(truncatedGraph, null));
+        }
+    }
+
     @Test
     void shareModeHandsItsSegmentToTheDecoderWhoseManagerReleasesIt() throws Exception {
         try (NDManager sender = NDManager.newBaseManager()) {

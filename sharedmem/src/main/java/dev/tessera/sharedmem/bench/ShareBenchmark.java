@@ -2,6 +2,7 @@ package dev.tessera.sharedmem.bench;
 
 import dev.tessera.sharedmem.DType;
 import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.StagingPool;
 import dev.tessera.sharedmem.TensorCodec;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -23,17 +24,32 @@ import java.util.Locale;
  * {@code ./tessera bench share}: hands a tensor to a worker JVM and waits for its acknowledgement, three ways,
  * for each size. Single-threaded; not for concurrent use.
  *
+ * <p>What one measurement is, from the parent's clock, between sending the message and reading the worker's
+ * one-byte acknowledgement over a Unix domain socket:
  * <ol>
- *   <li>{@code stub}: a {@link TensorCodec.Mode#SHARE} message (a stub) goes over a Unix domain socket; the
- *       worker decodes it (maps the segment), reads its first and last byte, closes it and acknowledges.
- *   <li>{@code copy}: a {@link TensorCodec.Mode#COPY} message streams the bytes over the same socket; the
- *       worker decodes them into a new shared tensor, reads its first and last byte, closes it and acknowledges.
- *   <li>{@code memcpy}: one in-process copy of the same size between two pre-faulted buffers, the physical
- *       reference for the copy.
+ *   <li>{@code stub}: the parent encodes its {@link SharedTensor} with a {@link TensorCodec.Mode#SHARE} codec
+ *       (a single tensor travels in the codec's compact form: 17 bytes of header and a ~60-byte stub, one
+ *       socket write). The worker decodes it: it opens the segment (maps it on the first handoff; afterwards
+ *       its per-process mapping is reused), takes a cross-process reference (attach slot and CAS on the
+ *       mapped count), checks the header and generation, reads the tensor's first and last byte through a
+ *       {@code MemorySegment} view, closes the tensor (releases the reference and closes the view's arena,
+ *       a handshake with the worker's threads) and only then acknowledges.
+ *   <li>{@code copy}: the same with a {@link TensorCodec.Mode#COPY} codec that stages through a
+ *       {@link StagingPool}: the parent copies the tensor (one memcpy) into a free pool segment whose pages
+ *       are already allocated and mapped, and sends a stub the worker takes over; the worker owns an
+ *       independent copy (the parent never sees its writes), reads the first and last byte, closes it (the
+ *       segment goes back to the pool) and acknowledges. This is the steady state of repeated copies of one
+ *       size: the first copy of a size also allocates the pool segment (warm-up runs absorb it; run
+ *       {@code --warmup 0 --runs 1} to see it). {@code --copy-via stream} measures self-contained COPY
+ *       messages instead: the bytes go through the socket into a new segment that the worker creates.
+ *   <li>{@code memcpy}: one in-process {@code MemorySegment.copy} of the same size between two pre-faulted
+ *       buffers, the physical reference for the copy.
  * </ol>
  *
- * <p>Each measurement is the median of several runs after a warm-up; JVM start is excluded (the worker is
- * started once). {@code --format json} prints one line per mode and size:
+ * <p>Each figure is the median of several runs after a warm-up: 1,001 stub handoffs after 500 at every size;
+ * 101/101/21/11 copies and memcpys after 100/100/5/3 at 1 KB/1 MB/64 MB/1 GB (plus 5,000 warm-up handoffs of
+ * each kind at 256 KiB before the first size). JVM start is excluded (the worker is started once). {@code --format json}
+ * prints one line per mode and size:
  * {@code {"bench": "share", "mode": "stub", "bytes": 1024, "medianMicros": 42.0}}.
  */
 public final class ShareBenchmark {
@@ -51,7 +67,8 @@ public final class ShareBenchmark {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("bench share: " + e.getMessage());
-            System.err.println("usage: bench share [--format table|json] [--sizes 1KB,1MB,64MB,1GB] [--runs N] [--warmup N]");
+            System.err.println("usage: bench share [--format table|json] [--sizes 1KB,1MB,64MB,1GB] [--modes stub,copy,memcpy]"
+                    + " [--copy-via staging|stream] [--runs N] [--warmup N]");
             System.exit(2);
             return;
         }
@@ -68,12 +85,16 @@ public final class ShareBenchmark {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(socketPath));
             Process worker = startWorker(socketPath);
-            try (SocketChannel channel = server.accept()) {
-                warmUp(channel);
+            try (SocketChannel channel = server.accept();
+                    StagingPool staging = StagingPool.builder().optMaxBytes(maxSize(options) + (256L << 20)).build()) {
+                TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
+                TensorCodec.Builder copyBuilder = TensorCodec.builder().mode(TensorCodec.Mode.COPY);
+                TensorCodec copy = options.stream ? copyBuilder.build() : copyBuilder.optStaging(staging).build();
+                warmUp(channel, share, copy);
                 for (long size : options.sizes) {
-                    results.addAll(measureSize(channel, size, options));
+                    results.addAll(measureSize(channel, size, options, share, copy));
                 }
-                channel.write(ByteBuffer.wrap(new byte[] {0})); // size 0 tells the worker to stop
+                TensorCodec.builder().build().encode(0, channel); // a message that is not a tensor: stop
                 worker.waitFor();
             } finally {
                 worker.destroyForcibly();
@@ -100,36 +121,46 @@ public final class ShareBenchmark {
     }
 
     /** Lets both JVMs' JIT compile the codec, socket and mapping paths before anything is measured. */
-    private static void warmUp(SocketChannel channel) throws IOException {
-        TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
-        TensorCodec copy = TensorCodec.builder().mode(TensorCodec.Mode.COPY).build();
-        try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, 1024)) {
-            for (int i = 0; i < 2_000; i++) {
+    private static long maxSize(Options options) {
+        return Arrays.stream(options.sizes).max().orElse(0);
+    }
+
+    private static void warmUp(SocketChannel channel, TensorCodec share, TensorCodec copy) throws IOException {
+        try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, 256 << 10)) { // staged when copied
+            for (int i = 0; i < 5_000; i++) {
                 handOff(channel, share, tensor);
                 handOff(channel, copy, tensor);
             }
         }
     }
 
-    private static List<Result> measureSize(SocketChannel channel, long size, Options options) throws IOException {
-        int runs = options.runs > 0 ? options.runs : size >= (1L << 30) ? 7 : size >= (64L << 20) ? 21 : 101;
-        int warmup = options.warmup >= 0 ? options.warmup : size >= (1L << 30) ? 2 : size >= (64L << 20) ? 5 : 100;
-        TensorCodec share = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
-        TensorCodec copy = TensorCodec.builder().mode(TensorCodec.Mode.COPY).build();
+    private static List<Result> measureSize(SocketChannel channel, long size, Options options, TensorCodec share,
+            TensorCodec copy) throws IOException {
+        // stubs are cheap at every size: many samples (~0.1 s) so that one transient (the previous size's
+        // memory being freed) does not move the median; copies of big tensors take long, so fewer of them
+        int stubRuns = options.runs > 0 ? options.runs : 1001;
+        int stubWarmup = options.warmup >= 0 ? options.warmup : 500;
+        int runs = options.runs > 0 ? options.runs : size >= (1L << 30) ? 11 : size >= (64L << 20) ? 21 : 101;
+        int warmup = options.warmup >= 0 ? options.warmup : size >= (1L << 30) ? 3 : size >= (64L << 20) ? 5 : 100;
+        List<Result> results = new ArrayList<>();
         try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, size)) {
             tensor.segment().fill((byte) 1);
-            double stub = median(warmup, runs, () -> handOff(channel, share, tensor));
-            double copied = median(warmup, runs, () -> handOff(channel, copy, tensor));
-            double memcpy = memcpyMedian(size, warmup, runs);
-            return List.of(new Result("stub", size, stub), new Result("copy", size, copied),
-                    new Result("memcpy", size, memcpy));
+            if (options.modes.contains("stub")) {
+                results.add(new Result("stub", size, median(stubWarmup, stubRuns, () -> handOff(channel, share, tensor))));
+            }
+            if (options.modes.contains("copy")) {
+                results.add(new Result("copy", size, median(warmup, runs, () -> handOff(channel, copy, tensor))));
+            }
         }
+        if (options.modes.contains("memcpy")) {
+            results.add(new Result("memcpy", size, memcpyMedian(size, warmup, runs)));
+        }
+        return results;
     }
 
-    /** One handoff: the mode byte, the message, then wait for the worker's one-byte acknowledgement. */
+    /** One handoff: the message, then wait for the worker's one-byte acknowledgement. */
     private static long handOff(SocketChannel channel, TensorCodec codec, SharedTensor tensor) throws IOException {
         long start = System.nanoTime();
-        writeFully(channel, ByteBuffer.wrap(new byte[] {1}));
         codec.encode(tensor, channel);
         ByteBuffer ack = ByteBuffer.allocate(1);
         while (ack.hasRemaining()) {
@@ -185,14 +216,23 @@ public final class ShareBenchmark {
         }
         System.out.printf(Locale.ROOT, "%10s %12s %12s %12s %11s %11s %9s%n", "bytes", "stub us", "copy us",
                 "memcpy us", "copy GB/s", "memcpy GB/s", "copy/mem");
-        for (int i = 0; i + 2 < results.size(); i += 3) {
-            long bytes = results.get(i).bytes();
-            double stub = results.get(i).medianMicros();
-            double copy = results.get(i + 1).medianMicros();
-            double mem = results.get(i + 2).medianMicros();
-            System.out.printf(Locale.ROOT, "%10s %12.1f %12.1f %12.1f %11.2f %11.2f %8.0f%%%n", human(bytes), stub, copy,
-                    mem, bytes / copy / 1e3, bytes / mem / 1e3, 100 * mem / copy);
+        for (long bytes : results.stream().mapToLong(Result::bytes).distinct().toArray()) {
+            double stub = micros(results, "stub", bytes);
+            double copy = micros(results, "copy", bytes);
+            double mem = micros(results, "memcpy", bytes);
+            System.out.printf(Locale.ROOT, "%10s %12s %12s %12s %11s %11s %9s%n", human(bytes), cell("%.1f", stub),
+                    cell("%.1f", copy), cell("%.1f", mem), cell("%.2f", bytes / copy / 1e3),
+                    cell("%.2f", bytes / mem / 1e3), cell("%.0f%%", 100 * mem / copy));
         }
+    }
+
+    private static String cell(String format, double value) {
+        return Double.isNaN(value) ? "-" : String.format(Locale.ROOT, format, value);
+    }
+
+    private static double micros(List<Result> results, String mode, long bytes) {
+        return results.stream().filter(r -> r.mode().equals(mode) && r.bytes() == bytes)
+                .mapToDouble(Result::medianMicros).findFirst().orElse(Double.NaN);
     }
 
     private static String human(long bytes) {
@@ -201,10 +241,12 @@ public final class ShareBenchmark {
     }
 
     /** Command-line options; {@code runs}/{@code warmup} of -1 mean "by size". */
-    record Options(boolean json, long[] sizes, int runs, int warmup) {
+    record Options(boolean json, long[] sizes, List<String> modes, boolean stream, int runs, int warmup) {
         static Options parse(String[] args) {
             boolean json = false;
+            boolean stream = false;
             long[] sizes = DEFAULT_SIZES;
+            List<String> modes = List.of("stub", "copy", "memcpy");
             int runs = -1;
             int warmup = -1;
             for (int i = 0; i < args.length; i++) {
@@ -218,13 +260,26 @@ public final class ShareBenchmark {
                     };
                     case "--sizes" -> sizes = Arrays.stream(require(value, "--sizes").split(","))
                             .mapToLong(Options::parseSize).toArray();
+                    case "--modes" -> {
+                        modes = List.of(require(value, "--modes").split(","));
+                        for (String m : modes) {
+                            if (!List.of("stub", "copy", "memcpy").contains(m)) {
+                                throw new IllegalArgumentException("mode " + m + " (expected stub, copy or memcpy)");
+                            }
+                        }
+                    }
+                    case "--copy-via" -> stream = switch (require(value, "--copy-via")) {
+                        case "stream" -> true;
+                        case "staging" -> false;
+                        default -> throw new IllegalArgumentException("--copy-via=" + value + " (expected staging or stream)");
+                    };
                     case "--runs" -> runs = positive("--runs", require(value, "--runs"));
                     case "--warmup" -> warmup = positive("--warmup", require(value, "--warmup"));
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
                 i++;
             }
-            return new Options(json, sizes, runs, warmup);
+            return new Options(json, sizes, modes, stream, runs, warmup);
         }
 
         private static String require(String value, String option) {
@@ -261,23 +316,14 @@ public final class ShareBenchmark {
         static void run(Path socket) throws IOException {
             TensorCodec codec = TensorCodec.builder().build(); // decoding follows the message's own mode
             try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-                ByteBuffer command = ByteBuffer.allocate(1);
                 ByteBuffer ack = ByteBuffer.allocate(1);
-                while (readCommand(channel, command) != 0) {
-                    try (SharedTensor t = (SharedTensor) codec.decode(channel, null)) {
-                        ack.clear().put(0, touch(t));
+                while (codec.decode(channel, null) instanceof SharedTensor tensor) {
+                    try (tensor) {
+                        ack.clear().put(0, touch(tensor));
                     }
                     writeFully(channel, ack);
                 }
             }
-        }
-
-        private static byte readCommand(SocketChannel channel, ByteBuffer command) throws IOException {
-            command.clear();
-            if (channel.read(command) < 0) {
-                return 0;
-            }
-            return command.get(0);
         }
 
         private static byte touch(SharedTensor t) {

@@ -98,9 +98,15 @@ public final class ShmCli implements Callable<Integer> {
     }
 
     static String row(SegmentInfo s) {
-        String state = !s.published() ? "unpublished"
-                : s.orphaned() ? "orphaned (gc removes it)"
-                : (s.persistent() ? "persistent, " : "") + "attached " + s.attachedPids();
+        String what = switch (s.kind()) {
+            case STORE -> "store '" + s.store() + "', ";
+            case STORE_VALUE -> "value of store '" + s.store() + "'" + (s.heldByStore() ? "" : " (no longer held)")
+                    + ", ";
+            case SEGMENT -> "";
+        };
+        String state = !s.published() ? what + "unpublished"
+                : s.orphaned() ? what + "orphaned (gc removes it)"
+                : what + (s.persistent() ? "persistent, " : "") + "attached " + s.attachedPids();
         return String.format("%-40s %14d %8d %-6s %10s %5d  %s", s.name(), s.sizeBytes(), s.ownerPid(),
                 s.ownerAlive() ? "yes" : "no", age(s.ageMillis()), s.refCount(), state);
     }

@@ -17,10 +17,12 @@ import java.lang.invoke.VarHandle;
  *   +-----------------+-----------------+----------------+                             read-only
  *   | owner pid       | owner start ms  | created ms     |
  *   +-----------------+-----------------+----------------+
- *   64                72                80                                   128
- *   +-----------------+-----------------+------------------------------------+       cache line 1:
- *   | ref count       | pending handoffs|  (padding)                         |       CAS by every process
- *   +-----------------+-----------------+------------------------------------+
+ *   64                72                80               88    89                128
+ *   +-----------------+-----------------+----------------+-----+-----------------+  cache line 1:
+ *   | ref count       | pending handoffs| store gen      | len | store name      |  counts: CAS by every
+ *   +-----------------+-----------------+----------------+-----+-----------------+  process; store link:
+ *                                                                                    written once, before
+ *                                                                                    publication
  *   128: SLOT_COUNT attach slots of 16 bytes, one per attached process
  *   +------------------------------+------------------+
  *   | pid (high 32) | handles (low 32) | start ms     |  ... up to HEADER_LENGTH
@@ -29,6 +31,8 @@ import java.lang.invoke.VarHandle;
  * </pre>
  *
  * <p>Publication: the creator writes every field, then the layout version last with release semantics;
+ * after that, line 0 is read-only except the generation of a staging segment, which its pool renews on every
+ * reuse (see {@link #putGenerationVolatile}).
  * readers check the version with acquire semantics before trusting anything else. A version of 0 means
  * "still being created".
  *
@@ -36,6 +40,12 @@ import java.lang.invoke.VarHandle;
  * it is dead. A handle {@link #tryRetain retains} only a live segment (and a non-persistent one only from a
  * positive count), so a segment that was released or reaped can never be revived. The process that moves
  * the count to {@code RELEASED} unlinks the file.
+ *
+ * <p>Store link: a segment that holds a value of a {@code SharedStore} names that store (its name, up to
+ * {@link #MAX_STORE_NAME_BYTES} ASCII bytes) and the store index's generation, so that a reaper can tell
+ * whether a live store still holds it. A segment that is not a store value has generation 0 there. The link
+ * sits in what layout version 1 left as zeroed padding, so it is a compatible extension of that version: a
+ * reader that ignores it sees an ordinary segment. {@link #FLAG_STORE_INDEX} marks a store's index segment.
  *
  * <p>Attach slots let a reaper tell a leaked segment from a live one: each process holding handles owns one
  * slot with its pid, its start time (to survive pid reuse) and its number of handles. Slots of different
@@ -57,6 +67,10 @@ public final class SegmentDescriptor {
     public static final int CREATED_MILLIS_OFFSET = 56;
     public static final int REF_COUNT_OFFSET = 64;
     public static final int PENDING_HANDOFFS_OFFSET = 72;
+    public static final int STORE_GENERATION_OFFSET = 80;
+    public static final int STORE_NAME_LENGTH_OFFSET = 88;
+    public static final int STORE_NAME_OFFSET = 89;
+    public static final int MAX_STORE_NAME_BYTES = 128 - STORE_NAME_OFFSET;
     public static final int SLOTS_OFFSET = 128;
     public static final int SLOT_LENGTH = 16;
     public static final int HEADER_LENGTH = 4096;
@@ -64,6 +78,8 @@ public final class SegmentDescriptor {
     public static final long DATA_ALIGNMENT = 64;
 
     public static final int FLAG_PERSISTENT = 1;
+    /** The segment is the index of a {@code SharedStore} (its data region is laid out by StoreIndexDescriptor). */
+    public static final int FLAG_STORE_INDEX = 2;
     public static final long RELEASED = -1;
 
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
@@ -139,6 +155,19 @@ public final class SegmentDescriptor {
         return header.get(ValueLayout.JAVA_LONG, GENERATION_OFFSET);
     }
 
+    public static long getGenerationVolatile(MemorySegment header) {
+        return (long) LONG.getVolatile(header, (long) GENERATION_OFFSET);
+    }
+
+    /**
+     * Gives a staging segment a new generation before its pool reuses it, so that stubs of its earlier
+     * contents go stale. Only the pool that owns the segment writes it, and only while no receiver holds it;
+     * an opener re-reads it after retaining (see {@code SharedSegment.open}).
+     */
+    public static void putGenerationVolatile(MemorySegment header, long generation) {
+        LONG.setVolatile(header, (long) GENERATION_OFFSET, generation);
+    }
+
     public static long getOwnerPid(MemorySegment header) {
         return header.get(ValueLayout.JAVA_LONG, OWNER_PID_OFFSET);
     }
@@ -189,6 +218,66 @@ public final class SegmentDescriptor {
                 return next == RELEASED;
             }
         }
+    }
+
+    /**
+     * Links a segment to the store that holds it as a value; call before {@link #initialize} publishes the
+     * header. {@code storeName} is ASCII of at most {@link #MAX_STORE_NAME_BYTES} bytes.
+     */
+    public static void putStoreLink(MemorySegment header, String storeName, long storeGeneration) {
+        byte[] name = storeName.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (name.length == 0 || name.length > MAX_STORE_NAME_BYTES || storeGeneration == 0) {
+            throw new IllegalArgumentException("store link '" + storeName + "' (expected 1.." + MAX_STORE_NAME_BYTES
+                    + " ASCII bytes) with generation " + storeGeneration + " (expected non-zero)");
+        }
+        header.set(ValueLayout.JAVA_LONG, STORE_GENERATION_OFFSET, storeGeneration);
+        header.set(ValueLayout.JAVA_BYTE, STORE_NAME_LENGTH_OFFSET, (byte) name.length);
+        MemorySegment.copy(name, 0, header, ValueLayout.JAVA_BYTE, STORE_NAME_OFFSET, name.length);
+    }
+
+    /** The generation of the store index holding this segment as a value, or 0 if it is not a store value. */
+    public static long getStoreGeneration(MemorySegment header) {
+        return header.get(ValueLayout.JAVA_LONG, STORE_GENERATION_OFFSET);
+    }
+
+    /** The name of the store holding this segment as a value, or null if it is not a store value. */
+    public static String getStoreName(MemorySegment header) {
+        int length = Byte.toUnsignedInt(header.get(ValueLayout.JAVA_BYTE, STORE_NAME_LENGTH_OFFSET));
+        if (getStoreGeneration(header) == 0 || length == 0 || length > MAX_STORE_NAME_BYTES) {
+            return null;
+        }
+        byte[] name = new byte[length];
+        MemorySegment.copy(header, ValueLayout.JAVA_BYTE, STORE_NAME_OFFSET, name, 0, length);
+        return new String(name, java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    public static boolean isStoreIndex(MemorySegment header) {
+        return (getFlags(header) & FLAG_STORE_INDEX) != 0;
+    }
+
+    /**
+     * Kills a non-persistent segment whose remaining references all belong to dead processes: for segments
+     * whose references are all handles (a store index: no handoffs, no store references), so that a holder
+     * killed with {@code kill -9} does not keep it alive. Scans the attach slots, then swaps the count it read
+     * before the scan for {@link #RELEASED}; a process that opens the segment meanwhile has claimed a slot
+     * before retaining, so it either shows up in the scan or fails to retain. Returns true when this call
+     * killed the segment (the caller must then remove it).
+     */
+    public static boolean releaseIfHeldOnlyByDead(MemorySegment header, java.util.function.LongBinaryOperator alive) {
+        if (isPersistent(header)) {
+            return false;
+        }
+        long count = getRefCountVolatile(header);
+        if (count <= 0) {
+            return false;
+        }
+        for (int i = 0; i < SLOT_COUNT; i++) {
+            long v = getSlotVolatile(header, i);
+            if (slotHandles(v) > 0 && alive.applyAsLong(slotPid(v), getSlotStartMillisAcquire(header, i)) != 0) {
+                return false;
+            }
+        }
+        return compareAndSetRefCount(header, count, RELEASED);
     }
 
     public static long getPendingHandoffsVolatile(MemorySegment header) {

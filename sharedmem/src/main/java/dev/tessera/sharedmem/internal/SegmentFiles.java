@@ -34,8 +34,13 @@ public final class SegmentFiles {
     /** System property naming the segment directory; read on every call so tests can point it elsewhere. */
     public static final String DIRECTORY_PROPERTY = "tessera.shm.dir";
     public static final int NAME_BITS = 128;
+    /** Store index files are named this prefix plus the store name. */
+    public static final String STORE_PREFIX = "tessera-store-";
+    /** The longest store name, in characters. */
+    public static final int MAX_STORE_NAME_LENGTH = 32;
 
     private static final Pattern NAME = Pattern.compile("tessera-[0-9a-f]{32}");
+    private static final Pattern STORE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final HexFormat HEX = HexFormat.of();
     private static final int ZERO_FILL_CHUNK = 1 << 20;
@@ -79,6 +84,31 @@ public final class SegmentFiles {
 
     public static boolean isSegmentName(String name) {
         return name != null && NAME.matcher(name).matches();
+    }
+
+    /** Whether {@code name} is a valid store name: 1 to 32 of {@code [A-Za-z0-9._-]}, not starting with . or -. */
+    public static boolean isStoreName(String name) {
+        return name != null && STORE_NAME.matcher(name).matches();
+    }
+
+    /** The index file name of store {@code storeName} (which must be valid). */
+    public static String storeFileName(String storeName) {
+        if (!isStoreName(storeName)) {
+            throw new IllegalArgumentException("store name '" + storeName + "' (expected 1.." + MAX_STORE_NAME_LENGTH
+                    + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+        }
+        return STORE_PREFIX + storeName;
+    }
+
+    /** Whether {@code fileName} names a store index file. */
+    public static boolean isStoreFileName(String fileName) {
+        return fileName != null && fileName.startsWith(STORE_PREFIX)
+                && isStoreName(fileName.substring(STORE_PREFIX.length()));
+    }
+
+    /** The store name in a store index file name, or null if it is not one. */
+    public static String storeNameOf(String fileName) {
+        return isStoreFileName(fileName) ? fileName.substring(STORE_PREFIX.length()) : null;
     }
 
     public static String nameOf(byte[] bits) {

@@ -4,6 +4,8 @@
  * <p>{@link dev.tessera.sharedmem.internal.SegmentDescriptor} is the single description of the shared header
  * layout and its memory ordering; {@link dev.tessera.sharedmem.internal.SegmentFiles} creates, reserves and
  * maps files; {@link dev.tessera.sharedmem.internal.Libc} holds the two libc calls the JDK lacks;
+ * {@link dev.tessera.sharedmem.internal.StoreIndexDescriptor} and
+ * {@link dev.tessera.sharedmem.internal.StoreIndex} describe and operate a {@code SharedStore}'s index;
  * {@link dev.tessera.sharedmem.internal.ProcessLiveness} decides whether a recorded process still runs; and
  * {@link dev.tessera.sharedmem.internal.Nd4jSupport} is the only class that names ND4J types in code, which
  * keeps ND4J an optional dependency.

@@ -45,6 +45,12 @@ public final class ChildMain {
             case "refcount" -> refcount(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                     Integer.parseInt(args[4]));
             case "decode-sum" -> decodeSum();
+            case "decode-copies" -> decodeCopies();
+            case "store-visit" -> StoreCommands.visit(args[1]);
+            case "store-count" -> StoreCommands.count(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+            case "store-crash-in-write" -> StoreCommands.crashInWrite(args[1], args[2]);
+            case "store-hold" -> StoreCommands.hold(args[1], args[2]);
+            case "store-create-and-hold" -> StoreCommands.createAndHold(args[1]);
             default -> throw new IllegalArgumentException("unknown command " + args[0]);
         }
     }
@@ -130,6 +136,24 @@ public final class ChildMain {
             System.out.println("SUM " + graph.get(0) + " " + array.sum().getFloat());
         }
         System.out.println("CLOSED");
+    }
+
+    /** Decodes COPY messages (hex lines) into SharedTensors, overwrites their first long, closes them. */
+    private static void decodeCopies() throws Exception {
+        TensorCodec codec = TensorCodec.builder().build();
+        for (String line = STDIN.readLine(); line != null && !line.isEmpty(); line = STDIN.readLine()) {
+            try (SharedTensor t = (SharedTensor) codec.decode(HEX.parseHex(line), null)) {
+                long before = t.segment().get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+                t.segment().set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, -1);
+                System.out.println("WROTE " + before + " " + t.ref().segmentName());
+            }
+            System.out.println("CLOSED");
+        }
+    }
+
+    /** Reads one line from the parent; the parent kills us before or releases us by closing stdin. */
+    static void awaitParent() throws java.io.IOException {
+        STDIN.readLine();
     }
 
     /** Shared with the in-process half of the refcount test. */

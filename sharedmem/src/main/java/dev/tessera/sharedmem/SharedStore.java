@@ -1,0 +1,649 @@
+package dev.tessera.sharedmem;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.internal.Nd4jSupport;
+import dev.tessera.sharedmem.internal.SegmentDescriptor;
+import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.StoreIndex;
+import dev.tessera.sharedmem.internal.StoreIndexDescriptor;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A key-value store in shared memory that every process on the machine opens by name: thread-safe; the caller
+ * owns the handle and must {@link #close()} it. Values returned by {@code get} belong to the caller (close the
+ * {@link SharedTensor}s; NDArrays belong to the given {@code NDManager}).
+ *
+ * <pre>{@code
+ * try (SharedStore store = SharedStore.open("experiment")) {          // opens it, or creates it
+ *     store.put("weights", ndArray);                                   // one copy into shared memory
+ *     store.put("config", Map.of("lr", 0.01));                         // any Serializable graph
+ *     store.update("step", Integer.class, n -> n + 1);                 // atomic across processes
+ * }
+ * // any other process, also one started later:
+ * try (SharedStore store = SharedStore.open("experiment");
+ *      SharedTensor w = store.getTensor("weights")) {                  // zero-copy, read-only
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p><b>Values.</b> A tensor ({@link SharedTensor}, DJL {@link NDArray}, ND4J {@code INDArray}) is copied once
+ * into a segment of its own, and every {@code get} maps that segment read-only, zero-copy. Any other
+ * {@link java.io.Serializable} value is encoded with a {@link TensorCodec} in copy mode (so tensors inside it
+ * travel too) and kept in the index entry when it is at most {@value StoreIndexDescriptor#MAX_INLINE_BYTES}
+ * bytes, in a segment of its own otherwise; {@code get} decodes it behind the codec's allow-list
+ * {@link java.io.ObjectInputFilter} (add classes with {@link Builder#optAllowPatterns}). Values are immutable
+ * snapshots: {@code put} and {@code update} replace a value, they never write into one a reader may hold.
+ *
+ * <p><b>Missing keys.</b> {@code get} returns {@code null} for a key that is not there, like
+ * {@link java.util.Map#get}; {@link #update} throws {@link NoSuchElementException}, {@link #remove} returns
+ * false. Keys are 1 to {@value #MAX_KEY_BYTES} bytes of UTF-8; others are an {@link IllegalArgumentException}.
+ * A {@code get} with a type the value does not have is a {@link ClassCastException} that names both.
+ *
+ * <p><b>Consistency.</b> Writers take a lock in the shared index (a holder that dies is detected by pid and
+ * start time, and the next writer takes over and repairs the index); readers take no lock and retry if a
+ * write overlapped. Every value segment counts the index entry as one reference and every reader as one
+ * more, so replacing or removing a value never unmaps memory another process still reads: the segment goes
+ * when its last reader closes it. {@link #update} is a compare-and-set on the entry's version, retried until
+ * no other writer got in between, so concurrent updates from any number of threads and processes compose.
+ *
+ * <p><b>Lifetime.</b> The last {@code close()} across all processes removes the store and its values, unless
+ * the store was created {@linkplain Builder#optPersistent persistent}: then it stays, like a persistent
+ * {@link SharedSegment}, until its creator and every process that attached to it have died, and the
+ * {@link SegmentReaper} collects it (and its values) as it collects segments ({@code ./tessera shm ls} lists
+ * it as {@code tessera-store-NAME}). A fixed number of keys fits the index ({@link Builder#optCapacity});
+ * one more is a {@link StoreFullException}.
+ */
+public final class SharedStore implements AutoCloseable {
+    /** The longest key, in UTF-8 bytes. */
+    public static final int MAX_KEY_BYTES = StoreIndexDescriptor.MAX_KEY_BYTES;
+    /** The longest store name, in characters. */
+    public static final int MAX_NAME_LENGTH = SegmentFiles.MAX_STORE_NAME_LENGTH;
+    /** The number of keys a new store holds unless {@link Builder#optCapacity} says otherwise. */
+    public static final int DEFAULT_CAPACITY = 1024;
+
+    private static final Logger LOG = LoggerFactory.getLogger(SharedStore.class);
+
+    private final String name;
+    private final Path directory;
+    private final SharedSegment handle;
+    private final StoreIndex index;
+    private final SharedSegment.StoreLink link;
+    private final TensorCodec codec;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private SharedStore(String name, Path directory, SharedSegment handle, long lockTimeoutNanos, TensorCodec codec) {
+        this.name = name;
+        this.directory = directory;
+        this.handle = handle;
+        this.index = new StoreIndex(handle.mapping().asSlice(SegmentDescriptor.HEADER_LENGTH), name, lockTimeoutNanos);
+        this.link = new SharedSegment.StoreLink(name, handle.generation());
+        this.codec = codec;
+    }
+
+    /** Opens the store {@code name} in the default directory, creating it with default options if needed. */
+    public static SharedStore open(String name) {
+        return builder().setName(name).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The index file. */
+    public Path path() {
+        return handle.path();
+    }
+
+    public boolean isPersistent() {
+        return handle.isPersistent();
+    }
+
+    /** The number of keys the index holds. */
+    public int capacity() {
+        return index.capacity();
+    }
+
+    public boolean isOpen() {
+        return !closed.get();
+    }
+
+    // ------------------------------------------------------------------------------------------- writes
+
+    /**
+     * Sets {@code key} to {@code value}, replacing any previous value. Tensors are copied into shared memory
+     * (once); other values must be {@link java.io.Serializable}.
+     *
+     * @throws StoreFullException if the key is new and the index has no free entry
+     * @throws SegmentSpaceException if the value does not fit the segment directory
+     */
+    public void put(String key, Object value) {
+        byte[] k = keyBytes(key);
+        int hash = StoreIndex.hash(k);
+        checkOpen();
+        StoreValue next = StoreValue.prepare(value, codec, directory, link);
+        byte[] replaced = commit(key, k, hash, next, -1);
+        release(replaced);
+    }
+
+    /**
+     * Replaces {@code key}'s value with {@code fn} applied to it, atomically with respect to every other
+     * writer in every process: if another write got in between, {@code fn} runs again on the newer value.
+     * {@code fn} receives the value as {@code get(key, type)} would return it; a tensor it receives is
+     * read-only and closed (with its DJL arrays) when {@code update} returns, so return new values, not
+     * views of it. Returns what {@code fn} returned (which was stored).
+     *
+     * @throws NoSuchElementException if the key is absent
+     * @throws ClassCastException if the value is not a {@code type}
+     */
+    public <T, R> R update(String key, Class<T> type, Function<? super T, ? extends R> fn) {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(fn, "fn");
+        byte[] k = keyBytes(key);
+        int hash = StoreIndex.hash(k);
+        while (true) {
+            checkOpen();
+            byte[] current = index.lookup(k, hash);
+            if (current == null) {
+                throw new NoSuchElementException("no key '" + key + "' in store '" + name + "' to update");
+            }
+            R result;
+            StoreValue next;
+            try (NDManager scratch = NDArray.class.isAssignableFrom(type) ? NDManager.newBaseManager() : null) {
+                Object value;
+                try {
+                    value = materialize(key, current, type, scratch);
+                } catch (ValueGoneException e) {
+                    continue; // replaced while we opened it: read the newer value
+                }
+                try {
+                    result = fn.apply(type.cast(value));
+                    next = StoreValue.prepare(Objects.requireNonNull(result,
+                            () -> "update of key '" + key + "' returned null (use remove to delete a key)"),
+                            codec, directory, link);
+                } finally {
+                    if (value instanceof SharedTensor t) {
+                        t.close();
+                    }
+                }
+            }
+            byte[] replaced = commit(key, k, hash, next, StoreIndex.versionOf(current));
+            if (replaced != null) {
+                release(replaced);
+                return result;
+            }
+        }
+    }
+
+    /**
+     * Writes {@code next} under {@code key} while holding the lock; with {@code expectedVersion >= 0}, only if
+     * the entry still has that version. Returns the replaced entry (an empty array when the key was new), or
+     * null when the version check failed. Always ends {@code next}.
+     */
+    private byte[] commit(String key, byte[] k, int hash, StoreValue next, long expectedVersion) {
+        boolean committed = false;
+        index.lock();
+        try {
+            StoreIndex.Probe probe = index.probe(k, hash);
+            byte[] replaced;
+            if (probe.found() >= 0) {
+                replaced = index.entryImage(probe.found());
+                if (expectedVersion >= 0 && StoreIndex.versionOf(replaced) != expectedVersion) {
+                    return null;
+                }
+                index.commit(probe.found(), next.image(k, hash), index.live(), index.tombstones());
+            } else {
+                if (expectedVersion >= 0) {
+                    return null; // removed meanwhile: the caller looks again and reports it
+                }
+                if (probe.insertAt() < 0 || index.live() >= index.capacity()) {
+                    throw new StoreFullException(name, index.capacity(), key);
+                }
+                boolean reuse = StoreIndex.stateOf(index.entryImage(probe.insertAt()))
+                        == StoreIndexDescriptor.STATE_TOMBSTONE;
+                index.commit(probe.insertAt(), next.image(k, hash), index.live() + 1,
+                        index.tombstones() - (reuse ? 1 : 0));
+                replaced = new byte[0];
+            }
+            committed = true;
+            return replaced;
+        } finally {
+            index.unlock();
+            if (committed) {
+                next.handOver();
+            } else {
+                next.discard();
+            }
+        }
+    }
+
+    /**
+     * Removes {@code key} and its value; returns whether it was there. A process that still reads the value
+     * keeps it until it closes it.
+     */
+    public boolean remove(String key) {
+        byte[] k = keyBytes(key);
+        int hash = StoreIndex.hash(k);
+        checkOpen();
+        byte[] removed;
+        index.lock();
+        try {
+            long slot = index.probe(k, hash).found();
+            if (slot < 0) {
+                return false;
+            }
+            removed = index.entryImage(slot);
+            removeEntry(index, slot);
+        } finally {
+            index.unlock();
+        }
+        release(removed);
+        return true;
+    }
+
+    /** Empties entry {@code slot}; the caller holds the lock and releases the value afterwards. */
+    private static void removeEntry(StoreIndex index, long slot) {
+        long following = (slot + 1) % index.capacity();
+        if (StoreIndex.stateOf(index.entryImage(following)) == StoreIndexDescriptor.STATE_EMPTY) {
+            // no probe path runs through this slot, so it can become empty instead of a tombstone
+            index.commit(slot, new byte[StoreIndexDescriptor.ENTRY_LENGTH], index.live() - 1, index.tombstones());
+        } else {
+            index.commit(slot, StoreIndex.tombstoneImage(), index.live() - 1, index.tombstones() + 1);
+        }
+    }
+
+    /** Drops the reference that a replaced or removed entry held on its value segment. */
+    private void release(byte[] entry) {
+        if (entry != null && entry.length > 0 && StoreIndex.hasSegment(entry)) {
+            SharedSegment.releaseUnheld(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
+                    StoreIndex.segmentGenerationOf(entry));
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------- reads
+
+    /**
+     * The value of {@code key}, or null if it is absent: a tensor as a read-only {@link SharedTensor} (the
+     * caller closes it), any other value decoded. Use {@link #get(String, Class, NDManager)} for values that
+     * hold DJL arrays.
+     */
+    public Object get(String key) {
+        return get(key, Object.class, null);
+    }
+
+    /** Like {@link #get(String, Class, NDManager)} without a manager (no DJL arrays in the value). */
+    public <T> T get(String key, Class<T> type) {
+        return get(key, type, null);
+    }
+
+    /**
+     * The value of {@code key} as a {@code type}, or null if it is absent. A tensor comes back as a read-only,
+     * zero-copy {@link SharedTensor} (which the caller closes), as a zero-copy DJL {@link NDArray} attached to
+     * {@code manager} (copy-on-write: in-place writes stay private), or as an ND4J-owned {@code INDArray}
+     * copy. Other values are decoded; DJL arrays inside them are attached to {@code manager}.
+     *
+     * @throws ClassCastException if the value is not a {@code type}
+     * @throws IllegalArgumentException if the value holds DJL arrays and {@code manager} is null
+     */
+    public <T> T get(String key, Class<T> type, NDManager manager) {
+        Objects.requireNonNull(type, "type");
+        byte[] k = keyBytes(key);
+        int hash = StoreIndex.hash(k);
+        long failedVersion = -1;
+        while (true) {
+            checkOpen();
+            byte[] entry = index.lookup(k, hash);
+            if (entry == null) {
+                return null;
+            }
+            try {
+                return type.cast(materialize(key, entry, type, manager));
+            } catch (ValueGoneException e) {
+                long version = StoreIndex.versionOf(entry);
+                if (version == failedVersion) {
+                    throw new IllegalStateException("the value of key '" + key + "' in store '" + name + "' is gone: "
+                            + e.getMessage() + "; its segment was removed outside the store", e);
+                }
+                failedVersion = version; // usually replaced while we opened it: read the newer value
+            }
+        }
+    }
+
+    /** The tensor under {@code key} as a read-only, zero-copy {@link SharedTensor} the caller closes, or null. */
+    public SharedTensor getTensor(String key) {
+        return get(key, SharedTensor.class, null);
+    }
+
+    /** The tensor under {@code key} as a zero-copy DJL array attached to {@code manager}, or null. */
+    public NDArray getNDArray(String key, NDManager manager) {
+        return get(key, NDArray.class, Objects.requireNonNull(manager, "manager"));
+    }
+
+    public boolean containsKey(String key) {
+        byte[] k = keyBytes(key);
+        checkOpen();
+        return index.lookup(k, StoreIndex.hash(k)) != null;
+    }
+
+    /** The keys, sorted; a consistent snapshot. */
+    public Set<String> keys() {
+        checkOpen();
+        TreeSet<String> keys = new TreeSet<>();
+        for (byte[] entry : index.liveEntries()) {
+            keys.add(StoreIndex.keyOf(entry));
+        }
+        return Collections.unmodifiableSet(keys);
+    }
+
+    /** The number of keys. */
+    public int size() {
+        checkOpen();
+        return (int) index.size();
+    }
+
+    private Object materialize(String key, byte[] entry, Class<?> type, NDManager manager) throws ValueGoneException {
+        byte kind = StoreIndex.kindOf(entry);
+        if (kind == StoreIndexDescriptor.KIND_TENSOR) {
+            return tensorAs(key, entry, type, manager);
+        }
+        byte[] message = kind == StoreIndexDescriptor.KIND_INLINE ? StoreIndex.inlineBytesOf(entry) : segmentBytes(entry);
+        Object value = codec.decode(message, manager);
+        if (!type.isInstance(value)) {
+            throw new ClassCastException("the value of key '" + key + "' in store '" + name + "' is a "
+                    + value.getClass().getName() + ", not a " + type.getName());
+        }
+        return value;
+    }
+
+    private Object tensorAs(String key, byte[] entry, Class<?> type, NDManager manager) throws ValueGoneException {
+        boolean asShared = type.isAssignableFrom(SharedTensor.class);
+        boolean asDjl = NDArray.class.isAssignableFrom(type);
+        boolean asNd4j = type.getName().equals("org.nd4j.linalg.api.ndarray.INDArray");
+        DType dtype = DType.fromCode(StoreIndex.dtypeCodeOf(entry));
+        long[] shape = StoreIndex.shapeOf(entry);
+        if (!asShared && !asDjl && !asNd4j) {
+            throw new ClassCastException("the value of key '" + key + "' in store '" + name + "' is a " + dtype
+                    + Arrays.toString(shape) + " tensor, not a " + type.getName()
+                    + " (get tensors as SharedTensor, NDArray or INDArray)");
+        }
+        if (asDjl && manager == null) {
+            throw new IllegalArgumentException("key '" + key + "' holds a tensor: pass an NDManager to get it as an "
+                    + "NDArray");
+        }
+        SharedTensor t = openTensor(entry, dtype, shape);
+        try {
+            if (asShared) {
+                return t;
+            }
+            if (asNd4j) {
+                return Nd4jSupport.copyOf(t.segment(), dtype, shape);
+            }
+            NDArray view = t.toNDArray(manager);
+            view.getManager().attachInternal(UUID.randomUUID().toString(), t); // the manager owns t now
+            t = null;
+            return view;
+        } finally {
+            if (t != null && !asShared) {
+                t.close();
+            }
+        }
+    }
+
+    private SharedTensor openTensor(byte[] entry, DType dtype, long[] shape) throws ValueGoneException {
+        TensorRef ref = new TensorRef(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)), 0, dtype,
+                shape, StoreIndex.segmentGenerationOf(entry), true);
+        try {
+            return ref.open();
+        } catch (InvalidTensorRefException e) {
+            throw new ValueGoneException(e.getMessage());
+        }
+    }
+
+    private byte[] segmentBytes(byte[] entry) throws ValueGoneException {
+        String segmentName = SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry));
+        SharedSegment s;
+        try {
+            s = SharedSegment.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false);
+        } catch (UncheckedIOException | IllegalStateException e) {
+            throw new ValueGoneException(e.getMessage());
+        }
+        try (s) {
+            return s.data().asSlice(0, StoreIndex.valueLengthOf(entry)).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** A value segment named by an entry could not be opened: it was released since the entry was read. */
+    private static final class ValueGoneException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        ValueGoneException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    private static byte[] keyBytes(String key) {
+        Objects.requireNonNull(key, "key");
+        if (key.isEmpty()) {
+            throw new IllegalArgumentException("key is empty (expected 1.." + MAX_KEY_BYTES + " bytes of UTF-8)");
+        }
+        byte[] bytes;
+        try {
+            var buffer = StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).encode(CharBuffer.wrap(key));
+            bytes = Arrays.copyOf(buffer.array(), buffer.limit());
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("key '" + key + "' is not valid Unicode (an unpaired surrogate)", e);
+        }
+        if (bytes.length > MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("key '" + key.substring(0, Math.min(key.length(), 40)) + "...' is "
+                    + bytes.length + " bytes of UTF-8; the limit is " + MAX_KEY_BYTES + " bytes");
+        }
+        return bytes;
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("store '" + name + "' handle is closed");
+        }
+    }
+
+    /**
+     * Closes this handle. The last close across all processes removes a non-persistent store and releases its
+     * values (each goes when its last reader closes it). Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            handle.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SharedStore[" + name + " in " + directory + (isOpen() ? "" : ", closed") + "]";
+    }
+
+    /**
+     * Runs when the last reference to a non-persistent store's index goes: unlinks the index file first (so
+     * the name is free at once), then removes every entry and releases its value.
+     */
+    private static void destroy(MemorySegment mapping, Path path, String name, Path directory, long lockTimeoutNanos) {
+        MemorySegment data = mapping.asSlice(SegmentDescriptor.HEADER_LENGTH);
+        if (StoreIndex.claimUnlink(data)) {
+            SegmentFiles.deleteQuietly(path);
+        }
+        StoreIndex index = new StoreIndex(data, name, lockTimeoutNanos);
+        List<byte[]> released = new ArrayList<>();
+        try {
+            index.lock();
+            try {
+                for (long slot = 0; slot < index.capacity(); slot++) {
+                    byte[] entry = index.entryImage(slot);
+                    if (StoreIndex.stateOf(entry) == StoreIndexDescriptor.STATE_LIVE) {
+                        index.commit(slot, StoreIndex.tombstoneImage(), index.live() - 1, index.tombstones() + 1);
+                        released.add(entry);
+                    }
+                }
+            } finally {
+                index.unlock();
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("removing store '{}' failed: {}; the reaper will collect its values", name, e.toString());
+        }
+        for (byte[] entry : released) {
+            if (StoreIndex.hasSegment(entry)) {
+                SharedSegment.releaseUnheld(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
+                        StoreIndex.segmentGenerationOf(entry));
+            }
+        }
+    }
+
+    /** Options for opening (or creating) a store. */
+    public static final class Builder {
+        private String name;
+        private Path directory;
+        private int capacity = DEFAULT_CAPACITY;
+        private boolean persistent;
+        private boolean create = true;
+        private Duration lockTimeout = Duration.ofSeconds(10);
+        private final List<String> allowPatterns = new ArrayList<>();
+
+        private Builder() {}
+
+        /** The store's name: 1 to 32 of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit. */
+        public Builder setName(String name) {
+            SegmentFiles.storeFileName(Objects.requireNonNull(name, "name"));
+            this.name = name;
+            return this;
+        }
+
+        /** The segment directory; defaults to {@link SharedSegment#defaultDirectory()}. */
+        public Builder optDirectory(Path directory) {
+            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath();
+            return this;
+        }
+
+        /** How many keys a new store holds (default 1024; 512 bytes of index each). Ignored when it exists. */
+        public Builder optCapacity(int capacity) {
+            StoreIndexDescriptor.checkCapacity(capacity);
+            this.capacity = capacity;
+            return this;
+        }
+
+        /**
+         * Whether a new store survives its last close (until its creator and every process that attached to it
+         * are dead and the reaper runs). Default false. Ignored when it exists.
+         */
+        public Builder optPersistent(boolean persistent) {
+            this.persistent = persistent;
+            return this;
+        }
+
+        /** Whether to create the store if it does not exist (default true); if false, a missing store throws. */
+        public Builder optCreate(boolean create) {
+            this.create = create;
+            return this;
+        }
+
+        /** How long to wait for the store's lock while a live process holds it (default 10 s). */
+        public Builder optLockTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("lockTimeout=" + timeout + " (expected > 0)");
+            }
+            this.lockTimeout = timeout;
+            return this;
+        }
+
+        /** Classes that values may contain, on top of TensorCodec's safe JDK defaults (same syntax). */
+        public Builder optAllowPatterns(String... patterns) {
+            TensorCodec.builder().optAllowPatterns(patterns); // validates them
+            allowPatterns.addAll(Arrays.asList(patterns));
+            return this;
+        }
+
+        /**
+         * Opens the store, creating it if it does not exist (and {@link #optCreate} allows it).
+         *
+         * @throws NoSuchElementException if it does not exist and creating is off
+         */
+        public SharedStore build() {
+            if (name == null) {
+                throw new IllegalStateException("setName(name) is required");
+            }
+            Path dir = directory != null ? directory : SharedSegment.defaultDirectory();
+            TensorCodec codec = TensorCodec.builder().mode(TensorCodec.Mode.COPY).optDirectory(dir)
+                    .optAllowPatterns(allowPatterns.toArray(String[]::new)).build();
+            long timeoutNanos = lockTimeout.toNanos();
+            String storeName = name;
+            SharedSegment.LastRelease onLast = (mapping, path) -> destroy(mapping, path, storeName, dir, timeoutNanos);
+            SharedSegment handle = openOrCreate(dir, onLast, timeoutNanos);
+            try {
+                StoreIndex.checkLayout(handle.mapping().asSlice(SegmentDescriptor.HEADER_LENGTH),
+                        handle.path().toString());
+                return new SharedStore(name, dir, handle, timeoutNanos, codec);
+            } catch (RuntimeException | Error e) {
+                handle.close();
+                throw e;
+            }
+        }
+
+        private SharedSegment openOrCreate(Path dir, SharedSegment.LastRelease onLast, long timeoutNanos) {
+            String fileName = SegmentFiles.storeFileName(name);
+            long deadline = System.nanoTime() + timeoutNanos;
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    SharedSegment existing = SharedSegment.openStoreIndex(dir, fileName, onLast);
+                    if (existing != null) {
+                        return existing;
+                    }
+                    if (!create) {
+                        throw new NoSuchElementException("no store '" + name + "' in " + dir);
+                    }
+                    return SharedSegment.createStoreIndex(dir, fileName, StoreIndexDescriptor.dataBytes(capacity),
+                            persistent, data -> StoreIndex.initialize(data, capacity), onLast);
+                } catch (UncheckedIOException e) {
+                    if (!(e.getCause() instanceof FileAlreadyExistsException)) {
+                        throw e;
+                    }
+                    // another process created it first: open theirs
+                } catch (SharedSegment.IndexBusyException e) {
+                    if (System.nanoTime() - deadline >= 0) {
+                        throw new IllegalStateException("store '" + name + "' could not be opened: " + e.getMessage()
+                                + " for more than " + timeoutNanos / 1_000_000 + " ms (if its creator died, "
+                                + "./tessera shm gc removes it after a minute)", e);
+                    }
+                    LockSupport.parkNanos(Math.min(1_000_000L, 10_000L << Math.min(attempt, 7)));
+                }
+            }
+        }
+    }
+}

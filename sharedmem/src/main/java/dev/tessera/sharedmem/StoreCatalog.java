@@ -1,0 +1,124 @@
+package dev.tessera.sharedmem;
+
+import dev.tessera.sharedmem.internal.ProcessLiveness;
+import dev.tessera.sharedmem.internal.SegmentDescriptor;
+import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.StoreIndex;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The store indexes of one directory as one reaper pass sees them: answers whether a live store still holds a
+ * value segment. Not thread-safe; one pass owns it and closes it, which unmaps what it mapped.
+ *
+ * <p>A store holds a value when its index file exists with the generation the value's link names, is not
+ * released, has a live owner or attached process, and has a live entry naming the value's segment and
+ * generation. The entries are read as a consistent snapshot (see {@link StoreIndex#read}) and reused while the
+ * index's sequence number does not change, so a snapshot is never older than the question.
+ */
+final class StoreCatalog implements AutoCloseable {
+    private static final long SNAPSHOT_TIMEOUT_NANOS = 2_000_000_000L;
+    private static final HexFormat HEX = HexFormat.of();
+
+    private final Path directory;
+    private final Arena arena = Arena.ofConfined();
+    private final Map<String, Optional<MemorySegment>> mappings = new HashMap<>();
+    private final Map<String, Snapshot> snapshots = new HashMap<>();
+
+    private record Snapshot(long sequence, Set<String> values) {}
+
+    StoreCatalog(Path directory) {
+        this.directory = directory;
+    }
+
+    boolean holds(String storeName, long storeGeneration, byte[] valueNameBits, long valueGeneration) {
+        Optional<MemorySegment> mapping = mappings.computeIfAbsent(storeName, this::map);
+        if (mapping.isEmpty()) {
+            return false;
+        }
+        MemorySegment header = mapping.get();
+        if (SegmentDescriptor.getGeneration(header) != storeGeneration
+                || SegmentDescriptor.getRefCountVolatile(header) < 0 || !alive(header)) {
+            return false;
+        }
+        MemorySegment data = header.asSlice(SegmentDescriptor.HEADER_LENGTH);
+        StoreIndex index = new StoreIndex(data, storeName, SNAPSHOT_TIMEOUT_NANOS);
+        Snapshot snapshot = snapshots.get(storeName);
+        if (snapshot == null || snapshot.sequence() != index.sequenceVolatile()) {
+            try {
+                snapshot = snapshot(index);
+            } catch (IllegalStateException e) {
+                return true; // a live writer holds the index for long: assume it holds the value
+            }
+            snapshots.put(storeName, snapshot);
+        }
+        return snapshot.values().contains(key(valueNameBits, valueGeneration));
+    }
+
+    private static Snapshot snapshot(StoreIndex index) {
+        return index.read(() -> {
+            long sequence = index.sequenceVolatile();
+            Set<String> values = new HashSet<>();
+            int capacity = index.capacity();
+            for (long slot = 0; slot < capacity; slot++) {
+                byte[] entry = index.entryImage(slot);
+                if (StoreIndex.stateOf(entry) == dev.tessera.sharedmem.internal.StoreIndexDescriptor.STATE_LIVE
+                        && StoreIndex.hasSegment(entry)) {
+                    values.add(key(StoreIndex.segmentNameBitsOf(entry), StoreIndex.segmentGenerationOf(entry)));
+                }
+            }
+            return new Snapshot(sequence, values);
+        });
+    }
+
+    private static String key(byte[] nameBits, long generation) {
+        return HEX.formatHex(nameBits) + ":" + generation;
+    }
+
+    private static boolean alive(MemorySegment header) {
+        if (ProcessLiveness.isAlive(SegmentDescriptor.getOwnerPid(header), SegmentDescriptor.getOwnerStartMillis(header))) {
+            return true;
+        }
+        for (int i = 0; i < SegmentDescriptor.SLOT_COUNT; i++) {
+            long slot = SegmentDescriptor.getSlotVolatile(header, i);
+            if (SegmentDescriptor.slotHandles(slot) > 0 && ProcessLiveness.isAlive(SegmentDescriptor.slotPid(slot),
+                    SegmentDescriptor.getSlotStartMillisAcquire(header, i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Optional<MemorySegment> map(String storeName) {
+        Path path = directory.resolve(SegmentFiles.STORE_PREFIX + storeName);
+        try {
+            long size = SegmentFiles.regularFileSize(path);
+            if (size < SegmentDescriptor.HEADER_LENGTH) {
+                return Optional.empty();
+            }
+            MemorySegment m = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0, size, arena);
+            if (SegmentDescriptor.getLayoutVersionAcquire(m) != SegmentDescriptor.LAYOUT_VERSION
+                    || !SegmentDescriptor.isStoreIndex(m)) {
+                return Optional.empty();
+            }
+            StoreIndex.checkLayout(m.asSlice(SegmentDescriptor.HEADER_LENGTH), path.toString());
+            return Optional.of(m);
+        } catch (IOException | IllegalStateException e) {
+            return Optional.empty(); // missing, unpublished or not an index: it holds nothing
+        }
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,32 @@
+package dev.tessera.sharedmem;
+
+/**
+ * Thrown when a new key does not fit a {@link SharedStore}: every entry of its index is in use. Immutable.
+ *
+ * <p>The index has a fixed number of entries, chosen when the store is created
+ * ({@link SharedStore.Builder#optCapacity}); replacing or removing existing keys always works.
+ */
+public final class StoreFullException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    private final String store;
+    private final int capacity;
+
+    StoreFullException(String store, int capacity, String key) {
+        super("store '" + store + "' is full: all " + capacity + " entries are in use, so key '" + key
+                + "' cannot be added; remove keys, or create the store with SharedStore.builder().optCapacity(n) "
+                + "and a larger n");
+        this.store = store;
+        this.capacity = capacity;
+    }
+
+    /** The store's name. */
+    public String store() {
+        return store;
+    }
+
+    /** The number of entries the store holds. */
+    public int capacity() {
+        return capacity;
+    }
+}

@@ -1,0 +1,112 @@
+package dev.tessera.sharedmem;
+
+import ai.djl.ndarray.NDArray;
+import dev.tessera.sharedmem.internal.Nd4jSupport;
+import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.StoreIndex;
+import dev.tessera.sharedmem.internal.StoreIndexDescriptor;
+import java.io.Serializable;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * A value on its way into a {@link SharedStore}, prepared before the store's lock is taken: its bytes are
+ * already in a new segment linked to the store, or small enough to sit in the index entry. Not thread-safe;
+ * one put or update owns it, and must end it with exactly one of {@link #handOver()} (the index entry now
+ * owns the segment's reference) or {@link #discard()}.
+ */
+final class StoreValue {
+    private final byte kind;
+    private final SharedSegment segment; // null for inline values
+    private final DType dtype;
+    private final long[] shape;
+    private final long length;
+    private final byte[] payload;
+
+    private StoreValue(byte kind, SharedSegment segment, DType dtype, long[] shape, long length, byte[] payload) {
+        this.kind = kind;
+        this.segment = segment;
+        this.dtype = dtype;
+        this.shape = shape;
+        this.length = length;
+        this.payload = payload;
+    }
+
+    /** Copies a tensor into a new linked segment, or encodes any other value with {@code codec}. */
+    static StoreValue prepare(Object value, TensorCodec codec, Path directory, SharedSegment.StoreLink link) {
+        Objects.requireNonNull(value, "value");
+        if (value instanceof SharedTensor t) {
+            return tensor(t.dtype(), t.shape(), t.segment(), directory, link);
+        }
+        if (value instanceof NDArray a) {
+            DType dtype = DType.fromDjl(a.getDataType());
+            long[] shape = a.getShape().getShape();
+            ByteBuffer bytes = dtype.byteSizeOf(shape) == 0 ? ByteBuffer.allocate(0) : a.toByteBuffer(true);
+            return tensor(dtype, shape, MemorySegment.ofBuffer(bytes), directory, link);
+        }
+        if (Nd4jSupport.isINDArray(value)) {
+            org.nd4j.linalg.api.ndarray.INDArray a = (org.nd4j.linalg.api.ndarray.INDArray) value;
+            Nd4jSupport.Contiguous c = Nd4jSupport.contiguous(a);
+            StoreValue v = tensor(Nd4jSupport.dtypeOf(a), Nd4jSupport.shapeOf(a), c.memory(), directory, link);
+            java.lang.ref.Reference.reachabilityFence(c.array());
+            return v;
+        }
+        if (!(value instanceof Serializable)) {
+            throw new IllegalArgumentException("value of " + value.getClass().getName() + " is neither a tensor "
+                    + "(SharedTensor, NDArray, INDArray) nor Serializable");
+        }
+        byte[] message = codec.encode(value);
+        if (message.length <= StoreIndexDescriptor.MAX_INLINE_BYTES) {
+            return new StoreValue(StoreIndexDescriptor.KIND_INLINE, null, null, null, message.length, message);
+        }
+        SharedSegment s = SharedSegment.create(directory, message.length, false, link);
+        try {
+            MemorySegment.copy(MemorySegment.ofArray(message), 0, s.data(), 0, message.length);
+            return new StoreValue(StoreIndexDescriptor.KIND_SEGMENT, s, null, null, message.length, new byte[0]);
+        } catch (RuntimeException | Error e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private static StoreValue tensor(DType dtype, long[] shape, MemorySegment bytes, Path directory,
+            SharedSegment.StoreLink link) {
+        long size = dtype.byteSizeOf(shape);
+        SharedSegment s = SharedSegment.create(directory, size, false, link);
+        try {
+            MemorySegment.copy(bytes, 0, s.data(), 0, size);
+            byte[] shapeBytes = new byte[8 * shape.length];
+            MemorySegment.copy(shape, 0, MemorySegment.ofArray(shapeBytes), ValueLayout.JAVA_LONG_UNALIGNED, 0,
+                    shape.length);
+            return new StoreValue(StoreIndexDescriptor.KIND_TENSOR, s, dtype, shape.clone(), size, shapeBytes);
+        } catch (RuntimeException | Error e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** The index entry that describes this value under {@code key}. */
+    byte[] image(byte[] key, int hash) {
+        byte[] nameBits = segment != null ? SegmentFiles.nameBits(segment.name()) : null;
+        long generation = segment != null ? segment.generation() : 0;
+        return StoreIndex.liveImage(key, hash, kind, dtype != null ? dtype.code() : 0,
+                shape != null ? shape.length : 0, nameBits, generation, length, payload);
+    }
+
+    /** The index entry owns the segment's reference now; this process lets go of its handle. */
+    void handOver() {
+        if (segment != null) {
+            segment.closeKeepingReference();
+        }
+    }
+
+    /** The value did not make it into the index: its segment is released (and unlinked). */
+    void discard() {
+        if (segment != null) {
+            segment.close();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package dev.tessera.sharedmem.internal;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The process's mappings of segment files, shared by every handle on the same segment: thread-safe; a
+ * {@link Mapping} is owned by the handles that {@linkplain #acquire acquired} it and unmapped by the cache.
+ *
+ * <p>Why: mapping a file costs an {@code open}, an {@code mmap} and a {@code close}, and unmapping costs the
+ * close of a shared FFM arena, which is a handshake with every thread of the JVM; together about 25 µs, more
+ * than the rest of a stub handoff. Like PyTorch's shared-memory handle cache, this cache maps each segment once
+ * per process and keeps the mapping while handles use it, and for a while after ("idle"), so that a segment
+ * opened again and again (a worker receiving the same tensor's stub) is mapped once.
+ *
+ * <p>What the cache holds is address space, never a reference: the cross-process reference count and attach
+ * slots are the handles' business. An idle mapping is unmapped as soon as its segment is dead (reference count
+ * {@code RELEASED}: its memory would otherwise stay allocated while we keep it mapped), after
+ * {@link #IDLE_MILLIS} without use, or when more than {@link #MAX_IDLE} mappings are idle (least recently used
+ * first). A daemon sweeper thread runs while there are idle mappings and checks them every
+ * {@link #SWEEP_MILLIS}, so a dead segment's memory is kept at most that long by an idle mapping. Only segments
+ * whose names are never reused (random names) may be cached; store indexes use {@link #acquirePrivate}.
+ *
+ * <p>Views a handle gives out must not outlive the handle, so handles do not hand out this mapping's memory
+ * directly: they reinterpret it in an arena of their own (see {@code SharedSegment}).
+ */
+public final class SegmentMappings {
+    public static final int MAX_IDLE = 256;
+    public static final long IDLE_MILLIS = 10_000;
+    public static final long SWEEP_MILLIS = 100;
+
+    private static final Logger LOG = LoggerFactory.getLogger(SegmentMappings.class);
+    private static final Map<Path, Mapping> MAPPINGS = new HashMap<>(); // guarded by LOCK
+    private static final LinkedHashMap<Mapping, Boolean> IDLE = new LinkedHashMap<>(); // LRU first; guarded
+    private static final Object LOCK = new Object();
+    private static Thread sweeper; // guarded by LOCK
+
+    private SegmentMappings() {}
+
+    /** One mapping of a whole segment file, shared by its users. */
+    public static final class Mapping {
+        private final Path path;
+        private final Arena arena;
+        private final MemorySegment segment;
+        private final boolean cached;
+        private int users; // guarded by LOCK
+        private long idleSinceNanos; // guarded by LOCK
+
+        private Mapping(Path path, Arena arena, MemorySegment segment, boolean cached) {
+            this.path = path;
+            this.arena = arena;
+            this.segment = segment;
+            this.cached = cached;
+        }
+
+        /** The whole file (header included); valid while this mapping is acquired. */
+        public MemorySegment segment() {
+            return segment;
+        }
+
+        public Path path() {
+            return path;
+        }
+
+        private boolean dead() {
+            return SegmentDescriptor.getRefCountVolatile(segment) == SegmentDescriptor.RELEASED;
+        }
+    }
+
+    /**
+     * The mapping of the segment file at {@code path}, shared with other handles; the caller must
+     * {@link #release} it exactly once.
+     */
+    public static Mapping acquire(Path path) throws IOException {
+        synchronized (LOCK) {
+            Mapping m = MAPPINGS.get(path);
+            if (m != null && m.segment.byteSize() >= SegmentDescriptor.HEADER_LENGTH && !m.dead()) {
+                use(m);
+                return m;
+            }
+        }
+        Mapping fresh = map(path, true);
+        List<Mapping> unmap = new ArrayList<>();
+        Mapping result;
+        synchronized (LOCK) {
+            Mapping m = MAPPINGS.get(path);
+            if (m != null && !m.dead()) {
+                unmap.add(fresh); // another thread mapped it meanwhile
+                result = m;
+            } else {
+                if (m != null) {
+                    MAPPINGS.remove(path); // dead: unmapped by its last user, or now if idle
+                    if (IDLE.remove(m) != null) {
+                        unmap.add(m);
+                    }
+                }
+                MAPPINGS.put(path, fresh);
+                result = fresh;
+            }
+            use(result);
+        }
+        unmap.forEach(SegmentMappings::unmap);
+        return result;
+    }
+
+    /** A mapping of its own, unmapped at {@link #release}; for files whose names are reused (store indexes). */
+    public static Mapping acquirePrivate(Path path) throws IOException {
+        Mapping m = map(path, false);
+        synchronized (LOCK) {
+            m.users = 1;
+        }
+        return m;
+    }
+
+    private static Mapping map(Path path, boolean cached) throws IOException {
+        Arena arena = Arena.ofShared();
+        try {
+            return new Mapping(path, arena, SegmentFiles.mapExisting(path, arena), cached);
+        } catch (IOException | RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static void use(Mapping m) { // holds LOCK
+        if (m.users++ == 0) {
+            IDLE.remove(m);
+        }
+    }
+
+    /** Gives back one use of {@code m}; a mapping nobody uses is kept idle, or unmapped if its segment is dead. */
+    public static void release(Mapping m) {
+        List<Mapping> unmap = new ArrayList<>();
+        synchronized (LOCK) {
+            if (--m.users > 0) {
+                return;
+            }
+            if (!m.cached || m.dead()) {
+                if (m.cached && MAPPINGS.get(m.path) == m) {
+                    MAPPINGS.remove(m.path);
+                }
+                unmap.add(m);
+            } else {
+                m.idleSinceNanos = System.nanoTime();
+                IDLE.put(m, Boolean.TRUE);
+                evictIdle(unmap, false);
+                startSweeper();
+            }
+        }
+        unmap.forEach(SegmentMappings::unmap);
+    }
+
+    /** Removes idle mappings that are dead, over the count limit or, with {@code expire}, too old. Holds LOCK. */
+    private static void evictIdle(List<Mapping> unmap, boolean expire) {
+        long now = System.nanoTime();
+        int excess = IDLE.size() - MAX_IDLE;
+        for (Iterator<Mapping> it = IDLE.keySet().iterator(); it.hasNext(); ) {
+            Mapping m = it.next();
+            boolean old = expire && now - m.idleSinceNanos > IDLE_MILLIS * 1_000_000;
+            if (excess-- > 0 || old || m.dead()) {
+                it.remove();
+                MAPPINGS.remove(m.path, m);
+                unmap.add(m);
+            }
+        }
+    }
+
+    private static void startSweeper() { // holds LOCK
+        if (sweeper == null) {
+            sweeper = Thread.ofPlatform().daemon().name("tessera-shm-mapping-sweeper").start(SegmentMappings::sweep);
+        }
+    }
+
+    private static void sweep() {
+        while (true) {
+            LockSupport.parkNanos(SWEEP_MILLIS * 1_000_000);
+            List<Mapping> unmap = new ArrayList<>();
+            boolean done;
+            synchronized (LOCK) {
+                evictIdle(unmap, true);
+                done = IDLE.isEmpty();
+                if (done) {
+                    sweeper = null;
+                }
+            }
+            unmap.forEach(SegmentMappings::unmap);
+            if (done) {
+                return;
+            }
+        }
+    }
+
+    private static void unmap(Mapping m) {
+        try {
+            m.arena.close();
+        } catch (RuntimeException e) {
+            LOG.warn("unmapping {} failed: {}", m.path, e.toString());
+        }
+    }
+
+    /** Unmaps every idle mapping now (for tests and for callers about to free much memory). */
+    public static void evictAllIdle() {
+        List<Mapping> unmap = new ArrayList<>();
+        synchronized (LOCK) {
+            for (Mapping m : IDLE.keySet()) {
+                MAPPINGS.remove(m.path, m);
+                unmap.add(m);
+            }
+            IDLE.clear();
+        }
+        unmap.forEach(SegmentMappings::unmap);
+    }
+
+    /** The number of mappings nobody uses now. */
+    public static int idleCount() {
+        synchronized (LOCK) {
+            return IDLE.size();
+        }
+    }
+}

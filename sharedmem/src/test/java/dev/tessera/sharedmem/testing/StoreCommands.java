@@ -1,0 +1,106 @@
+package dev.tessera.sharedmem.testing;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.tessera.sharedmem.SharedSegment;
+import dev.tessera.sharedmem.SharedStore;
+import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.internal.SegmentDescriptor;
+import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.StoreIndex;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+
+/** The {@code store-*} commands of {@link ChildMain}: what a second process does with a {@link SharedStore}. */
+final class StoreCommands {
+    private StoreCommands() {}
+
+    /** Reads what the parent put, then adds a key and bumps a counter. */
+    static void visit(String name) throws Exception {
+        try (SharedStore store = SharedStore.builder().setName(name).optCreate(false).build();
+                NDManager manager = NDManager.newBaseManager()) {
+            NDArray w = store.getNDArray("w", manager);
+            System.out.println("SUM " + w.sum().getFloat() + " " + store.get("label", String.class));
+            store.put("fromChild", manager.ones(new Shape(3)).mul(5));
+            store.update("visits", Integer.class, n -> n + 1);
+            System.out.println("KEYS " + String.join(",", store.keys()));
+        }
+    }
+
+    /** {@code threads} threads each increment "counter" {@code increments} times and put one key of their own. */
+    static void count(String name, int threads, int increments) throws Exception {
+        try (SharedStore store = SharedStore.builder().setName(name).optCreate(false).build()) {
+            CyclicBarrier start = new CyclicBarrier(threads + 1);
+            List<Thread> workers = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < threads; t++) {
+                String own = "child-" + t;
+                workers.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await();
+                        for (int i = 0; i < increments; i++) {
+                            store.update("counter", Integer.class, n -> n + 1);
+                            store.put(own, i);
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            System.out.println("READY");
+            ChildMain.awaitParent(); // the parent says go, so both JVMs start together
+            start.await();
+            for (Thread w : workers) {
+                w.join();
+            }
+            if (!failures.isEmpty()) {
+                throw new AssertionError("worker failed", failures.getFirst());
+            }
+            System.out.println("DONE");
+        }
+    }
+
+    /**
+     * Opens the store, then takes its lock and announces the removal of {@code key} exactly as a writer does
+     * before applying it, and waits to be killed: the state a writer leaves when it dies mid-change.
+     */
+    static void crashInWrite(String name, String key) throws Exception {
+        SharedStore store = SharedStore.builder().setName(name).optCreate(false).build();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment mapping = SegmentFiles.mapExisting(SharedSegment.defaultDirectory()
+                    .resolve(SegmentFiles.storeFileName(name)), arena);
+            StoreIndex index = new StoreIndex(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH), name, 10_000_000_000L);
+            byte[] k = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            index.lock();
+            long slot = index.probe(k, StoreIndex.hash(k)).found();
+            index.announceForTest(slot, StoreIndex.tombstoneImage(), index.live() - 1, index.tombstones() + 1);
+            System.out.println("LOCKED " + index.lockHolderPid());
+            ChildMain.awaitParent();
+        }
+        store.close();
+    }
+
+    /** Gets a tensor from the store and holds it. */
+    static void hold(String name, String key) throws Exception {
+        try (SharedStore store = SharedStore.builder().setName(name).optCreate(false).build();
+                SharedTensor t = store.getTensor(key)) {
+            System.out.println("HOLDING " + t.byteSize());
+            ChildMain.awaitParent();
+        }
+    }
+
+    /** Creates a store with a tensor and a large object in it, and holds it. */
+    static void createAndHold(String name) throws Exception {
+        try (SharedStore store = SharedStore.open(name); NDManager manager = NDManager.newBaseManager()) {
+            store.put("t", manager.ones(new Shape(1000)));
+            store.put("s", "v".repeat(5000));
+            store.put("i", 1);
+            System.out.println("READY");
+            ChildMain.awaitParent();
+        }
+    }
+}
