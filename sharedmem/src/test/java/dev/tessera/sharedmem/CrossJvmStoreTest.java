@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import dev.tessera.sharedmem.cli.ShmCli;
 import dev.tessera.sharedmem.testing.ChildJvm;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
+import dev.tessera.sharedmem.testing.StoreCounters;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -17,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -56,22 +56,8 @@ class CrossJvmStoreTest {
                     Integer.toString(threads), Integer.toString(increments))) {
                 child.expect("READY");
                 CyclicBarrier start = new CyclicBarrier(threads + 1);
-                AtomicReference<Throwable> failure = new AtomicReference<>();
-                List<Thread> workers = new ArrayList<>();
-                for (int t = 0; t < threads; t++) {
-                    String own = "parent-" + t;
-                    workers.add(Thread.ofPlatform().start(() -> {
-                        try {
-                            start.await();
-                            for (int i = 0; i < increments; i++) {
-                                store.update("counter", Integer.class, n -> n + 1);
-                                store.put(own, i);
-                            }
-                        } catch (Throwable e) {
-                            failure.compareAndSet(null, e);
-                        }
-                    }));
-                }
+                List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+                List<Thread> workers = StoreCounters.start(store, "parent", threads, increments, start, failures);
                 child.send("go");
                 start.await();
                 for (Thread w : workers) {
@@ -79,8 +65,8 @@ class CrossJvmStoreTest {
                 }
                 child.expect("DONE");
                 assertEquals(0, child.waitExit(), child.stderrText());
-                if (failure.get() != null) {
-                    throw new AssertionError(failure.get());
+                if (!failures.isEmpty()) {
+                    throw new AssertionError(failures.getFirst());
                 }
             }
             assertEquals(2 * threads * increments, store.get("counter", Integer.class), "no update was lost");

@@ -156,11 +156,7 @@ final class BeamSearch {
                     }
                     double l = s.load[d] + p.demand[i];
                     double c = s.comp[d] + p.complexity[i];
-                    if (l > p.capacity[d] + Problem.tolerance(p.capacity[d]) || (p.complexityLimit != null
-                            && c > p.complexityLimit[d] + Problem.tolerance(p.complexityLimit[d]))) {
-                        continue;
-                    }
-                    if (!canFinish(k + 1, s, d, l, c)) {
+                    if (!p.withinLimits(d, l, c) || !canFinish(k + 1, s, d, l, c)) {
                         continue;
                     }
                     double added = 0;

@@ -476,10 +476,7 @@ public final class LocalSearch {
         int worst = -1;
         double worstAmount = 0;
         for (int d = 0; d < p.m; d++) {
-            double v = s.memoryViolation(d) / Math.max(p.capacity[d], 1e-9);
-            if (p.complexityLimit != null) {
-                v += s.balanceViolation(d) / Math.max(p.complexityLimit[d], 1e-9);
-            }
+            double v = p.relativeExcess(d, s.load[d], s.comp[d]);
             if (v > worstAmount) {
                 worst = d;
                 worstAmount = v;
@@ -567,10 +564,7 @@ public final class LocalSearch {
     private double totalViolation(SearchState s) {
         double v = 0;
         for (int d = 0; d < p.m; d++) {
-            v += s.memoryViolation(d) / Math.max(p.capacity[d], 1e-9);
-            if (p.complexityLimit != null) {
-                v += s.balanceViolation(d) / Math.max(p.complexityLimit[d], 1e-9);
-            }
+            v += p.relativeExcess(d, s.load[d], s.comp[d]);
         }
         return v;
     }
@@ -676,18 +670,8 @@ public final class LocalSearch {
     private boolean swapFits(SearchState s, int i, int j) {
         int a = s.a[i];
         int b = s.a[j];
-        double la = s.load[a] - p.demand[i] + p.demand[j];
-        double lb = s.load[b] - p.demand[j] + p.demand[i];
-        if (la > p.capacity[a] + Problem.tolerance(p.capacity[a]) || lb > p.capacity[b] + Problem.tolerance(p.capacity[b])) {
-            return false;
-        }
-        double[] lim = p.complexityLimit;
-        if (lim == null) {
-            return true;
-        }
-        double ca = s.comp[a] - p.complexity[i] + p.complexity[j];
-        double cb = s.comp[b] - p.complexity[j] + p.complexity[i];
-        return ca <= lim[a] + Problem.tolerance(lim[a]) && cb <= lim[b] + Problem.tolerance(lim[b]);
+        return p.withinLimits(a, s.load[a] - p.demand[i] + p.demand[j], s.comp[a] - p.complexity[i] + p.complexity[j])
+                && p.withinLimits(b, s.load[b] - p.demand[j] + p.demand[i], s.comp[b] - p.complexity[j] + p.complexity[i]);
     }
 
     private int[] swapCandidates(SearchState s, int i) {

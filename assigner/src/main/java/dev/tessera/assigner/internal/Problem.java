@@ -217,14 +217,57 @@ public final class Problem {
         double[] load = loads(a, demand);
         double[] comp = loads(a, complexity);
         for (int d = 0; d < m; d++) {
-            if (load[d] > capacity[d] + tolerance(capacity[d])) {
-                return false;
-            }
-            if (complexityLimit != null && comp[d] > complexityLimit[d] + tolerance(complexityLimit[d])) {
+            if (!withinLimits(d, load[d], comp[d])) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** Whether device d meets its memory limit and, if set, its balance limit at the given loads. */
+    boolean withinLimits(int d, double load, double comp) {
+        return load <= capacity[d] + tolerance(capacity[d])
+                && (complexityLimit == null || comp <= complexityLimit[d] + tolerance(complexityLimit[d]));
+    }
+
+    /**
+     * How far device d is over its limits at the given loads, relative to them: memory excess / capacity plus
+     * complexity excess / balance limit; 0 when within both.
+     */
+    double relativeExcess(int d, double load, double comp) {
+        double v = 0;
+        double over = load - capacity[d] - tolerance(capacity[d]);
+        if (over > 0) {
+            v += over / Math.max(capacity[d], 1e-9);
+        }
+        if (complexityLimit != null) {
+            double cover = comp - complexityLimit[d] - tolerance(complexityLimit[d]);
+            if (cover > 0) {
+                v += cover / Math.max(complexityLimit[d], 1e-9);
+            }
+        }
+        return v;
+    }
+
+    /**
+     * Change of the complexity-mismatch term when complexity c moves from device {@code from} (or -1: not yet
+     * placed) to device {@code to} (or -1: removed), given the per-device complexities {@code comp}.
+     */
+    double mismatchDelta(double[] comp, double c, int from, int to) {
+        if (totalComplexity <= 0 || complexityMatchWeight == 0 || c == 0 || from == to) {
+            return 0;
+        }
+        double s = c / totalComplexity;
+        double delta = 0;
+        if (from >= 0) {
+            double x = comp[from] / totalComplexity - powerShare[from];
+            delta += s * s - 2 * x * s;
+        }
+        if (to >= 0) {
+            double x = comp[to] / totalComplexity - powerShare[to];
+            delta += s * s + 2 * x * s;
+        }
+        return complexityMatchWeight * delta;
     }
 
     /** Relative slack for capacity comparisons, so that sums of many floats do not flip feasibility. */

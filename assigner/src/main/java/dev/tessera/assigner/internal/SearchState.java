@@ -60,11 +60,7 @@ final class SearchState {
     boolean fits(int i, int b) {
         double extraLoad = a[i] == b ? 0 : p.demand[i];
         double extraComp = a[i] == b ? 0 : p.complexity[i];
-        if (load[b] + extraLoad > p.capacity[b] + Problem.tolerance(p.capacity[b])) {
-            return false;
-        }
-        double[] lim = p.complexityLimit;
-        return lim == null || comp[b] + extraComp <= lim[b] + Problem.tolerance(lim[b]);
+        return p.withinLimits(b, load[b] + extraLoad, comp[b] + extraComp);
     }
 
     double memoryViolation(int d) {
@@ -128,21 +124,7 @@ final class SearchState {
 
     /** Change of the complexity-mismatch term if complexity c moves from device from (or -1) to device to. */
     double mismatchDelta(double c, int from, int to) {
-        double total = p.totalComplexity;
-        if (total <= 0 || p.complexityMatchWeight == 0 || c == 0 || from == to) {
-            return 0;
-        }
-        double s = c / total;
-        double delta = 0;
-        if (from >= 0) {
-            double x = comp[from] / total - p.powerShare[from];
-            delta += s * s - 2 * x * s;
-        }
-        if (to >= 0) {
-            double x = comp[to] / total - p.powerShare[to];
-            delta += s * s + 2 * x * s;
-        }
-        return p.complexityMatchWeight * delta;
+        return p.mismatchDelta(comp, c, from, to);
     }
 
     /** Objective change of moving i to b; requires {@link #gather(int)} for i first. */

@@ -122,14 +122,14 @@ final class TabuSearch {
             double here = cost[row + from];
             double di = p.demand[i];
             double ci = p.complexity[i];
-            double violFromAfter = deviceViolation(from, load[from] - di, comp[from] - ci);
+            double violFromAfter = p.relativeExcess(from, load[from] - di, comp[from] - ci);
             double fromChange = violFromAfter - violation[from];
             for (int d = 0; d < m; d++) {
                 if (d == from || !p.allowed(i, d)) {
                     continue;
                 }
-                double violToAfter = deviceViolation(d, load[d] + di, comp[d] + ci);
-                double dObj = p.commScale * (cost[row + d] - here) + mismatchDelta(ci, from, d);
+                double violToAfter = p.relativeExcess(d, load[d] + di, comp[d] + ci);
+                double dObj = p.commScale * (cost[row + d] - here) + p.mismatchDelta(comp, ci, from, d);
                 double score = dObj + penalty * (fromChange + violToAfter - violation[d]);
                 if (tabuUntil[row + d] > it) {
                     int after = violatedDevices - (violation[from] > 0 ? 1 : 0) + (violFromAfter > 0 ? 1 : 0)
@@ -248,42 +248,13 @@ final class TabuSearch {
 
     private void refreshViolation(int d) {
         boolean was = violation[d] > 0;
-        violation[d] = deviceViolation(d, load[d], comp[d]);
+        violation[d] = p.relativeExcess(d, load[d], comp[d]);
         boolean is = violation[d] > 0;
         violatedDevices += (is ? 1 : 0) - (was ? 1 : 0);
     }
 
-    /** Relative excess of memory plus relative excess of complexity on device d at the given loads. */
-    private double deviceViolation(int d, double l, double c) {
-        double v = 0;
-        double cap = p.capacity[d];
-        double over = l - cap - Problem.tolerance(cap);
-        if (over > 0) {
-            v += over / Math.max(cap, 1e-9);
-        }
-        double[] lim = p.complexityLimit;
-        if (lim != null) {
-            double cover = c - lim[d] - Problem.tolerance(lim[d]);
-            if (cover > 0) {
-                v += cover / Math.max(lim[d], 1e-9);
-            }
-        }
-        return v;
-    }
-
     private double objective() {
         return p.commScale * comm + p.complexityMismatch(comp);
-    }
-
-    private double mismatchDelta(double c, int from, int to) {
-        double total = p.totalComplexity;
-        if (total <= 0 || p.complexityMatchWeight == 0 || c == 0) {
-            return 0;
-        }
-        double s = c / total;
-        double xf = comp[from] / total - p.powerShare[from];
-        double xt = comp[to] / total - p.powerShare[to];
-        return p.complexityMatchWeight * (2 * s * s - 2 * xf * s + 2 * xt * s);
     }
 
     /** A penalty on the scale of one average edge's share of the objective, from which λ adapts. */

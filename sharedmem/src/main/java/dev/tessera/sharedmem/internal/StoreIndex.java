@@ -184,16 +184,7 @@ public final class StoreIndex {
         if (image.length != ENTRY_LENGTH) {
             throw new IllegalArgumentException("entry image of " + image.length + " bytes");
         }
-        long version = data.get(ValueLayout.JAVA_LONG, MOD_COUNT_OFFSET) + 1;
-        MemorySegment intent = data.asSlice(INTENT_IMAGE_OFFSET, ENTRY_LENGTH);
-        MemorySegment.copy(MemorySegment.ofArray(image), 0, intent, 0, ENTRY_LENGTH);
-        intent.set(ValueLayout.JAVA_LONG, E_VERSION, version);
-        data.set(ValueLayout.JAVA_LONG, INTENT_SLOT_OFFSET, slot);
-        data.set(ValueLayout.JAVA_LONG, INTENT_LIVE_OFFSET, live);
-        data.set(ValueLayout.JAVA_LONG, INTENT_TOMBSTONES_OFFSET, tombstones);
-        data.set(ValueLayout.JAVA_LONG, INTENT_MOD_COUNT_OFFSET, version);
-        LONG.setRelease(data, (long) INTENT_VALID_OFFSET, 1L);
-        LONG.getAndAdd(data, (long) SEQUENCE_OFFSET, 1L); // odd: readers retry; a full fence before the writes
+        long version = announce(slot, image, live, tombstones);
         applyIntent();
         LONG.setRelease(data, (long) INTENT_VALID_OFFSET, 0L);
         LONG.setRelease(data, (long) SEQUENCE_OFFSET, (long) LONG.getVolatile(data, (long) SEQUENCE_OFFSET) + 1);
@@ -206,6 +197,14 @@ public final class StoreIndex {
      * leaves the state a crash in the middle of a change leaves. The caller holds the lock.
      */
     public void announceForTest(long slot, byte[] image, long live, long tombstones) {
+        announce(slot, image, live, tombstones);
+    }
+
+    /**
+     * Writes the change into the intent record, marks it valid and makes the sequence odd (readers retry; the
+     * atomic add is a full fence before the entry writes). Returns the change's version.
+     */
+    private long announce(long slot, byte[] image, long live, long tombstones) {
         long version = data.get(ValueLayout.JAVA_LONG, MOD_COUNT_OFFSET) + 1;
         MemorySegment intent = data.asSlice(INTENT_IMAGE_OFFSET, ENTRY_LENGTH);
         MemorySegment.copy(MemorySegment.ofArray(image), 0, intent, 0, ENTRY_LENGTH);
@@ -216,6 +215,7 @@ public final class StoreIndex {
         data.set(ValueLayout.JAVA_LONG, INTENT_MOD_COUNT_OFFSET, version);
         LONG.setRelease(data, (long) INTENT_VALID_OFFSET, 1L);
         LONG.getAndAdd(data, (long) SEQUENCE_OFFSET, 1L);
+        return version;
     }
 
     private void applyIntent() {

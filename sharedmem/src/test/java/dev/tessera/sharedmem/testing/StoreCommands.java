@@ -35,22 +35,8 @@ final class StoreCommands {
     static void count(String name, int threads, int increments) throws Exception {
         try (SharedStore store = SharedStore.builder().setName(name).optCreate(false).build()) {
             CyclicBarrier start = new CyclicBarrier(threads + 1);
-            List<Thread> workers = new ArrayList<>();
             List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-            for (int t = 0; t < threads; t++) {
-                String own = "child-" + t;
-                workers.add(Thread.ofPlatform().start(() -> {
-                    try {
-                        start.await();
-                        for (int i = 0; i < increments; i++) {
-                            store.update("counter", Integer.class, n -> n + 1);
-                            store.put(own, i);
-                        }
-                    } catch (Throwable e) {
-                        failures.add(e);
-                    }
-                }));
-            }
+            List<Thread> workers = StoreCounters.start(store, "child", threads, increments, start, failures);
             System.out.println("READY");
             ChildMain.awaitParent(); // the parent says go, so both JVMs start together
             start.await();
