@@ -6,6 +6,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import java.util.SplittableRandom;
 
@@ -13,20 +16,23 @@ import java.util.SplittableRandom;
  * The continuous phase: gradient descent (Adam) on a softmax relaxation of the placement objective, on DJL
  * NDArrays, so it runs on CUDA when the manager's device is a GPU. Not thread-safe; one instance per run.
  *
- * <p>Rows of {@code P = softmax(W + mask)} are each model's probabilities over devices; the mask is -1e4 where a
- * model can never fit. The loss is the expectation of the exact objective's terms plus penalties:
+ * <p>Rows of {@code P = softmax(W)} are each model's probabilities over devices. Where a model can never fit, its
+ * weight starts at -1e4: that probability underflows to exactly 0, so its gradient and its Adam update are 0 too,
+ * and no mask is applied per step. The loss is the expectation of the exact objective's terms plus penalties:
  *
  * <pre>
- *   comm     = commScale × Σ_e vol_e · (P D)[from_e] · P[to_e]         gather rows: O(E·m), and P·D: O(n·m²)
+ *   comm     = commScale × Σ_e vol_e · (P D)[from_e] · P[to_e] = Σ (A · P D) ∘ P    A: sparse n×n, E entries
  *   match    = complexityMatchWeight × Σ_d (Pᵀc / C − powerShare)²
  *   memory   = sizeMatchWeight × Σ_d relu(Pᵀdemand / capacity − 1)
  *   balance  = sizeMatchWeight × Σ_d relu(Pᵀc / limit − 1)           when balanceTolerance is set
  *   entropy  = entropyWeight × (t / T) × mean_i H(P_i) / log m         annealed, so rows harden late
  * </pre>
  *
- * Nothing here is O(n²) or O(n²·m²): machin's n²×m² tensor is replaced by the P·D product and an edge gather.
- * Weights start from a seeded Java RNG so a seed gives the same run on every engine. The loss is checked for NaN
- * at every step, as DJL's own optimisers do.
+ * A step costs O(n·m² + E·m): the P·D product and, on the CPU, one sparse-dense product (whose backward is the
+ * transposed sparse product), never machin's n²×m² tensor. On the CPU the sparse product replaced two row gathers,
+ * whose backward (an accumulating scatter) took most of a step on large graphs; a GPU keeps the gathers. Weights
+ * start from a seeded Java RNG so a seed gives the same run on every engine. The loss is read back and checked for
+ * NaN every {@value #CHECK_EVERY} steps and at the last.
  */
 public final class GradientRelaxation {
     private static final float MASKED = -1e4f;
@@ -44,10 +50,20 @@ public final class GradientRelaxation {
 
     private final Problem p;
     private final Settings settings;
+    private final boolean sparseProducts;
 
     public GradientRelaxation(Problem p, Settings settings) {
+        this(p, settings, true);
+    }
+
+    /**
+     * @param sparseProducts price the edges with one sparse product where the engine and device allow it (PyTorch
+     *     on the CPU); false always uses the row gathers, as on a GPU. Tests compare the two.
+     */
+    GradientRelaxation(Problem p, Settings settings, boolean sparseProducts) {
         this.p = p;
         this.settings = settings;
+        this.sparseProducts = sparseProducts;
     }
 
     public Result run(LocalSearch.ProgressSink progress) {
@@ -67,7 +83,7 @@ public final class GradientRelaxation {
             }
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
-                NDArray probs = t.probabilities(w);
+                NDArray probs = w.softmax(1);
                 float[] flat = probs.toFloatArray();
                 return new Result(argmax(flat), flat, loss);
             }
@@ -111,7 +127,7 @@ public final class GradientRelaxation {
         SplittableRandom rng = new SplittableRandom(settings.seed());
         float[] w = new float[p.n * p.m];
         for (int k = 0; k < w.length; k++) {
-            w[k] = (float) (0.01 * (rng.nextDouble() * 2 - 1));
+            w[k] = (float) (0.01 * (rng.nextDouble() * 2 - 1)) + (p.allowed(k / p.m, k % p.m) ? 0f : MASKED);
         }
         return w;
     }
@@ -136,26 +152,23 @@ public final class GradientRelaxation {
 
     /** The constant tensors of the problem, created once on the run's device. */
     private final class Tensors {
-        final NDArray mask;
-        final NDArray dist;
+        /**
+         * vol × commScale at (to, from) for each edge, as a sparse matrix: one sparse product gives every edge's
+         * expected cost. Null on engines without sparse tensors, which use {@link #from}/{@link #to} gathers.
+         */
+        final NDArray adjacency;
         final NDArray from;
         final NDArray to;
         final NDArray volume;
-        final NDArray complexity;
-        final NDArray demand;
-        final NDArray capacity;
+        final NDArray dist;
+        /** n×2: complexity and demand, so one product gives every device's compute and memory load. */
+        final NDArray loadColumns;
+        /** m×2: 1 / balance limit and 1 / capacity (the limit column is 0 when balance is not constrained). */
+        final NDArray inverseLimits;
         final NDArray powerShare;
-        final NDArray limit;
         final boolean hasEdges;
 
         Tensors(NDManager manager) {
-            float[] maskValues = new float[p.n * p.m];
-            for (int i = 0; i < p.n; i++) {
-                for (int d = 0; d < p.m; d++) {
-                    maskValues[i * p.m + d] = p.allowed(i, d) ? 0f : MASKED;
-                }
-            }
-            mask = manager.create(maskValues, new Shape(p.n, p.m));
             float[] distValues = new float[p.m * p.m];
             for (int d = 0; d < p.m; d++) {
                 for (int k = 0; k < p.m; k++) {
@@ -163,59 +176,89 @@ public final class GradientRelaxation {
                 }
             }
             dist = manager.create(distValues, new Shape(p.m, p.m));
-            hasEdges = p.edgeFrom.length > 0 && p.commScale > 0;
-            from = manager.create(toLong(p.edgeFrom));
-            to = manager.create(toLong(p.edgeTo));
-            volume = manager.create(toFloat(p.edgeVolume));
-            complexity = manager.create(toFloat(p.complexity), new Shape(p.n, 1));
-            demand = manager.create(toFloat(p.demand), new Shape(p.n, 1));
-            capacity = manager.create(toFloat(clampPositive(p.capacity)));
+            int e = p.edgeFrom.length;
+            hasEdges = e > 0 && p.commScale > 0;
+            long[] fromIndex = toLong(p.edgeFrom);
+            long[] toIndex = toLong(p.edgeTo);
+            float[] scaled = new float[e];
+            for (int k = 0; k < e; k++) {
+                scaled[k] = (float) (p.edgeVolume[k] * p.commScale);
+            }
+            from = manager.create(fromIndex);
+            to = manager.create(toIndex);
+            volume = manager.create(scaled);
+            adjacency = hasEdges ? sparseAdjacency(manager, toIndex, fromIndex) : null;
+            float[] columns = new float[2 * p.n];
+            for (int i = 0; i < p.n; i++) {
+                columns[2 * i] = (float) p.complexity[i];
+                columns[2 * i + 1] = (float) p.demand[i];
+            }
+            loadColumns = manager.create(columns, new Shape(p.n, 2));
+            float[] inverse = new float[2 * p.m];
+            for (int d = 0; d < p.m; d++) {
+                inverse[2 * d] = p.complexityLimit == null ? 0f : (float) (1 / Math.max(p.complexityLimit[d], 1e-9));
+                inverse[2 * d + 1] = (float) (1 / Math.max(p.capacity[d], 1e-9));
+            }
+            inverseLimits = manager.create(inverse, new Shape(p.m, 2));
             powerShare = manager.create(toFloat(p.powerShare));
-            limit = p.complexityLimit == null ? null : manager.create(toFloat(clampPositive(p.complexityLimit)));
         }
 
-        NDArray probabilities(NDArray w) {
-            return w.add(mask).softmax(1);
+        /**
+         * The (to, from) volume matrix as a PyTorch sparse COO tensor on the CPU, or null elsewhere: on a GPU the
+         * gathers' backward is a fast atomic scatter, and other engines may lack sparse tensors. It is built from
+         * index and value arrays that this run's manager owns and keeps open to the end, because PyTorch's sparse
+         * tensor shares their memory (DJL's own {@code createCoo} closes them at once, which frees that memory
+         * while the tensor still points at it).
+         */
+        private NDArray sparseAdjacency(NDManager manager, long[] rows, long[] columns) {
+            if (!sparseProducts || !(manager instanceof PtNDManager) || manager.getDevice().isGpu()) {
+                return null;
+            }
+            long[] both = new long[2 * rows.length];
+            System.arraycopy(rows, 0, both, 0, rows.length);
+            System.arraycopy(columns, 0, both, rows.length, columns.length);
+            PtNDArray index = (PtNDArray) manager.create(both, new Shape(2, rows.length));
+            return JniUtils.createSparseCoo(index, (PtNDArray) volume, new Shape(p.n, p.n));
         }
 
+        /**
+         * The loss. Devices a model can never use start at -1e4 in {@code w}; their probability underflows to
+         * exactly 0, so their gradient and Adam update are exactly 0 and no mask is added per step.
+         */
         NDArray loss(NDArray w, int step) {
-            NDArray logits = w.add(mask);
-            NDArray probs = logits.softmax(1);
-            NDArray loss = probs.getManager().create(0f);
+            NDArray logProbs = w.logSoftmax(1);
+            NDArray probs = logProbs.exp();
+            NDArray loss = null;
             if (hasEdges) {
                 NDArray viaDistance = probs.matMul(dist);
-                NDArray perEdge = viaDistance.get(from).mul(probs.get(to)).sum(new int[] {1});
-                loss = loss.add(perEdge.mul(volume).sum().mul((float) p.commScale));
+                if (adjacency != null) {
+                    // Σ_e vol_e · (P D)[from_e] · P[to_e] = Σ (A · P D) ∘ P, A the sparse (to, from) volume matrix
+                    loss = adjacency.matMul(viaDistance).mul(probs).sum();
+                } else {
+                    loss = viaDistance.get(from).mul(probs.get(to)).sum(new int[] {1}).mul(volume).sum();
+                }
             }
-            NDArray comp = probs.transpose().matMul(complexity).reshape(p.m);
+            NDArray loads = probs.transpose().matMul(loadColumns); // m×2: compute, memory
             if (p.totalComplexity > 0 && p.complexityMatchWeight != 0) {
-                NDArray gap = comp.div((float) p.totalComplexity).sub(powerShare);
-                loss = loss.add(gap.square().sum().mul((float) p.complexityMatchWeight));
+                NDArray gap = loads.get(":, 0").div((float) p.totalComplexity).sub(powerShare);
+                loss = add(loss, gap.square().sum().mul((float) p.complexityMatchWeight));
             }
             float penalty = (float) settings.sizeMatchWeight();
             if (penalty > 0) {
-                NDArray used = probs.transpose().matMul(demand).reshape(p.m);
-                loss = loss.add(used.div(capacity).sub(1f).maximum(0f).sum().mul(penalty));
-                if (limit != null) {
-                    loss = loss.add(comp.div(limit).sub(1f).maximum(0f).sum().mul(penalty));
-                }
+                // memory and (when set) balance excess in one pass; a 0 inverse limit contributes relu(-1) = 0
+                loss = add(loss, loads.mul(inverseLimits).sub(1f).maximum(0f).sum().mul(penalty));
             }
             if (settings.entropyWeight() != 0 && p.m > 1) {
-                float scale = (float) (settings.entropyWeight() * step / settings.iterations() / Math.log(p.m));
+                float scale = (float) (settings.entropyWeight() * step / settings.iterations() / Math.log(p.m) / p.n);
                 // -Σ P log P from log-softmax: no log of a rounded-to-zero probability, no infinite gradient
-                NDArray entropy = probs.mul(logits.logSoftmax(1)).sum(new int[] {1}).mean().neg();
-                loss = loss.add(entropy.mul(scale));
+                loss = add(loss, probs.mul(logProbs).sum().mul(-scale));
             }
-            return loss;
+            return loss == null ? w.sum().mul(0f) : loss;
         }
-    }
 
-    private static double[] clampPositive(double[] v) {
-        double[] c = new double[v.length];
-        for (int k = 0; k < v.length; k++) {
-            c[k] = Math.max(v[k], 1e-9);
+        private NDArray add(NDArray total, NDArray term) {
+            return total == null ? term : total.add(term);
         }
-        return c;
     }
 
     private static long[] toLong(int[] v) {

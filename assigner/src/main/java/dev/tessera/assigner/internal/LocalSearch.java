@@ -45,6 +45,8 @@ public final class LocalSearch {
     private final int[] adjStart;
     private final int[] adj;
     private int[] topo;
+    /** Scratch for {@link #bestSwap}: the communication of one model's edges on each device. */
+    private final double[] costOfI;
 
     public LocalSearch(Problem p, long seed) {
         this.p = p;
@@ -52,6 +54,7 @@ public final class LocalSearch {
         int[][] undirected = undirectedAdjacency(p);
         this.adjStart = undirected[0];
         this.adj = undirected[1];
+        this.costOfI = new double[p.m];
     }
 
     private static int[][] undirectedAdjacency(Problem p) {
@@ -238,8 +241,8 @@ public final class LocalSearch {
      * The cheapest cut of {@code order} into consecutive segments, segment t on device {@code deviceOrder[t]}
      * (segments may be empty), such that each segment meets its device's memory and balance limits. A cut edge
      * costs its volume (distance 1), so this is exact for identical devices and a start otherwise. Dynamic
-     * programming over cut positions, O(m·n² + n·E); returns null when no cut of this order is feasible or the
-     * order is too long for it.
+     * programming over cut positions, O(n·L·(m + degree)) for segments of at most L models (the largest device's
+     * limits bound L); returns null when no cut of this order is feasible or the order is too long for it.
      */
     public int[] pipelineCut(int[] order, int[] deviceOrder) {
         int n = p.n;
@@ -256,21 +259,34 @@ public final class LocalSearch {
             dem[k + 1] = dem[k] + p.demand[order[k]];
             cmp[k + 1] = cmp[k] + p.complexity[order[k]];
         }
-        // crossAt[k][j]: volume of edges with j <= lo < k <= hi (lo, hi: the edge's end positions in the order)
-        double[][] crossAt = new double[n + 1][];
-        for (int k = 1; k < n; k++) {
-            double[] c = new double[k + 1];
-            for (int e = 0; e < p.edgeFrom.length; e++) {
-                int lo = Math.min(pos[p.edgeFrom[e]], pos[p.edgeTo[e]]);
-                int hi = Math.max(pos[p.edgeFrom[e]], pos[p.edgeTo[e]]);
-                if (lo < k && k <= hi) {
-                    c[lo] += p.edgeVolume[e];
-                }
+        // edges by their lower end in the order: hiOf/volOf[loStart[j] .. loStart[j + 1]) are those with lo == j
+        int[] loStart = new int[n + 1];
+        for (int e = 0; e < p.edgeFrom.length; e++) {
+            int lo = Math.min(pos[p.edgeFrom[e]], pos[p.edgeTo[e]]);
+            if (lo != Math.max(pos[p.edgeFrom[e]], pos[p.edgeTo[e]])) {
+                loStart[lo + 1]++;
             }
-            for (int j = k - 1; j >= 0; j--) {
-                c[j] += c[j + 1];
+        }
+        for (int j = 0; j < n; j++) {
+            loStart[j + 1] += loStart[j];
+        }
+        int[] hiOf = new int[loStart[n]];
+        double[] volOf = new double[loStart[n]];
+        int[] fill = Arrays.copyOf(loStart, n);
+        for (int e = 0; e < p.edgeFrom.length; e++) {
+            int lo = Math.min(pos[p.edgeFrom[e]], pos[p.edgeTo[e]]);
+            int hi = Math.max(pos[p.edgeFrom[e]], pos[p.edgeTo[e]]);
+            if (lo != hi) {
+                hiOf[fill[lo]] = hi;
+                volOf[fill[lo]++] = p.edgeVolume[e];
             }
-            crossAt[k] = c;
+        }
+        double maxCap = 0;
+        double maxLim = 0;
+        for (int d : deviceOrder) {
+            maxCap = Math.max(maxCap, p.capacity[d] + Problem.tolerance(p.capacity[d]));
+            maxLim = Math.max(maxLim, p.complexityLimit == null ? Double.POSITIVE_INFINITY
+                    : p.complexityLimit[d] + Problem.tolerance(p.complexityLimit[d]));
         }
         int segments = deviceOrder.length;
         double[][] best = new double[segments + 1][n + 1];
@@ -279,21 +295,36 @@ public final class LocalSearch {
             Arrays.fill(row, Double.POSITIVE_INFINITY);
         }
         best[0][0] = 0;
-        for (int t = 1; t <= segments; t++) {
-            int d = deviceOrder[t - 1];
-            double lim = p.complexityLimit == null ? Double.POSITIVE_INFINITY : p.complexityLimit[d] + Problem.tolerance(p.complexityLimit[d]);
-            double cap = p.capacity[d] + Problem.tolerance(p.capacity[d]);
-            for (int k = 0; k <= n; k++) {
+        // cross[k - 1 - j]: volume of edges with j <= lo < k <= hi, the traffic a segment [j, k) sends past k
+        double[] cross = new double[n];
+        for (int k = 0; k <= n; k++) {
+            int reach = k;
+            double running = 0;
+            while (reach > 0 && dem[k] - dem[reach - 1] <= maxCap && cmp[k] - cmp[reach - 1] <= maxLim) {
+                int j = --reach;
+                if (k < n) {
+                    for (int q = loStart[j]; q < loStart[j + 1]; q++) {
+                        if (hiOf[q] >= k) {
+                            running += volOf[q];
+                        }
+                    }
+                }
+                cross[k - 1 - j] = running;
+            }
+            for (int t = 1; t <= segments; t++) {
+                int d = deviceOrder[t - 1];
+                double lim = p.complexityLimit == null ? Double.POSITIVE_INFINITY : p.complexityLimit[d] + Problem.tolerance(p.complexityLimit[d]);
+                double cap = p.capacity[d] + Problem.tolerance(p.capacity[d]);
                 best[t][k] = best[t - 1][k];
                 from[t][k] = k;
-                for (int j = k - 1; j >= 0; j--) {
+                for (int j = k - 1; j >= reach; j--) {
                     if (dem[k] - dem[j] > cap || cmp[k] - cmp[j] > lim) {
                         break;
                     }
                     if (best[t - 1][j] == Double.POSITIVE_INFINITY) {
                         continue;
                     }
-                    double cost = best[t - 1][j] + (k < n ? crossAt[k][j] : 0);
+                    double cost = best[t - 1][j] + cross[k - 1 - j];
                     if (cost < best[t][k]) {
                         best[t][k] = cost;
                         from[t][k] = j;
@@ -642,17 +673,16 @@ public final class LocalSearch {
         int a = s.a[i];
         int bestJ = -1;
         double bestDelta = -IMPROVEMENT;
+        s.gather(i);
+        for (int x = 0; x < p.m; x++) {
+            costOfI[x] = s.commCost(x);
+        }
         for (int j : swapCandidates(s, i)) {
             int b = s.a[j];
             if (b == a || !swapFits(s, i, j)) {
                 continue;
             }
-            double before = s.objective();
-            s.place(i, b);
-            s.place(j, a);
-            double delta = s.objective() - before;
-            s.place(j, b);
-            s.place(i, a);
+            double delta = s.swapDelta(i, j, costOfI);
             if (delta < bestDelta) {
                 bestDelta = delta;
                 bestJ = j;

@@ -270,6 +270,22 @@ public final class Problem {
         return complexityMatchWeight * delta;
     }
 
+    /** Total volume of the edges between i and j, in either direction (0 when they are not connected). */
+    double volumeBetween(int i, int j) {
+        double w = 0;
+        for (int k = outStart[i]; k < outStart[i + 1]; k++) {
+            if (outNbr[k] == j) {
+                w += outW[k];
+            }
+        }
+        for (int k = inStart[i]; k < inStart[i + 1]; k++) {
+            if (inNbr[k] == j) {
+                w += inW[k];
+            }
+        }
+        return w;
+    }
+
     /** Relative slack for capacity comparisons, so that sums of many floats do not flip feasibility. */
     public static double tolerance(double limit) {
         return EPS + 1e-12 * Math.abs(limit);

@@ -132,6 +132,23 @@ final class SearchState {
         return p.commScale * (commCost(b) - currentCommCost) + mismatchDelta(p.complexity[i], a[i], b);
     }
 
+    /**
+     * Objective change of exchanging i and j (on different devices), without moving them. {@code costOfI[x]} is the
+     * communication of i's edges if i sat on x, with everything else where it is. Each single move prices the
+     * edges between i and j as if the other stayed put, so their true change is added back:
+     * {@code (w_ij + w_ji) × (dist[a][b] + dist[b][a])}. Gathers j.
+     */
+    double swapDelta(int i, int j, double[] costOfI) {
+        int ai = a[i];
+        int bj = a[j];
+        gather(j);
+        double moveJ = commCost(ai) - commCost(bj);
+        double moveI = costOfI[bj] - costOfI[ai];
+        double between = p.volumeBetween(i, j) * (p.dist[ai][bj] + p.dist[bj][ai]);
+        return p.commScale * (moveI + moveJ + between)
+                + p.mismatchDelta(comp, p.complexity[j] - p.complexity[i], bj, ai);
+    }
+
     /** Moves (or first places) model i onto device b, keeping loads and communication exact. */
     void place(int i, int b) {
         int from = a[i];
