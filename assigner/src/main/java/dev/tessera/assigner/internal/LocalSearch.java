@@ -45,6 +45,7 @@ public final class LocalSearch {
     private final int[] adjStart;
     private final int[] adj;
     private int[] topo;
+    private WindowSearch windows;
     /** Scratch for {@link #bestSwap}: the communication of one model's edges on each device. */
     private final double[] costOfI;
 
@@ -721,9 +722,7 @@ public final class LocalSearch {
 
     /**
      * Re-optimises windows of consecutive models (in topological order) exactly, sliding with half-window
-     * strides, until a full sweep finds nothing better. Each window is solved by depth-first enumeration of all
-     * feasible device choices with the others fixed; when only communication counts (complexityMatchWeight = 0)
-     * a branch stops as soon as its partial cost reaches the best found, since every edge costs >= 0.
+     * strides, until a full sweep finds nothing better. Each window is solved by {@link WindowSearch}.
      */
     void windowSweep(SearchState s) {
         int k = windowSize();
@@ -753,59 +752,10 @@ public final class LocalSearch {
 
     /** Solves the window exactly with everything else fixed; returns whether the objective improved. */
     boolean optimizeWindow(SearchState s, int[] window) {
-        double before = s.objective();
-        int[] original = new int[window.length];
-        for (int t = 0; t < window.length; t++) {
-            original[t] = s.a[window[t]];
-            s.place(window[t], SearchState.UNASSIGNED);
+        if (windows == null) {
+            windows = new WindowSearch(p);
         }
-        WindowSearch ws = new WindowSearch(s, window, before);
-        ws.search(0);
-        int[] chosen = ws.best == null ? original : ws.best;
-        for (int t = 0; t < window.length; t++) {
-            s.place(window[t], chosen[t]);
-        }
-        return ws.best != null;
-    }
-
-    private final class WindowSearch {
-        final SearchState s;
-        final int[] window;
-        final int[] current;
-        final boolean prune;
-        double bestObjective;
-        int[] best;
-
-        WindowSearch(SearchState s, int[] window, double incumbent) {
-            this.s = s;
-            this.window = window;
-            this.current = new int[window.length];
-            this.prune = p.complexityMatchWeight == 0 || p.totalComplexity == 0;
-            this.bestObjective = incumbent - IMPROVEMENT * Math.max(1, Math.abs(incumbent));
-        }
-
-        void search(int level) {
-            if (level == window.length) {
-                double obj = s.objective();
-                if (obj < bestObjective) {
-                    bestObjective = obj;
-                    best = current.clone();
-                }
-                return;
-            }
-            int i = window[level];
-            for (int d = 0; d < p.m; d++) {
-                if (!s.fits(i, d)) {
-                    continue;
-                }
-                s.place(i, d);
-                current[level] = d;
-                if (!prune || p.commScale * s.comm < bestObjective) {
-                    search(level + 1);
-                }
-                s.place(i, SearchState.UNASSIGNED);
-            }
-        }
+        return windows.optimize(s, window);
     }
 
     // ---------------------------------------------------------------- iterated local search
