@@ -2,9 +2,11 @@ package dev.tessera.assigner.internal;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 
 /**
  * A start built by beam search: models are placed one at a time along an order (topological, so that a layer
@@ -24,6 +26,9 @@ final class BeamSearch {
     private static final double BUCKETS = 200;
     private final Problem p;
     private final int[] order;
+    /** The device of each model outside the order, or null when the order holds every model. */
+    private final int[] fixed;
+    /** pos[i]: model i's step in the order, or -1 for a fixed model. */
     private final int[] pos;
     /** live[k]: the models placed before step k that still have an edge to a model at step k or later. */
     private final int[][] live;
@@ -38,15 +43,26 @@ final class BeamSearch {
     private final double[] restMaxComp;
 
     BeamSearch(Problem p, int[] order) {
+        this(p, order, null);
+    }
+
+    /**
+     * A beam over the models of {@code order} only, every other model staying where {@code fixed} puts it
+     * ({@code fixed[i] >= 0}); with {@code fixed} null, order must hold every model. The fixed models' loads and
+     * their edges to the placed models count from the start, so this re-creates part of a placement.
+     */
+    BeamSearch(Problem p, int[] order, int[] fixed) {
         this.p = p;
         this.order = order;
-        int n = p.n;
-        this.pos = new int[n];
+        this.fixed = fixed;
+        int n = order.length;
+        this.pos = new int[p.n];
+        java.util.Arrays.fill(pos, -1);
         for (int k = 0; k < n; k++) {
             pos[order[k]] = k;
         }
-        int[] lastUse = new int[n];
-        for (int i = 0; i < n; i++) {
+        int[] lastUse = new int[p.n];
+        for (int i : order) {
             lastUse[i] = pos[i];
             for (int k = p.outStart[i]; k < p.outStart[i + 1]; k++) {
                 lastUse[i] = Math.max(lastUse[i], pos[p.outNbr[k]]);
@@ -135,18 +151,37 @@ final class BeamSearch {
 
     /** The cheapest complete feasible placement the beam finds, or null when every partial placement died. */
     int[] run(int width) {
-        int n = p.n;
+        int n = order.length;
         int m = p.m;
+        double[] load0 = new double[m];
+        double[] comp0 = new double[m];
+        boolean[] used0 = new boolean[m];
+        int[] deviceOf = new int[p.n];
+        Arrays.fill(deviceOf, -1);
+        if (fixed != null) {
+            for (int i = 0; i < p.n; i++) {
+                if (pos[i] < 0) {
+                    deviceOf[i] = fixed[i];
+                    load0[fixed[i]] += p.demand[i];
+                    comp0[fixed[i]] += p.complexity[i];
+                    used0[fixed[i]] = true;
+                }
+            }
+        }
         List<Node> beam = new ArrayList<>();
-        beam.add(new Node(null, -1, 0, new double[m], new double[m], new int[0], new boolean[m]));
-        int[] deviceOf = new int[n];
+        beam.add(new Node(null, -1, 0, load0, comp0, new int[0], used0));
         for (int k = 0; k < n; k++) {
             int i = order[k];
             int[] before = live[k];
             int[] after = live[k + 1];
-            Arrays.fill(deviceOf, -1);
             Map<Key, Node> next = new HashMap<>();
+            // the costs at which the `width` cheapest kept summaries first entered: a child at or above the largest
+            // of them cannot make the cut, and since parents come cheapest first, nor can any later parent's child
+            PriorityQueue<Double> cut = new PriorityQueue<>(Comparator.reverseOrder());
             for (Node s : beam) {
+                if (cut.size() >= width && s.cost >= cut.peek()) {
+                    break;
+                }
                 for (int t = 0; t < before.length; t++) {
                     deviceOf[before[t]] = s.liveDevices[t];
                 }
@@ -172,6 +207,10 @@ final class BeamSearch {
                             added += p.inW[e] * p.dist[deviceOf[j]][d];
                         }
                     }
+                    double cost = s.cost + added;
+                    if (cut.size() >= width && cost >= cut.peek()) {
+                        continue;
+                    }
                     deviceOf[i] = d;
                     int[] liveDevices = new int[after.length];
                     for (int t = 0; t < after.length; t++) {
@@ -186,8 +225,18 @@ final class BeamSearch {
                         used = used.clone();
                         used[d] = true;
                     }
-                    Node child = new Node(s, d, s.cost + added, load, comp, liveDevices, used);
-                    next.merge(key(liveDevices, load, comp), child, (x, y) -> y.cost < x.cost ? y : x);
+                    Node child = new Node(s, d, cost, load, comp, liveDevices, used);
+                    Key key = key(liveDevices, load, comp);
+                    Node known = next.get(key);
+                    if (known == null) {
+                        next.put(key, child);
+                        cut.add(cost);
+                        if (cut.size() > width) {
+                            cut.poll();
+                        }
+                    } else if (cost < known.cost) {
+                        next.put(key, child);
+                    }
                 }
                 deviceOf[i] = -1;
                 for (int t = 0; t < before.length; t++) {
@@ -203,7 +252,7 @@ final class BeamSearch {
                 beam = new ArrayList<>(beam.subList(0, width));
             }
         }
-        int[] a = new int[n];
+        int[] a = fixed == null ? new int[p.n] : fixed.clone();
         Node s = beam.get(0);
         for (int k = n - 1; k >= 0; k--) {
             a[order[k]] = s.device;
@@ -217,7 +266,7 @@ final class BeamSearch {
      * in total and for the largest single model, for memory and complexity alike.
      */
     private boolean canFinish(int step, Node s, int changed, double changedLoad, double changedComp) {
-        if (step >= p.n) {
+        if (step >= order.length) {
             return true;
         }
         double freeMem = 0;

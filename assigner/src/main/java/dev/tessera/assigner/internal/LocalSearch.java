@@ -39,6 +39,10 @@ public final class LocalSearch {
     private static final int LARGE_STARTS = 3;
     /** Exact windows pay off on layer graphs of a few hundred models; beyond that they cost more than they find. */
     private static final int WINDOW_LIMIT = 500;
+    /** Ruin and recreate: the widest beam, the expansions a sweep may cost, the offsets per stretch length. */
+    private static final int RECREATE_WIDTH = 3_000;
+    private static final long RECREATE_BUDGET = 6_000_000;
+    private static final int RECREATE_OFFSETS = 12;
 
     private final Problem p;
     private final SplittableRandom rng;
@@ -127,12 +131,57 @@ public final class LocalSearch {
                 s = iterate(s, (int) Math.min(Integer.MAX_VALUE, share / ROUNDS));
                 s = intensify(s, tabu, tabuIterations);
             }
+            s = recreate(s);
             if (s.objective() < best.objective() - IMPROVEMENT) {
                 best = s;
             }
             progress.report(++done, total);
         }
         return best.a.clone();
+    }
+
+    /**
+     * Ruin and recreate: frees a stretch of the topological order (a third, a half or two thirds of it, at
+     * {@value #RECREATE_OFFSETS} + 1 evenly spaced offsets) and re-places it by beam search with every other model
+     * fixed, keeping the result when it is better; sweeps again while a sweep finds something (at most three).
+     * This is the move that memory-tight layer graphs need and single moves cannot make: several devices trade whole
+     * runs of layers at once. The beam width spends about {@value #RECREATE_BUDGET} expansions per sweep (at most
+     * {@value #RECREATE_WIDTH}); graphs for which that leaves a width under 100 skip the move.
+     */
+    private SearchState recreate(SearchState s) {
+        List<int[]> ranges = recreateRanges();
+        long perWidth = Math.max(1L, (long) ranges.size() * (p.n / 2) * p.m);
+        int width = (int) Math.min(RECREATE_WIDTH, RECREATE_BUDGET / perWidth);
+        if (width < 100 || p.n < 6) {
+            return s;
+        }
+        int[] order = topo();
+        boolean improved = true;
+        for (int round = 0; improved && round < 3; round++) {
+            improved = false;
+            for (int[] range : ranges) {
+                int[] placed = new BeamSearch(p, Arrays.copyOfRange(order, range[0], range[1]), s.a).run(width);
+                if (placed != null && p.objective(placed) < s.objective() - IMPROVEMENT) {
+                    SearchState t = new SearchState(p, placed);
+                    descend(t, allModels());
+                    s = t;
+                    improved = true;
+                }
+            }
+        }
+        return s;
+    }
+
+    /** [from, to) stretches of the topological order for {@link #recreate}. */
+    private List<int[]> recreateRanges() {
+        List<int[]> ranges = new ArrayList<>();
+        for (int len : new int[] {p.n / 3, p.n / 2, 2 * p.n / 3}) {
+            for (int k = 0; k <= RECREATE_OFFSETS; k++) {
+                int lo = (int) ((long) (p.n - len) * k / RECREATE_OFFSETS);
+                ranges.add(new int[] {lo, lo + len});
+            }
+        }
+        return ranges;
     }
 
     /** A tabu walk from s; returns its result when that is better, else s. */

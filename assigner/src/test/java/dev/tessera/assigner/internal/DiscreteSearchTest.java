@@ -64,6 +64,38 @@ class DiscreteSearchTest {
     }
 
     @Test
+    void beamOverAStretchKeepsTheRestAndCompletesTheOptimumAgain() {
+        SplittableRandom rng = new SplittableRandom(13);
+        int checked = 0;
+        for (int k = 0; k < INSTANCES; k++) {
+            Problem p = randomProblem(rng);
+            int[] optimum = bruteForceAssignment(p);
+            if (optimum == null) {
+                continue;
+            }
+            int[] order = new LocalSearch(p, k).topologicalOrder();
+            int from = rng.nextInt(p.n - 1);
+            int to = from + 2 + rng.nextInt(p.n - from - 1);
+            int[] stretch = java.util.Arrays.copyOfRange(order, from, Math.min(p.n, to));
+            int[] placed = new BeamSearch(p, stretch, optimum).run(1_000);
+            assertNotNull(placed, "instance " + k + ": the optimum itself completes the stretch");
+            assertTrue(p.feasible(placed), "instance " + k + " broke a limit");
+            boolean[] free = new boolean[p.n];
+            for (int i : stretch) {
+                free[i] = true;
+            }
+            for (int i = 0; i < p.n; i++) {
+                if (!free[i]) {
+                    assertEquals(optimum[i], placed[i], "instance " + k + ": model " + i + " is outside the stretch");
+                }
+            }
+            assertEquals(p.communication(optimum), p.communication(placed), 1e-9, "instance " + k);
+            checked++;
+        }
+        assertTrue(checked >= INSTANCES / 2, "too few feasible instances: " + checked);
+    }
+
+    @Test
     void beamKeepsAChainOnOneDeviceWhenItFitsAndSplitsItAtTheCheapestSeamOtherwise() {
         // a chain 0-1-2-3-4-5 with one cheap seam (2->3); 2 identical GPUs
         double[] vol = {5, 5, 1, 5, 5};
@@ -149,10 +181,27 @@ class DiscreteSearchTest {
         return new Problem(demand, complexity, capacity, power, dist, from, to, vol, 1, matchWeight, balance);
     }
 
+    /** A placement of least communication among all that meet every limit, or null if none does. */
+    private static int[] bruteForceAssignment(Problem p) {
+        int[][] best = {null};
+        forEachFeasible(p, a -> {
+            if (best[0] == null || p.communication(a) < p.communication(best[0])) {
+                best[0] = a.clone();
+            }
+        });
+        return best[0];
+    }
+
     /** The best objective (or communication) over all m^n placements that meet every limit; infinity if none. */
     private static double bruteForce(Problem p, boolean communicationOnly) {
+        double[] best = {Double.POSITIVE_INFINITY};
+        forEachFeasible(p, a -> best[0] = Math.min(best[0], communicationOnly ? p.communication(a) : p.objective(a)));
+        return best[0];
+    }
+
+    /** Calls visit with each of the m^n placements that meet every limit (the array is reused). */
+    private static void forEachFeasible(Problem p, java.util.function.Consumer<int[]> visit) {
         int[] a = new int[p.n];
-        double best = Double.POSITIVE_INFINITY;
         long count = (long) Math.pow(p.m, p.n);
         for (long code = 0; code < count; code++) {
             long c = code;
@@ -161,9 +210,8 @@ class DiscreteSearchTest {
                 c /= p.m;
             }
             if (p.feasible(a)) {
-                best = Math.min(best, communicationOnly ? p.communication(a) : p.objective(a));
+                visit.accept(a);
             }
         }
-        return best;
     }
 }
