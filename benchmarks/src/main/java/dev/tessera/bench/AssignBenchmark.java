@@ -32,6 +32,10 @@ public final class AssignBenchmark {
     public static void main(String[] args) throws Exception {
         boolean json = args.length >= 2 && args[0].equals("--format") && args[1].equals("json");
         Path graphs = Path.of(System.getProperty("tessera.home", "."), "samples", "graphs");
+        if (args.length >= 2 && args[0].equals("--seeds")) {
+            acrossSeeds(graphs, Integer.parseInt(args[1]));
+            return;
+        }
         if (!json) {
             System.out.println("machine: " + Machine.describe());
             System.out.printf(Locale.ROOT, "%-14s %-9s %9s %14s %10s %8s %9s   %s%n", "case", "method", "seconds",
@@ -58,6 +62,33 @@ public final class AssignBenchmark {
                 Placement p = place(spec.toBuilder(), method);
                 report(json, name, p, optima.path(name).path("optimum").asDouble(), new double[] {p.seconds()}, null);
             }
+        }
+    }
+
+    /**
+     * {@code --seeds N}: each bundled graph placed at seeds 0..N-1 (refined), one line per graph with every ratio
+     * to the proven optimum, the worst, and the mean time, so seed sensitivity is measured rather than guessed.
+     */
+    private static void acrossSeeds(Path graphs, int seeds) throws Exception {
+        JsonNode optima = MAPPER.readTree(graphs.resolve("optima.json").toFile());
+        System.out.println("machine: " + Machine.describe());
+        for (String name : List.of("alexnet", "squeezenet1_0", "resnet18", "resnet50", "vgg16", "gnmt")) {
+            GraphSpec spec = GraphJson.read(graphs.resolve(name + ".json"));
+            double optimum = optima.path(name).path("optimum").asDouble();
+            StringBuilder ratios = new StringBuilder();
+            double worst = 0;
+            double seconds = 0;
+            boolean feasible = true;
+            for (int seed = 0; seed < seeds; seed++) {
+                Placement p = place(spec.toBuilder().optSeed(seed), PlacementMethod.REFINED);
+                double ratio = p.cost().communication() / optimum;
+                ratios.append(String.format(Locale.ROOT, "%.3f ", ratio));
+                worst = Math.max(worst, ratio);
+                seconds += p.seconds();
+                feasible &= p.feasible();
+            }
+            System.out.printf(Locale.ROOT, "%-14s worst %.3fx  mean %.2f s  %s  seeds 0-%d: %s%n", name, worst,
+                    seconds / seeds, feasible ? "all feasible" : "SOME INFEASIBLE", seeds - 1, ratios.toString().trim());
         }
     }
 
