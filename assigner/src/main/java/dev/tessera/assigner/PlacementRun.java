@@ -15,9 +15,10 @@ import java.util.Locale;
  *
  * <p>REFINED uses several starts: the hardened relaxation, pipeline fills along a topological order with three
  * amounts of slack, exact pipeline cuts and beam searches along two topological orders and a depth-first one, and
- * greedy insertions in breadth-first and largest-first order. Each start is walked by tabu search (small
- * instances), repaired, descended and improved by iterated local search; the best feasible result wins. The number of kicks is
- * {@code searchEffort × clamp(100000 / (n + E), 30, 600)} per start: fixed by size, not by the clock.
+ * greedy insertions in breadth-first and largest-first order. Each start is repaired, descended and improved by
+ * iterated local search and (small instances) a tabu walk; the two best get more of both and then ruin and recreate,
+ * and the best feasible result wins. The number of kicks is {@code searchEffort × clamp(100000 / (n + E), 30, 600)}
+ * per start: fixed by size, not by the clock.
  */
 final class PlacementRun {
     private final ModelAssigner.Builder b;

@@ -20,6 +20,11 @@ import java.util.PriorityQueue;
  * are opened in index order, which removes their permutations from the beam. The cost so far is exact for every
  * edge whose ends are both placed, and partial placements that break a memory or balance limit are dropped, so
  * every complete placement returned is feasible.
+ *
+ * <p>The order may hold only some models, the others fixed where a given placement puts them: their loads and
+ * their edges to placed models count from the first step. Ruin and recreate uses this to re-place a stretch of a
+ * placement. Parents are expanded cheapest first, and a child that costs at least as much as the {@code width}
+ * cheapest new summaries so far is not built: it could not make the cut.
  */
 final class BeamSearch {
     /** Loads are compared in steps of 1/200 of a device's limit when merging equivalent partial placements. */

@@ -7,12 +7,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The discrete phase: repair, descent and iterated local search on the exact objective. Not thread-safe; one
- * instance per run.
+ * The discrete phase: repair, descent, exact windows, iterated local search, tabu walks and ruin and recreate on
+ * the exact objective. Not thread-safe; one instance per run.
  *
  * <ul>
- *   <li><b>Tabu walk.</b> On instances small enough for an O(n·m) scan per move, each start is first walked by
- *       {@link TabuSearch}, which may cross infeasible assignments under an adaptive penalty.
  *   <li><b>Repair.</b> While a device breaks its memory or balance limit, move off it the model whose move
  *       raises the objective least per unit of violation removed; when no single move fits anywhere, try swaps
  *       that shrink the violation.
@@ -24,6 +22,11 @@ import java.util.SplittableRandom;
  *       suits layer pipelines) or a few random models to one random device, repair, descend, and keep the result
  *       when it is no worse (sideways moves let the search cross plateaus). The number of kicks is fixed by the
  *       problem size and the effort option, never by the clock, so the result depends only on the seed.
+ *   <li><b>Exact windows.</b> {@link WindowSearch} re-solves runs of consecutive models exactly, the rest fixed.
+ *   <li><b>Tabu walk.</b> On instances small enough for an O(n·m) scan per move, the result of each start's search
+ *       is walked by {@link TabuSearch}, which may cross infeasible assignments under an adaptive penalty.
+ *   <li><b>Ruin and recreate.</b> On the two finalists: stretches of the order freed and re-placed by a beam
+ *       search ({@link BeamSearch} with the rest fixed), so several devices can trade whole runs of layers.
  * </ul>
  */
 public final class LocalSearch {
