@@ -36,6 +36,8 @@ final class TabuSearch {
     private final double[] cost;
     private final double[] violation;
     private final long[] tabuUntil;
+    /** allowed[i * m + d]: whether model i can ever sit on device d ({@link Problem#allowed}). */
+    private final boolean[] allowed;
     private int violatedDevices;
     private double comm;
     private double penalty;
@@ -53,6 +55,12 @@ final class TabuSearch {
         this.cost = new double[n * m];
         this.violation = new double[m];
         this.tabuUntil = new long[n * m];
+        this.allowed = new boolean[n * m];
+        for (int i = 0; i < n; i++) {
+            for (int d = 0; d < m; d++) {
+                allowed[i * m + d] = p.allowed(i, d);
+            }
+        }
     }
 
     /**
@@ -125,7 +133,7 @@ final class TabuSearch {
             double violFromAfter = p.relativeExcess(from, load[from] - di, comp[from] - ci);
             double fromChange = violFromAfter - violation[from];
             for (int d = 0; d < m; d++) {
-                if (d == from || !p.allowed(i, d)) {
+                if (d == from || !allowed[row + d]) {
                     continue;
                 }
                 double violToAfter = p.relativeExcess(d, load[d] + di, comp[d] + ci);

@@ -6,15 +6,16 @@ import java.util.Arrays;
  * Exact re-optimisation of a window of models with every other model fixed: depth-first enumeration of all
  * feasible device choices. Before the enumeration it prices, once per window, each window model on each device
  * against its fixed neighbours, and lists the edges inside the window by their later end; a node of the search then
- * costs O(m + edges to earlier window models), with no per-node gather over adjacency lists. When only
- * communication counts (complexityMatchWeight = 0) a branch stops as soon as its partial cost reaches the best
- * found, since every edge costs ≥ 0. Not thread-safe; one instance per search, reused across windows.
+ * costs O(m + edges to earlier window models), with no per-node gather over adjacency lists. A branch stops as
+ * soon as its partial traffic cost reaches the best found: edges cost ≥ 0 and the mismatch term is a sum of
+ * squares, so no completion can win. Not thread-safe; one instance per search, reused across windows.
  */
 final class WindowSearch {
     private static final double IMPROVEMENT = 1e-12;
 
     private final Problem p;
-    private final boolean prune;
+    /** Whether only communication counts (complexityMatchWeight = 0), so the mismatch term need not be computed. */
+    private final boolean commOnly;
     /** slot[i]: the position of model i in the current window, or -1. */
     private final int[] slot;
     private final double[] load;
@@ -35,7 +36,7 @@ final class WindowSearch {
 
     WindowSearch(Problem p) {
         this.p = p;
-        this.prune = p.complexityMatchWeight == 0 || p.totalComplexity == 0;
+        this.commOnly = p.complexityMatchWeight == 0 || p.totalComplexity == 0;
         this.slot = new int[p.n];
         Arrays.fill(slot, -1);
         this.load = new double[p.m];
@@ -148,7 +149,7 @@ final class WindowSearch {
 
     /** The mismatch term with the window's models added to the fixed loads at the given devices. */
     private double mismatchWithWindow(int[] devices) {
-        if (prune) {
+        if (commOnly) {
             return 0;
         }
         for (int t = 0; t < size; t++) {
@@ -163,7 +164,7 @@ final class WindowSearch {
 
     private void search(int t, double partial) {
         if (t == size) {
-            double value = p.commScale * partial + (prune ? 0 : p.complexityMismatch(comp));
+            double value = p.commScale * partial + (commOnly ? 0 : p.complexityMismatch(comp));
             if (value < bestValue) {
                 bestValue = value;
                 best = Arrays.copyOf(current, size);
@@ -178,8 +179,8 @@ final class WindowSearch {
                 continue;
             }
             double next = partial + priceAt(t, d);
-            if (prune && p.commScale * next >= bestValue) {
-                continue;
+            if (p.commScale * next >= bestValue) {
+                continue; // edges cost >= 0 and the mismatch term is a sum of squares: no completion can win
             }
             current[t] = d;
             load[d] += di;
