@@ -69,7 +69,7 @@ public final class GradientRelaxation {
     public Result run(LocalSearch.ProgressSink progress) {
         try (NDManager manager = NDManager.newBaseManager(settings.device())) {
             Tensors t = new Tensors(manager);
-            NDArray w = manager.create(initialWeights(), new Shape(p.n, p.m));
+            NDArray w = owned(manager.create(initialWeights(), new Shape(p.n, p.m)));
             w.setRequiresGradient(true);
             NDArray m1 = manager.zeros(w.getShape());
             NDArray m2 = manager.zeros(w.getShape());
@@ -150,11 +150,25 @@ public final class GradientRelaxation {
         return a;
     }
 
-    /** The constant tensors of the problem, created once on the run's device. */
+    /**
+     * A copy of {@code javaBacked} in memory that PyTorch owns; closes the original. DJL's {@code create} wraps a
+     * Java direct buffer (zero-copy), which the garbage collector frees once the wrapper is unreachable. An autograd
+     * graph that saved such a tensor for its backward pass then reads freed memory: DJL's {@code mul(Number)} and
+     * {@code maximum(Number)} build exactly such temporary scalars, and a collector running during a step turned the
+     * loss into NaN. So every constant here is PyTorch-owned, scalars come from {@code full}, and no
+     * {@code Number}-argument op appears in the loss.
+     */
+    private static NDArray owned(NDArray javaBacked) {
+        NDArray copy = javaBacked.duplicate();
+        javaBacked.close();
+        return copy;
+    }
+
+    /** The constant tensors of the problem, created once on the run's device, all in PyTorch-owned memory. */
     private final class Tensors {
         /**
          * vol × commScale at (to, from) for each edge, as a sparse matrix: one sparse product gives every edge's
-         * expected cost. Null on engines without sparse tensors, which use {@link #from}/{@link #to} gathers.
+         * expected cost. Null on a GPU or another engine, which use {@link #from}/{@link #to} gathers.
          */
         final NDArray adjacency;
         final NDArray from;
@@ -166,6 +180,11 @@ public final class GradientRelaxation {
         /** m×2: 1 / balance limit and 1 / capacity (the limit column is 0 when balance is not constrained). */
         final NDArray inverseLimits;
         final NDArray powerShare;
+        final NDArray zero;
+        final NDArray one;
+        final NDArray inverseTotalComplexity;
+        final NDArray matchWeight;
+        final NDArray penalty;
         final boolean hasEdges;
 
         Tensors(NDManager manager) {
@@ -175,7 +194,7 @@ public final class GradientRelaxation {
                     distValues[d * p.m + k] = (float) p.dist[d][k];
                 }
             }
-            dist = manager.create(distValues, new Shape(p.m, p.m));
+            dist = owned(manager.create(distValues, new Shape(p.m, p.m)));
             int e = p.edgeFrom.length;
             hasEdges = e > 0 && p.commScale > 0;
             long[] fromIndex = toLong(p.edgeFrom);
@@ -184,31 +203,35 @@ public final class GradientRelaxation {
             for (int k = 0; k < e; k++) {
                 scaled[k] = (float) (p.edgeVolume[k] * p.commScale);
             }
-            from = manager.create(fromIndex);
-            to = manager.create(toIndex);
-            volume = manager.create(scaled);
+            from = owned(manager.create(fromIndex));
+            to = owned(manager.create(toIndex));
+            volume = owned(manager.create(scaled));
             adjacency = hasEdges ? sparseAdjacency(manager, toIndex, fromIndex) : null;
             float[] columns = new float[2 * p.n];
             for (int i = 0; i < p.n; i++) {
                 columns[2 * i] = (float) p.complexity[i];
                 columns[2 * i + 1] = (float) p.demand[i];
             }
-            loadColumns = manager.create(columns, new Shape(p.n, 2));
+            loadColumns = owned(manager.create(columns, new Shape(p.n, 2)));
             float[] inverse = new float[2 * p.m];
             for (int d = 0; d < p.m; d++) {
                 inverse[2 * d] = p.complexityLimit == null ? 0f : (float) (1 / Math.max(p.complexityLimit[d], 1e-9));
                 inverse[2 * d + 1] = (float) (1 / Math.max(p.capacity[d], 1e-9));
             }
-            inverseLimits = manager.create(inverse, new Shape(p.m, 2));
-            powerShare = manager.create(toFloat(p.powerShare));
+            inverseLimits = owned(manager.create(inverse, new Shape(p.m, 2)));
+            powerShare = owned(manager.create(toFloat(p.powerShare)));
+            zero = manager.full(new Shape(), 0f);
+            one = manager.full(new Shape(), 1f);
+            inverseTotalComplexity = manager.full(new Shape(), (float) (1 / Math.max(p.totalComplexity, 1e-30)));
+            matchWeight = manager.full(new Shape(), (float) p.complexityMatchWeight);
+            penalty = manager.full(new Shape(), (float) settings.sizeMatchWeight());
         }
 
         /**
          * The (to, from) volume matrix as a PyTorch sparse COO tensor on the CPU, or null elsewhere: on a GPU the
-         * gathers' backward is a fast atomic scatter, and other engines may lack sparse tensors. It is built from
-         * index and value arrays that this run's manager owns and keeps open to the end, because PyTorch's sparse
-         * tensor shares their memory (DJL's own {@code createCoo} closes them at once, which frees that memory
-         * while the tensor still points at it).
+         * gathers' backward is a fast atomic scatter, and other engines may lack sparse tensors. It shares the
+         * memory of its index and value arrays, which are PyTorch-owned and stay open with the run's manager (DJL's
+         * own {@code createCoo} closes Java-backed ones at once, which frees that memory under the tensor).
          */
         private NDArray sparseAdjacency(NDManager manager, long[] rows, long[] columns) {
             if (!sparseProducts || !(manager instanceof PtNDManager) || manager.getDevice().isGpu()) {
@@ -217,7 +240,7 @@ public final class GradientRelaxation {
             long[] both = new long[2 * rows.length];
             System.arraycopy(rows, 0, both, 0, rows.length);
             System.arraycopy(columns, 0, both, rows.length, columns.length);
-            PtNDArray index = (PtNDArray) manager.create(both, new Shape(2, rows.length));
+            PtNDArray index = (PtNDArray) owned(manager.create(both, new Shape(2, rows.length)));
             return JniUtils.createSparseCoo(index, (PtNDArray) volume, new Shape(p.n, p.n));
         }
 
@@ -240,20 +263,20 @@ public final class GradientRelaxation {
             }
             NDArray loads = probs.transpose().matMul(loadColumns); // m×2: compute, memory
             if (p.totalComplexity > 0 && p.complexityMatchWeight != 0) {
-                NDArray gap = loads.get(":, 0").div((float) p.totalComplexity).sub(powerShare);
-                loss = add(loss, gap.square().sum().mul((float) p.complexityMatchWeight));
+                NDArray gap = loads.get(":, 0").mul(inverseTotalComplexity).sub(powerShare);
+                loss = add(loss, gap.square().sum().mul(matchWeight));
             }
-            float penalty = (float) settings.sizeMatchWeight();
-            if (penalty > 0) {
+            if (settings.sizeMatchWeight() > 0) {
                 // memory and (when set) balance excess in one pass; a 0 inverse limit contributes relu(-1) = 0
-                loss = add(loss, loads.mul(inverseLimits).sub(1f).maximum(0f).sum().mul(penalty));
+                loss = add(loss, loads.mul(inverseLimits).sub(one).maximum(zero).sum().mul(penalty));
             }
             if (settings.entropyWeight() != 0 && p.m > 1) {
                 float scale = (float) (settings.entropyWeight() * step / settings.iterations() / Math.log(p.m) / p.n);
                 // -Σ P log P from log-softmax: no log of a rounded-to-zero probability, no infinite gradient
-                loss = add(loss, probs.mul(logProbs).sum().mul(-scale));
+                NDArray negativeScale = w.getManager().full(new Shape(), -scale);
+                loss = add(loss, probs.mul(logProbs).sum().mul(negativeScale));
             }
-            return loss == null ? w.sum().mul(0f) : loss;
+            return loss == null ? w.sum().mul(zero) : loss;
         }
 
         private NDArray add(NDArray total, NDArray term) {
