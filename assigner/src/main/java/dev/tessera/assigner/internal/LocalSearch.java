@@ -86,7 +86,8 @@ public final class LocalSearch {
     /**
      * Repairs, descends and improves each start, and returns the best feasible assignment found, or null when
      * no start could be made feasible. Every start gets a quarter of {@code kicks}; the two best then share the
-     * rest of the budget of all starts, since the search pays off most on the most promising basins.
+     * rest of the budget of all starts, since the search pays off most on the most promising basins, and end with
+     * {@link #recreate ruin and recreate}.
      *
      * @param starts candidate assignments (each entry a device per model; may break constraints)
      * @param kicks iterated-local-search kicks per start
