@@ -30,7 +30,6 @@ import java.util.SplittableRandom;
  * </ul>
  */
 public final class LocalSearch {
-    private static final double IMPROVEMENT = 1e-12;
     private static final int FULL_SWAP_LIMIT = 400;
     private static final int SWAP_SAMPLE = 12;
     /** Largest segment a kick moves (three times this for a pipeline shift): kicks stay local on big graphs. */
@@ -65,7 +64,8 @@ public final class LocalSearch {
         this.costOfI = new double[p.m];
     }
 
-    private static int[][] undirectedAdjacency(Problem p) {
+    /** The undirected neighbours of each model in CSR form: {start (n + 1), neighbours}; self loops dropped. */
+    static int[][] undirectedAdjacency(Problem p) {
         int[] start = new int[p.n + 1];
         for (int i = 0; i < p.n; i++) {
             start[i + 1] = start[i] + (p.outStart[i + 1] - p.outStart[i]) + (p.inStart[i + 1] - p.inStart[i]);
@@ -136,7 +136,7 @@ public final class LocalSearch {
                 s = intensify(s, tabu, tabuIterations);
             }
             s = recreate(s);
-            if (s.objective() < best.objective() - IMPROVEMENT) {
+            if (s.objective() < best.objective() - Problem.IMPROVEMENT) {
                 best = s;
             }
             progress.report(++done, total);
@@ -165,7 +165,7 @@ public final class LocalSearch {
             improved = false;
             for (int[] range : ranges) {
                 int[] placed = new BeamSearch(p, Arrays.copyOfRange(order, range[0], range[1]), s.a).run(width);
-                if (placed != null && p.objective(placed) < s.objective() - IMPROVEMENT) {
+                if (placed != null && p.objective(placed) < s.objective() - Problem.IMPROVEMENT) {
                     SearchState t = new SearchState(p, placed);
                     descend(t, allModels());
                     s = t;
@@ -194,7 +194,7 @@ public final class LocalSearch {
             return s;
         }
         int[] walked = tabu.run(s.a, iterations);
-        if (walked == null || p.objective(walked) >= s.objective() - IMPROVEMENT) {
+        if (walked == null || p.objective(walked) >= s.objective() - Problem.IMPROVEMENT) {
             return s;
         }
         SearchState t = new SearchState(p, walked);
@@ -238,7 +238,8 @@ public final class LocalSearch {
                 }
                 double cost = p.commScale * s.commCost(d) + s.mismatchDelta(p.complexity[i], -1, d);
                 double free = p.capacity[d] - s.load[d];
-                if (cost < bestCost - IMPROVEMENT || (cost <= bestCost + IMPROVEMENT && free > bestFree)) {
+                if (cost < bestCost - Problem.IMPROVEMENT
+                        || (cost <= bestCost + Problem.IMPROVEMENT && free > bestFree)) {
                     bestD = d;
                     bestCost = cost;
                     bestFree = free;
@@ -367,7 +368,9 @@ public final class LocalSearch {
             }
             for (int t = 1; t <= segments; t++) {
                 int d = deviceOrder[t - 1];
-                double lim = p.complexityLimit == null ? Double.POSITIVE_INFINITY : p.complexityLimit[d] + Problem.tolerance(p.complexityLimit[d]);
+                double lim = p.complexityLimit == null
+                        ? Double.POSITIVE_INFINITY
+                        : p.complexityLimit[d] + Problem.tolerance(p.complexityLimit[d]);
                 double cap = p.capacity[d] + Problem.tolerance(p.capacity[d]);
                 best[t][k] = best[t - 1][k];
                 from[t][k] = k;
@@ -705,7 +708,7 @@ public final class LocalSearch {
         s.gather(i);
         double here = s.commCost(from);
         int bestB = -1;
-        double bestDelta = -IMPROVEMENT;
+        double bestDelta = -Problem.IMPROVEMENT;
         for (int b = 0; b < p.m; b++) {
             if (b != from && s.fits(i, b)) {
                 double delta = s.moveDelta(i, b, here);
@@ -726,7 +729,7 @@ public final class LocalSearch {
     private int bestSwap(SearchState s, int i) {
         int a = s.a[i];
         int bestJ = -1;
-        double bestDelta = -IMPROVEMENT;
+        double bestDelta = -Problem.IMPROVEMENT;
         s.gather(i);
         for (int x = 0; x < p.m; x++) {
             costOfI[x] = s.commCost(x);
@@ -824,14 +827,14 @@ public final class LocalSearch {
                 continue;
             }
             descend(trial, kicked);
-            if (trial.objective() < best.objective() - IMPROVEMENT) {
+            if (trial.objective() < best.objective() - Problem.IMPROVEMENT) {
                 windowSweep(trial);
             }
-            if (trial.objective() <= current.objective() + IMPROVEMENT) {
+            if (trial.objective() <= current.objective() + Problem.IMPROVEMENT) {
                 SearchState t = current;
                 current = trial;
                 trial = t;
-                if (current.objective() < best.objective() - IMPROVEMENT) {
+                if (current.objective() < best.objective() - Problem.IMPROVEMENT) {
                     best = current.copy();
                 }
             }

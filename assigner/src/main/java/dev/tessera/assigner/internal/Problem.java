@@ -20,6 +20,8 @@ import java.util.Arrays;
 public final class Problem {
     /** Slack that absorbs rounding when comparing loads with capacities. */
     public static final double EPS = 1e-9;
+    /** Smallest objective decrease the searches count as an improvement (below it is rounding). */
+    static final double IMPROVEMENT = 1e-12;
 
     public final int n;
     public final int m;

@@ -17,7 +17,6 @@ import java.util.SplittableRandom;
  * the caller, never by the clock, so a seed gives one result.
  */
 final class TabuSearch {
-    private static final double IMPROVEMENT = 1e-12;
     private static final double MIN_PENALTY = 1e-9;
     private static final double MAX_PENALTY = 1e9;
     private static final int ADAPT_EVERY = 10;
@@ -169,7 +168,7 @@ final class TabuSearch {
 
     private static boolean improves(double candidate, double incumbent) {
         return incumbent == Double.POSITIVE_INFINITY
-                || candidate < incumbent - IMPROVEMENT * Math.max(1, Math.abs(incumbent));
+                || candidate < incumbent - Problem.IMPROVEMENT * Math.max(1, Math.abs(incumbent));
     }
 
     /**

@@ -11,8 +11,6 @@ import java.util.Arrays;
  * squares, so no completion can win. Not thread-safe; one instance per search, reused across windows.
  */
 final class WindowSearch {
-    private static final double IMPROVEMENT = 1e-12;
-
     private final Problem p;
     /** Whether only communication counts (complexityMatchWeight = 0), so the mismatch term need not be computed. */
     private final boolean commOnly;
@@ -46,20 +44,18 @@ final class WindowSearch {
     /** Solves the window exactly with everything else fixed; applies the result and returns true when it is better. */
     boolean optimize(SearchState s, int[] models) {
         prepare(s, models);
-        int m = p.m;
-        // the incumbent, priced the same way, so that only the window's own share is compared
+        // the incumbent, priced the same way, so that only the window's own share is compared; the window's loads
+        // come off the fixed ones
         double incumbentComm = 0;
         for (int t = 0; t < size; t++) {
-            current[t] = s.a[window[t]];
-            incumbentComm += priceAt(t, current[t]);
-        }
-        for (int t = 0; t < size; t++) {
-            int d = current[t];
+            int d = s.a[window[t]];
+            current[t] = d;
+            incumbentComm += priceAt(t, d);
             load[d] -= p.demand[window[t]];
             comp[d] -= p.complexity[window[t]];
         }
         double incumbent = p.commScale * incumbentComm + mismatchWithWindow(current);
-        bestValue = incumbent - IMPROVEMENT * Math.max(1, Math.abs(s.objective()));
+        bestValue = incumbent - Problem.IMPROVEMENT * Math.max(1, Math.abs(s.objective()));
         best = null;
         search(0, 0);
         for (int t = 0; t < size; t++) {

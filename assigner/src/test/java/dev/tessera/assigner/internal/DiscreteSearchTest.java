@@ -28,7 +28,7 @@ class DiscreteSearchTest {
             Problem p = randomProblem(rng);
             double optimum = bruteForce(p, false);
             int[] start = new int[p.n]; // everything on device 0: usually over its limits
-            int[][] adjacency = adjacency(p);
+            int[][] adjacency = LocalSearch.undirectedAdjacency(p);
             int[] walked = new TabuSearch(p, new SplittableRandom(k), adjacency[0], adjacency[1]).run(start, 5_000);
             if (Double.isInfinite(optimum)) {
                 assertNull(walked, "instance " + k + " has no feasible placement");
@@ -111,30 +111,6 @@ class DiscreteSearchTest {
         int[] split = new LocalSearch(tight, 0).beam(new int[] {0, 1, 2, 3, 4, 5}, 8);
         assertArrayEquals(new int[] {0, 0, 0, 1, 1, 1}, split);
         assertEquals(1, tight.communication(split));
-    }
-
-    private static int[][] adjacency(Problem p) {
-        List<List<Integer>> nbr = new ArrayList<>();
-        for (int i = 0; i < p.n; i++) {
-            nbr.add(new ArrayList<>());
-        }
-        for (int e = 0; e < p.edgeFrom.length; e++) {
-            if (p.edgeFrom[e] != p.edgeTo[e]) {
-                nbr.get(p.edgeFrom[e]).add(p.edgeTo[e]);
-                nbr.get(p.edgeTo[e]).add(p.edgeFrom[e]);
-            }
-        }
-        int[] start = new int[p.n + 1];
-        for (int i = 0; i < p.n; i++) {
-            start[i + 1] = start[i] + nbr.get(i).size();
-        }
-        int[] adj = new int[start[p.n]];
-        for (int i = 0; i < p.n; i++) {
-            for (int k = 0; k < nbr.get(i).size(); k++) {
-                adj[start[i] + k] = nbr.get(i).get(k);
-            }
-        }
-        return new int[][] {start, adj};
     }
 
     /** Two to five GPUs (and sometimes a power-0 CPU), six or seven models, tight memory, balance on half. */
