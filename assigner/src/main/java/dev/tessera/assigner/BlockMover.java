@@ -16,8 +16,9 @@ final class BlockMover {
 
     static void move(Map<Integer, Block> blocks, Placement placement) {
         int gpus = blocks.isEmpty() ? 0 : Engine.getInstance().getGpuCount();
+        java.util.List<Device> where = placement.assignment();
         for (Map.Entry<Integer, Block> e : blocks.entrySet()) {
-            Device device = placement.assignment().get(e.getKey());
+            Device device = where.get(e.getKey());
             if (device.isGpu() && (device.index() < 0 || device.index() >= gpus)) {
                 LOG.warn("model '{}' is placed on {}, which DJL does not see ({} GPUs); its parameters stay where they are",
                         placement.models().get(e.getKey()), device.name(), gpus);

@@ -75,7 +75,7 @@ public final class ModelAssigner {
         final List<Double> volumes = new ArrayList<>();
         List<Device> devices;
         double[][] distance;
-        double modelSizeMultiplier = 2;
+        double modelSizeMultiplier = ModelSizeEstimator.DEFAULT_SIZE_MULTIPLIER;
         double maxMemRatio = 0.5;
         double cpuWeight = 0;
         double connectionWeight = 2;

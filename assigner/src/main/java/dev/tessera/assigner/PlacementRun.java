@@ -1,6 +1,5 @@
 package dev.tessera.assigner;
 
-import ai.djl.engine.Engine;
 import dev.tessera.assigner.internal.GradientRelaxation;
 import dev.tessera.assigner.internal.LocalSearch;
 import dev.tessera.assigner.internal.Problem;
@@ -23,7 +22,6 @@ import java.util.Locale;
 final class PlacementRun {
     private final ModelAssigner.Builder b;
     private final List<String> names;
-    private final double[] demand;
     private final Problem problem;
 
     PlacementRun(ModelAssigner.Builder b) {
@@ -31,7 +29,7 @@ final class PlacementRun {
         this.names = b.names;
         int n = names.size();
         int m = b.devices.size();
-        demand = new double[n];
+        double[] demand = new double[n];
         double[] complexity = new double[n];
         for (int i = 0; i < n; i++) {
             demand[i] = b.sizes.get(i) * b.modelSizeMultiplier;
@@ -94,7 +92,7 @@ final class PlacementRun {
         if (b.computeDevice != null) {
             return b.computeDevice;
         }
-        return Engine.getInstance().getGpuCount() > 0 ? ai.djl.Device.gpu() : ai.djl.Device.cpu();
+        return Devices.hasGpu() ? ai.djl.Device.gpu() : ai.djl.Device.cpu();
     }
 
     private int[] refine(int[] hardened) {
@@ -143,20 +141,20 @@ final class PlacementRun {
     }
 
     private int[] devicesByPower() {
-        Integer[] order = new Integer[problem.m];
-        for (int d = 0; d < problem.m; d++) {
-            order[d] = d;
-        }
-        Arrays.sort(order, (x, y) -> Double.compare(problem.power[y], problem.power[x]));
-        return Arrays.stream(order).mapToInt(Integer::intValue).toArray();
+        return descending(problem.power);
     }
 
     private int[] largestFirst() {
-        Integer[] order = new Integer[problem.n];
-        for (int i = 0; i < problem.n; i++) {
-            order[i] = i;
+        return descending(problem.demand);
+    }
+
+    /** Indices sorted by key, largest first (ties keep index order). */
+    private static int[] descending(double[] key) {
+        Integer[] order = new Integer[key.length];
+        for (int k = 0; k < key.length; k++) {
+            order[k] = k;
         }
-        Arrays.sort(order, (x, y) -> Double.compare(problem.demand[y], problem.demand[x]));
+        Arrays.sort(order, (x, y) -> Double.compare(key[y], key[x]));
         return Arrays.stream(order).mapToInt(Integer::intValue).toArray();
     }
 
@@ -170,8 +168,9 @@ final class PlacementRun {
                             + " (memoryMb x maxMemRatio %s over %d devices)",
                     totalDemand, b.modelSizeMultiplier, totalCapacity, b.maxMemRatio, problem.m));
         }
+        double maxCap = Arrays.stream(problem.capacity).max().orElse(0);
         for (int i = 0; i < problem.n; i++) {
-            checkModelFits(i);
+            checkModelFits(i, maxCap);
         }
         if (problem.balanced()) {
             double totalLimit = sum(problem.complexityLimit);
@@ -184,8 +183,7 @@ final class PlacementRun {
         }
     }
 
-    private void checkModelFits(int i) {
-        double maxCap = Arrays.stream(problem.capacity).max().orElse(0);
+    private void checkModelFits(int i, double maxCap) {
         if (problem.demand[i] > maxCap + Problem.EPS) {
             throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                     "model '%s' needs %.1f MB (sizeMb %.1f x modelSizeMultiplier %s) but the largest device holds"

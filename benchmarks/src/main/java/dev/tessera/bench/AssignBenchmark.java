@@ -26,6 +26,7 @@ import java.util.SplittableRandom;
 public final class AssignBenchmark {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final int RUNS = 3;
+    private static final List<String> GRAPHS = List.of("alexnet", "squeezenet1_0", "resnet18", "resnet50", "vgg16", "gnmt");
 
     private AssignBenchmark() {}
 
@@ -53,7 +54,7 @@ public final class AssignBenchmark {
         }
         JsonNode optima = MAPPER.readTree(graphs.resolve("optima.json").toFile());
         for (PlacementMethod method : PlacementMethod.values()) {
-            for (String name : List.of("alexnet", "squeezenet1_0", "resnet18", "resnet50", "vgg16", "gnmt")) {
+            for (String name : GRAPHS) {
                 Path file = graphs.resolve(name + ".json");
                 if (!Files.exists(file)) {
                     continue;
@@ -72,7 +73,7 @@ public final class AssignBenchmark {
     private static void acrossSeeds(Path graphs, int seeds) throws Exception {
         JsonNode optima = MAPPER.readTree(graphs.resolve("optima.json").toFile());
         System.out.println("machine: " + Machine.describe());
-        for (String name : List.of("alexnet", "squeezenet1_0", "resnet18", "resnet50", "vgg16", "gnmt")) {
+        for (String name : GRAPHS) {
             GraphSpec spec = GraphJson.read(graphs.resolve(name + ".json"));
             double optimum = optima.path(name).path("optimum").asDouble();
             StringBuilder ratios = new StringBuilder();
