@@ -34,11 +34,10 @@ final class MapCollector<R> implements ChunkSink {
 
     @Override
     public void onResult(Chunk chunk, ChunkResult result) {
-        for (int i = 0; i < chunk.size(); i++) {
-            if (result.error(i) != null) {
-                failAll(Outcomes.itemFailure(chunk, i, result.error(i)));
-                return;
-            }
+        RuntimeException failure = Outcomes.firstFailure(chunk, result);
+        if (failure != null) {
+            failAll(failure);
+            return;
         }
         System.arraycopy(result.values(), 0, results, (int) chunk.firstIndex(), chunk.size());
         if (remaining.decrementAndGet() == 0) {

@@ -1,10 +1,21 @@
 package dev.tessera.pool;
 
 import dev.tessera.pool.internal.Chunk;
+import dev.tessera.pool.internal.ChunkResult;
 
 /** Turns an item's raw error into the exception the caller sees. Stateless. */
 final class Outcomes {
     private Outcomes() {}
+
+    /** The failure of the chunk's first failed item, or null when every item succeeded. */
+    static RuntimeException firstFailure(Chunk chunk, ChunkResult result) {
+        for (int i = 0; i < chunk.size(); i++) {
+            if (result.error(i) != null) {
+                return itemFailure(chunk, i, result.error(i));
+            }
+        }
+        return null;
+    }
 
     static RuntimeException itemFailure(Chunk chunk, int item, Throwable error) {
         if (error instanceof PoolException pe && !(error instanceof TaskFailedException)) {

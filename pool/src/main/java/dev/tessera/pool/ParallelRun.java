@@ -242,10 +242,9 @@ final class ParallelRun<R> implements Iterator<R> {
             throw abort(d.failure());
         }
         ChunkResult r = d.result();
-        for (int i = 0; i < b.chunk.size(); i++) {
-            if (r.error(i) != null) {
-                throw abort(Outcomes.itemFailure(b.chunk, i, r.error(i)));
-            }
+        RuntimeException failure = Outcomes.firstFailure(b.chunk, r);
+        if (failure != null) {
+            throw abort(failure);
         }
         if (batcher != null) {
             batcher.completed(b.chunk.size(), (System.nanoTime() - b.dispatchedNanos) / 1e9);

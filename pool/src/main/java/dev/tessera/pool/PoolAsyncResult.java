@@ -103,8 +103,4 @@ final class PoolAsyncResult<R> implements AsyncResult<R> {
         }
         return !future.isCompletedExceptionally();
     }
-
-    CompletableFuture<R> future() {
-        return future;
-    }
 }

@@ -39,10 +39,6 @@ public final class Chunk {
         return args.length;
     }
 
-    public long id() {
-        return id;
-    }
-
     public long firstIndex() {
         return firstIndex;
     }
@@ -69,14 +65,6 @@ public final class Chunk {
         workerName = worker;
         startedNanos = System.nanoTime();
         return state.compareAndSet(QUEUED, RUNNING);
-    }
-
-    boolean isCancelled() {
-        return state.get() == CANCELLED;
-    }
-
-    boolean isFinished() {
-        return state.get() >= DONE;
     }
 
     void complete(ChunkResult result) {

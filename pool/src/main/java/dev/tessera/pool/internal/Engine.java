@@ -31,7 +31,4 @@ public interface Engine {
 
     /** Waits until every worker has exited; only valid after close or terminate. */
     void join();
-
-    /** Cancels every queued chunk and interrupts or kills running ones; the engine stays usable. */
-    void abortAll(RuntimeException reason);
 }

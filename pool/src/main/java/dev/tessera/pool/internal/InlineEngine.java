@@ -91,9 +91,4 @@ public final class InlineEngine implements Engine {
             throw new IllegalStateException("pool " + name + " is still open; call close() or terminate() before join()");
         }
     }
-
-    @Override
-    public void abortAll(RuntimeException reason) {
-        // nothing is ever queued or running on another thread
-    }
 }

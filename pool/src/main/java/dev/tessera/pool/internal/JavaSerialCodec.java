@@ -30,11 +30,6 @@ public final class JavaSerialCodec implements PayloadCodec {
         this.filter = ObjectInputFilter.Config.createFilter("maxdepth=1000;" + patterns);
     }
 
-    /** The filter pattern, for messages and for worker JVMs. */
-    public String patterns() {
-        return patterns;
-    }
-
     @Override
     public byte[] encode(Object graph) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
@@ -46,7 +41,12 @@ public final class JavaSerialCodec implements PayloadCodec {
 
     @Override
     public Object decode(byte[] bytes) throws IOException {
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes))) {
+        return decode(bytes, 0, bytes.length);
+    }
+
+    /** Decodes {@code length} bytes of {@code bytes} from {@code offset}, without copying them. */
+    public Object decode(byte[] bytes, int offset, int length) throws IOException {
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes, offset, length))) {
             in.setObjectInputFilter(filter);
             return in.readObject();
         } catch (ClassNotFoundException e) {

@@ -129,10 +129,6 @@ public final class PoolCore implements Engine {
         }
     }
 
-    boolean isOpenOrClosing() {
-        return state.get() != TERMINATED;
-    }
-
     public boolean isTerminated() {
         return state.get() == TERMINATED;
     }
@@ -180,17 +176,6 @@ public final class PoolCore implements Engine {
                 c.cancel(reason);
             } else {
                 queue.add(POISON);
-            }
-        }
-    }
-
-    @Override
-    public void abortAll(RuntimeException reason) {
-        failQueued(reason);
-        for (WorkerSlot s : slots) {
-            Chunk c = s.current();
-            if (c != null) {
-                c.cancel(reason);
             }
         }
     }

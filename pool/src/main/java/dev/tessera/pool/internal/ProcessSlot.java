@@ -62,12 +62,6 @@ public final class ProcessSlot extends WorkerSlot {
         return s == null ? core.name() + "-worker-" + index : s.name();
     }
 
-    /** Pid of the current worker JVM, or -1. */
-    public long pid() {
-        Process p = process;
-        return p == null ? -1 : p.pid();
-    }
-
     @Override
     protected void startWorker() throws IOException, InterruptedException {
         scope = parentScope.child(core.name() + "-worker-" + index + "." + incarnation++, index, core.workers());
@@ -198,7 +192,7 @@ public final class ProcessSlot extends WorkerSlot {
         String name = workerName();
         destroy();
         c.fail(new WorkerCrashedException(name, code, c.describe(), cause.getMessage()));
-        if (core.isOpenOrClosing() && !core.isTerminated()) {
+        if (!core.isTerminated()) {
             LOG.warn("worker {} died (exit code {}) while running {}; starting a replacement", name, code, c.describe());
             restart(null);
         }

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.NotSerializableException;
 import java.io.ObjectOutputStream;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -102,7 +101,7 @@ public final class TensorAwareCodec implements PayloadCodec {
             }
         }
         if (bytes[0] == PLAIN) {
-            return plain.decode(Arrays.copyOfRange(bytes, 1, bytes.length));
+            return plain.decode(bytes, 1, bytes.length - 1);
         }
         try {
             // read past the kind byte without copying what may be a large tensor message

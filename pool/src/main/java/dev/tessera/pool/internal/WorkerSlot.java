@@ -70,7 +70,7 @@ public abstract class WorkerSlot implements Runnable {
             setCurrent(null);
         }
         int limit = core.setup().maxTasksPerChild();
-        if (limit > 0 && ++chunksSinceStart >= limit && core.isOpenOrClosing()) {
+        if (limit > 0 && ++chunksSinceStart >= limit && !core.isTerminated()) {
             chunksSinceStart = 0;
             return recycle();
         }
