@@ -143,12 +143,13 @@ public final class SegmentReaper {
         SegmentInfo.Kind kind = SegmentInfo.Kind.SEGMENT;
         String store = null;
         boolean held = false;
+        String valueOf = SegmentDescriptor.getStoreName(header); // the store whose value this is, if any
         if (SegmentDescriptor.isStoreIndex(header)) {
             kind = SegmentInfo.Kind.STORE;
             store = SegmentFiles.storeNameOf(name);
-        } else if (SegmentDescriptor.getStoreName(header) != null) {
+        } else if (valueOf != null) {
             kind = SegmentInfo.Kind.STORE_VALUE;
-            store = SegmentDescriptor.getStoreName(header);
+            store = valueOf;
             // after the attach slots: see the class comment
             held = stores.holds(store, SegmentDescriptor.getStoreGeneration(header),
                     SegmentFiles.nameBits(name), SegmentDescriptor.getGeneration(header));

@@ -281,6 +281,10 @@ public final class SharedStore implements AutoCloseable {
 
     /** Drops the reference that a replaced or removed entry held on its value segment. */
     private void release(byte[] entry) {
+        release(directory, entry);
+    }
+
+    private static void release(Path directory, byte[] entry) {
         if (entry != null && entry.length > 0 && StoreIndex.hasSegment(entry)) {
             SharedSegment.releaseUnheld(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
                     StoreIndex.segmentGenerationOf(entry));
@@ -520,10 +524,7 @@ public final class SharedStore implements AutoCloseable {
             LOG.warn("removing store '{}' failed: {}; the reaper will collect its values", name, e.toString());
         }
         for (byte[] entry : released) {
-            if (StoreIndex.hasSegment(entry)) {
-                SharedSegment.releaseUnheld(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
-                        StoreIndex.segmentGenerationOf(entry));
-            }
+            release(directory, entry);
         }
     }
 

@@ -12,13 +12,11 @@ import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import dev.tessera.sharedmem.testing.StoreCounters;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -93,14 +91,14 @@ class CrossJvmStoreTest {
             assertEquals(7, store.get("bystander", Integer.class));
             store.put("after", 1);
             assertEquals(Set.of("after", "bystander"), store.keys());
-            assertEquals(2, fileCount(), "the index and the victim's value (small values live in the index)");
+            assertEquals(2, ShmLeakCheck.fileCount(), "the index and the victim's value (small values live in the index)");
 
             // the dead writer never released the victim's value; no process and no entry holds it now
             List<SegmentInfo> reaped = SegmentReaper.reap(dir);
             assertEquals(1, reaped.size(), reaped.toString());
             assertEquals(SegmentInfo.Kind.STORE_VALUE, reaped.getFirst().kind());
             assertEquals("crash", reaped.getFirst().store());
-            assertEquals(1, fileCount());
+            assertEquals(1, ShmLeakCheck.fileCount());
         }
         // the killed child's handle on the index was reclaimed by the last live close: nothing is left
     }
@@ -113,7 +111,7 @@ class CrossJvmStoreTest {
             try (ChildJvm child = ChildJvm.start(dir, "store-hold", "held", "w")) {
                 assertEquals("16384", child.expect("HOLDING"));
                 assertTrue(store.remove("w"));
-                assertEquals(2, fileCount(), "the child still reads the removed value");
+                assertEquals(2, ShmLeakCheck.fileCount(), "the child still reads the removed value");
                 assertEquals(List.of(), SegmentReaper.reap(dir), "the reader is alive");
                 child.kill9();
             }
@@ -143,14 +141,6 @@ class CrossJvmStoreTest {
         List<SegmentInfo> reaped = SegmentReaper.reap(dir);
         assertEquals(3, reaped.size(), reaped.toString());
         assertEquals(SegmentInfo.Kind.STORE, reaped.getFirst().kind(), "the index goes first, then its values");
-        assertEquals(0, fileCount());
-    }
-
-    private static long fileCount() {
-        try (Stream<Path> files = Files.list(ShmLeakCheck.directory())) {
-            return files.count();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 }

@@ -6,10 +6,8 @@ import ai.djl.ndarray.NDManager;
 import dev.tessera.sharedmem.testing.ChildJvm;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -55,12 +53,12 @@ class CrossJvmViewTest {
                 ChildJvm child = ChildJvm.start(ShmLeakCheck.directory(), "decode-sum")) {
             TensorCodec codec = TensorCodec.builder().mode(TensorCodec.Mode.SHARE).build();
             byte[] message = codec.encode(List.of("batch-7", manager.arange(100f)));
-            assertEquals(1, files(), "the message's segment exists while it travels");
+            assertEquals(1, ShmLeakCheck.fileCount(), "the message's segment exists while it travels");
             child.send(HEX.formatHex(message));
             assertEquals("batch-7 4950.0", child.expect("SUM"));
             child.expect("CLOSED");
             assertEquals(0, child.waitExit(), child.stderrText());
-            assertEquals(0, files(), "the child's manager released the segment");
+            assertEquals(0, ShmLeakCheck.fileCount(), "the child's manager released the segment");
         }
     }
 
@@ -85,18 +83,12 @@ class CrossJvmViewTest {
             child.expect("CLOSED");
             child.send("");
             assertEquals(0, child.waitExit(), child.stderrText());
-            assertEquals(2, files(), "the source and the pool's segment");
+            assertEquals(2, ShmLeakCheck.fileCount(), "the source and the pool's segment");
         }
-        assertEquals(0, files());
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 
     private static String hex(SharedTensor t) {
         return HEX.formatHex(t.ref().toBytes());
-    }
-
-    private static long files() throws Exception {
-        try (Stream<?> s = Files.list(ShmLeakCheck.directory())) {
-            return s.count();
-        }
     }
 }

@@ -14,7 +14,6 @@ import ai.djl.ndarray.types.Shape;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import java.io.Serializable;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,7 +24,6 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -193,28 +191,28 @@ class SharedStoreTest {
                 v1.segment().fill((byte) 1);
                 store.put("w", v1);
             }
-            assertEquals(2, fileCount(), "the index and one value");
+            assertEquals(2, ShmLeakCheck.fileCount(), "the index and one value");
             SharedTensor held = store.getTensor("w");
             try (SharedTensor v2 = SharedTensor.allocate(DType.INT32, 1024)) {
                 v2.segment().fill((byte) 2);
                 store.put("w", v2);
             }
-            assertEquals(3, fileCount(), "the replaced value lives while it is read");
+            assertEquals(3, ShmLeakCheck.fileCount(), "the replaced value lives while it is read");
             assertEquals(-1, held.segment().mismatch(java.lang.foreign.MemorySegment.ofArray(filled(4096, 1))),
                     "the reader still sees the old value, intact");
             try (SharedTensor now = store.getTensor("w")) {
                 assertEquals(2, now.segment().get(ValueLayout.JAVA_BYTE, 0));
             }
             held.close();
-            assertEquals(2, fileCount(), "its last reader closed it, so it is gone");
+            assertEquals(2, ShmLeakCheck.fileCount(), "its last reader closed it, so it is gone");
             SharedTensor again = store.getTensor("w");
             assertTrue(store.remove("w"));
-            assertEquals(2, fileCount());
+            assertEquals(2, ShmLeakCheck.fileCount());
             assertEquals(2, again.segment().get(ValueLayout.JAVA_BYTE, 4095));
             again.close();
-            assertEquals(1, fileCount());
+            assertEquals(1, ShmLeakCheck.fileCount());
         }
-        assertEquals(0, fileCount(), "the last close removed the store");
+        assertEquals(0, ShmLeakCheck.fileCount(), "the last close removed the store");
     }
 
     @Test
@@ -229,7 +227,7 @@ class SharedStoreTest {
                 assertEquals(1000, second.get("s", String.class).length(), "the second handle keeps it");
                 assertThrows(IllegalStateException.class, () -> first.get("s"));
             }
-            assertEquals(0, fileCount());
+            assertEquals(0, ShmLeakCheck.fileCount());
             try (SharedStore fresh = SharedStore.open("lifetime")) {
                 assertEquals(Set.of(), fresh.keys(), "a new store of the same name starts empty");
             }
@@ -240,7 +238,7 @@ class SharedStoreTest {
     void optCreateFalseRefusesAMissingStore() {
         assertThrows(NoSuchElementException.class,
                 () -> SharedStore.builder().setName("absent").optCreate(false).build());
-        assertEquals(0, fileCount());
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 
     @Test
@@ -341,7 +339,7 @@ class SharedStoreTest {
             assertTrue(again.isPersistent());
             assertTrue(again.remove("v"));
         }
-        assertEquals(1, fileCount(), "the removed value is gone, the persistent index stays");
+        assertEquals(1, ShmLeakCheck.fileCount(), "the removed value is gone, the persistent index stays");
         // a persistent store outlives this test's JVM only by design; remove it for the leak check
         Path indexFile = index.path();
         assertTrue(indexFile.toFile().delete());
@@ -359,13 +357,5 @@ class SharedStoreTest {
         byte[] b = new byte[n];
         java.util.Arrays.fill(b, (byte) value);
         return b;
-    }
-
-    private static long fileCount() {
-        try (Stream<Path> files = Files.list(ShmLeakCheck.directory())) {
-            return files.count();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 }

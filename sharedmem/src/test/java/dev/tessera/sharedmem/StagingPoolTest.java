@@ -16,8 +16,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -51,9 +49,9 @@ class StagingPoolTest {
                 assertNotEquals(firstRef.generation(), again.ref().generation(), "with a new generation");
                 assertEquals(43, again.segment().getAtIndex(ValueLayout.JAVA_INT, 7));
             }
-            assertEquals(2, fileCount(), "the source and one staging segment");
+            assertEquals(2, ShmLeakCheck.fileCount(), "the source and one staging segment");
         }
-        assertEquals(0, fileCount());
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 
     @Test
@@ -68,7 +66,7 @@ class StagingPoolTest {
                     stale.getMessage());
             ((SharedTensor) codec.decode(current, null)).close(); // the stale attempt gave everything back
         }
-        assertEquals(0, fileCount());
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 
     @Test
@@ -81,7 +79,7 @@ class StagingPoolTest {
                 assertEquals(2 * 4096, pool.pooledBytes(), "two segments: one per receiver");
             }
         }
-        assertEquals(0, fileCount());
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 
     @Test
@@ -92,12 +90,12 @@ class StagingPoolTest {
             NDArray small = sender.ones(new Shape(16));
             NDArray large = sender.arange(1024f);
             byte[] message = codec.encode(List.of(small, large));
-            assertEquals(1, fileCount(), "only the large one is staged");
+            assertEquals(1, ShmLeakCheck.fileCount(), "only the large one is staged");
             List<?> back = (List<?>) codec.decode(message, receiver);
             assertEquals(16f, ((NDArray) back.get(0)).sum().getFloat());
             assertArrayEquals(large.toFloatArray(), ((NDArray) back.get(1)).toFloatArray());
         }
-        assertEquals(0, fileCount(), "the receiver's manager released the copy, the pool its segment");
+        assertEquals(0, ShmLeakCheck.fileCount(), "the receiver's manager released the copy, the pool its segment");
     }
 
     @Test
@@ -106,10 +104,10 @@ class StagingPoolTest {
                 SharedTensor source = SharedTensor.allocate(DType.UINT8, 4096)) {
             TensorCodec codec = copying(pool);
             try (SharedTensor copy = (SharedTensor) codec.decode(codec.encode(source), null)) {
-                assertEquals(2, fileCount());
+                assertEquals(2, ShmLeakCheck.fileCount());
                 assertEquals(0, pool.pooledBytes());
             }
-            assertEquals(1, fileCount(), "a one-off segment goes with its receiver");
+            assertEquals(1, ShmLeakCheck.fileCount(), "a one-off segment goes with its receiver");
         }
     }
 
@@ -126,9 +124,9 @@ class StagingPoolTest {
             assertThrows(IllegalStateException.class, () -> codec.encode(source));
         }
         assertEquals(5, copy.segment().getAtIndex(ValueLayout.JAVA_LONG, 0));
-        assertEquals(1, fileCount());
+        assertEquals(1, ShmLeakCheck.fileCount());
         copy.close();
-        assertEquals(0, fileCount());
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 
     @Test
@@ -154,10 +152,10 @@ class StagingPoolTest {
             codec.encode(source, Channels.newChannel(out));
             try (SharedTensor copy = (SharedTensor) codec.decode(out.toByteArray(), null)) {
                 assertEquals(64, copy.byteSize());
-                assertEquals(2, fileCount(), "the recalled segment was free again and reused");
+                assertEquals(2, ShmLeakCheck.fileCount(), "the recalled segment was free again and reused");
             }
         }
-        assertEquals(0, fileCount());
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 
     @Test
@@ -166,13 +164,5 @@ class StagingPoolTest {
         assertThrows(IllegalArgumentException.class, () -> StagingPool.builder().optMinTensorBytes(-1));
         assertThrows(IllegalArgumentException.class, () -> StagingPool.builder().optIdleTimeout(java.time.Duration.ZERO));
         assertThrows(NullPointerException.class, () -> TensorCodec.builder().optStaging(null));
-    }
-
-    private static long fileCount() {
-        try (Stream<Path> files = Files.list(ShmLeakCheck.directory())) {
-            return files.count();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 }

@@ -16,7 +16,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.Serializable;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.Channels;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -112,13 +111,13 @@ class TensorCodecTest {
             NDArray x = sender.ones(new ai.djl.ndarray.types.Shape(1000));
             byte[] message = codec(Mode.SHARE).encode(List.of(x));
             assertTrue(message.length < 1000, "a stub, not the 4000 tensor bytes: " + message.length);
-            assertEquals(1, fileCount(), "the segment travels with the message");
+            assertEquals(1, ShmLeakCheck.fileCount(), "the segment travels with the message");
             NDManager receiver = NDManager.newBaseManager();
             NDArray back = (NDArray) ((List<?>) codec(Mode.SHARE).decode(message, receiver)).get(0);
             assertEquals(1000f, back.sum().getFloat());
-            assertEquals(1, fileCount());
+            assertEquals(1, ShmLeakCheck.fileCount());
             receiver.close();
-            assertEquals(0, fileCount(), "closing the receiving manager released the segment");
+            assertEquals(0, ShmLeakCheck.fileCount(), "closing the receiving manager released the segment");
         }
     }
 
@@ -140,7 +139,7 @@ class TensorCodecTest {
         byte[] message = codec(Mode.SHARE).encode(y);
         INDArray back = (INDArray) codec(Mode.SHARE).decode(message, null);
         assertEquals(y, back);
-        assertEquals(0, fileCount());
+        assertEquals(0, ShmLeakCheck.fileCount());
     }
 
     @Test
@@ -171,9 +170,9 @@ class TensorCodecTest {
         try (NDManager sender = NDManager.newBaseManager(); NDManager receiver = NDManager.newBaseManager()) {
             byte[] message = codec(Mode.SHARE).encode(new ArrayList<>(List.of(sender.ones(new ai.djl.ndarray.types.Shape(4)),
                     new Evil())));
-            assertEquals(1, fileCount());
+            assertEquals(1, ShmLeakCheck.fileCount());
             assertThrows(IllegalArgumentException.class, () -> codec(Mode.SHARE).decode(message, receiver));
-            assertEquals(0, fileCount(), "the stub opened before the rejected class was released");
+            assertEquals(0, ShmLeakCheck.fileCount(), "the stub opened before the rejected class was released");
         }
     }
 
@@ -182,7 +181,7 @@ class TensorCodecTest {
         try (NDManager m = NDManager.newBaseManager()) {
             List<Object> graph = new ArrayList<>(List.of(m.ones(new ai.djl.ndarray.types.Shape(4)), new Object()));
             assertThrows(IllegalArgumentException.class, () -> codec(Mode.SHARE).encode(graph));
-            assertEquals(0, fileCount());
+            assertEquals(0, ShmLeakCheck.fileCount());
         }
     }
 
@@ -209,13 +208,5 @@ class TensorCodecTest {
         assertEquals(Mode.SHARE, c.mode());
         assertEquals(List.of("com.example.**"), c.allowPatterns());
         assertNotEquals(c.toString(), "");
-    }
-
-    private static long fileCount() {
-        try (Stream<?> files = Files.list(ShmLeakCheck.directory())) {
-            return files.count();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 }

@@ -52,10 +52,6 @@ public final class Nd4jSupport {
         }
     }
 
-    public static boolean isPresent() {
-        return PRESENT;
-    }
-
     /** True if {@code o} is an INDArray; false (without loading ND4J) when ND4J is not on the classpath. */
     public static boolean isINDArray(Object o) {
         return PRESENT && o instanceof INDArray;
@@ -155,11 +151,12 @@ public final class Nd4jSupport {
 
     /** A segment over the bytes of a contiguous row-major array (valid while the array is). */
     public static MemorySegment memoryOf(INDArray array) {
-        long bytes = dtypeOf(array).byteSizeOf(array.shape());
+        DType dtype = dtypeOf(array);
+        long bytes = dtype.byteSizeOf(array.shape());
         if (bytes == 0) {
             return MemorySegment.NULL;
         }
-        long address = array.data().address() + array.offset() * dtypeOf(array).byteSize();
+        long address = array.data().address() + array.offset() * dtype.byteSize();
         return MemorySegment.ofAddress(address).reinterpret(bytes);
     }
 

@@ -250,16 +250,9 @@ public final class SegmentFiles {
     /** Maps part of an existing segment file, refusing symlinks, and closes the channel before returning. */
     public static MemorySegment mapRange(Path path, FileChannel.MapMode mode, long position, long length,
             Arena arena) throws IOException {
-        EnumSet<StandardOpenOption> options = EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
-        try (FileChannel ch = FileChannel.open(path, noFollow(options))) {
+        try (FileChannel ch = FileChannel.open(path, NO_FOLLOW_READ_WRITE)) {
             return ch.map(mode, position, length, arena);
         }
-    }
-
-    private static java.util.Set<java.nio.file.OpenOption> noFollow(EnumSet<StandardOpenOption> options) {
-        java.util.Set<java.nio.file.OpenOption> all = new java.util.HashSet<>(options);
-        all.add(LinkOption.NOFOLLOW_LINKS);
-        return all;
     }
 
     public static void deleteQuietly(Path path) {

@@ -69,10 +69,6 @@ public final class SegmentMappings {
             return segment;
         }
 
-        public Path path() {
-            return path;
-        }
-
         private boolean dead() {
             return SegmentDescriptor.getRefCountVolatile(segment) == SegmentDescriptor.RELEASED;
         }
@@ -85,7 +81,7 @@ public final class SegmentMappings {
     public static Mapping acquire(Path path) throws IOException {
         synchronized (LOCK) {
             Mapping m = MAPPINGS.get(path);
-            if (m != null && m.segment.byteSize() >= SegmentDescriptor.HEADER_LENGTH && !m.dead()) {
+            if (m != null && !m.dead()) {
                 use(m);
                 return m;
             }
@@ -147,9 +143,7 @@ public final class SegmentMappings {
                 return;
             }
             if (!m.cached || m.dead()) {
-                if (m.cached && MAPPINGS.get(m.path) == m) {
-                    MAPPINGS.remove(m.path);
-                }
+                MAPPINGS.remove(m.path, m);
                 unmap.add(m);
             } else {
                 m.idleSinceNanos = System.nanoTime();

@@ -25,6 +25,15 @@ public final class ShmLeakCheck implements BeforeEachCallback, AfterEachCallback
         return current;
     }
 
+    /** How many files the test's shared-memory directory holds now. */
+    public static long fileCount() {
+        try (Stream<Path> files = Files.list(directory())) {
+            return files.count();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Override
     public void beforeEach(ExtensionContext context) throws IOException {
         Path root = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
