@@ -349,7 +349,6 @@ public final class TensorCodec {
         final List<MemorySegment> copies = new ArrayList<>();
         final List<Object> keepAlive = new ArrayList<>();
         final List<SharedTensor> created = new ArrayList<>();
-        final List<TensorRef> createdRefs = new ArrayList<>();
         final List<StagingPool.Staged> staged = new ArrayList<>();
         final StagingPool staging;
         final Map<Object, Object> replaced = new IdentityHashMap<>();
@@ -417,7 +416,6 @@ public final class TensorCodec {
                     ? SharedTensor.copyOf(a)
                     : SharedTensor.copyOf((org.nd4j.linalg.api.ndarray.INDArray) obj);
             created.add(t);
-            createdRefs.add(t.ref());
             return new SharedStub(kind, t.ref().toBytes(), true);
         }
 
@@ -430,7 +428,8 @@ public final class TensorCodec {
 
         /** The message did not (entirely) go out: takes back the references no decoder has taken yet. */
         void recall() {
-            for (TensorRef ref : createdRefs) {
+            for (SharedTensor t : created) { // ref() still answers after the hand-off closed the tensor
+                TensorRef ref = t.ref();
                 SharedSegment.recallHandoff(ref.directory(), ref.segmentName(), ref.generation());
             }
             staged.forEach(StagingPool.Staged::abort);
