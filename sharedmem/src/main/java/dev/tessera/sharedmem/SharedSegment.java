@@ -588,10 +588,6 @@ public final class SharedSegment implements AutoCloseable {
             }
         }
 
-        private static long alive(long pid, long startMillis) {
-            return ProcessLiveness.isAlive(pid, startMillis) ? 1 : 0;
-        }
-
         private void releaseReference() {
             try {
                 if (handoff) {
@@ -599,7 +595,7 @@ public final class SharedSegment implements AutoCloseable {
                 }
                 SegmentDescriptor.detach(header, ProcessLiveness.selfPid());
                 if (!handoff && !keepReference && (SegmentDescriptor.release(header) || (reclaimFromDead
-                        && SegmentDescriptor.releaseIfHeldOnlyByDead(header, Lease::alive)))) {
+                        && SegmentDescriptor.releaseIfHeldOnlyByDead(header)))) {
                     lastRelease.released(header, path);
                 }
             } catch (RuntimeException e) {

@@ -85,17 +85,8 @@ final class StoreCatalog implements AutoCloseable {
     }
 
     private static boolean alive(MemorySegment header) {
-        if (ProcessLiveness.isAlive(SegmentDescriptor.getOwnerPid(header), SegmentDescriptor.getOwnerStartMillis(header))) {
-            return true;
-        }
-        for (int i = 0; i < SegmentDescriptor.SLOT_COUNT; i++) {
-            long slot = SegmentDescriptor.getSlotVolatile(header, i);
-            if (SegmentDescriptor.slotHandles(slot) > 0 && ProcessLiveness.isAlive(SegmentDescriptor.slotPid(slot),
-                    SegmentDescriptor.getSlotStartMillisAcquire(header, i))) {
-                return true;
-            }
-        }
-        return false;
+        return ProcessLiveness.isAlive(SegmentDescriptor.getOwnerPid(header), SegmentDescriptor.getOwnerStartMillis(header))
+                || SegmentDescriptor.anyAttachedAlive(header);
     }
 
     private Optional<MemorySegment> map(String storeName) {

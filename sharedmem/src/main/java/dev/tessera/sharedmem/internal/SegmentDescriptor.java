@@ -263,21 +263,26 @@ public final class SegmentDescriptor {
      * before retaining, so it either shows up in the scan or fails to retain. Returns true when this call
      * killed the segment (the caller must then remove it).
      */
-    public static boolean releaseIfHeldOnlyByDead(MemorySegment header, java.util.function.LongBinaryOperator alive) {
+    public static boolean releaseIfHeldOnlyByDead(MemorySegment header) {
         if (isPersistent(header)) {
             return false;
         }
         long count = getRefCountVolatile(header);
-        if (count <= 0) {
+        if (count <= 0 || anyAttachedAlive(header)) {
             return false;
         }
+        return compareAndSetRefCount(header, count, RELEASED);
+    }
+
+    /** Whether a live process holds handles in one of the attach slots. */
+    public static boolean anyAttachedAlive(MemorySegment header) {
         for (int i = 0; i < SLOT_COUNT; i++) {
             long v = getSlotVolatile(header, i);
-            if (slotHandles(v) > 0 && alive.applyAsLong(slotPid(v), getSlotStartMillisAcquire(header, i)) != 0) {
-                return false;
+            if (slotHandles(v) > 0 && ProcessLiveness.isAlive(slotPid(v), getSlotStartMillisAcquire(header, i))) {
+                return true;
             }
         }
-        return compareAndSetRefCount(header, count, RELEASED);
+        return false;
     }
 
     public static long getPendingHandoffsVolatile(MemorySegment header) {
