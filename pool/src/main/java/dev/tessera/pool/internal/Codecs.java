@@ -6,7 +6,7 @@ import java.util.List;
 public final class Codecs {
     private Codecs() {}
 
-    public static PayloadCodec create(List<String> allowPatterns, boolean copyTensors) {
+    public static TensorAwareCodec create(List<String> allowPatterns, boolean copyTensors) {
         return new TensorAwareCodec(allowPatterns, copyTensors);
     }
 }

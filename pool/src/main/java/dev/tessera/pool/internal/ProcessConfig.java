@@ -24,7 +24,7 @@ import java.util.function.Supplier;
  * @param startTimeoutMillis how long a worker may take to start and run its initializer
  */
 public record ProcessConfig(String javaBinary, String classPath, List<String> jvmOptions, Map<String, String> env,
-        Path socketDir, Supplier<PayloadCodec> codec, List<String> allowPatterns, boolean copyTensors,
+        Path socketDir, Supplier<TensorAwareCodec> codec, List<String> allowPatterns, boolean copyTensors,
         long startTimeoutMillis) {
     /** Native thread pools we cap in workers; the caller's own setting always wins. */
     static final List<String> THREAD_ENV = List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS");

@@ -36,7 +36,7 @@ public final class ProcessSlot extends WorkerSlot {
     private final ProcessConfig config;
     private final WorkerScope parentScope;
     private final String token;
-    private final PayloadCodec codec;
+    private final TensorAwareCodec codec;
     private volatile Process process;
     private volatile WorkerScope scope;
     private SocketChannel channel;
@@ -139,8 +139,7 @@ public final class ProcessSlot extends WorkerSlot {
             Integer known = c.taskKey == null ? null : sentFunctions.get(c.taskKey);
             fnId = known != null ? known : c.taskKey == null ? -1 : nextFunctionId++;
             fnBytes = known != null ? null : codec.encode(c.task);
-            args = codec instanceof TensorAwareCodec t ? t.encodeTracking(c.args)
-                    : new TensorAwareCodec.Encoded(codec.encode(c.args), null);
+            args = codec.encodeTracking(c.args);
             if (known == null && c.taskKey != null) {
                 sentFunctions.put(c.taskKey, fnId);
             }
@@ -172,7 +171,7 @@ public final class ProcessSlot extends WorkerSlot {
         ChunkResult result;
         try {
             ai.djl.ndarray.NDManager into = argumentManager != null && argumentManager.isOpen() ? argumentManager : null;
-            result = (ChunkResult) (codec instanceof TensorAwareCodec t ? t.decode(reply.a(), into) : codec.decode(reply.a()));
+            result = (ChunkResult) codec.decode(reply.a(), into);
         } catch (IOException | RuntimeException e) {
             c.fail(new TaskFailedException("result of " + c.describe() + " from worker " + workerName()
                     + " cannot be decoded in the parent: " + e, e));

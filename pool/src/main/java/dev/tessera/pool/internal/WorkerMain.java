@@ -23,11 +23,11 @@ public final class WorkerMain {
     static final String TOKEN_ENV = "TESSERA_POOL_TOKEN";
 
     private final Wire wire;
-    private final PayloadCodec codec;
+    private final TensorAwareCodec codec;
     private final FunctionCache<Integer, Task> functions = new FunctionCache<>();
     private Object context;
 
-    private WorkerMain(Wire wire, PayloadCodec codec) {
+    private WorkerMain(Wire wire, TensorAwareCodec codec) {
         this.wire = wire;
         this.codec = codec;
     }
@@ -36,7 +36,7 @@ public final class WorkerMain {
         watchParent();
         String allow = System.getProperty("tessera.pool.allow", "");
         List<String> patterns = allow.isEmpty() ? List.of() : Arrays.asList(allow.split(","));
-        PayloadCodec codec = Codecs.create(patterns, Boolean.getBoolean("tessera.pool.copyTensors"));
+        TensorAwareCodec codec = Codecs.create(patterns, Boolean.getBoolean("tessera.pool.copyTensors"));
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         channel.connect(UnixDomainSocketAddress.of(args[0]));
         Wire wire = new Wire(channel);
@@ -115,11 +115,11 @@ public final class WorkerMain {
             throw new IOException("protocol error: unknown function id " + f.aux());
         }
         // tensors of the arguments live in a per-task manager, released once the result is encoded
-        boolean tensors = TensorAwareCodec.carriesTensors(f.b()) && codec instanceof TensorAwareCodec;
-        ai.djl.ndarray.NDManager taskManager = tensors ? ((TensorAwareCodec) codec).root().newSubManager() : null;
+        boolean tensors = TensorAwareCodec.carriesTensors(f.b());
+        ai.djl.ndarray.NDManager taskManager = tensors ? codec.root().newSubManager() : null;
         try {
             try {
-                args = (Object[]) (tensors ? ((TensorAwareCodec) codec).decode(f.b(), taskManager) : codec.decode(f.b()));
+                args = (Object[]) codec.decode(f.b(), taskManager); // null: the codec's root manager
             } catch (IOException | RuntimeException e) {
                 Throwable[] errors = {new IOException("the worker could not decode the arguments: " + e, e)};
                 return encodeResult(new ChunkResult(new Object[1], errors), 1);
