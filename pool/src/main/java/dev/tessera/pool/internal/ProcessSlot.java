@@ -34,37 +34,27 @@ public final class ProcessSlot extends WorkerSlot {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessSlot.class);
 
     private final ProcessConfig config;
-    private final WorkerScope parentScope;
     private final String token;
     private final TensorAwareCodec codec;
     private volatile Process process;
-    private volatile WorkerScope scope;
     private SocketChannel channel;
     private OutputStream stdin;
     private Wire wire;
     private FunctionCache<Object, Integer> sentFunctions;
     private int nextFunctionId;
-    private int incarnation;
     /** Whether this slot ever sent tensors as stubs, so a worker may have died holding shared segments. */
     private boolean sentStubs;
 
     public ProcessSlot(PoolCore core, int index, ProcessConfig config, WorkerScope parentScope, String token) {
-        super(core, index);
+        super(core, index, parentScope);
         this.config = config;
-        this.parentScope = parentScope;
         this.token = token;
         this.codec = config.codec().get();
     }
 
     @Override
-    protected String workerName() {
-        WorkerScope s = scope;
-        return s == null ? core.name() + "-worker-" + index : s.name();
-    }
-
-    @Override
     protected void startWorker() throws IOException, InterruptedException {
-        scope = parentScope.child(core.name() + "-worker-" + index + "." + incarnation++, index, core.workers());
+        nextScope();
         Path socket = config.socketDir().resolve("w" + index + "-" + incarnation + ".sock");
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(socket));
@@ -233,14 +223,6 @@ public final class ProcessSlot extends WorkerSlot {
         stopWorker();
         restart(null);
         return true;
-    }
-
-    @Override
-    protected void abortCurrent(Chunk c) {
-        Process p = process;
-        if (p != null) {
-            p.destroyForcibly(); // the driver sees EOF, ignores the cancelled chunk and starts a replacement
-        }
     }
 
     @Override

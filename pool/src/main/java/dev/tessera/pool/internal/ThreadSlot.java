@@ -8,26 +8,16 @@ import dev.tessera.pool.TaskFailedException;
  * Cancelling its chunk interrupts the thread; the interrupt flag is cleared before the next chunk.
  */
 public final class ThreadSlot extends WorkerSlot {
-    private final WorkerScope parentScope;
     private volatile Thread thread;
-    private volatile WorkerScope scope;
-    private int incarnation;
 
     public ThreadSlot(PoolCore core, int index, WorkerScope parentScope) {
-        super(core, index);
-        this.parentScope = parentScope;
-    }
-
-    @Override
-    protected String workerName() {
-        WorkerScope s = scope;
-        return s == null ? core.name() + "-worker-" + index : s.name();
+        super(core, index, parentScope);
     }
 
     @Override
     protected void startWorker() {
         thread = Thread.currentThread();
-        scope = parentScope.child(core.name() + "-worker-" + index + "." + incarnation++, index, core.workers());
+        WorkerScope scope = nextScope();
         thread.setName(scope.name());
         WorkerScope.bindThread(scope);
         core.setup().runInitializer();
@@ -56,14 +46,6 @@ public final class ThreadSlot extends WorkerSlot {
     protected boolean recycle() {
         start(core.name() + "-driver-" + index);
         return false;
-    }
-
-    @Override
-    protected void abortCurrent(Chunk c) {
-        Thread t = thread;
-        if (t != null) {
-            t.interrupt();
-        }
     }
 
     @Override

@@ -10,6 +10,11 @@ import java.util.concurrent.CompletableFuture;
 public abstract class WorkerSlot implements Runnable {
     protected final PoolCore core;
     protected final int index;
+    private final WorkerScope parentScope;
+    /** The scope of the worker now in this slot (null before the first starts). */
+    protected volatile WorkerScope scope;
+    /** How many workers this slot has started. */
+    protected int incarnation;
     final CompletableFuture<Void> ready = new CompletableFuture<>();
     final CompletableFuture<Void> exited = new CompletableFuture<>();
     private volatile Chunk current;
@@ -17,9 +22,16 @@ public abstract class WorkerSlot implements Runnable {
     /** Held while a chunk runs on the worker: by the driver thread, or by a caller running it directly. */
     private final java.util.concurrent.locks.ReentrantLock worker = new java.util.concurrent.locks.ReentrantLock();
 
-    protected WorkerSlot(PoolCore core, int index) {
+    protected WorkerSlot(PoolCore core, int index, WorkerScope parentScope) {
         this.core = core;
         this.index = index;
+        this.parentScope = parentScope;
+    }
+
+    /** Opens the scope of the next worker in this slot (its name carries the incarnation). */
+    protected final WorkerScope nextScope() {
+        scope = parentScope.child(core.name() + "-worker-" + index + "." + incarnation++, index, core.workers());
+        return scope;
     }
 
     @Override
@@ -111,15 +123,21 @@ public abstract class WorkerSlot implements Runnable {
     /** Called under the slot lock whenever the current chunk changes. */
     protected void afterSetCurrent(Chunk c) {}
 
-    /** Called when a running chunk was cancelled: interrupt or kill its worker. */
+    /**
+     * Called when a running chunk was cancelled: interrupts or kills its worker (a process slot's driver then sees
+     * EOF, ignores the cancelled chunk and starts a replacement).
+     */
     final synchronized void abort(Chunk c) {
         if (current == c) {
-            abortCurrent(c);
+            kill();
         }
     }
 
     /** Name of the worker now in this slot, for messages. */
-    protected abstract String workerName();
+    protected final String workerName() {
+        WorkerScope s = scope;
+        return s == null ? core.name() + "-worker-" + index : s.name();
+    }
 
     /** Starts this slot's worker (thread: initializer; process: JVM launch, connect, initializer). */
     protected abstract void startWorker() throws Exception;
@@ -133,15 +151,13 @@ public abstract class WorkerSlot implements Runnable {
      */
     protected abstract boolean recycle();
 
-    protected abstract void abortCurrent(Chunk c);
-
     /** Stops the worker gracefully (called once, on the driver thread, when the slot ends). */
     protected abstract void stopWorker();
 
     /** Releases what the slot itself holds, once, after its last worker stopped. */
     protected void released() {}
 
-    /** Kills the worker now (terminate); called from any thread. */
+    /** Kills or interrupts the worker now (terminate, or a cancelled chunk); called from any thread. */
     protected abstract void kill();
 
     private void stopWorkerQuietly() {
