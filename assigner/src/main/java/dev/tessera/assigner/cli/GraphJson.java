@@ -27,15 +27,18 @@ public final class GraphJson {
     private GraphJson() {}
 
     public static GraphSpec read(Path file) {
-        String text;
+        return parse(file.toString(), readText(file));
+    }
+
+    /** The file's text (UTF-8), or a {@link GraphFormatException} naming the file and what went wrong. */
+    static String readText(Path file) {
         try {
-            text = Files.readString(file);
+            return Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new GraphFormatException(file + ": no such file");
         } catch (IOException e) {
             throw new GraphFormatException(file + ": cannot read: " + e.getMessage(), e);
         }
-        return parse(file.toString(), text);
     }
 
     /** Parses graph JSON; {@code source} names the input in messages. */

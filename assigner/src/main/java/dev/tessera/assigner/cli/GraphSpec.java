@@ -25,10 +25,37 @@ public record GraphSpec(
 
     public record Connection(String from, String to, double volume) {}
 
+    /** Sets one named builder option from a parsed value. */
+    private interface Setter {
+        void apply(ModelAssigner.Builder b, String name, Object v);
+    }
+
+    /** Each option a graph file (and {@code --option}) may set, by the builder's name, in documentation order. */
+    private static final Map<String, Setter> SETTERS = setters();
+
     /** The option names a graph file (and {@code --option}) may set: the builder's names. */
-    public static final List<String> OPTION_NAMES = List.of("modelSizeMultiplier", "maxMemRatio", "cpuWeight",
-            "connectionWeight", "sizeMatchWeight", "complexityMatchWeight", "entropyWeight", "iterations", "updateRate",
-            "gpuGpuDistance", "cpuGpuDistance", "moveModels", "seed", "balanceTolerance", "method", "searchEffort");
+    public static final List<String> OPTION_NAMES = List.copyOf(SETTERS.keySet());
+
+    private static Map<String, Setter> setters() {
+        Map<String, Setter> m = new LinkedHashMap<>();
+        m.put("modelSizeMultiplier", (b, n, v) -> b.optModelSizeMultiplier(num(n, v)));
+        m.put("maxMemRatio", (b, n, v) -> b.optMaxMemRatio(num(n, v)));
+        m.put("cpuWeight", (b, n, v) -> b.optCpuWeight(num(n, v)));
+        m.put("connectionWeight", (b, n, v) -> b.optConnectionWeight(num(n, v)));
+        m.put("sizeMatchWeight", (b, n, v) -> b.optSizeMatchWeight(num(n, v)));
+        m.put("complexityMatchWeight", (b, n, v) -> b.optComplexityMatchWeight(num(n, v)));
+        m.put("entropyWeight", (b, n, v) -> b.optEntropyWeight(num(n, v)));
+        m.put("iterations", (b, n, v) -> b.optIterations(integer(n, v)));
+        m.put("updateRate", (b, n, v) -> b.optUpdateRate(num(n, v)));
+        m.put("gpuGpuDistance", (b, n, v) -> b.optGpuGpuDistance(num(n, v)));
+        m.put("cpuGpuDistance", (b, n, v) -> b.optCpuGpuDistance(num(n, v)));
+        m.put("moveModels", (b, n, v) -> b.optMoveModels(bool(n, v)));
+        m.put("seed", (b, n, v) -> b.optSeed(integer(n, v)));
+        m.put("balanceTolerance", (b, n, v) -> b.optBalanceTolerance(num(n, v)));
+        m.put("method", (b, n, v) -> b.optMethod(PlacementMethod.parse(String.valueOf(v))));
+        m.put("searchEffort", (b, n, v) -> b.optSearchEffort(num(n, v)));
+        return java.util.Collections.unmodifiableMap(m);
+    }
 
     public GraphSpec {
         models = List.copyOf(models);
@@ -76,25 +103,11 @@ public record GraphSpec(
 
     /** Sets one builder option by name; values are checked by the builder's setters. */
     static void applyOption(ModelAssigner.Builder b, String name, Object v) {
-        switch (name) {
-            case "modelSizeMultiplier" -> b.optModelSizeMultiplier(num(name, v));
-            case "maxMemRatio" -> b.optMaxMemRatio(num(name, v));
-            case "cpuWeight" -> b.optCpuWeight(num(name, v));
-            case "connectionWeight" -> b.optConnectionWeight(num(name, v));
-            case "sizeMatchWeight" -> b.optSizeMatchWeight(num(name, v));
-            case "complexityMatchWeight" -> b.optComplexityMatchWeight(num(name, v));
-            case "entropyWeight" -> b.optEntropyWeight(num(name, v));
-            case "iterations" -> b.optIterations(integer(name, v));
-            case "updateRate" -> b.optUpdateRate(num(name, v));
-            case "gpuGpuDistance" -> b.optGpuGpuDistance(num(name, v));
-            case "cpuGpuDistance" -> b.optCpuGpuDistance(num(name, v));
-            case "moveModels" -> b.optMoveModels(bool(name, v));
-            case "seed" -> b.optSeed(integer(name, v));
-            case "balanceTolerance" -> b.optBalanceTolerance(num(name, v));
-            case "method" -> b.optMethod(PlacementMethod.parse(String.valueOf(v)));
-            case "searchEffort" -> b.optSearchEffort(num(name, v));
-            default -> throw new IllegalArgumentException("unknown option '" + name + "' (expected one of " + OPTION_NAMES + ")");
+        Setter setter = SETTERS.get(name);
+        if (setter == null) {
+            throw new IllegalArgumentException("unknown option '" + name + "' (expected one of " + OPTION_NAMES + ")");
         }
+        setter.apply(b, name, v);
     }
 
     private static double num(String name, Object v) {

@@ -1,9 +1,6 @@
 package dev.tessera.assigner.cli;
 
 import dev.tessera.assigner.Device;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,13 +31,7 @@ public final class PipeDreamImporter {
     private PipeDreamImporter() {}
 
     public static GraphSpec read(Path file) {
-        try {
-            return parse(file.toString(), Files.readAllLines(file));
-        } catch (NoSuchFileException e) {
-            throw new GraphFormatException(file + ": no such file");
-        } catch (IOException e) {
-            throw new GraphFormatException(file + ": cannot read: " + e.getMessage(), e);
-        }
+        return parse(file.toString(), GraphJson.readText(file).lines().toList());
     }
 
     public static GraphSpec parse(String source, List<String> lines) {
