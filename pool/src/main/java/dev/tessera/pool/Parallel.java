@@ -56,11 +56,9 @@ public final class Parallel implements AutoCloseable {
     private boolean closed;
 
     private Parallel(Builder b, ParallelConfig.Frame scope) {
-        int requested = b.nJobs != null ? b.nJobs : scope != null && scope.find(ParallelConfig.Frame::nJobs) != null
-                ? scope.find(ParallelConfig.Frame::nJobs) : 1;
-        Backend wanted = b.backend != null ? b.backend
-                : scope != null && scope.find(ParallelConfig.Frame::backend) != null ? scope.find(ParallelConfig.Frame::backend)
-                : b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES;
+        int requested = inherit(b.nJobs, scope, ParallelConfig.Frame::nJobs, 1);
+        Backend wanted = inherit(b.backend, scope, ParallelConfig.Frame::backend,
+                b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES);
         if (b.require == Require.SHAREDMEM && wanted == Backend.PROCESSES) {
             wanted = Backend.THREADS;
         }
@@ -80,13 +78,29 @@ public final class Parallel implements AutoCloseable {
         this.preDispatch = b.preDispatch;
         this.preDispatchTasks = evalPreDispatch(b.preDispatch, nJobs);
         this.returnAs = b.returnAs;
-        this.timeout = b.timeout != null ? b.timeout : scope == null ? null : scope.find(ParallelConfig.Frame::timeout);
-        Integer v = b.verbose != null ? b.verbose : scope == null ? null : scope.find(ParallelConfig.Frame::verbose);
-        this.verbose = v == null ? 0 : v;
+        this.timeout = inherit(b.timeout, scope, ParallelConfig.Frame::timeout, null);
+        this.verbose = inherit(b.verbose, scope, ParallelConfig.Frame::verbose, 0);
         this.progressSink = b.progressSink;
         this.progressBar = b.progressBar != null ? b.progressBar
                 : this.verbose > 0 && System.console() != null && System.console().isTerminal();
         this.poolOptions = b.poolOptions;
+    }
+
+    /** The builder's value, else the innermost enclosing {@link ParallelConfig}'s, else the default. */
+    private static <T> T inherit(T explicit, ParallelConfig.Frame scope,
+            java.util.function.Function<ParallelConfig.Frame, T> get, T fallback) {
+        if (explicit != null) {
+            return explicit;
+        }
+        T inherited = scope == null ? null : scope.find(get);
+        return inherited != null ? inherited : fallback;
+    }
+
+    static int checkVerbose(int verbose) {
+        if (verbose < 0) {
+            throw new IllegalArgumentException("verbose=" + verbose + " (expected >= 0)");
+        }
+        return verbose;
     }
 
     static void checkNJobs(int nJobs) {
@@ -304,10 +318,7 @@ public final class Parallel implements AutoCloseable {
 
         /** joblib's verbosity: 0 silent, 1–10 more and more progress messages, above 10 every batch, >= 10 debug. */
         public Builder optVerbose(int verbose) {
-            if (verbose < 0) {
-                throw new IllegalArgumentException("verbose=" + verbose + " (expected >= 0)");
-            }
-            this.verbose = verbose;
+            this.verbose = checkVerbose(verbose);
             return this;
         }
 

@@ -58,10 +58,7 @@ public final class ParallelConfig {
     }
 
     public ParallelConfig optVerbose(int verbose) {
-        if (verbose < 0) {
-            throw new IllegalArgumentException("verbose=" + verbose + " (expected >= 0)");
-        }
-        this.verbose = verbose;
+        this.verbose = Parallel.checkVerbose(verbose);
         return this;
     }
 
