@@ -2,6 +2,7 @@ package dev.tessera.pool;
 
 import dev.tessera.pool.internal.Codecs;
 import dev.tessera.pool.internal.ProcessConfig;
+import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -60,13 +61,7 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
      * in arguments and results, besides {@code java.**} and {@code dev.tessera.**}.
      */
     public B optAllowPatterns(String... patterns) {
-        for (String p : patterns) {
-            if (p == null || p.isBlank() || p.contains(";") || p.contains(",") || p.startsWith("!")) {
-                throw new IllegalArgumentException("allow pattern '" + p + "' (expected a class or package pattern "
-                        + "such as com.example.** without ';', ',' or '!')");
-            }
-            allowPatterns.add(p);
-        }
+        allowPatterns.addAll(AllowPatterns.check(patterns));
         return self();
     }
 

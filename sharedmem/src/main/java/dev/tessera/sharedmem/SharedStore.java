@@ -2,6 +2,7 @@ package dev.tessera.sharedmem;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.internal.AllowPatterns;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
@@ -586,8 +587,7 @@ public final class SharedStore implements AutoCloseable {
 
         /** Classes that values may contain, on top of TensorCodec's safe JDK defaults (same syntax). */
         public Builder optAllowPatterns(String... patterns) {
-            TensorCodec.builder().optAllowPatterns(patterns); // validates them
-            allowPatterns.addAll(Arrays.asList(patterns));
+            allowPatterns.addAll(AllowPatterns.check(patterns));
             return this;
         }
 

@@ -2,6 +2,7 @@ package dev.tessera.sharedmem;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.internal.AllowPatterns;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -103,8 +104,8 @@ public final class TensorCodec {
         this.maxGraphBytes = b.maxGraphBytes;
         List<String> all = new ArrayList<>(DEFAULT_ALLOWED);
         all.addAll(allowPatterns);
-        this.filter = ObjectInputFilter.Config.createFilter("maxdepth=" + b.maxDepth + ";" + String.join(";", all)
-                + ";!*");
+        this.filter = ObjectInputFilter.Config.createFilter("maxdepth=" + b.maxDepth + ";"
+                + AllowPatterns.allowOnly(all));
     }
 
     public static Builder builder() {
@@ -645,12 +646,7 @@ public final class TensorCodec {
         }
 
         private void addPattern(String p) {
-            if (p == null || p.isBlank() || p.contains(";") || p.startsWith("!") || p.contains("=")
-                    || p.equals("*") || p.equals("**")) {
-                throw new IllegalArgumentException("allow pattern '" + p + "' (expected a class name, package.* "
-                        + "or package.**; no ';', '!', '=' or a bare wildcard)");
-            }
-            patterns.add(p.strip());
+            patterns.add(AllowPatterns.check(p));
         }
 
         /**
