@@ -62,6 +62,9 @@ public final class Device {
             if (lower.startsWith(prefix)) {
                 String rest = n.substring(prefix.length());
                 if (!rest.isEmpty() && rest.chars().allMatch(Character::isDigit)) {
+                    if (rest.length() > 9) {
+                        throw new IllegalArgumentException("device name '" + n + "': index " + rest + " is too large");
+                    }
                     return new Device(n, Kind.GPU, Integer.parseInt(rest), checkMemory(memoryMb), null);
                 }
             }

@@ -134,7 +134,10 @@ public final class ModelAssigner {
             return this;
         }
 
-        /** Declares traffic of {@code volume} (any unit, >= 0) from one model to another, by name. */
+        /**
+         * Declares traffic of {@code volume} (any unit, >= 0) from one model to another, by name. A connection from
+         * a model to itself is an error: traffic within a model costs nothing wherever it goes.
+         */
         public Builder connect(String from, String to, double volume) {
             return connect(modelIndex(from), modelIndex(to), volume);
         }
@@ -143,6 +146,10 @@ public final class ModelAssigner {
         public Builder connect(int from, int to, double volume) {
             checkIndex("from", from);
             checkIndex("to", to);
+            if (from == to) {
+                throw new IllegalArgumentException("connection '" + names.get(from) + "' -> '" + names.get(to)
+                        + "' is a self-loop (traffic within one model costs nothing; leave it out)");
+            }
             checkNonNegative("volume of connection " + from + "->" + to, volume);
             edges.add(new int[] {from, to});
             volumes.add(volume);

@@ -79,4 +79,14 @@ class InfeasibleInputTest {
         var nan = assertThrows(IllegalArgumentException.class, () -> ModelAssigner.builder().addModel("x", Double.NaN));
         assertTrue(nan.getMessage().contains("NaN"), nan.getMessage());
     }
+
+    @Test
+    void builderRejectsASelfLoopByNameAndByIndex() {
+        var byName = assertThrows(IllegalArgumentException.class,
+                () -> ModelAssigner.builder().addModel("a", 1).addModel("b", 1).connect("b", "b", 10));
+        assertTrue(byName.getMessage().contains("'b' -> 'b'") && byName.getMessage().contains("self-loop"), byName.getMessage());
+        var byIndex = assertThrows(IllegalArgumentException.class,
+                () -> ModelAssigner.builder().addModel("a", 1).addModel("b", 1).connect(0, 0, 10));
+        assertTrue(byIndex.getMessage().contains("'a' -> 'a'"), byIndex.getMessage());
+    }
 }

@@ -1,13 +1,8 @@
 package dev.tessera.assigner.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.assigner.Device;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -18,37 +13,26 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads the placement graph JSON format. Strict: unknown fields, wrong types, negative sizes, duplicate names
- * and connections to unknown models are errors that name the file and the field. Stateless and thread-safe.
+ * Reads the placement graph JSON format. Stateless and thread-safe. Strict: unknown fields, wrong types, negative
+ * or huge numbers, duplicate names or keys, self-loops, connections to unknown models and bad option values are
+ * errors that name the file and the field; files over the size, nesting or length limits of {@link InputFiles}
+ * are errors that name the file and the limit.
  */
 public final class GraphJson {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-
     private GraphJson() {}
 
     public static GraphSpec read(Path file) {
-        return parse(file.toString(), readText(file));
+        return parse(file.toString(), InputFiles.readText(file));
     }
 
-    /** The file's text (UTF-8), or a {@link GraphFormatException} naming the file and what went wrong. */
-    static String readText(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new GraphFormatException(file + ": no such file");
-        } catch (IOException e) {
-            throw new GraphFormatException(file + ": cannot read: " + e.getMessage(), e);
-        }
-    }
-
-    /** Parses graph JSON; {@code source} names the input in messages. */
+    /**
+     * Parses graph JSON; {@code source} names the input in messages. The parser's limits (nesting, string,
+     * number and document length, token count) are those of {@link InputFiles}.
+     */
     public static GraphSpec parse(String source, String text) {
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new GraphFormatException(source + ": line " + e.getLocation().getLineNr() + ": invalid JSON: "
-                    + e.getOriginalMessage(), e);
+        JsonNode root = InputFiles.readTree(source, text);
+        if (root == null) {
+            throw new GraphFormatException(source + ": is empty (expected a JSON object with \"models\" and \"connections\")");
         }
         return new Reader(source).graph(root);
     }
@@ -115,6 +99,10 @@ public final class GraphJson {
                 checkFields(c, path, Set.of("from", "to", "volume"));
                 String from = modelRef(required(c, "from", path), path + ".from", names);
                 String to = modelRef(required(c, "to", path), path + ".to", names);
+                if (from.equals(to)) {
+                    throw error(path, "self-loop: from and to are both '" + from + "' (traffic within one model costs"
+                            + " nothing; leave the connection out)");
+                }
                 double volume = nonNegative(required(c, "volume", path), path + ".volume");
                 out.add(new GraphSpec.Connection(from, to, volume));
             }
@@ -143,9 +131,16 @@ public final class GraphJson {
                 if (!seen.add(name)) {
                     throw error(path + ".name", "duplicate device name '" + name + "'");
                 }
-                Device device = Device.of(name, nonNegative(required(d, "memoryMb", path), path + ".memoryMb"));
-                if (d.has("power")) {
-                    device = device.withPower(nonNegative(d.get("power"), path + ".power"));
+                double memory = nonNegative(required(d, "memoryMb", path), path + ".memoryMb");
+                Double power = d.has("power") ? nonNegative(d.get("power"), path + ".power") : null;
+                Device device;
+                try {
+                    device = Device.of(name, memory);
+                } catch (IllegalArgumentException e) {
+                    throw error(path + ".name", e.getMessage());
+                }
+                if (power != null) {
+                    device = device.withPower(power);
                 }
                 out.add(device);
             }
@@ -188,7 +183,13 @@ public final class GraphJson {
                 if (!(v.isNumber() || v.isBoolean() || v.isTextual())) {
                     throw error("options." + e.getKey(), "expected a number, boolean or string, got " + v.getNodeType());
                 }
-                out.put(e.getKey(), v.isNumber() ? v.numberValue() : v.isBoolean() ? v.booleanValue() : v.textValue());
+                Object value = v.isNumber() ? v.numberValue() : v.isBoolean() ? v.booleanValue() : v.textValue();
+                try {
+                    GraphSpec.checkOption(e.getKey(), value);
+                } catch (IllegalArgumentException bad) {
+                    throw error("options." + e.getKey(), bad.getMessage());
+                }
+                out.put(e.getKey(), value);
             }
             return out;
         }
@@ -226,20 +227,26 @@ public final class GraphJson {
 
         private String text(JsonNode node, String path) {
             if (!node.isTextual() || node.textValue().isBlank()) {
-                throw error(path, "expected a non-empty string, got " + node);
+                throw error(path, "expected a non-empty string, got " + show(node));
             }
             return node.textValue();
         }
 
         private double nonNegative(JsonNode node, String path) {
             if (!node.isNumber()) {
-                throw error(path, "expected a number, got " + node);
+                throw error(path, "expected a number, got " + show(node));
             }
             double v = node.doubleValue();
-            if (!(v >= 0) || Double.isInfinite(v)) {
-                throw error(path, "expected a finite number >= 0, got " + node);
+            if (!(v >= 0 && v <= InputFiles.MAX_VALUE)) {
+                throw error(path, "expected a number from 0 to " + InputFiles.MAX_VALUE + ", got " + show(node));
             }
             return v;
+        }
+
+        /** A value for a message: its JSON text, cut to 60 characters. */
+        private static String show(JsonNode node) {
+            String s = node.toString();
+            return s.length() <= 60 ? s : s.substring(0, 57) + "...";
         }
     }
 }

@@ -50,7 +50,7 @@ public record GraphSpec(
         m.put("gpuGpuDistance", (b, n, v) -> b.optGpuGpuDistance(num(n, v)));
         m.put("cpuGpuDistance", (b, n, v) -> b.optCpuGpuDistance(num(n, v)));
         m.put("moveModels", (b, n, v) -> b.optMoveModels(bool(n, v)));
-        m.put("seed", (b, n, v) -> b.optSeed(integer(n, v)));
+        m.put("seed", (b, n, v) -> b.optSeed(longInteger(n, v)));
         m.put("balanceTolerance", (b, n, v) -> b.optBalanceTolerance(num(n, v)));
         m.put("method", (b, n, v) -> b.optMethod(PlacementMethod.parse(String.valueOf(v))));
         m.put("searchEffort", (b, n, v) -> b.optSearchEffort(num(n, v)));
@@ -101,6 +101,15 @@ public record GraphSpec(
         return b;
     }
 
+    /**
+     * Checks one option name and value as {@link #toBuilder()} would apply them, on a scratch builder.
+     *
+     * @throws IllegalArgumentException naming the option and the value, for an unknown name or a bad value
+     */
+    static void checkOption(String name, Object v) {
+        applyOption(ModelAssigner.builder(), name, v);
+    }
+
     /** Sets one builder option by name; values are checked by the builder's setters. */
     static void applyOption(ModelAssigner.Builder b, String name, Object v) {
         Setter setter = SETTERS.get(name);
@@ -110,23 +119,44 @@ public record GraphSpec(
         setter.apply(b, name, v);
     }
 
+    /** A number of magnitude at most {@link InputFiles#MAX_VALUE} (the builder checks the range it needs). */
     private static double num(String name, Object v) {
+        double d;
         if (v instanceof Number n) {
-            return n.doubleValue();
+            d = n.doubleValue();
+        } else {
+            try {
+                d = Double.parseDouble(String.valueOf(v).trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(name + "=" + v + " (expected a number)");
+            }
         }
-        try {
-            return Double.parseDouble(String.valueOf(v).trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + "=" + v + " (expected a number)");
+        if (Math.abs(d) > InputFiles.MAX_VALUE) {
+            throw new IllegalArgumentException(name + "=" + v + " (expected a number of magnitude at most " + InputFiles.MAX_VALUE + ")");
         }
+        return d;
     }
 
     private static int integer(String name, Object v) {
         double d = num(name, v);
         if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(name + "=" + v + " (expected an integer)");
+            throw new IllegalArgumentException(name + "=" + v + " (expected an integer from " + Integer.MIN_VALUE
+                    + " to " + Integer.MAX_VALUE + ")");
         }
         return (int) d;
+    }
+
+    /** A long from an integral number or text; 1.0 and 1e3 are integers, 1.5 and 2^63 are errors. */
+    private static long longInteger(String name, Object v) {
+        if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
+            return ((Number) v).longValue();
+        }
+        try {
+            return new java.math.BigDecimal(String.valueOf(v).trim()).longValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException(name + "=" + v + " (expected an integer from " + Long.MIN_VALUE
+                    + " to " + Long.MAX_VALUE + ")");
+        }
     }
 
     private static boolean bool(String name, Object v) {

@@ -18,7 +18,7 @@ import java.util.Map;
  * <ul>
  *   <li>sizeMb = (4 × P + A) / 2^20 (weights, gradients and two Adam moments, plus the activation);
  *   <li>complexity = F + B milliseconds;
- *   <li>each edge carries its source's activation, A / 2^20 MB;
+ *   <li>each edge carries its source's activation, A / 2^20 MB; an edge from a node to itself is an error;
  *   <li>devices: 4 GPUs of power 1, each with max(1.25 × total/4, 1.1 × largest) MB, and a CPU of power 0 with
  *       room for everything (total + 1 MB);
  *   <li>options: modelSizeMultiplier 1, maxMemRatio 1, cpuWeight 0, connectionWeight 1, complexityMatchWeight 0,
@@ -31,7 +31,7 @@ public final class PipeDreamImporter {
     private PipeDreamImporter() {}
 
     public static GraphSpec read(Path file) {
-        return parse(file.toString(), GraphJson.readText(file).lines().toList());
+        return parse(file.toString(), InputFiles.readText(file).lines().toList());
     }
 
     public static GraphSpec parse(String source, List<String> lines) {
@@ -48,6 +48,10 @@ public final class PipeDreamImporter {
                 String[] parts = line.trim().split(" -- ");
                 if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {
                     throw new GraphFormatException(where + ": expected an edge '<tab>from -- to', got '" + line.trim() + "'");
+                }
+                if (parts[0].trim().equals(parts[1].trim())) {
+                    throw new GraphFormatException(where + ": edge '" + line.trim() + "' is a self-loop (traffic within"
+                            + " one node costs nothing; remove the line)");
                 }
                 edges.add(new String[] {parts[0].trim(), parts[1].trim()});
                 edgeLines.add(k + 1);
@@ -79,12 +83,12 @@ public final class PipeDreamImporter {
             }
             try {
                 double v = Double.parseDouble(pair[1].trim());
-                if (!(v >= 0) || Double.isInfinite(v)) {
+                if (!(v >= 0 && v <= InputFiles.MAX_VALUE)) {
                     throw new NumberFormatException();
                 }
                 kv.put(pair[0].trim(), v);
             } catch (NumberFormatException e) {
-                throw new GraphFormatException(where + ": " + pair[0].trim() + "=" + pair[1].trim() + " (expected a finite number >= 0)");
+                throw new GraphFormatException(where + ": " + pair[0].trim() + "=" + pair[1].trim() + " (expected a number from 0 to " + InputFiles.MAX_VALUE + ")");
             }
         }
         String[] keys = {"forward_compute_time", "backward_compute_time", "activation_size", "parameter_size"};

@@ -1,15 +1,21 @@
 package dev.tessera.assigner.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,11 +28,26 @@ class AssignCliTest {
 
     record Result(int code, String out, String err) {}
 
-    private static Result run(String... args) {
+    static Result run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = AssignCli.run(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), args);
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Asserts a clean failure: the exit code, nothing on stdout, exactly one line on stderr (no stack trace) that
+     * starts with "tessera: " and contains each of {@code parts}.
+     */
+    static void assertOneLineError(Result r, int code, String... parts) {
+        String err = r.err().strip();
+        assertEquals(code, r.code(), r.err());
+        assertEquals("", r.out(), "stdout");
+        assertFalse(err.contains("\n") || err.contains("Exception") || err.contains("\tat "), "not one clean line: " + r.err());
+        assertTrue(err.startsWith("tessera: "), err);
+        for (String part : parts) {
+            assertTrue(err.contains(part), "missing '" + part + "' in: " + err);
+        }
     }
 
     private Path write(String name, String text) throws Exception {
@@ -163,5 +184,97 @@ class AssignCliTest {
         Result r = run("assign", g.toString(), "--input-format", "pipedream");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("line 1") && r.err().contains("activation_size=x"), r.err());
+    }
+
+    @Test
+    void fiveThousandNestedArraysAreALimitNotACrash() throws Exception {
+        Path g = write("deep.json", "[".repeat(5000));
+        assertOneLineError(run("assign", g.toString()), 2, "deep.json", "line 1", "limit of 16", "maxNestingDepth");
+    }
+
+    @Test
+    void nestingDeeperThanAThousandInsideModelsIsALimit() throws Exception {
+        Path arrays = write("arrays.json", "{\"models\": [" + "[".repeat(1200) + "]".repeat(1200) + "]}");
+        assertOneLineError(run("assign", arrays.toString()), 2, "arrays.json", "maxNestingDepth");
+        Path objects = write("objects.json", "{\"models\": [{\"name\": " + "{\"x\": ".repeat(1200) + "1" + "}".repeat(1200) + "}]}");
+        assertOneLineError(run("assign", objects.toString()), 2, "objects.json", "maxNestingDepth");
+    }
+
+    @Test
+    void twoHundredMegabyteStringIsRefusedByItsSizeBeforeReading() throws Exception {
+        Path g = dir.resolve("huge.json");
+        try {
+            try (FileChannel ch = FileChannel.open(g, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap("{\"models\": [{\"name\": \"".getBytes(StandardCharsets.US_ASCII)));
+                byte[] chunk = new byte[1 << 20];
+                Arrays.fill(chunk, (byte) 'a');
+                for (int i = 0; i < 200; i++) {
+                    ch.write(ByteBuffer.wrap(chunk));
+                }
+                ch.write(ByteBuffer.wrap("\", \"sizeMb\": 1}]}".getBytes(StandardCharsets.US_ASCII)));
+            }
+            assertTrue(Files.size(g) > 200L << 20);
+            assertOneLineError(run("assign", g.toString()), 2, "huge.json", "limit of 33554432 bytes");
+        } finally {
+            Files.deleteIfExists(g);
+        }
+    }
+
+    @Test
+    void longStringInASmallFileHitsTheStringLimit() throws Exception {
+        Path g = write("long.json", "{\"models\": [{\"name\": \"" + "a".repeat(100_000) + "\", \"sizeMb\": 1}]}");
+        assertOneLineError(run("assign", g.toString()), 2, "long.json", "limit of 4096 characters", "maxStringLength");
+    }
+
+    @Test
+    void selfLoopIsRejectedInJsonAndPipeDream() throws Exception {
+        Path g = write("g.json", "{\"models\": [{\"name\": \"a\", \"sizeMb\": 1}, {\"name\": \"b\", \"sizeMb\": 1}],"
+                + " \"connections\": [{\"from\": \"a\", \"to\": \"b\", \"volume\": 1}, {\"from\": \"b\", \"to\": \"b\", \"volume\": 10}], " + DEVICES + "}");
+        assertOneLineError(run("assign", g.toString()), 2, "g.json", "connections[1]", "self-loop", "'b'");
+        Path pd = write("graph.txt", "node1 -- Input -- forward_compute_time=1, backward_compute_time=0, activation_size=8, parameter_size=0\n"
+                + "node2 -- Linear -- forward_compute_time=1, backward_compute_time=1, activation_size=8, parameter_size=64\n"
+                + "\tnode1 -- node2\n\tnode2 -- node2\n");
+        assertOneLineError(run("assign", pd.toString(), "--input-format", "pipedream"), 2, "graph.txt", "line 4", "node2 -- node2", "self-loop");
+    }
+
+    @Test
+    void debugAddsTheStackTraceAndOnlyThen() throws Exception {
+        Path g = write("g.json", "{\"models\": [{\"name\": \"a\", \"sizeMb\": 1}], " + DEVICES + "}");
+        assertOneLineError(run("assign", g.toString(), "--option", "maxMemRatio=5"), 2, "g.json", "maxMemRatio=5");
+        Result debug = run("assign", g.toString(), "--option", "maxMemRatio=5", "--debug");
+        assertEquals(2, debug.code());
+        assertTrue(debug.err().startsWith("tessera: bad input: " + g + ": --option maxMemRatio=5")
+                && debug.err().contains("IllegalArgumentException") && debug.err().contains("\tat "), debug.err());
+    }
+
+    @Test
+    void unexpectedExceptionsAndErrorsAreOneLineWithExitOne() throws Exception {
+        Path g = write("g.json", "{\"models\": [{\"name\": \"a\", \"sizeMb\": 1}], " + DEVICES + "}");
+        for (Throwable failure : new Throwable[] {new IllegalStateException("boom"), new OutOfMemoryError("Java heap space")}) {
+            for (boolean debug : new boolean[] {false, true}) {
+                ByteArrayOutputStream err = new ByteArrayOutputStream();
+                OutputStream failing = new OutputStream() { // stdout breaks while the placement is printed
+                    @Override
+                    public void write(int b) {
+                        throwUnchecked(failure);
+                    }
+                };
+                String[] args = debug ? new String[] {"assign", g.toString(), "--option", "iterations=5", "--debug"}
+                        : new String[] {"assign", g.toString(), "--option", "iterations=5"};
+                int code = AssignCli.run(new PrintStream(failing, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), args);
+                String text = err.toString(StandardCharsets.UTF_8);
+                String last = text.lines().filter(l -> l.startsWith("tessera: ")).reduce((a, b) -> b).orElse("");
+                assertEquals(1, code, text);
+                assertTrue(last.contains(failure.getMessage()), text);
+                assertEquals(debug, text.contains("\tat "), text);
+            }
+        }
+    }
+
+    private static void throwUnchecked(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        throw (Error) t;
     }
 }
