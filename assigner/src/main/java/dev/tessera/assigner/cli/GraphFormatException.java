@@ -1,6 +1,9 @@
 package dev.tessera.assigner.cli;
 
-/** Bad input in a graph file: the message names the file, the field or line, and the problem. */
+/**
+ * Bad input in a graph file: the message names the file, the field or line (or the limit crossed), and the
+ * problem. Immutable and thread-safe, as exceptions are.
+ */
 public class GraphFormatException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 

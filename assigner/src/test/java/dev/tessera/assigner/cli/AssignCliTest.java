@@ -2,6 +2,7 @@ package dev.tessera.assigner.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -224,6 +225,26 @@ class AssignCliTest {
     void longStringInASmallFileHitsTheStringLimit() throws Exception {
         Path g = write("long.json", "{\"models\": [{\"name\": \"" + "a".repeat(100_000) + "\", \"sizeMb\": 1}]}");
         assertOneLineError(run("assign", g.toString()), 2, "long.json", "limit of 4096 characters", "maxStringLength");
+    }
+
+    @Test
+    void moreThanFourMillionTokensIsALimit() throws Exception {
+        Path g = dir.resolve("tokens.json");
+        try (var w = Files.newBufferedWriter(g)) {
+            w.write("{\"models\": [0");
+            for (int i = 0; i < 4_100_000; i++) {
+                w.write(",0");
+            }
+            w.write("]}");
+        }
+        assertOneLineError(run("assign", g.toString()), 2, "tokens.json", "limit of 4000000 JSON tokens", "maxTokenCount");
+    }
+
+    @Test
+    void documentLengthIsALimitForTextParsedDirectly() {
+        GraphFormatException e = assertThrows(GraphFormatException.class,
+                () -> GraphJson.parse("big", " ".repeat((int) InputFiles.MAX_FILE_BYTES + 1) + "{}"));
+        assertTrue(e.getMessage().startsWith("big: ") && e.getMessage().contains("maxDocumentLength"), e.getMessage());
     }
 
     @Test
