@@ -77,7 +77,7 @@ public final class AssignCli implements Runnable {
     }
 
     /** Prints one line for {@code ex} (and its stack trace with --debug) and returns the exit code. */
-    static int report(PrintStream err, Throwable ex, boolean debug) {
+    private static int report(PrintStream err, Throwable ex, boolean debug) {
         int code;
         String line;
         if (ex instanceof GraphFormatException || ex instanceof IllegalArgumentException) {
