@@ -334,8 +334,10 @@ public final class SharedSegment implements AutoCloseable {
         Path path = directory.resolve(fileName);
         SegmentMappings.Mapping private_;
         try {
-            if (SegmentFiles.regularFileSize(path) < SegmentDescriptor.HEADER_LENGTH) {
-                throw new IndexBusyException(path + " is being created");
+            try (SegmentFiles.CheckedFile f = SegmentFiles.openChecked(path, trust)) { // a squatter: refused at once
+                if (f.status().size() < SegmentDescriptor.HEADER_LENGTH) {
+                    throw new IndexBusyException(path + " is being created");
+                }
             }
             private_ = SegmentMappings.acquirePrivate(path, trust);
         } catch (java.nio.file.NoSuchFileException e) {

@@ -127,6 +127,22 @@ class OwnershipTest {
     }
 
     @Test
+    void aSquattedEmptyStoreFileIsRefusedAtOnceNotWaitedFor() throws Exception {
+        Path squat = ShmLeakCheck.directory().resolve(SegmentFiles.storeFileName("squat"));
+        Files.createFile(squat);
+        try {
+            Files.setPosixFilePermissions(squat, PosixFilePermissions.fromString("rw-rw-rw-"));
+            long start = System.nanoTime();
+            UntrustedFileException e = assertThrows(UntrustedFileException.class, () -> SharedStore.builder()
+                    .setName("squat").optLockTimeout(java.time.Duration.ofSeconds(30)).build());
+            assertEquals(squat, e.path());
+            assertTrue(System.nanoTime() - start < 10_000_000_000L, "not retried as a store being created");
+        } finally {
+            Files.delete(squat);
+        }
+    }
+
+    @Test
     void storeFilesCarryTheUserIdAndTheReaperListsThem() {
         try (SharedStore store = SharedStore.open("named")) {
             String expected = "tessera-store-" + FileTrust.selfUid() + "-named";

@@ -25,9 +25,10 @@ import java.util.regex.Pattern;
  *
  * <p>Names are {@code tessera-} plus 128 random bits in hex, so they cannot be guessed or collide. Files are
  * created with {@code O_CREAT | O_EXCL | O_NOFOLLOW} and mode 0600, their pages are reserved with
- * {@code posix_fallocate} before anything is mapped, and existing files are opened with
- * {@link LinkOption#NOFOLLOW_LINKS} ({@code O_NOFOLLOW}). A mapping does not keep its file descriptor: the
- * channel is closed as soon as the file is mapped.
+ * {@code posix_fallocate} before anything is mapped, and existing files are opened with {@code O_NOFOLLOW}
+ * and admitted only if {@link FileTrust} accepts their owner and mode, as read from the opened descriptor
+ * ({@link #openChecked}). A mapping does not keep its file descriptor: the channel is closed as soon as the
+ * file is mapped.
  */
 public final class SegmentFiles {
     public static final String PREFIX = "tessera-";
@@ -100,8 +101,8 @@ public final class SegmentFiles {
             }
         }
         return "directory '" + dir + "' is not the segment directory " + defaultDirectory() + " nor one this process "
-                + "uses (" + USED_DIRECTORIES + "); to open stubs that name it, set -D" + ALLOWED_DIRECTORIES_PROPERTY
-                + "=" + dir + " or create a segment or open a store there first";
+                + "uses (" + USED_DIRECTORIES.size() + " others); to open stubs that name it, set -D"
+                + ALLOWED_DIRECTORIES_PROPERTY + "=" + dir + " or create a segment or open a store there first";
     }
 
     /** Creates {@code dir} (mode 0700) if it does not exist yet. */

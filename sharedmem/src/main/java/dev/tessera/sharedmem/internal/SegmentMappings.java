@@ -32,6 +32,13 @@ import org.slf4j.LoggerFactory;
  * {@link #SWEEP_MILLIS}, so a dead segment's memory is kept at most that long by an idle mapping. Only segments
  * whose names are never reused (random names) may be cached; store indexes use {@link #acquirePrivate}.
  *
+ * <p>Files that shrink: another process may truncate a segment file while it is mapped here; touching a page
+ * past the new end of the file raises SIGBUS, which the JVM reports as an {@link InternalError} ("a fault
+ * occurred in an unsafe memory access"). So {@link #acquire} compares the file's size with a cached mapping
+ * before touching its header (a mapping of a file that changed size is retired and the file mapped afresh,
+ * which then fails with a clear error), every header read here catches the fault and retires that mapping
+ * alone, and the sweeper checks each idle mapping on its own and survives any failure of a pass.
+ *
  * <p>Views a handle gives out must not outlive the handle, so handles do not hand out this mapping's memory
  * directly: they reinterpret it in an arena of their own (see {@code SharedSegment}).
  */
@@ -103,6 +110,9 @@ public final class SegmentMappings {
             try {
                 return SegmentDescriptor.getRefCountVolatile(segment) == SegmentDescriptor.RELEASED;
             } catch (InternalError e) { // SIGBUS: the page is past the end of the file now
+                if (!isMappingFault(e)) {
+                    throw e;
+                }
                 markFaulted(e);
                 return true;
             }
