@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * What a {@link SegmentReaper} saw of one segment file. Immutable.
  *
- * @param name the segment name ({@code tessera-STORE} names for store indexes)
+ * @param name the segment name ({@code tessera-store-UID-STORE} names for store indexes)
  * @param path the file
  * @param sizeBytes the file size, header included
  * @param published whether the header was complete (an unpublished file is being created, or its creator

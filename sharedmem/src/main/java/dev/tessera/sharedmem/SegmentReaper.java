@@ -1,8 +1,10 @@
 package dev.tessera.sharedmem;
 
+import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.ProcessLiveness;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.SegmentMappings;
 import dev.tessera.sharedmem.internal.StoreIndex;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,6 +40,16 @@ import java.util.Optional;
  * value). Store indexes are examined first, so a pass that removes a store also removes its values. The
  * index is read after the value's attach slots, so a value that a put is still inserting (its creator is
  * attached until the entry is in the index) is never mistaken for a leaked one.
+ *
+ * <p>Dead holders of live segments: while a segment's owner (or another holder) lives, {@link #reap} gives
+ * back the references of attached processes that have exited (see
+ * {@code SegmentDescriptor.releaseDeadHolders}), so a killed reader does not pin the segment; if that was the
+ * last reference, the segment is removed in the same pass.
+ *
+ * <p>Files that the ownership rule refuses (another user's, or with group/other permission bits; see
+ * {@code internal.FileTrust} and the system properties {@code tessera.shm.trustedOwners} and
+ * {@code tessera.shm.allowSharedModes}) are neither listed nor touched: their headers cannot be trusted. A file
+ * that another process truncated below a header is listed as unpublished (and removed after the grace period).
  */
 public final class SegmentReaper {
     /** How long an unpublished file is left alone by default. */
@@ -48,9 +60,32 @@ public final class SegmentReaper {
     /** Every segment file in {@code directory}, live or not; an absent directory has none. */
     public static List<SegmentInfo> list(Path directory) {
         List<SegmentInfo> out = new ArrayList<>();
-        try (StoreCatalog stores = new StoreCatalog(directory)) {
+        FileTrust trust = FileTrust.fromSystemProperties();
+        try (StoreCatalog stores = new StoreCatalog(directory, trust)) {
             for (Path path : segmentFiles(directory)) {
-                inspect(path, false, stores).ifPresent(out::add);
+                inspect(path, false, stores, trust).ifPresent(out::add);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The segment and store files in {@code directory} that the ownership rule refuses, so {@link #list} and
+     * {@link #reap} leave them out; each with why (owner and mode).
+     */
+    public static List<String> untrusted(Path directory) {
+        List<String> out = new ArrayList<>();
+        FileTrust trust = FileTrust.fromSystemProperties();
+        for (Path path : segmentFiles(directory)) {
+            try (SegmentFiles.CheckedFile f = SegmentFiles.openChecked(path, trust)) {
+                // admitted
+            } catch (UntrustedFileException e) {
+                out.add(path.getFileName() + ": owner uid " + e.ownerUid() + ", mode " + String.format("%04o", e.mode()));
+            } catch (IOException e) {
+                // gone meanwhile, or not readable by this user at all: not ours either way
+                if (!(e instanceof NoSuchFileException)) {
+                    out.add(path.getFileName() + ": " + e.getMessage());
+                }
             }
         }
         return out;
@@ -64,11 +99,12 @@ public final class SegmentReaper {
     /** Removes leaked segments, and unpublished files older than {@code unpublishedGrace}. */
     public static List<SegmentInfo> reap(Path directory, Duration unpublishedGrace) {
         List<SegmentInfo> removed = new ArrayList<>();
-        try (StoreCatalog stores = new StoreCatalog(directory)) {
+        FileTrust trust = FileTrust.fromSystemProperties();
+        try (StoreCatalog stores = new StoreCatalog(directory, trust)) {
             for (Path path : segmentFiles(directory)) {
-                inspect(path, true, stores)
+                inspect(path, true, stores, trust)
                         .filter(info -> info.orphaned()
-                                || (info.kind() == SegmentInfo.Kind.STORE && info.refCount() == SegmentDescriptor.RELEASED)
+                                || (info.published() && info.refCount() == SegmentDescriptor.RELEASED)
                                 || (!info.published() && info.ageMillis() > unpublishedGrace.toMillis()))
                         .filter(SegmentReaper::unlink)
                         .ifPresent(removed::add);
@@ -99,15 +135,22 @@ public final class SegmentReaper {
         return files;
     }
 
-    /** Reads one file's header; with {@code claim}, swaps an orphan's count for RELEASED so nobody revives it. */
-    private static Optional<SegmentInfo> inspect(Path path, boolean claim, StoreCatalog stores) {
+    /**
+     * Reads one file's header; with {@code claim}, swaps an orphan's count for RELEASED so nobody revives it, and
+     * gives back the references of dead holders of a segment that is not orphaned (its count is then RELEASED
+     * if they were the last).
+     */
+    private static Optional<SegmentInfo> inspect(Path path, boolean claim, StoreCatalog stores, FileTrust trust) {
+        long size = -1;
         try (Arena arena = Arena.ofConfined()) {
-            long size = SegmentFiles.regularFileSize(path);
-            if (size < SegmentDescriptor.HEADER_LENGTH) {
-                return Optional.of(unpublished(path, size));
+            MemorySegment header;
+            try (SegmentFiles.CheckedFile f = SegmentFiles.openChecked(path, trust)) {
+                size = f.status().size();
+                if (size < SegmentDescriptor.HEADER_LENGTH) {
+                    return Optional.of(unpublished(path, size));
+                }
+                header = f.channel().map(FileChannel.MapMode.READ_WRITE, 0, SegmentDescriptor.HEADER_LENGTH, arena);
             }
-            MemorySegment header = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0,
-                    SegmentDescriptor.HEADER_LENGTH, arena);
             if (SegmentDescriptor.getLayoutVersionAcquire(header) != SegmentDescriptor.LAYOUT_VERSION
                     || SegmentDescriptor.getMagic(header) != SegmentDescriptor.MAGIC) {
                 return Optional.of(unpublished(path, size));
@@ -118,9 +161,24 @@ public final class SegmentReaper {
                     && !SegmentDescriptor.compareAndSetRefCount(header, refs, SegmentDescriptor.RELEASED)) {
                 return Optional.empty(); // the count moved since we read it: someone is using the segment
             }
+            if (claim && !info.orphaned() && refs > 0 && SegmentDescriptor.anyAttachedCertainlyDead(header)) {
+                SegmentDescriptor.releaseDeadHolders(header);
+                return Optional.of(published(path, size, header, SegmentDescriptor.getRefCountVolatile(header), stores));
+            }
             return Optional.of(info);
         } catch (NoSuchFileException e) {
             return Optional.empty(); // released by its last holder while we looked
+        } catch (UntrustedFileException e) {
+            return Optional.empty(); // another user's file, or one others may write: its header proves nothing
+        } catch (InternalError e) { // truncated by another process after we checked its size
+            if (!SegmentMappings.isMappingFault(e) || size < 0) {
+                throw e;
+            }
+            try {
+                return Optional.of(unpublished(path, Math.min(size, SegmentDescriptor.HEADER_LENGTH - 1)));
+            } catch (IOException gone) {
+                return Optional.empty();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot inspect " + path + ": " + e.getMessage(), e);
         }
@@ -175,7 +233,7 @@ public final class SegmentReaper {
                 return claimStoreUnlink(info.path()) && Files.deleteIfExists(info.path());
             }
             return Files.deleteIfExists(info.path());
-        } catch (IOException e) {
+        } catch (IOException | UntrustedFileException e) {
             return false;
         }
     }
@@ -184,7 +242,7 @@ public final class SegmentReaper {
     private static boolean claimStoreUnlink(Path path) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment mapping = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0,
-                    SegmentDescriptor.HEADER_LENGTH + 128, arena);
+                    SegmentDescriptor.HEADER_LENGTH + 128, arena, FileTrust.fromSystemProperties());
             return StoreIndex.claimUnlink(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH));
         }
     }

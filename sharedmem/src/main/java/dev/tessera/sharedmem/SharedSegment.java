@@ -1,5 +1,6 @@
 package dev.tessera.sharedmem;
 
+import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.ProcessLiveness;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
@@ -51,12 +52,13 @@ public final class SharedSegment implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
 
     private SharedSegment(Path directory, String name, SegmentMappings.Mapping mapping, LastRelease lastRelease) {
-        this.directory = directory;
+        this.directory = directory.toAbsolutePath().normalize();
         this.name = name;
         MemorySegment header = mapping.segment();
         this.generation = SegmentDescriptor.getGeneration(header);
         this.byteSize = header.byteSize();
-        this.lease = new Lease(directory.resolve(name), mapping, lastRelease, SegmentDescriptor.isStoreIndex(header));
+        this.lease = new Lease(this.directory.resolve(name), mapping, lastRelease,
+                SegmentDescriptor.isStoreIndex(header));
         this.cleanable = CLEANER.register(this, lease);
     }
 
@@ -83,21 +85,27 @@ public final class SharedSegment implements AutoCloseable {
         return open(defaultDirectory(), name);
     }
 
-    /** Opens an existing segment; throws {@link UncheckedIOException} if it does not exist. */
+    /**
+     * Opens an existing segment; throws {@link UncheckedIOException} if it does not exist, and
+     * {@link UntrustedFileException} if its file belongs to another user or has group/other permission bits
+     * (see "Ownership and permissions" in the README: {@code -Dtessera.shm.trustedOwners},
+     * {@code -Dtessera.shm.allowSharedModes}).
+     */
     public static SharedSegment open(Path directory, String name) {
-        return open(directory, name, 0, false);
+        return open(directory, name, 0, false, FileTrust.fromSystemProperties());
     }
 
     /**
-     * Opens an existing segment. {@code expectedGeneration} 0 accepts any generation. With
-     * {@code takeHandoff}, the handle takes over a reference that travelled in a message (see
+     * Opens an existing segment whose file {@code trust} admits. {@code expectedGeneration} 0 accepts any
+     * generation. With {@code takeHandoff}, the handle takes over a reference that travelled in a message (see
      * {@link TensorCodec}) instead of adding one, if there is such a reference.
      */
-    static SharedSegment open(Path directory, String name, long expectedGeneration, boolean takeHandoff) {
+    static SharedSegment open(Path directory, String name, long expectedGeneration, boolean takeHandoff,
+            FileTrust trust) {
         Path path = directory.resolve(checkName(name));
         SegmentMappings.Mapping mapping;
         try {
-            mapping = SegmentMappings.acquire(path);
+            mapping = SegmentMappings.acquire(path, trust);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open segment " + path + ": " + e.getMessage(), e);
         }
@@ -106,10 +114,33 @@ public final class SharedSegment implements AutoCloseable {
             boolean tookHandoff = attach(mapping.segment(), path, takeHandoff);
             checkStillSameGeneration(mapping.segment(), path, expectedGeneration, tookHandoff);
             return new SharedSegment(directory, name, mapping, LastRelease.UNLINK);
+        } catch (InternalError e) {
+            SegmentMappings.release(faulted(mapping, e));
+            throw truncated(path, e);
         } catch (RuntimeException | Error e) {
             SegmentMappings.release(mapping);
             throw e;
         }
+    }
+
+    /** Opens with the process-wide trust (the system properties); for stubs. */
+    static SharedSegment open(Path directory, String name, long expectedGeneration, boolean takeHandoff) {
+        return open(directory, name, expectedGeneration, takeHandoff, FileTrust.fromSystemProperties());
+    }
+
+    /** Marks {@code mapping} as faulted if {@code e} is a fault on a mapped page, else rethrows {@code e}. */
+    private static SegmentMappings.Mapping faulted(SegmentMappings.Mapping mapping, InternalError e) {
+        if (!SegmentMappings.isMappingFault(e)) {
+            SegmentMappings.release(mapping);
+            throw e;
+        }
+        mapping.markFaulted(e);
+        return mapping;
+    }
+
+    private static IllegalStateException truncated(Path path, InternalError e) {
+        return new IllegalStateException("segment " + path + " is shorter than its mapping: another process "
+                + "truncated the file, so it can no longer be used (" + e.getMessage() + ")", e);
     }
 
     private static String checkName(String name) {
@@ -131,13 +162,26 @@ public final class SharedSegment implements AutoCloseable {
         if (length != mapping.byteSize()
                 || SegmentDescriptor.getDataOffset(mapping) != SegmentDescriptor.HEADER_LENGTH) {
             throw new IllegalStateException(path + " has a corrupt header: length " + length + ", file "
-                    + mapping.byteSize() + " bytes, data offset " + SegmentDescriptor.getDataOffset(mapping));
+                    + mapping.byteSize() + " bytes, data offset " + SegmentDescriptor.getDataOffset(mapping)
+                    + sizeNow(path, mapping.byteSize(), length));
         }
         long actual = SegmentDescriptor.getGeneration(mapping);
         if (expectedGeneration != 0 && actual != expectedGeneration) {
             throw new IllegalStateException("stale reference to " + path + ": generation " + expectedGeneration
                     + " but the segment has generation " + actual);
         }
+    }
+
+    /** Why a header may look corrupt: the file is shorter than the header says, or than when it was mapped. */
+    private static String sizeNow(Path path, long mapped, long declared) {
+        long now;
+        try {
+            now = java.nio.file.Files.size(path);
+        } catch (IOException e) {
+            now = mapped;
+        }
+        return now < mapped || now < declared ? "; the file has " + now + " bytes now: it was truncated by another "
+                + "process (or is not a segment)" : "";
     }
 
     /** Claims an attach slot first, then a reference, so a concurrent reaper sees this process (see Reaper). */
@@ -180,9 +224,9 @@ public final class SharedSegment implements AutoCloseable {
         Path path = directory.resolve(checkName(name));
         SegmentMappings.Mapping mapping;
         try {
-            mapping = SegmentMappings.acquire(path);
-        } catch (IOException e) {
-            return; // gone already
+            mapping = SegmentMappings.acquire(path, FileTrust.fromSystemProperties());
+        } catch (IOException | UntrustedFileException e) {
+            return; // gone already, or not ours to touch
         }
         try {
             MemorySegment header = mapping.segment();
@@ -190,6 +234,8 @@ public final class SharedSegment implements AutoCloseable {
                     && SegmentDescriptor.tryTakePendingHandoff(header) && SegmentDescriptor.release(header)) {
                 SegmentFiles.deleteQuietly(path);
             }
+        } catch (InternalError e) {
+            faulted(mapping, e);
         } finally {
             SegmentMappings.release(mapping);
         }
@@ -248,7 +294,8 @@ public final class SharedSegment implements AutoCloseable {
         Path path = directory.resolve(name);
         SegmentMappings.Mapping mapping;
         try {
-            mapping = cached ? SegmentMappings.acquire(path) : SegmentMappings.acquirePrivate(path);
+            mapping = cached ? SegmentMappings.acquire(path, FileTrust.OWN)
+                    : SegmentMappings.acquirePrivate(path, FileTrust.OWN); // the file this process just created
         } catch (IOException e) {
             SegmentFiles.deleteQuietly(path);
             throw new UncheckedIOException("cannot map segment " + path + ": " + e.getMessage(), e);
@@ -282,15 +329,17 @@ public final class SharedSegment implements AutoCloseable {
      * @throws IndexBusyException if its creator has not published it yet, or its last holder released it
      *     and the file is about to go (a released file nobody unlinked yet is unlinked here)
      */
-    static SharedSegment openStoreIndex(Path directory, String fileName, LastRelease lastRelease)
+    static SharedSegment openStoreIndex(Path directory, String fileName, LastRelease lastRelease, FileTrust trust)
             throws IndexBusyException {
         Path path = directory.resolve(fileName);
         SegmentMappings.Mapping private_;
         try {
-            if (SegmentFiles.regularFileSize(path) < SegmentDescriptor.HEADER_LENGTH) {
-                throw new IndexBusyException(path + " is being created");
+            try (SegmentFiles.CheckedFile f = SegmentFiles.openChecked(path, trust)) { // a squatter: refused at once
+                if (f.status().size() < SegmentDescriptor.HEADER_LENGTH) {
+                    throw new IndexBusyException(path + " is being created");
+                }
             }
-            private_ = SegmentMappings.acquirePrivate(path);
+            private_ = SegmentMappings.acquirePrivate(path, trust);
         } catch (java.nio.file.NoSuchFileException e) {
             return null;
         } catch (IOException e) {
@@ -315,6 +364,9 @@ public final class SharedSegment implements AutoCloseable {
                 throw new IndexBusyException(path + " was released by its last holder and is being removed");
             }
             return new SharedSegment(directory, fileName, private_, lastRelease);
+        } catch (InternalError e) {
+            SegmentMappings.release(faulted(private_, e));
+            throw truncated(path, e);
         } catch (IndexBusyException | RuntimeException | Error e) {
             SegmentMappings.release(private_);
             throw e;
@@ -326,19 +378,22 @@ public final class SharedSegment implements AutoCloseable {
      * owns): maps its header, releases, and unlinks the file if that was the last reference. A segment that
      * is already gone, or has another generation, is left alone.
      */
-    static void releaseUnheld(Path directory, String name, long generation) {
+    static void releaseUnheld(Path directory, String name, long generation, FileTrust trust) {
         Path path = directory.resolve(checkName(name));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment header = SegmentFiles.mapRange(path, java.nio.channels.FileChannel.MapMode.READ_WRITE, 0,
-                    SegmentDescriptor.HEADER_LENGTH, arena);
+                    SegmentDescriptor.HEADER_LENGTH, arena, trust);
             if (SegmentDescriptor.getLayoutVersionAcquire(header) == SegmentDescriptor.LAYOUT_VERSION
                     && SegmentDescriptor.getGeneration(header) == generation && SegmentDescriptor.release(header)) {
                 SegmentFiles.deleteQuietly(path);
             }
         } catch (java.nio.file.NoSuchFileException e) {
             // released and unlinked already, or reaped
-        } catch (IOException e) {
-            LOG.warn("releasing a store reference to {} failed: {}", path, e.toString());
+        } catch (IOException | UntrustedFileException | InternalError e) { // InternalError: truncated meanwhile
+            if (e instanceof InternalError ie && !SegmentMappings.isMappingFault(ie)) {
+                throw ie;
+            }
+            LOG.warn("releasing a store reference to {} failed: {}; the reaper will collect it", path, e.toString());
         }
     }
 
@@ -419,7 +474,11 @@ public final class SharedSegment implements AutoCloseable {
     MemorySegment mapDataPrivately(long offset, long length) {
         checkOpen();
         try {
-            return SegmentFiles.mapPrivate(path(), SegmentDescriptor.HEADER_LENGTH + offset, length, lease.viewArena());
+            // the file this handle mapped already passed the opener's check: admit its owner and mode again
+            SegmentFiles.FileStatus checked = lease.mapping.status();
+            FileTrust same = new FileTrust(java.util.Set.of(Math.max(0, checked.ownerUid())), (checked.mode() & 077) != 0);
+            return SegmentFiles.mapPrivate(path(), SegmentDescriptor.HEADER_LENGTH + offset, length, lease.viewArena(),
+                    same);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot map " + path() + " privately: " + e.getMessage(), e);
         }
@@ -496,7 +555,7 @@ public final class SharedSegment implements AutoCloseable {
 
         /** The directory to create the segment in; defaults to {@link SharedSegment#defaultDirectory()}. */
         public Builder optDirectory(Path dir) {
-            this.directory = Objects.requireNonNull(dir, "directory").toAbsolutePath();
+            this.directory = Objects.requireNonNull(dir, "directory").toAbsolutePath().normalize();
             return this;
         }
 
@@ -574,7 +633,14 @@ public final class SharedSegment implements AutoCloseable {
                 LOG.warn("leaked: a handle on shared segment {} was never closed; releasing its reference now "
                         + "and keeping its mapping until the JVM exits", path);
             }
-            releaseReference();
+            try {
+                releaseReference();
+            } catch (InternalError e) { // a fault delivered after the access it came from; see releaseReference
+                if (!SegmentMappings.isMappingFault(e)) {
+                    throw e;
+                }
+                mapping.markFaulted(e);
+            }
             if (!leaked) {
                 Arena a = takeViews();
                 try {
@@ -588,19 +654,40 @@ public final class SharedSegment implements AutoCloseable {
             }
         }
 
+        /**
+         * Gives back this handle's slot and reference. An owner that was not the last holder then discounts
+         * holders that died (see {@link SegmentDescriptor#releaseDeadHolders}), so a killed reader does not pin
+         * the segment while the owner lives. A file that another process truncated faults here: that is logged,
+         * the mapping is marked faulted, and closing goes on.
+         */
         private void releaseReference() {
+            if (mapping.faulted()) {
+                LOG.warn("not releasing {}: its file was truncated by another process; the reaper removes it", path);
+                return;
+            }
             try {
                 if (handoff) {
                     SegmentDescriptor.addPendingHandoff(header);
                 }
                 SegmentDescriptor.detach(header, ProcessLiveness.selfPid());
-                if (!handoff && !keepReference && (SegmentDescriptor.release(header) || (reclaimFromDead
-                        && SegmentDescriptor.releaseIfHeldOnlyByDead(header)))) {
+                if (!handoff && !keepReference && (SegmentDescriptor.release(header)
+                        || (reclaimFromDead && SegmentDescriptor.releaseIfHeldOnlyByDead(header))
+                        || (ownedByThisProcess() && SegmentDescriptor.releaseDeadHolders(header)))) {
                     lastRelease.released(header, path);
                 }
             } catch (RuntimeException e) {
                 LOG.warn("releasing {} failed: {}", path, e.toString());
+            } catch (InternalError e) {
+                if (!SegmentMappings.isMappingFault(e)) {
+                    throw e;
+                }
+                mapping.markFaulted(e);
             }
+        }
+
+        private boolean ownedByThisProcess() {
+            return SegmentDescriptor.getOwnerPid(header) == ProcessLiveness.selfPid()
+                    && SegmentDescriptor.getOwnerStartMillis(header) == ProcessLiveness.selfStartMillis();
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.tessera.sharedmem;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.sharedmem.internal.AllowPatterns;
+import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
@@ -75,7 +76,13 @@ import org.slf4j.LoggerFactory;
  * the store was created {@linkplain Builder#optPersistent persistent}: then it stays, like a persistent
  * {@link SharedSegment}, until its creator and every process that attached to it have died, and the
  * {@link SegmentReaper} collects it (and its values) as it collects segments ({@code ./tessera shm ls} lists
- * it as {@code tessera-store-NAME}). A fixed number of keys fits the index ({@link Builder#optCapacity});
+ * it as {@code tessera-store-UID-NAME}).
+ *
+ * <p><b>Ownership.</b> Each user has a store namespace of their own: the index file's name carries the numeric
+ * uid of the user who opens it ({@code tessera-store-1000-experiment}), so two users' stores never collide.
+ * The index and every value file must belong to this user and have no group/other permission bits, else
+ * opening or reading is an {@link UntrustedFileException}; opt in with {@link Builder#optTrustedOwners} and
+ * {@link Builder#optAllowSharedModes} (see "Ownership and permissions" in the README). A fixed number of keys fits the index ({@link Builder#optCapacity});
  * one more is a {@link StoreFullException}.
  */
 public final class SharedStore implements AutoCloseable {
@@ -94,11 +101,14 @@ public final class SharedStore implements AutoCloseable {
     private final StoreIndex index;
     private final SharedSegment.StoreLink link;
     private final TensorCodec codec;
+    private final FileTrust trust;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private SharedStore(String name, Path directory, SharedSegment handle, long lockTimeoutNanos, TensorCodec codec) {
+    private SharedStore(String name, Path directory, SharedSegment handle, long lockTimeoutNanos, TensorCodec codec,
+            FileTrust trust) {
         this.name = name;
         this.directory = directory;
+        this.trust = trust;
         this.handle = handle;
         this.index = new StoreIndex(handle.mapping().asSlice(SegmentDescriptor.HEADER_LENGTH), name, lockTimeoutNanos);
         this.link = new SharedSegment.StoreLink(name, handle.generation());
@@ -282,13 +292,13 @@ public final class SharedStore implements AutoCloseable {
 
     /** Drops the reference that a replaced or removed entry held on its value segment. */
     private void release(byte[] entry) {
-        release(directory, entry);
+        release(directory, entry, trust);
     }
 
-    private static void release(Path directory, byte[] entry) {
+    private static void release(Path directory, byte[] entry, FileTrust trust) {
         if (entry != null && entry.length > 0 && StoreIndex.hasSegment(entry)) {
             SharedSegment.releaseUnheld(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
-                    StoreIndex.segmentGenerationOf(entry));
+                    StoreIndex.segmentGenerationOf(entry), trust);
         }
     }
 
@@ -425,7 +435,7 @@ public final class SharedStore implements AutoCloseable {
         TensorRef ref = new TensorRef(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)), 0, dtype,
                 shape, StoreIndex.segmentGenerationOf(entry), true);
         try {
-            return ref.open();
+            return ref.open(true, false, trust);
         } catch (InvalidTensorRefException e) {
             throw new ValueGoneException(e.getMessage());
         }
@@ -435,7 +445,7 @@ public final class SharedStore implements AutoCloseable {
         String segmentName = SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry));
         SharedSegment s;
         try {
-            s = SharedSegment.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false);
+            s = SharedSegment.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust);
         } catch (UncheckedIOException | IllegalStateException e) {
             throw new ValueGoneException(e.getMessage());
         }
@@ -501,7 +511,8 @@ public final class SharedStore implements AutoCloseable {
      * Runs when the last reference to a non-persistent store's index goes: unlinks the index file first (so
      * the name is free at once), then removes every entry and releases its value.
      */
-    private static void destroy(MemorySegment mapping, Path path, String name, Path directory, long lockTimeoutNanos) {
+    private static void destroy(MemorySegment mapping, Path path, String name, Path directory, long lockTimeoutNanos,
+            FileTrust trust) {
         MemorySegment data = mapping.asSlice(SegmentDescriptor.HEADER_LENGTH);
         if (StoreIndex.claimUnlink(data)) {
             SegmentFiles.deleteQuietly(path);
@@ -525,7 +536,7 @@ public final class SharedStore implements AutoCloseable {
             LOG.warn("removing store '{}' failed: {}; the reaper will collect its values", name, e.toString());
         }
         for (byte[] entry : released) {
-            release(directory, entry);
+            release(directory, entry, trust);
         }
     }
 
@@ -538,6 +549,8 @@ public final class SharedStore implements AutoCloseable {
         private boolean create = true;
         private Duration lockTimeout = Duration.ofSeconds(10);
         private final List<String> allowPatterns = new ArrayList<>();
+        private final Set<Integer> trustedOwners = new java.util.TreeSet<>();
+        private boolean allowSharedModes;
 
         private Builder() {}
 
@@ -550,7 +563,7 @@ public final class SharedStore implements AutoCloseable {
 
         /** The segment directory; defaults to {@link SharedSegment#defaultDirectory()}. */
         public Builder optDirectory(Path directory) {
-            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath();
+            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
             return this;
         }
 
@@ -585,6 +598,29 @@ public final class SharedStore implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Numeric uids (besides this process's own user) whose store index and value files this handle opens
+         * (default: none; added to {@code -Dtessera.shm.trustedOwners}). A store that does not exist in this user's
+         * namespace is then looked up in theirs (lowest uid first) before one is created in this user's. Without
+         * it, a store file that another user owns is an {@link UntrustedFileException}: see "Ownership and
+         * permissions" in the README.
+         */
+        public Builder optTrustedOwners(int... uids) {
+            for (int uid : Objects.requireNonNull(uids, "uids")) {
+                trustedOwners.add(FileTrust.checkUid(uid));
+            }
+            return this;
+        }
+
+        /**
+         * Whether this handle opens store files that have group or other permission bits (default false, or
+         * {@code -Dtessera.shm.allowSharedModes}). Stores this process creates are mode 0600 either way.
+         */
+        public Builder optAllowSharedModes(boolean allow) {
+            this.allowSharedModes = allow;
+            return this;
+        }
+
         /** Classes that values may contain, on top of TensorCodec's safe JDK defaults (same syntax). */
         public Builder optAllowPatterns(String... patterns) {
             allowPatterns.addAll(AllowPatterns.check(patterns));
@@ -600,29 +636,37 @@ public final class SharedStore implements AutoCloseable {
             if (name == null) {
                 throw new IllegalStateException("setName(name) is required");
             }
-            Path dir = directory != null ? directory : SharedSegment.defaultDirectory();
+            Path dir = SegmentFiles.useDirectory(directory != null ? directory : SharedSegment.defaultDirectory());
+            FileTrust trust = FileTrust.fromSystemProperties().with(trustedOwners, allowSharedModes);
             TensorCodec codec = TensorCodec.builder().mode(TensorCodec.Mode.COPY).optDirectory(dir)
                     .optAllowPatterns(allowPatterns.toArray(String[]::new)).build();
             long timeoutNanos = lockTimeout.toNanos();
             String storeName = name;
-            SharedSegment.LastRelease onLast = (mapping, path) -> destroy(mapping, path, storeName, dir, timeoutNanos);
-            SharedSegment handle = openOrCreate(dir, onLast, timeoutNanos);
+            SharedSegment.LastRelease onLast =
+                    (mapping, path) -> destroy(mapping, path, storeName, dir, timeoutNanos, trust);
+            SharedSegment handle = openOrCreate(dir, onLast, timeoutNanos, trust);
             try {
                 StoreIndex.checkLayout(handle.mapping().asSlice(SegmentDescriptor.HEADER_LENGTH),
                         handle.path().toString());
-                return new SharedStore(name, dir, handle, timeoutNanos, codec);
+                return new SharedStore(name, dir, handle, timeoutNanos, codec, trust);
             } catch (RuntimeException | Error e) {
                 handle.close();
                 throw e;
             }
         }
 
-        private SharedSegment openOrCreate(Path dir, SharedSegment.LastRelease onLast, long timeoutNanos) {
+        private SharedSegment openOrCreate(Path dir, SharedSegment.LastRelease onLast, long timeoutNanos,
+                FileTrust trust) {
             String fileName = SegmentFiles.storeFileName(name);
             long deadline = System.nanoTime() + timeoutNanos;
             for (int attempt = 0; ; attempt++) {
                 try {
-                    SharedSegment existing = SharedSegment.openStoreIndex(dir, fileName, onLast);
+                    SharedSegment existing = SharedSegment.openStoreIndex(dir, fileName, onLast, trust);
+                    for (java.util.Iterator<Integer> it = trust.trustedOwners().stream().sorted().iterator();
+                            existing == null && it.hasNext(); ) { // then the namespaces of trusted users
+                        existing = SharedSegment.openStoreIndex(dir, SegmentFiles.storeFileName(it.next(), name), onLast,
+                                trust);
+                    }
                     if (existing != null) {
                         return existing;
                     }

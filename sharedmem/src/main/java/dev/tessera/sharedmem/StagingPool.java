@@ -302,7 +302,7 @@ public final class StagingPool implements AutoCloseable {
 
         /** The segment directory; defaults to {@link SharedSegment#defaultDirectory()}. */
         public Builder optDirectory(Path directory) {
-            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath();
+            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
             return this;
         }
 

@@ -1,5 +1,6 @@
 package dev.tessera.sharedmem;
 
+import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.ProcessLiveness;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
@@ -8,7 +9,11 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.HashSet;
@@ -20,6 +25,10 @@ import java.util.Set;
  * The store indexes of one directory as one reaper pass sees them: answers whether a live store still holds a
  * value segment. Not thread-safe; one pass owns it and closes it, which unmaps what it mapped.
  *
+ * <p>A value's link names its store by name and index generation, not by user: store index files carry their
+ * creator's uid ({@code tessera-store-UID-NAME}), so every index file of that name that the ownership rule
+ * admits is a candidate, and the one with the linked generation is the store.
+ *
  * <p>A store holds a value when its index file exists with the generation the value's link names, is not
  * released, has a live owner or attached process, and has a live entry naming the value's segment and
  * generation. The entries are read as a consistent snapshot (see {@link StoreIndex#read}) and reused while the
@@ -30,36 +39,42 @@ final class StoreCatalog implements AutoCloseable {
     private static final HexFormat HEX = HexFormat.of();
 
     private final Path directory;
+    private final FileTrust trust;
     private final Arena arena = Arena.ofConfined();
-    private final Map<String, Optional<MemorySegment>> mappings = new HashMap<>();
+    private final Map<String, List<MemorySegment>> mappings = new HashMap<>();
     private final Map<String, Snapshot> snapshots = new HashMap<>();
 
     private record Snapshot(long sequence, Set<String> values) {}
 
-    StoreCatalog(Path directory) {
+    StoreCatalog(Path directory, FileTrust trust) {
         this.directory = directory;
+        this.trust = trust;
     }
 
     boolean holds(String storeName, long storeGeneration, byte[] valueNameBits, long valueGeneration) {
-        Optional<MemorySegment> mapping = mappings.computeIfAbsent(storeName, this::map);
-        if (mapping.isEmpty()) {
-            return false;
+        for (MemorySegment header : mappings.computeIfAbsent(storeName, this::mapAll)) {
+            if (SegmentDescriptor.getGeneration(header) == storeGeneration) {
+                return holds(header, storeName, valueNameBits, valueGeneration);
+            }
         }
-        MemorySegment header = mapping.get();
-        if (SegmentDescriptor.getGeneration(header) != storeGeneration
-                || SegmentDescriptor.getRefCountVolatile(header) < 0 || !alive(header)) {
+        return false;
+    }
+
+    private boolean holds(MemorySegment header, String storeName, byte[] valueNameBits, long valueGeneration) {
+        if (SegmentDescriptor.getRefCountVolatile(header) < 0 || !alive(header)) {
             return false;
         }
         MemorySegment data = header.asSlice(SegmentDescriptor.HEADER_LENGTH);
         StoreIndex index = new StoreIndex(data, storeName, SNAPSHOT_TIMEOUT_NANOS);
-        Snapshot snapshot = snapshots.get(storeName);
+        String snapshotKey = storeName + ":" + SegmentDescriptor.getGeneration(header);
+        Snapshot snapshot = snapshots.get(snapshotKey);
         if (snapshot == null || snapshot.sequence() != index.sequenceVolatile()) {
             try {
                 snapshot = snapshot(index);
             } catch (IllegalStateException e) {
                 return true; // a live writer holds the index for long: assume it holds the value
             }
-            snapshots.put(storeName, snapshot);
+            snapshots.put(snapshotKey, snapshot);
         }
         return snapshot.values().contains(key(valueNameBits, valueGeneration));
     }
@@ -89,22 +104,36 @@ final class StoreCatalog implements AutoCloseable {
                 || SegmentDescriptor.anyAttachedAlive(header);
     }
 
-    private Optional<MemorySegment> map(String storeName) {
-        Path path = directory.resolve(SegmentFiles.STORE_PREFIX + storeName);
+    /** Every admitted, published index file of a store called {@code storeName}, of any user. */
+    private List<MemorySegment> mapAll(String storeName) {
+        List<MemorySegment> out = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, SegmentFiles.STORE_PREFIX + "*-" + storeName)) {
+            for (Path path : files) {
+                if (storeName.equals(SegmentFiles.storeNameOf(path.getFileName().toString()))) {
+                    map(path).ifPresent(out::add);
+                }
+            }
+        } catch (IOException e) {
+            // an unreadable directory holds no index we could check
+        }
+        return out;
+    }
+
+    private Optional<MemorySegment> map(Path path) {
         try {
             long size = SegmentFiles.regularFileSize(path);
             if (size < SegmentDescriptor.HEADER_LENGTH) {
                 return Optional.empty();
             }
-            MemorySegment m = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0, size, arena);
+            MemorySegment m = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0, size, arena, trust);
             if (SegmentDescriptor.getLayoutVersionAcquire(m) != SegmentDescriptor.LAYOUT_VERSION
                     || !SegmentDescriptor.isStoreIndex(m)) {
                 return Optional.empty();
             }
             StoreIndex.checkLayout(m.asSlice(SegmentDescriptor.HEADER_LENGTH), path.toString());
             return Optional.of(m);
-        } catch (IOException | IllegalStateException e) {
-            return Optional.empty(); // missing, unpublished or not an index: it holds nothing
+        } catch (IOException | IllegalStateException | dev.tessera.sharedmem.UntrustedFileException e) {
+            return Optional.empty(); // missing, unpublished, not an index or not trusted: it holds nothing
         }
     }
 

@@ -662,9 +662,13 @@ public final class TensorCodec {
             return this;
         }
 
-        /** Where decoding puts SharedTensors copied in COPY mode; default {@link SharedSegment#defaultDirectory()}. */
+        /**
+         * Where decoding puts SharedTensors copied in COPY mode; default {@link SharedSegment#defaultDirectory()}.
+         * Stubs naming it may then be opened by this process (see {@link TensorRef}).
+         */
         public Builder optDirectory(Path directory) {
-            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath();
+            this.directory = dev.tessera.sharedmem.internal.SegmentFiles.useDirectory(
+                    Objects.requireNonNull(directory, "directory"));
             return this;
         }
 

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
+import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.SegmentFiles;
 
 /**
@@ -27,6 +28,13 @@ import dev.tessera.sharedmem.internal.SegmentFiles;
  * <p>Java serialization goes through the same compact form and the same validation, so a forged stream
  * cannot build a stub that {@link #fromBytes} would reject. A stub is not a capability: anyone who can read
  * the segment file (mode 0600: the same user) can open it, and the read-only flag is advisory.
+ *
+ * <p>Where a stub may point: its directory must be a normalised absolute path (no {@code .} or {@code ..}
+ * components; checked when it is built or parsed), and {@link #open()} opens it only if it is the segment
+ * directory ({@link SharedSegment#defaultDirectory()}), a directory this process creates segments in or opens a
+ * store in, or one listed in the system property {@code tessera.shm.allowedDirectories}
+ * (path-separator-separated). The segment file must pass the ownership rule ({@link UntrustedFileException};
+ * see "Ownership and permissions" in the README).
  */
 public final class TensorRef implements Serializable {
     @Serial
@@ -62,6 +70,10 @@ public final class TensorRef implements Serializable {
         }
         if (!directory.isAbsolute()) {
             throw new InvalidTensorRefException("directory '" + directory + "' (expected an absolute path)");
+        }
+        if (!directory.normalize().equals(directory)) {
+            throw new InvalidTensorRefException("directory '" + directory + "' has . or .. components (expected a "
+                    + "normalised path, " + directory.normalize() + "?); a stub may not leave its segment directory");
         }
         if (offset < 0 || offset % 64 != 0) {
             throw new InvalidTensorRefException("offset=" + offset + " (expected a non-negative multiple of 64)");
@@ -116,7 +128,10 @@ public final class TensorRef implements Serializable {
     /**
      * Maps the segment and returns the tensor, zero-copy; the caller owns (and must close) the result.
      *
-     * @throws InvalidTensorRefException if the segment is gone, has another generation, or is too small
+     * @throws InvalidTensorRefException if the segment is gone, has another generation, or is too small, or
+     *     the stub names a directory this process does not use (see the class comment)
+     * @throws UntrustedFileException if the segment file belongs to another user or has group/other permission
+     *     bits (opt in with {@code -Dtessera.shm.trustedOwners} / {@code -Dtessera.shm.allowSharedModes})
      */
     public SharedTensor open() {
         return open(readOnly, false);
@@ -128,9 +143,21 @@ public final class TensorRef implements Serializable {
     }
 
     SharedTensor open(boolean asReadOnly, boolean takeHandoff) {
+        String refused = SegmentFiles.whyDirectoryRefused(directory);
+        if (refused != null) {
+            throw new InvalidTensorRefException("cannot open " + this + ": " + refused);
+        }
+        return open(asReadOnly, takeHandoff, FileTrust.fromSystemProperties());
+    }
+
+    /**
+     * Opens the stub with {@code trust}; for a caller that built it with a directory it uses itself (a store),
+     * so the directory is not checked again.
+     */
+    SharedTensor open(boolean asReadOnly, boolean takeHandoff, FileTrust trust) {
         SharedSegment handle;
         try {
-            handle = SharedSegment.open(directory, segmentName, generation, takeHandoff);
+            handle = SharedSegment.open(directory, segmentName, generation, takeHandoff, trust);
         } catch (UncheckedIOException | IllegalStateException | IllegalArgumentException e) {
             throw new InvalidTensorRefException("cannot open " + this + ": " + e.getMessage(), e);
         }

@@ -16,10 +16,15 @@
  *   <li>Every byte of a segment is reserved ({@code posix_fallocate}) before it is mapped: a full
  *       {@code /dev/shm} is a {@link dev.tessera.sharedmem.SegmentSpaceException}, never a SIGBUS.
  *   <li>Files are created {@code O_EXCL | O_NOFOLLOW}, mode 0600, with 128 random bits in their name, and
- *       are never opened through a symlink.
+ *       are never opened through a symlink. A file is opened only if this user owns it and it has no
+ *       group/other permission bits (checked on the opened descriptor), unless the caller opts in: see
+ *       {@link dev.tessera.sharedmem.UntrustedFileException}. Store index names carry the creator's uid.
+ *   <li>A file another process truncates fails alone: the fault is caught where headers are read, and the
+ *       mapping sweeper checks each idle mapping on its own.
  *   <li>A segment's header (see {@code internal.SegmentDescriptor}) counts references across processes and
- *       records which processes hold them; the last close unlinks the file, and the reaper removes files
- *       whose processes all died (also after {@code kill -9}).
+ *       records which processes hold them; the last close unlinks the file, an owner's close and the reaper
+ *       give back the references of holders that died, and the reaper removes files whose processes all
+ *       died (also after {@code kill -9}).
  *   <li>A store's index is changed only under a lock whose holder is known by pid; a holder that dies is
  *       taken over and its half-done change is finished or dropped from a redo record. A store value is a
  *       segment that counts the index entry as one reference, so a value is never freed under a reader.

@@ -133,7 +133,7 @@ class CrossJvmStoreTest {
                     "--dir", dir.toString()));
             String listing = out.toString();
             assertTrue(listing.contains("3 segment(s)"), listing);
-            assertTrue(listing.contains("tessera-store-orphan") && listing.contains("store 'orphan'"), listing);
+            assertTrue(listing.contains(dev.tessera.sharedmem.internal.SegmentFiles.storeFileName("orphan")) && listing.contains("store 'orphan'"), listing);
             assertTrue(listing.contains("value of store 'orphan'"), listing);
             assertEquals(List.of(), SegmentReaper.reap(dir), "its process is alive");
             child.kill9();

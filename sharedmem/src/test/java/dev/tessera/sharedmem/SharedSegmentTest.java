@@ -100,6 +100,8 @@ class SharedSegmentTest {
     @Test
     void firstUseOfADirectoryRunsTheReaper() throws Exception {
         Path stale = ShmLeakCheck.directory().resolve(dev.tessera.sharedmem.internal.SegmentFiles.newName());
+        Files.createFile(stale, java.nio.file.attribute.PosixFilePermissions.asFileAttribute( // 0600, as creators make them
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
         Files.write(stale, new byte[10]); // a creator that died before publishing its header
         Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 120_000));
         try (SharedSegment s = SharedSegment.builder().setSize(64).build()) {

@@ -330,7 +330,7 @@ class SharedStoreTest {
         SegmentInfo index = infos.getFirst();
         assertEquals(SegmentInfo.Kind.STORE, index.kind());
         assertEquals("kept", index.store());
-        assertEquals("tessera-store-kept", index.name());
+        assertEquals("tessera-store-" + dev.tessera.sharedmem.internal.FileTrust.selfUid() + "-kept", index.name());
         assertEquals(SegmentInfo.Kind.STORE_VALUE, infos.get(1).kind());
         assertTrue(infos.get(1).heldByStore());
         assertEquals(List.of(), SegmentReaper.reap(ShmLeakCheck.directory()), "its creator (this JVM) lives");

@@ -67,6 +67,12 @@ public final class ShmCli implements Callable<Integer> {
                         "STATE / ATTACHED");
             }
             segments.forEach(s -> out.println(row(s)));
+            List<String> refused = SegmentReaper.untrusted(dir);
+            if (!refused.isEmpty()) {
+                out.printf("%d file(s) not listed: another user's, or with group/other permission bits (see "
+                        + "-Dtessera.shm.trustedOwners, -Dtessera.shm.allowSharedModes)%n", refused.size());
+                refused.forEach(r -> out.println("  " + r));
+            }
             return 0;
         }
     }

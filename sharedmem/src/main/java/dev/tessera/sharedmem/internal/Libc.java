@@ -17,8 +17,8 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Downcalls to the few libc functions the JDK does not expose: {@code open} with {@code O_NOFOLLOW |
- * O_EXCL} and an explicit mode, and {@code posix_fallocate}. Stateless and thread-safe.
+ * Downcalls to the few libc functions the JDK does not expose: {@code open} with {@code O_NOFOLLOW}
+ * (and {@code O_EXCL} with an explicit mode, to create), {@code posix_fallocate} and {@code close}. Stateless and thread-safe.
  *
  * <p>Why: a sparse file ({@code setLength}) reserves no pages, so writing to its mapping on a full
  * {@code /dev/shm} raises SIGBUS and kills the JVM. {@code posix_fallocate} reserves every page up front
@@ -31,7 +31,10 @@ public final class Libc {
     public static final int ENOSPC = 28;
     public static final int EFBIG = 27;
     public static final int EDQUOT = 122;
+    private static final int ENOENT = 2;
+    private static final int EACCES = 13;
     private static final int EEXIST = 17;
+    private static final int EISDIR = 21;
     private static final int ELOOP = 40;
 
     private static final int O_RDWR = 2;
@@ -66,7 +69,17 @@ public final class Libc {
      * returns its file descriptor. Nothing exists at {@code path} afterwards if this throws.
      */
     public static int openExclusive(Path path) throws IOException {
-        return open(requireHandles(), path);
+        return open(requireHandles(), path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC);
+    }
+
+    /**
+     * Opens the existing file {@code path} read-write without following a symlink ({@code O_RDWR | O_NOFOLLOW |
+     * O_CLOEXEC}) and returns its file descriptor, which the caller closes with {@link #close(int)}.
+     *
+     * @throws java.nio.file.NoSuchFileException if it does not exist
+     */
+    public static int openExisting(Path path) throws IOException {
+        return open(requireHandles(), path, O_RDWR | O_CLOEXEC);
     }
 
     /** Reserves real pages for bytes [0, length) of {@code fd}; throws {@link ErrnoException} with the errno. */
@@ -88,10 +101,10 @@ public final class Libc {
         close(requireHandles(), fd);
     }
 
-    private static int open(Handles h, Path path) throws IOException {
+    private static int open(Handles h, Path path, int openFlags) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(h.captureLayout);
-            int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | h.oNoFollow;
+            int flags = openFlags | h.oNoFollow;
             int fd = (int) h.open.invokeExact(state, arena.allocateFrom(path.toString()), flags, 0600);
             if (fd >= 0) {
                 return fd;
@@ -103,6 +116,15 @@ public final class Libc {
             }
             if (errno == ELOOP) {
                 throw new FileSystemException(path.toString(), null, "refusing to follow a symlink: " + why);
+            }
+            if (errno == ENOENT) {
+                throw new java.nio.file.NoSuchFileException(path.toString(), null, why);
+            }
+            if (errno == EACCES) {
+                throw new java.nio.file.AccessDeniedException(path.toString(), null, why);
+            }
+            if (errno == EISDIR) {
+                throw new FileSystemException(path.toString(), null, "not a regular file: " + why);
             }
             throw new ErrnoException("open(" + path + ") failed: " + why, errno);
         } catch (IOException | RuntimeException | Error e) {

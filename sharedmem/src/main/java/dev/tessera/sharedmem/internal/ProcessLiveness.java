@@ -47,6 +47,23 @@ public final class ProcessLiveness {
         return actual == 0 || Math.abs(actual - recordedStartMillis) <= START_TOLERANCE_MILLIS;
     }
 
+    /**
+     * Whether process {@code pid} has certainly exited: no process has that pid, or it is a zombie. Unlike
+     * {@link #isAlive}, a pid that another process now uses counts as alive: for callers that give up a dead
+     * process's references (see {@code SegmentDescriptor.releaseDeadHolders}), where wrongly calling a process
+     * dead is worse than keeping a segment a little longer.
+     */
+    public static boolean isCertainlyDead(long pid) {
+        if (pid <= 0) {
+            return false; // not a pid a slot can hold: leave it alone
+        }
+        if (pid == SELF_PID) {
+            return false;
+        }
+        Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+        return handle.isEmpty() || !handle.get().isAlive() || isZombie(pid);
+    }
+
     private static long startMillis(ProcessHandle handle) {
         return handle.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
     }

@@ -274,6 +274,64 @@ public final class SegmentDescriptor {
         return compareAndSetRefCount(header, count, RELEASED);
     }
 
+    /**
+     * Drops the references of attached processes that have certainly exited, so that a holder killed with
+     * {@code kill -9} does not pin the segment while its owner lives. For each attach slot whose process is gone
+     * (no such pid, or a zombie; see {@link ProcessLiveness#isCertainlyDead}), claims the slot by swapping it for
+     * free, then drops as many references as the slot counted handles; a non-persistent segment whose count
+     * reaches 0 is moved to {@link #RELEASED}. Returns true when this call killed the segment (the caller must
+     * then unlink it).
+     *
+     * <p>Why this is exact: every handle counted in a slot holds one reference (it attached, then retained or
+     * took a handoff; a handle that hands its reference off or leaves it to a store detaches), and travelling
+     * handoffs and store references are in no slot, so they stay counted. Only one caller can claim a slot, so
+     * two processes discounting at once drop each dead holder once. A live process that opens meanwhile either
+     * retained first (the count stays positive) or finds the segment released and gets a clear error. A pid that
+     * a new process reuses counts as alive (the slot stays, erring on the side of keeping the segment). One
+     * residual window: a process killed between claiming its slot and taking its reference (two adjacent
+     * compare-and-swaps in {@code SharedSegment.open}) is discounted one reference too many, so its segment may be
+     * released while one other holder remains; that holder keeps its mapping, new opens are refused.
+     */
+    public static boolean releaseDeadHolders(MemorySegment header) {
+        boolean killed = false;
+        for (int i = 0; i < SLOT_COUNT; i++) {
+            long v = getSlotVolatile(header, i);
+            int handles = slotHandles(v);
+            if (handles > 0 && ProcessLiveness.isCertainlyDead(slotPid(v))
+                    && LONG.compareAndSet(header, slotOffset(i), v, 0L)) {
+                killed |= releaseMany(header, handles);
+            }
+        }
+        return killed;
+    }
+
+    /** Whether an attach slot names a process that has certainly exited (see {@link #releaseDeadHolders}). */
+    public static boolean anyAttachedCertainlyDead(MemorySegment header) {
+        for (int i = 0; i < SLOT_COUNT; i++) {
+            long v = getSlotVolatile(header, i);
+            if (slotHandles(v) > 0 && ProcessLiveness.isCertainlyDead(slotPid(v))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Drops {@code n} references at once; like {@link #release}, returns true when this call killed it. */
+    private static boolean releaseMany(MemorySegment header, long n) {
+        boolean persistent = isPersistent(header);
+        while (true) {
+            long count = getRefCountVolatile(header);
+            if (count <= 0) {
+                return false;
+            }
+            long left = Math.max(0, count - n);
+            long next = (left == 0 && !persistent) ? RELEASED : left;
+            if (compareAndSetRefCount(header, count, next)) {
+                return next == RELEASED;
+            }
+        }
+    }
+
     /** Whether a live process holds handles in one of the attach slots. */
     public static boolean anyAttachedAlive(MemorySegment header) {
         for (int i = 0; i < SLOT_COUNT; i++) {

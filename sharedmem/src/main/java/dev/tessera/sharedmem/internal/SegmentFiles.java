@@ -25,22 +25,32 @@ import java.util.regex.Pattern;
  *
  * <p>Names are {@code tessera-} plus 128 random bits in hex, so they cannot be guessed or collide. Files are
  * created with {@code O_CREAT | O_EXCL | O_NOFOLLOW} and mode 0600, their pages are reserved with
- * {@code posix_fallocate} before anything is mapped, and existing files are opened with
- * {@link LinkOption#NOFOLLOW_LINKS} ({@code O_NOFOLLOW}). A mapping does not keep its file descriptor: the
- * channel is closed as soon as the file is mapped.
+ * {@code posix_fallocate} before anything is mapped, and existing files are opened with {@code O_NOFOLLOW}
+ * and admitted only if {@link FileTrust} accepts their owner and mode, as read from the opened descriptor
+ * ({@link #openChecked}). A mapping does not keep its file descriptor: the channel is closed as soon as the
+ * file is mapped.
  */
 public final class SegmentFiles {
     public static final String PREFIX = "tessera-";
     /** System property naming the segment directory; read on every call so tests can point it elsewhere. */
     public static final String DIRECTORY_PROPERTY = "tessera.shm.dir";
     public static final int NAME_BITS = 128;
-    /** Store index files are named this prefix plus the store name. */
+    /**
+     * Store index files are named this prefix, the numeric uid of the user who created the store, a dash and
+     * the store name ({@code tessera-store-1000-experiment}): each user has a store namespace of their own, and
+     * a file in a user's namespace that another user planted is refused (see {@link FileTrust}).
+     */
     public static final String STORE_PREFIX = "tessera-store-";
     /** The longest store name, in characters. */
     public static final int MAX_STORE_NAME_LENGTH = 32;
+    /** System property: further directories, separated by the path separator, that stubs may name. */
+    public static final String ALLOWED_DIRECTORIES_PROPERTY = "tessera.shm.allowedDirectories";
 
     private static final Pattern NAME = Pattern.compile("tessera-[0-9a-f]{32}");
-    private static final Pattern STORE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
+    private static final String STORE_NAME_REGEX = "[A-Za-z0-9][A-Za-z0-9._-]{0,31}";
+    private static final Pattern STORE_NAME = Pattern.compile(STORE_NAME_REGEX);
+    private static final Pattern STORE_FILE_NAME = Pattern.compile("tessera-store-(\\d{1,10}|x)-(" + STORE_NAME_REGEX + ")");
+    private static final java.util.Set<Path> USED_DIRECTORIES = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final HexFormat HEX = HexFormat.of();
     private static final int ZERO_FILL_CHUNK = 1 << 20;
@@ -51,17 +61,53 @@ public final class SegmentFiles {
     public static Path defaultDirectory() {
         String configured = System.getProperty(DIRECTORY_PROPERTY);
         if (configured != null && !configured.isBlank()) {
-            return Path.of(configured).toAbsolutePath();
+            return Path.of(configured).toAbsolutePath().normalize();
         }
         Path shm = Path.of("/dev/shm");
         if (Files.isDirectory(shm) && Files.isWritable(shm)) {
             return shm;
         }
-        return Path.of(System.getProperty("java.io.tmpdir"), "tessera-shm").toAbsolutePath();
+        return Path.of(System.getProperty("java.io.tmpdir"), "tessera-shm").toAbsolutePath().normalize();
+    }
+
+    /**
+     * Records that this process uses {@code dir} for segments (it creates segments or opens a store there), so
+     * that stubs naming it may be opened; returns {@code dir}, absolute and normalised.
+     */
+    public static Path useDirectory(Path dir) {
+        Path normal = dir.toAbsolutePath().normalize();
+        USED_DIRECTORIES.add(normal);
+        return normal;
+    }
+
+    /**
+     * Whether a stub may name {@code dir}: it must be normalised (no {@code .} or {@code ..} components) and be
+     * the {@linkplain #defaultDirectory() default directory}, a directory this process {@linkplain #useDirectory
+     * uses}, or one listed in {@value #ALLOWED_DIRECTORIES_PROPERTY}. Returns null if so, else why not.
+     */
+    public static String whyDirectoryRefused(Path dir) {
+        if (!dir.isAbsolute() || !dir.normalize().equals(dir)) {
+            return "directory '" + dir + "' is not an absolute, normalised path (it has . or .. components)";
+        }
+        if (dir.equals(defaultDirectory()) || USED_DIRECTORIES.contains(dir)) {
+            return null;
+        }
+        String allowed = System.getProperty(ALLOWED_DIRECTORIES_PROPERTY);
+        if (allowed != null) {
+            for (String a : allowed.split(java.io.File.pathSeparator)) {
+                if (!a.isBlank() && Path.of(a.strip()).toAbsolutePath().normalize().equals(dir)) {
+                    return null;
+                }
+            }
+        }
+        return "directory '" + dir + "' is not the segment directory " + defaultDirectory() + " nor one this process "
+                + "uses (" + USED_DIRECTORIES.size() + " others); to open stubs that name it, set -D"
+                + ALLOWED_DIRECTORIES_PROPERTY + "=" + dir + " or create a segment or open a store there first";
     }
 
     /** Creates {@code dir} (mode 0700) if it does not exist yet. */
     public static Path ensureDirectory(Path dir) throws IOException {
+        useDirectory(dir);
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir, ownerOnly("rwx------"));
         }
@@ -91,24 +137,32 @@ public final class SegmentFiles {
         return name != null && STORE_NAME.matcher(name).matches();
     }
 
-    /** The index file name of store {@code storeName} (which must be valid). */
+    /** The index file name of this user's store {@code storeName} (which must be valid). */
     public static String storeFileName(String storeName) {
+        return storeFileName(FileTrust.selfUid(), storeName);
+    }
+
+    /** The index file name of user {@code uid}'s store {@code storeName} (which must be valid). */
+    public static String storeFileName(int uid, String storeName) {
         if (!isStoreName(storeName)) {
             throw new IllegalArgumentException("store name '" + storeName + "' (expected 1.." + MAX_STORE_NAME_LENGTH
                     + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
         }
-        return STORE_PREFIX + storeName;
+        return STORE_PREFIX + (uid >= 0 ? Integer.toString(uid) : "x") + "-" + storeName;
     }
 
-    /** Whether {@code fileName} names a store index file. */
+    /** Whether {@code fileName} names a store index file (of any user). */
     public static boolean isStoreFileName(String fileName) {
-        return fileName != null && fileName.startsWith(STORE_PREFIX)
-                && isStoreName(fileName.substring(STORE_PREFIX.length()));
+        return fileName != null && STORE_FILE_NAME.matcher(fileName).matches();
     }
 
     /** The store name in a store index file name, or null if it is not one. */
     public static String storeNameOf(String fileName) {
-        return isStoreFileName(fileName) ? fileName.substring(STORE_PREFIX.length()) : null;
+        if (fileName == null) {
+            return null;
+        }
+        java.util.regex.Matcher m = STORE_FILE_NAME.matcher(fileName);
+        return m.matches() ? m.group(2) : null;
     }
 
     public static String nameOf(byte[] bits) {
@@ -221,8 +275,41 @@ public final class SegmentFiles {
         return attrs.size();
     }
 
-    /** Maps a whole existing segment file, refusing symlinks (checked, and enforced again by O_NOFOLLOW). */
-    public static MemorySegment mapExisting(Path path, Arena arena) throws IOException {
+    /** What {@link #openChecked} saw of a file through its descriptor: size, owner uid and permission bits. */
+    public record FileStatus(long size, int ownerUid, int mode) {}
+
+    /** An open, checked file; closing it closes the channel. */
+    public record CheckedFile(FileChannel channel, FileStatus status) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
+    /** A mapping of a whole file with what was checked when it was opened. */
+    public record Mapped(MemorySegment segment, FileStatus status) {}
+
+    /**
+     * Opens an existing file read-write without following a symlink and checks, on the opened descriptor, that
+     * it is a regular file that {@code trust} admits (owner and mode). The check reads the attributes of
+     * {@code /proc/self/fd/N} (an {@code fstat} of the descriptor) and the channel is opened through that link,
+     * so the file checked is the file mapped even if the name is swapped meanwhile. Without libc downcalls or
+     * procfs it checks the attributes of the path right after opening it.
+     *
+     * @throws UntrustedFileException if {@code trust} refuses the file
+     * @throws java.nio.file.NoSuchFileException if it does not exist
+     */
+    public static CheckedFile openChecked(Path path, FileTrust trust) throws IOException {
+        if (Libc.isAvailable() && PROC_SELF_FD) {
+            int fd = Libc.openExisting(path);
+            try {
+                Path self = Path.of("/proc/self/fd", Integer.toString(fd));
+                FileStatus status = checkStatus(path, self, true, trust);
+                return new CheckedFile(FileChannel.open(self, READ_WRITE), status);
+            } finally {
+                Libc.close(fd);
+            }
+        }
         FileChannel ch;
         try {
             ch = FileChannel.open(path, NO_FOLLOW_READ_WRITE);
@@ -232,26 +319,99 @@ public final class SegmentFiles {
             regularFileSize(path); // name the cause (ELOOP: a symlink; or a directory) when there is one
             throw e;
         }
-        try (ch) {
-            long size = ch.size();
-            SegmentDescriptor.checkCapacity(size);
-            return ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+        try {
+            return new CheckedFile(ch, checkStatus(path, path, false, trust));
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    private static FileStatus checkStatus(Path path, Path attributesOf, boolean follow, FileTrust trust)
+            throws IOException {
+        LinkOption[] options = follow ? new LinkOption[0] : new LinkOption[] {LinkOption.NOFOLLOW_LINKS};
+        FileStatus status;
+        if (UNIX_VIEW) {
+            java.util.Map<String, Object> a = Files.readAttributes(attributesOf, "unix:uid,mode,size", options);
+            int mode = (Integer) a.get("mode");
+            if ((mode & S_IFMT) != S_IFREG) {
+                throw new java.nio.file.FileSystemException(path.toString(), null, "not a regular file");
+            }
+            status = new FileStatus((Long) a.get("size"), (Integer) a.get("uid"), mode & 07777);
+        } else if (POSIX_VIEW) {
+            java.nio.file.attribute.PosixFileAttributes a =
+                    Files.readAttributes(attributesOf, java.nio.file.attribute.PosixFileAttributes.class, options);
+            if (!a.isRegularFile()) {
+                throw new java.nio.file.FileSystemException(path.toString(), null, "not a regular file");
+            }
+            status = new FileStatus(a.size(), FileTrust.UNKNOWN_UID, modeOf(a.permissions()));
+        } else {
+            return new FileStatus(regularFileSize(path), FileTrust.UNKNOWN_UID, 0600);
+        }
+        trust.check(path, status.ownerUid(), status.mode());
+        return status;
+    }
+
+    private static int modeOf(java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions) {
+        int mode = 0;
+        for (java.nio.file.attribute.PosixFilePermission p : permissions) {
+            mode |= 0400 >> p.ordinal(); // OWNER_READ, OWNER_WRITE, ..., OTHERS_EXECUTE in octal order
+        }
+        return mode;
+    }
+
+    /**
+     * Maps a whole existing segment file that {@code trust} admits (see {@link #openChecked}). A file smaller
+     * than a segment header (one truncated by another process, say) is refused before anything is mapped.
+     */
+    public static Mapped mapExisting(Path path, Arena arena, FileTrust trust) throws IOException {
+        try (CheckedFile f = openChecked(path, trust)) {
+            long size = f.status().size();
+            checkHeaderFits(path, size);
+            return new Mapped(f.channel().map(FileChannel.MapMode.READ_WRITE, 0, size, arena), f.status());
+        }
+    }
+
+    /** Throws a {@link java.nio.file.FileSystemException} naming the file if it cannot hold a segment header. */
+    public static void checkHeaderFits(Path path, long size) throws IOException {
+        if (size < SegmentDescriptor.HEADER_LENGTH) {
+            throw new java.nio.file.FileSystemException(path.toString(), null, "the file has " + size
+                    + " bytes, fewer than a segment header (" + SegmentDescriptor.HEADER_LENGTH
+                    + "): it was truncated by another process, or is not a segment");
         }
     }
 
     private static final java.util.Set<java.nio.file.OpenOption> NO_FOLLOW_READ_WRITE =
             java.util.Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    private static final java.util.Set<java.nio.file.OpenOption> READ_WRITE =
+            java.util.Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFREG = 0100000;
+    private static final boolean PROC_SELF_FD = Files.isDirectory(Path.of("/proc/self/fd"));
+    private static final boolean UNIX_VIEW =
+            java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("unix");
+    private static final boolean POSIX_VIEW =
+            java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
 
-    /** Maps part of an existing segment file privately (copy-on-write), refusing symlinks. */
-    public static MemorySegment mapPrivate(Path path, long position, long length, Arena arena) throws IOException {
-        return mapRange(path, FileChannel.MapMode.PRIVATE, position, length, arena);
+    /** Maps part of an existing segment file privately (copy-on-write), if {@code trust} admits it. */
+    public static MemorySegment mapPrivate(Path path, long position, long length, Arena arena, FileTrust trust)
+            throws IOException {
+        return mapRange(path, FileChannel.MapMode.PRIVATE, position, length, arena, trust);
     }
 
-    /** Maps part of an existing segment file, refusing symlinks, and closes the channel before returning. */
+    /**
+     * Maps part of an existing segment file that {@code trust} admits, and closes the channel before returning.
+     * The range must lie within the file as it is now (a file that shrank is refused, not mapped past its end).
+     */
     public static MemorySegment mapRange(Path path, FileChannel.MapMode mode, long position, long length,
-            Arena arena) throws IOException {
-        try (FileChannel ch = FileChannel.open(path, NO_FOLLOW_READ_WRITE)) {
-            return ch.map(mode, position, length, arena);
+            Arena arena, FileTrust trust) throws IOException {
+        try (CheckedFile f = openChecked(path, trust)) {
+            if (position + length > f.status().size()) {
+                throw new java.nio.file.FileSystemException(path.toString(), null, "the file has "
+                        + f.status().size() + " bytes, fewer than the " + (position + length) + " to map: it was "
+                        + "truncated by another process, or is not a segment");
+            }
+            return f.channel().map(mode, position, length, arena);
         }
     }
 

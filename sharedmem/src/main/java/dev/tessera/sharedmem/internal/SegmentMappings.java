@@ -32,6 +32,13 @@ import org.slf4j.LoggerFactory;
  * {@link #SWEEP_MILLIS}, so a dead segment's memory is kept at most that long by an idle mapping. Only segments
  * whose names are never reused (random names) may be cached; store indexes use {@link #acquirePrivate}.
  *
+ * <p>Files that shrink: another process may truncate a segment file while it is mapped here; touching a page
+ * past the new end of the file raises SIGBUS, which the JVM reports as an {@link InternalError} ("a fault
+ * occurred in an unsafe memory access"). So {@link #acquire} compares the file's size with a cached mapping
+ * before touching its header (a mapping of a file that changed size is retired and the file mapped afresh,
+ * which then fails with a clear error), every header read here catches the fault and retires that mapping
+ * alone, and the sweeper checks each idle mapping on its own and survives any failure of a pass.
+ *
  * <p>Views a handle gives out must not outlive the handle, so handles do not hand out this mapping's memory
  * directly: they reinterpret it in an arena of their own (see {@code SharedSegment}).
  */
@@ -53,14 +60,18 @@ public final class SegmentMappings {
         private final Path path;
         private final Arena arena;
         private final MemorySegment segment;
+        private final SegmentFiles.FileStatus status;
         private final boolean cached;
         private int users; // guarded by LOCK
         private long idleSinceNanos; // guarded by LOCK
+        private volatile boolean faulted;
+        private volatile boolean retired;
 
-        private Mapping(Path path, Arena arena, MemorySegment segment, boolean cached) {
+        private Mapping(Path path, Arena arena, SegmentFiles.Mapped mapped, boolean cached) {
             this.path = path;
             this.arena = arena;
-            this.segment = segment;
+            this.segment = mapped.segment();
+            this.status = mapped.status();
             this.cached = cached;
         }
 
@@ -69,24 +80,75 @@ public final class SegmentMappings {
             return segment;
         }
 
+        /** The owner and mode the file had when it was mapped (its owner cannot change but by root). */
+        public SegmentFiles.FileStatus status() {
+            return status;
+        }
+
+        /**
+         * Whether touching this mapping faulted (the file shrank under it: another process truncated it). A
+         * faulted mapping is never handed out again; its users keep it until they release it.
+         */
+        public boolean faulted() {
+            return faulted;
+        }
+
+        /** Records that an access to this mapping faulted; see {@link #faulted()}. */
+        public void markFaulted(Throwable fault) {
+            if (!faulted) {
+                faulted = true;
+                LOG.warn("segment file {} shrank under its mapping (truncated by another process?): {}; this "
+                        + "process stops using it", path, fault.toString());
+            }
+        }
+
+        /** Dead, or unusable: its segment was released, or the file shrank under the mapping. */
         private boolean dead() {
-            return SegmentDescriptor.getRefCountVolatile(segment) == SegmentDescriptor.RELEASED;
+            if (faulted || retired) {
+                return true;
+            }
+            try {
+                return SegmentDescriptor.getRefCountVolatile(segment) == SegmentDescriptor.RELEASED;
+            } catch (InternalError e) { // SIGBUS: the page is past the end of the file now
+                if (!isMappingFault(e)) {
+                    throw e;
+                }
+                markFaulted(e);
+                return true;
+            }
         }
     }
 
     /**
-     * The mapping of the segment file at {@code path}, shared with other handles; the caller must
-     * {@link #release} it exactly once.
+     * Whether {@code e} is the JVM's report of a fault on a mapped page (SIGBUS: the file is shorter than the
+     * mapping now), rather than a bug.
      */
-    public static Mapping acquire(Path path) throws IOException {
+    public static boolean isMappingFault(Throwable e) {
+        return e instanceof InternalError && String.valueOf(e.getMessage()).contains("fault occurred");
+    }
+
+    /**
+     * The mapping of the segment file at {@code path}, shared with other handles; the caller must
+     * {@linkplain #release release} it once. Maps the file if no usable mapping of it is cached, checking its
+     * owner and mode with {@code trust}; a cached mapping is checked against the owner and mode it was mapped
+     * with.
+     *
+     * @throws dev.tessera.sharedmem.UntrustedFileException if {@code trust} refuses the file
+     */
+    public static Mapping acquire(Path path, FileTrust trust) throws IOException {
+        long size = SegmentFiles.regularFileSize(path); // before touching a cached header: has the file shrunk?
         synchronized (LOCK) {
             Mapping m = MAPPINGS.get(path);
+            if (m != null && size != m.segment.byteSize()) {
+                m.retired = true; // its file changed size (another process truncated it): map it afresh
+            }
             if (m != null && !m.dead()) {
+                trust.check(path, m.status.ownerUid(), m.status.mode());
                 use(m);
                 return m;
             }
         }
-        Mapping fresh = map(path, true);
+        Mapping fresh = map(path, true, trust);
         List<Mapping> unmap = new ArrayList<>();
         Mapping result;
         synchronized (LOCK) {
@@ -110,19 +172,23 @@ public final class SegmentMappings {
         return result;
     }
 
-    /** A mapping of its own, unmapped at {@link #release}; for files whose names are reused (store indexes). */
-    public static Mapping acquirePrivate(Path path) throws IOException {
-        Mapping m = map(path, false);
+    /**
+     * A mapping of its own, unmapped at {@link #release}; for files whose names are reused (store indexes).
+     *
+     * @throws dev.tessera.sharedmem.UntrustedFileException if {@code trust} refuses the file
+     */
+    public static Mapping acquirePrivate(Path path, FileTrust trust) throws IOException {
+        Mapping m = map(path, false, trust);
         synchronized (LOCK) {
             m.users = 1;
         }
         return m;
     }
 
-    private static Mapping map(Path path, boolean cached) throws IOException {
+    private static Mapping map(Path path, boolean cached, FileTrust trust) throws IOException {
         Arena arena = Arena.ofShared();
         try {
-            return new Mapping(path, arena, SegmentFiles.mapExisting(path, arena), cached);
+            return new Mapping(path, arena, SegmentFiles.mapExisting(path, arena, trust), cached);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -155,7 +221,11 @@ public final class SegmentMappings {
         unmap.forEach(SegmentMappings::unmap);
     }
 
-    /** Removes idle mappings that are dead, over the count limit or, with {@code expire}, too old. Holds LOCK. */
+    /**
+     * Removes idle mappings that are dead (or faulted), over the count limit or, with {@code expire}, too old.
+     * Holds LOCK. A mapping whose file shrank is found dead (the fault is caught in {@link Mapping#dead}), so one
+     * truncated file never stops the others from being checked.
+     */
     private static void evictIdle(List<Mapping> unmap, boolean expire) {
         long now = System.nanoTime();
         int excess = IDLE.size() - MAX_IDLE;
@@ -176,17 +246,22 @@ public final class SegmentMappings {
         }
     }
 
+    /** The sweeper's loop; it ends only when nothing is idle, and no failure of one pass ends it. */
     private static void sweep() {
         while (true) {
             LockSupport.parkNanos(SWEEP_MILLIS * 1_000_000);
             List<Mapping> unmap = new ArrayList<>();
-            boolean done;
-            synchronized (LOCK) {
-                evictIdle(unmap, true);
-                done = IDLE.isEmpty();
-                if (done) {
-                    sweeper = null;
+            boolean done = false;
+            try {
+                synchronized (LOCK) {
+                    evictIdle(unmap, true);
+                    done = IDLE.isEmpty();
+                    if (done) {
+                        sweeper = null;
+                    }
                 }
+            } catch (RuntimeException | Error e) { // checked per entry already; this is the last line of defence
+                LOG.warn("sweeping idle segment mappings failed; trying again in {} ms: {}", SWEEP_MILLIS, e.toString());
             }
             unmap.forEach(SegmentMappings::unmap);
             if (done) {
@@ -198,7 +273,7 @@ public final class SegmentMappings {
     private static void unmap(Mapping m) {
         try {
             m.arena.close();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | InternalError e) {
             LOG.warn("unmapping {} failed: {}", m.path, e.toString());
         }
     }
@@ -214,6 +289,13 @@ public final class SegmentMappings {
             IDLE.clear();
         }
         unmap.forEach(SegmentMappings::unmap);
+    }
+
+    /** Whether a mapping of {@code path} is cached now, in use or idle (for tests and diagnostics). */
+    public static boolean isCached(Path path) {
+        synchronized (LOCK) {
+            return MAPPINGS.containsKey(path);
+        }
     }
 
     /** The number of mappings nobody uses now. */

@@ -41,6 +41,8 @@ class ShmCliTest {
     void gcRemovesOnlyDeadSegmentsAndSaysWhat() throws Exception {
         try (SharedTensor live = SharedTensor.allocate(DType.INT8, 1)) { // (its creation runs the startup reaper)
             Path stale = ShmLeakCheck.directory().resolve(SegmentFiles.newName()); // a creator died mid-create
+            Files.createFile(stale, java.nio.file.attribute.PosixFilePermissions.asFileAttribute( // 0600, as creators make them
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             Files.write(stale, new byte[10]);
             Files.setLastModifiedTime(stale, FileTime.fromMillis(System.currentTimeMillis() - 120_000));
             assertEquals(0, run("gc", "--dir", ShmLeakCheck.directory().toString(), "--grace-seconds", "60"));

@@ -105,4 +105,94 @@ class SegmentDescriptorTest {
             assertTrue(e.getMessage().contains(Integer.toString(SegmentDescriptor.SLOT_COUNT)), e.getMessage());
         }
     }
+
+    /** The pid of a process that has exited and been reaped (so it is neither alive nor a zombie). */
+    private static int exitedPid() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        assertFalse(ProcessHandle.of(p.pid()).map(ProcessHandle::isAlive).orElse(false));
+        return Math.toIntExact(p.pid());
+    }
+
+    @Test
+    void releaseDeadHoldersDropsExactlyTheDeadProcessesHandlesOnce() throws Exception {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = header(arena, 0); // one reference: the creator's (pid 1 in this header, alive)
+            int self = ProcessLiveness.selfPid();
+            int dead = exitedPid();
+            SegmentDescriptor.attach(h, self, ProcessLiveness.selfStartMillis());
+            for (int i = 0; i < 3; i++) { // the dead process held three handles, each with a reference
+                SegmentDescriptor.attach(h, dead, 1);
+                assertTrue(SegmentDescriptor.tryRetain(h));
+            }
+            SegmentDescriptor.addPendingHandoff(h); // and one reference travels in a message (in no slot)
+            assertTrue(SegmentDescriptor.tryRetain(h));
+            assertEquals(5, SegmentDescriptor.getRefCountVolatile(h));
+            assertTrue(SegmentDescriptor.anyAttachedCertainlyDead(h));
+
+            assertFalse(SegmentDescriptor.releaseDeadHolders(h), "the creator's and the message's references stay");
+            assertEquals(2, SegmentDescriptor.getRefCountVolatile(h));
+            assertFalse(SegmentDescriptor.anyAttachedCertainlyDead(h), "its slot was freed");
+            assertFalse(SegmentDescriptor.releaseDeadHolders(h));
+            assertEquals(2, SegmentDescriptor.getRefCountVolatile(h), "a second pass drops nothing");
+
+            assertFalse(SegmentDescriptor.release(h)); // the creator closes
+            assertTrue(SegmentDescriptor.tryTakePendingHandoff(h));
+            assertTrue(SegmentDescriptor.release(h), "the receiver's close is the last");
+        }
+    }
+
+    @Test
+    void releaseDeadHoldersKillsASegmentOnlyDeadProcessesHold() throws Exception {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = header(arena, 0);
+            int dead = exitedPid();
+            SegmentDescriptor.attach(h, dead, 1);
+            assertTrue(SegmentDescriptor.tryRetain(h));
+            assertFalse(SegmentDescriptor.release(h)); // the owner closes: the dead reader's reference pins it
+            assertEquals(1, SegmentDescriptor.getRefCountVolatile(h));
+            assertTrue(SegmentDescriptor.releaseDeadHolders(h));
+            assertEquals(SegmentDescriptor.RELEASED, SegmentDescriptor.getRefCountVolatile(h));
+            assertFalse(SegmentDescriptor.tryRetain(h), "never revived");
+
+            MemorySegment p = header(arena, SegmentDescriptor.FLAG_PERSISTENT);
+            SegmentDescriptor.attach(p, dead, 1);
+            assertTrue(SegmentDescriptor.tryRetain(p));
+            assertFalse(SegmentDescriptor.release(p));
+            assertFalse(SegmentDescriptor.releaseDeadHolders(p), "a persistent segment stays at 0");
+            assertEquals(0, SegmentDescriptor.getRefCountVolatile(p));
+        }
+    }
+
+    @Test
+    void concurrentDiscountersDropEachDeadHolderOnce() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment h = header(arena, 0);
+            int dead = exitedPid();
+            for (int i = 0; i < 4; i++) {
+                SegmentDescriptor.attach(h, dead, 1);
+                assertTrue(SegmentDescriptor.tryRetain(h));
+            }
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(4);
+            java.util.List<Thread> threads = new java.util.ArrayList<>();
+            java.util.concurrent.atomic.AtomicInteger kills = new java.util.concurrent.atomic.AtomicInteger();
+            for (int t = 0; t < 4; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                        if (SegmentDescriptor.releaseDeadHolders(h)) {
+                            kills.incrementAndGet();
+                        }
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                }));
+            }
+            for (Thread t : threads) {
+                t.join(30_000);
+            }
+            assertEquals(0, kills.get());
+            assertEquals(1, SegmentDescriptor.getRefCountVolatile(h), "the four dead references, dropped once");
+        }
+    }
 }

@@ -58,7 +58,7 @@ final class StoreCommands {
         SharedStore store = SharedStore.builder().setName(name).optCreate(false).build();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment mapping = SegmentFiles.mapExisting(SharedSegment.defaultDirectory()
-                    .resolve(SegmentFiles.storeFileName(name)), arena);
+                    .resolve(SegmentFiles.storeFileName(name)), arena, dev.tessera.sharedmem.internal.FileTrust.OWN).segment();
             StoreIndex index = new StoreIndex(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH), name, 10_000_000_000L);
             byte[] k = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
             index.lock();

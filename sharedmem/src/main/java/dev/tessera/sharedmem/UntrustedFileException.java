@@ -1,0 +1,39 @@
+package dev.tessera.sharedmem;
+
+import java.nio.file.Path;
+
+/**
+ * Thrown when a segment or store file is refused because of who owns it or who else may access it: a file
+ * owned by another user (and not {@linkplain SharedStore.Builder#optTrustedOwners trusted}), or one with group
+ * or other permission bits (unless {@linkplain SharedStore.Builder#optAllowSharedModes allowed}). Immutable.
+ * See "Ownership and permissions" in the module README for the rule and how to opt in.
+ */
+public final class UntrustedFileException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    private final transient Path path;
+    private final int ownerUid;
+    private final int mode;
+
+    public UntrustedFileException(Path path, int ownerUid, int mode, String message) {
+        super(message);
+        this.path = path;
+        this.ownerUid = ownerUid;
+        this.mode = mode;
+    }
+
+    /** The refused file. */
+    public Path path() {
+        return path;
+    }
+
+    /** The numeric user id that owns it, or -1 where the platform does not tell. */
+    public int ownerUid() {
+        return ownerUid;
+    }
+
+    /** Its permission bits (for example {@code 0644}). */
+    public int mode() {
+        return mode;
+    }
+}
