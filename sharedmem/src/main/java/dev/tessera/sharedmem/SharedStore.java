@@ -56,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * {@link java.io.Serializable} value is encoded with a {@link TensorCodec} in copy mode (so tensors inside it
  * travel too) and kept in the index entry when it is at most {@value StoreIndexDescriptor#MAX_INLINE_BYTES}
  * bytes, in a segment of its own otherwise; {@code get} decodes it behind the codec's allow-list
- * {@link java.io.ObjectInputFilter} (add classes with {@link Builder#optAllowPatterns}). Values are immutable
+ * {@link java.io.ObjectInputFilter} (add classes with {@link Builder#optAllowPatterns}) and within its decoding
+ * limits ({@link Builder#optMaxReferences} and the others), so a value that another process planted is a
+ * {@link MalformedMessageException}, never a hang or an {@code OutOfMemoryError}. Values are immutable
  * snapshots: {@code put} and {@code update} replace a value, they never write into one a reader may hold.
  *
  * <p><b>Missing keys.</b> {@code get} returns {@code null} for a key that is not there, like

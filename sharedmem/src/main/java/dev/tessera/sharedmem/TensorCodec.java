@@ -60,8 +60,18 @@ import java.util.UUID;
  * serialization altogether: its graph is a compact placeholder (tag {@code 0x01}, where a Java stream starts
  * with {@code 0xAC}: kind, then a {@link TensorRef} stub or dtype and shape), which costs a few microseconds
  * less on both sides, the bulk of a stub handoff. Deserialization runs behind an allow-list
- * {@link ObjectInputFilter}: safe JDK value and collection classes, Tessera's placeholders, plus the patterns
- * given to {@link Builder#allowPatterns}; everything else is rejected.
+ * {@link ObjectInputFilter}: safe JDK value and collection classes, Tessera's placeholders and
+ * {@link TensorRef}s, plus the patterns given to {@link Builder#allowPatterns}; everything else is rejected.
+ *
+ * <p>Decoding is bounded, so a message from a process that should not be trusted cannot exhaust memory or
+ * time. Before anything is allocated, every length a message declares (graph, tensor bytes, each array and
+ * collection table) is checked against the bytes that remain in it (exactly for a {@code byte[]}; a channel's
+ * graph is read as it arrives) and against the {@link Builder} limits: {@code maxGraphBytes} (256 MiB),
+ * {@code maxTensorBytes} (1 GiB), {@code maxArrayLength} (64 Mi elements), {@code maxReferences} (10 million),
+ * {@code maxDepth} (100) and {@code maxHashWork} (10^8 element visits, which keeps nested hash sets from
+ * spinning; see {@link Builder#optMaxHashWork}). Whatever a message provokes, malformed or over a limit,
+ * decode throws one {@link MalformedMessageException}, naming the limit, the value and the option to raise,
+ * and releases what it had created.
  */
 public final class TensorCodec {
     /** How tensors travel. */
