@@ -15,7 +15,9 @@ import java.util.Map;
  * every new class and for every back-reference, with the depth, the number of references and the bytes read
  * so far. It checks {@code maxDepth}, {@code maxReferences}, {@code maxArrayLength}, and that the bytes an
  * array needs (one per reference element, the element size per primitive, an eighth of one per hash-table
- * slot, whose table is at most 8 times its declared size) are still in the graph. {@code resolveObject}
+ * slot, whose table is at most 8 times its declared size) are still in the graph; reference arrays may
+ * together declare {@value #UNBACKED_SLOTS} slots more (so that a {@code Collections.nCopies} list, which
+ * checks its length like an array but writes one element, still decodes). {@code resolveObject}
  * sees every object once it is complete and before its container can use it.
  *
  * <p><b>Hash work.</b> A {@code HashSet} or {@code HashMap} hashes each element as it reads it, and the hash
@@ -32,6 +34,11 @@ import java.util.Map;
 final class DecodeGuard {
     /** Bytes that the stream may have read ahead of what it parsed (one block of custom data, and its header). */
     private static final long READ_AHEAD = 1024 + 5;
+    /**
+     * Reference slots that the graph's arrays may declare beyond what its remaining bytes could fill, over the
+     * whole graph: {@code Collections.nCopies} checks its length like an array but writes one element.
+     */
+    static final long UNBACKED_SLOTS = 1 << 20;
     /** A hash table may be 8 times its element count (load factor clamped to 0.25, then a power of two). */
     private static final int HASH_TABLE_SLOTS_PER_ELEMENT = 8;
 
@@ -41,6 +48,7 @@ final class DecodeGuard {
     private int[] hashedDepths = new int[8];
     private int hashedCount;
     private long hashWork;
+    private long unbackedSlots;
     private long maxVisits = 1;
     private MalformedMessageException violation;
 
@@ -94,8 +102,10 @@ final class DecodeGuard {
         Class<?> component = type != null && type.isArray() ? type.getComponentType() : Object.class;
         boolean hashTable = component == Map.Entry.class;
         long needed = hashTable ? length / HASH_TABLE_SLOTS_PER_ELEMENT : length * elementBytes(component);
-        long remaining = graphBytes - info.streamBytes() + READ_AHEAD;
-        if (needed > remaining) {
+        long unbacked = needed - (graphBytes - info.streamBytes() + READ_AHEAD);
+        if (unbacked > 0 && !component.isPrimitive() && unbacked <= UNBACKED_SLOTS - unbackedSlots) {
+            unbackedSlots += unbacked; // Collections.nCopies checks its length as an array it never allocates
+        } else if (unbacked > 0) {
             throw new MalformedMessageException("the graph declares " + (hashTable ? "a hash table of " : "an array of ")
                     + length + " elements, which need at least " + needed + " more bytes, but only "
                     + Math.max(0, graphBytes - info.streamBytes()) + " of its " + graphBytes + " bytes remain", null);

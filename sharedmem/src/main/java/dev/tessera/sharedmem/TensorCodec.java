@@ -68,7 +68,7 @@ import java.util.UUID;
  * collection table) is checked against the bytes that remain in it (exactly for a {@code byte[]}; a channel's
  * graph is read as it arrives) and against the {@link Builder} limits: {@code maxGraphBytes} (256 MiB),
  * {@code maxTensorBytes} (1 GiB), {@code maxArrayLength} (64 Mi elements), {@code maxReferences} (10 million),
- * {@code maxDepth} (100) and {@code maxHashWork} (10^8 element visits, which keeps nested hash sets from
+ * {@code maxDepth} (100) and {@code maxHashWork} (2 * 10^7 element visits, which keeps nested hash sets from
  * spinning; see {@link Builder#optMaxHashWork}). Whatever a message provokes, malformed or over a limit,
  * decode throws one {@link MalformedMessageException}, naming the limit, the value and the option to raise,
  * and releases what it had created.
@@ -104,8 +104,8 @@ public final class TensorCodec {
     public static final long DEFAULT_MAX_REFERENCES = 10_000_000;
     /** Default of {@link Builder#optMaxDepth}. */
     public static final int DEFAULT_MAX_DEPTH = 100;
-    /** Default of {@link Builder#optMaxHashWork}: 100 million element visits. */
-    public static final long DEFAULT_MAX_HASH_WORK = 100_000_000;
+    /** Default of {@link Builder#optMaxHashWork}: 20 million element visits (a fraction of a second). */
+    public static final long DEFAULT_MAX_HASH_WORK = 20_000_000;
 
     private static final int MAGIC = 0x54534331; // "TSC1"
     private static final int HEADER_BYTES = 4 + 1 + 8 + 4;
