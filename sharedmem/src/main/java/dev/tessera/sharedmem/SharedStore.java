@@ -557,7 +557,6 @@ public final class SharedStore implements AutoCloseable {
         private boolean persistent;
         private boolean create = true;
         private Duration lockTimeout = Duration.ofSeconds(10);
-        private final List<String> allowPatterns = new ArrayList<>();
         private final TensorCodec.Builder codec = TensorCodec.builder().mode(TensorCodec.Mode.COPY);
 
         private Builder() {}
@@ -608,7 +607,7 @@ public final class SharedStore implements AutoCloseable {
 
         /** Classes that values may contain, on top of TensorCodec's safe JDK defaults (same syntax). */
         public Builder optAllowPatterns(String... patterns) {
-            allowPatterns.addAll(AllowPatterns.check(patterns));
+            codec.optAllowPatterns(AllowPatterns.check(patterns).toArray(String[]::new));
             return this;
         }
 
@@ -658,8 +657,7 @@ public final class SharedStore implements AutoCloseable {
                 throw new IllegalStateException("setName(name) is required");
             }
             Path dir = directory != null ? directory : SharedSegment.defaultDirectory();
-            TensorCodec codec = this.codec.optDirectory(dir).optAllowPatterns(allowPatterns.toArray(String[]::new))
-                    .build();
+            TensorCodec codec = this.codec.optDirectory(dir).build();
             long timeoutNanos = lockTimeout.toNanos();
             String storeName = name;
             SharedSegment.LastRelease onLast = (mapping, path) -> destroy(mapping, path, storeName, dir, timeoutNanos);
