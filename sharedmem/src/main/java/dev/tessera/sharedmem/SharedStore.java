@@ -57,7 +57,9 @@ import org.slf4j.LoggerFactory;
  * {@link java.io.Serializable} value is encoded with a {@link TensorCodec} in copy mode (so tensors inside it
  * travel too) and kept in the index entry when it is at most {@value StoreIndexDescriptor#MAX_INLINE_BYTES}
  * bytes, in a segment of its own otherwise; {@code get} decodes it behind the codec's allow-list
- * {@link java.io.ObjectInputFilter} (add classes with {@link Builder#optAllowPatterns}). Values are immutable
+ * {@link java.io.ObjectInputFilter} (add classes with {@link Builder#optAllowPatterns}) and within its decoding
+ * limits ({@link Builder#optMaxReferences} and the others), so a value that another process planted is a
+ * {@link MalformedMessageException}, never a hang or an {@code OutOfMemoryError}. Values are immutable
  * snapshots: {@code put} and {@code update} replace a value, they never write into one a reader may hold.
  *
  * <p><b>Missing keys.</b> {@code get} returns {@code null} for a key that is not there, like
@@ -326,6 +328,8 @@ public final class SharedStore implements AutoCloseable {
      *
      * @throws ClassCastException if the value is not a {@code type}
      * @throws IllegalArgumentException if the value holds DJL arrays and {@code manager} is null
+     * @throws MalformedMessageException if the value (or its index entry) is malformed, over one of the
+     *     store's decoding limits ({@link Builder#optMaxReferences}, ...), or holds a class the allow-list rejects
      */
     public <T> T get(String key, Class<T> type, NDManager manager) {
         Objects.requireNonNull(type, "type");
@@ -401,8 +405,9 @@ public final class SharedStore implements AutoCloseable {
         boolean asShared = type.isAssignableFrom(SharedTensor.class);
         boolean asDjl = NDArray.class.isAssignableFrom(type);
         boolean asNd4j = type.getName().equals("org.nd4j.linalg.api.ndarray.INDArray");
-        DType dtype = DType.fromCode(StoreIndex.dtypeCodeOf(entry));
-        long[] shape = StoreIndex.shapeOf(entry);
+        TensorRef ref = tensorRefOf(key, entry);
+        DType dtype = ref.dtype();
+        long[] shape = ref.shape();
         if (!asShared && !asDjl && !asNd4j) {
             throw new ClassCastException("the value of key '" + key + "' in store '" + name + "' is a " + dtype
                     + Arrays.toString(shape) + " tensor, not a " + type.getName()
@@ -412,7 +417,7 @@ public final class SharedStore implements AutoCloseable {
             throw new IllegalArgumentException("key '" + key + "' holds a tensor: pass an NDManager to get it as an "
                     + "NDArray");
         }
-        SharedTensor t = openTensor(entry, dtype, shape);
+        SharedTensor t = openTensor(ref);
         try {
             if (asShared) {
                 return t;
@@ -431,9 +436,19 @@ public final class SharedStore implements AutoCloseable {
         }
     }
 
-    private SharedTensor openTensor(byte[] entry, DType dtype, long[] shape) throws ValueGoneException {
-        TensorRef ref = new TensorRef(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)), 0, dtype,
-                shape, StoreIndex.segmentGenerationOf(entry), true);
+    /** The stub of a tensor entry; an entry no writer could have made is a {@link MalformedMessageException}. */
+    private TensorRef tensorRefOf(String key, byte[] entry) {
+        try {
+            return new TensorRef(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)), 0,
+                    DType.fromCode(StoreIndex.dtypeCodeOf(entry)), StoreIndex.shapeOf(entry),
+                    StoreIndex.segmentGenerationOf(entry), true);
+        } catch (RuntimeException e) {
+            throw new MalformedMessageException("the index entry of key '" + key + "' in store '" + name + "' is not "
+                    + "a valid tensor entry (" + e.getMessage() + "); remove the key or recreate the store", e);
+        }
+    }
+
+    private SharedTensor openTensor(TensorRef ref) throws ValueGoneException {
         try {
             return ref.open(true, false, trust);
         } catch (InvalidTensorRefException e) {
@@ -450,7 +465,12 @@ public final class SharedStore implements AutoCloseable {
             throw new ValueGoneException(e.getMessage());
         }
         try (s) {
-            return s.data().asSlice(0, StoreIndex.valueLengthOf(entry)).toArray(ValueLayout.JAVA_BYTE);
+            long length = StoreIndex.valueLengthOf(entry);
+            if (length < 0 || length > s.data().byteSize()) {
+                throw new MalformedMessageException("the index entry of a value in store '" + name + "' declares "
+                        + length + " bytes, but its segment " + segmentName + " holds " + s.data().byteSize(), null);
+            }
+            return s.data().asSlice(0, length).toArray(ValueLayout.JAVA_BYTE);
         }
     }
 
@@ -548,9 +568,9 @@ public final class SharedStore implements AutoCloseable {
         private boolean persistent;
         private boolean create = true;
         private Duration lockTimeout = Duration.ofSeconds(10);
-        private final List<String> allowPatterns = new ArrayList<>();
         private final Set<Integer> trustedOwners = new java.util.TreeSet<>();
         private boolean allowSharedModes;
+        private final TensorCodec.Builder codec = TensorCodec.builder().mode(TensorCodec.Mode.COPY);
 
         private Builder() {}
 
@@ -623,7 +643,43 @@ public final class SharedStore implements AutoCloseable {
 
         /** Classes that values may contain, on top of TensorCodec's safe JDK defaults (same syntax). */
         public Builder optAllowPatterns(String... patterns) {
-            allowPatterns.addAll(AllowPatterns.check(patterns));
+            codec.optAllowPatterns(AllowPatterns.check(patterns).toArray(String[]::new));
+            return this;
+        }
+
+        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxGraphBytes}. */
+        public Builder optMaxGraphBytes(int bytes) {
+            codec.optMaxGraphBytes(bytes);
+            return this;
+        }
+
+        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxTensorBytes}. */
+        public Builder optMaxTensorBytes(long bytes) {
+            codec.optMaxTensorBytes(bytes);
+            return this;
+        }
+
+        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxArrayLength}. */
+        public Builder optMaxArrayLength(int length) {
+            codec.optMaxArrayLength(length);
+            return this;
+        }
+
+        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxReferences}. */
+        public Builder optMaxReferences(long references) {
+            codec.optMaxReferences(references);
+            return this;
+        }
+
+        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxDepth}. */
+        public Builder optMaxDepth(int depth) {
+            codec.optMaxDepth(depth);
+            return this;
+        }
+
+        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxHashWork}. */
+        public Builder optMaxHashWork(long visits) {
+            codec.optMaxHashWork(visits);
             return this;
         }
 
@@ -638,8 +694,7 @@ public final class SharedStore implements AutoCloseable {
             }
             Path dir = SegmentFiles.useDirectory(directory != null ? directory : SharedSegment.defaultDirectory());
             FileTrust trust = FileTrust.fromSystemProperties().with(trustedOwners, allowSharedModes);
-            TensorCodec codec = TensorCodec.builder().mode(TensorCodec.Mode.COPY).optDirectory(dir)
-                    .optAllowPatterns(allowPatterns.toArray(String[]::new)).build();
+            TensorCodec codec = this.codec.optDirectory(dir).build();
             long timeoutNanos = lockTimeout.toNanos();
             String storeName = name;
             SharedSegment.LastRelease onLast =

@@ -21,6 +21,7 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,8 +60,18 @@ import java.util.UUID;
  * serialization altogether: its graph is a compact placeholder (tag {@code 0x01}, where a Java stream starts
  * with {@code 0xAC}: kind, then a {@link TensorRef} stub or dtype and shape), which costs a few microseconds
  * less on both sides, the bulk of a stub handoff. Deserialization runs behind an allow-list
- * {@link ObjectInputFilter}: safe JDK value and collection classes, Tessera's placeholders, plus the patterns
- * given to {@link Builder#allowPatterns}; everything else is rejected.
+ * {@link ObjectInputFilter}: safe JDK value and collection classes, Tessera's placeholders and
+ * {@link TensorRef}s, plus the patterns given to {@link Builder#allowPatterns}; everything else is rejected.
+ *
+ * <p>Decoding is bounded, so a message from a process that should not be trusted cannot exhaust memory or
+ * time. Before anything is allocated, every length a message declares (graph, tensor bytes, each array and
+ * collection table) is checked against the bytes that remain in it (exactly for a {@code byte[]}; a channel's
+ * graph is read as it arrives) and against the {@link Builder} limits: {@code maxGraphBytes} (256 MiB),
+ * {@code maxTensorBytes} (1 GiB), {@code maxArrayLength} (64 Mi elements), {@code maxReferences} (10 million),
+ * {@code maxDepth} (100) and {@code maxHashWork} (2 * 10^7 element visits, which keeps nested hash sets from
+ * spinning; see {@link Builder#optMaxHashWork}). Whatever a message provokes, malformed or over a limit,
+ * decode throws one {@link MalformedMessageException}, naming the limit, the value and the option to raise,
+ * and releases what it had created.
  */
 public final class TensorCodec {
     /** How tensors travel. */
@@ -79,12 +90,27 @@ public final class TensorCodec {
             "java.util.TreeMap", "java.util.HashSet", "java.util.LinkedHashSet", "java.util.TreeSet",
             "java.util.ArrayDeque", "java.util.Arrays$ArrayList", "java.util.Collections$*",
             "java.util.ImmutableCollections$*", "java.util.CollSer", "java.util.Map$Entry", "java.util.UUID", "java.time.Ser",
-            "ai.djl.ndarray.NDList", "dev.tessera.sharedmem.DType", "dev.tessera.sharedmem.TensorRef$SerialForm",
+            "ai.djl.ndarray.NDList", "dev.tessera.sharedmem.DType", "dev.tessera.sharedmem.TensorRef",
+            "dev.tessera.sharedmem.TensorRef$SerialForm",
             "dev.tessera.sharedmem.TensorCodec$CopiedTensor", "dev.tessera.sharedmem.TensorCodec$SharedStub");
+
+    /** Default of {@link Builder#optMaxGraphBytes}: 256 MiB. */
+    public static final int DEFAULT_MAX_GRAPH_BYTES = 256 << 20;
+    /** Default of {@link Builder#optMaxTensorBytes}: 1 GiB. */
+    public static final long DEFAULT_MAX_TENSOR_BYTES = 1L << 30;
+    /** Default of {@link Builder#optMaxArrayLength}: 64 Mi elements. */
+    public static final int DEFAULT_MAX_ARRAY_LENGTH = 1 << 26;
+    /** Default of {@link Builder#optMaxReferences}: 10 million. */
+    public static final long DEFAULT_MAX_REFERENCES = 10_000_000;
+    /** Default of {@link Builder#optMaxDepth}. */
+    public static final int DEFAULT_MAX_DEPTH = 100;
+    /** Default of {@link Builder#optMaxHashWork}: 20 million element visits (a fraction of a second). */
+    public static final long DEFAULT_MAX_HASH_WORK = 20_000_000;
 
     private static final int MAGIC = 0x54534331; // "TSC1"
     private static final int HEADER_BYTES = 4 + 1 + 8 + 4;
     private static final int CHUNK = 1 << 28;
+    private static final int GRAPH_CHUNK = 1 << 16;
     private static final byte KIND_NDARRAY = 1;
     private static final byte KIND_INDARRAY = 2;
     private static final byte KIND_SHARED = 3;
@@ -94,19 +120,23 @@ public final class TensorCodec {
     private final ObjectInputFilter filter;
     private final Path directory;
     private final StagingPool staging;
-    private final int maxGraphBytes;
+    private final Limits limits;
 
     private TensorCodec(Builder b) {
         this.mode = b.mode;
         this.allowPatterns = List.copyOf(b.patterns);
         this.directory = b.directory;
         this.staging = b.staging;
-        this.maxGraphBytes = b.maxGraphBytes;
+        this.limits = new Limits(b.maxGraphBytes, b.maxTensorBytes, b.maxArrayLength, b.maxReferences, b.maxDepth,
+                b.maxHashWork);
         List<String> all = new ArrayList<>(DEFAULT_ALLOWED);
         all.addAll(allowPatterns);
-        this.filter = ObjectInputFilter.Config.createFilter("maxdepth=" + b.maxDepth + ";"
-                + AllowPatterns.allowOnly(all));
+        this.filter = ObjectInputFilter.Config.createFilter(AllowPatterns.allowOnly(all));
     }
+
+    /** The decoding limits of one codec; see the {@link Builder} options of the same names. */
+    record Limits(int maxGraphBytes, long maxTensorBytes, int maxArrayLength, long maxReferences, int maxDepth,
+            long maxHashWork) {}
 
     public static Builder builder() {
         return new Builder();
@@ -207,53 +237,151 @@ public final class TensorCodec {
         return e;
     }
 
-    /** Decodes a message; NDArrays come back attached to {@code manager} (which may be null if there are none). */
+    /**
+     * Decodes a message that fills {@code bytes} exactly; NDArrays come back attached to {@code manager} (which
+     * may be null if there are none). Every length the message declares is checked against the bytes it has
+     * before anything is allocated.
+     *
+     * @throws MalformedMessageException if the message is malformed, truncated, over a decoding limit, holds a
+     *     class the allow-list rejects, or names a tensor stub that cannot be opened
+     * @throws SegmentSpaceException if a SharedTensor it holds does not fit the segment directory
+     * @throws IllegalArgumentException if it holds NDArrays and {@code manager} is null
+     */
     public Object decode(byte[] bytes, NDManager manager) {
-        return decode(Channels.newChannel(new ByteArrayInputStream(bytes)), manager);
+        return decode(bytes, 0, Objects.requireNonNull(bytes, "bytes").length, manager);
     }
 
-    /** Decodes one message from {@code in}, reading exactly its bytes. */
+    /** Like {@link #decode(byte[], NDManager)} for the message that fills {@code bytes[offset, offset + length)}. */
+    public Object decode(byte[] bytes, int offset, int length, NDManager manager) {
+        Objects.checkFromIndexSize(offset, length, Objects.requireNonNull(bytes, "bytes").length);
+        return decode(Channels.newChannel(new ByteArrayInputStream(bytes, offset, length)), length, manager);
+    }
+
+    /**
+     * Decodes one message from {@code in}, reading exactly its bytes. The graph is read as it arrives (a
+     * header that declares more than is sent costs no more memory than was sent), but tensor memory is
+     * reserved when the graph is decoded, before the tensor bytes arrive: {@link Builder#optMaxTensorBytes}
+     * bounds it.
+     *
+     * @throws MalformedMessageException as {@link #decode(byte[], NDManager)}, or if the channel ends early
+     * @throws UncheckedIOException if reading the channel fails
+     */
     public Object decode(ReadableByteChannel in, NDManager manager) {
+        return decode(in, -1, manager);
+    }
+
+    /** Decodes one message of {@code available} bytes ({@code -1}: unknown) from {@code in}. */
+    private Object decode(ReadableByteChannel in, long available, NDManager manager) {
         Decoding d = new Decoding(manager, directory);
         try {
-            ByteBuffer head = readFully(in, ByteBuffer.allocate(HEADER_BYTES));
-            checkHead(head);
-            d.tailBytes = head.getLong(5);
-            byte[] graph = readFully(in, ByteBuffer.allocate(graphLength(head))).array();
-            Object result;
-            if (Compact.isCompact(graph)) {
-                result = d.resolve(Compact.decode(graph));
-            } else {
-                try (DecodingStream ois = new DecodingStream(graph, d, d.recording(filter))) {
-                    result = ois.readObject();
-                }
-            }
+            Object result = decodeGraph(in, available, d);
             d.fillTail(in);
+            d.releaseUnreachable(result);
             d.committed = true;
             return result;
-        } catch (InvalidClassException e) {
-            throw new IllegalArgumentException("the message holds " + d.rejected + ", which the allow-list rejects ("
-                    + e.getMessage() + "); allow it with TensorCodec.builder().allowPatterns(\"com.example.**\")", e);
-        } catch (IOException | ClassNotFoundException e) {
-            throw new IllegalArgumentException("cannot decode the message: " + e, e);
+        } catch (MalformedMessageException | SegmentSpaceException | UncheckedIOException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            if (d.missingManager) {
+                throw e;
+            }
+            throw malformed(e);
+        } catch (InvalidTensorRefException e) {
+            throw new MalformedMessageException("the message holds a tensor stub that cannot be opened: "
+                    + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw malformed(e);
+        } catch (StackOverflowError e) {
+            throw new MalformedMessageException("the message nests too deeply to decode (a cycle through "
+                    + "collections that are hashed, or lower optMaxDepth)", "maxDepth", e);
+        } catch (OutOfMemoryError e) {
+            throw new MalformedMessageException("decoding the message ran out of memory (" + e.getMessage()
+                    + "); lower the codec's limits (optMaxGraphBytes, optMaxTensorBytes, optMaxReferences) or give "
+                    + "the JVM more memory", e);
         } finally {
             d.rollbackUnlessCommitted();
         }
     }
 
-    private static void checkHead(ByteBuffer head) {
-        if (head.getInt(0) != MAGIC || head.get(4) < 0 || head.get(4) > 1 || head.getLong(5) < 0) {
-            throw new IllegalArgumentException("not a TensorCodec message (bad magic, mode or tail length)");
+    private static MalformedMessageException malformed(RuntimeException e) {
+        return new MalformedMessageException("cannot decode the message: " + e, e);
+    }
+
+    private Object decodeGraph(ReadableByteChannel in, long available, Decoding d) {
+        ByteBuffer head = readChannel(in, ByteBuffer.allocate(HEADER_BYTES), "its header");
+        checkHead(head);
+        d.tailBytes = head.getLong(5);
+        int graphLength = head.getInt(13);
+        checkLengths(graphLength, d.tailBytes, available);
+        byte[] graph = available >= 0 ? readChannel(in, ByteBuffer.allocate(graphLength), "its graph").array()
+                : readGraph(in, graphLength);
+        if (Compact.isCompact(graph)) {
+            return d.resolve(Compact.decode(graph));
+        }
+        DecodeGuard guard = new DecodeGuard(limits, graph.length);
+        try (DecodingStream ois = new DecodingStream(graph, d, guard, d.recording(guard, filter))) {
+            return ois.readObject();
+        } catch (InvalidClassException e) {
+            if (guard.violation() != null) {
+                throw guard.violation();
+            }
+            throw new MalformedMessageException("the message holds " + d.rejected + ", which the allow-list rejects ("
+                    + e.getMessage() + "); allow it with TensorCodec.builder().allowPatterns(\"com.example.**\")", e);
+        } catch (IOException | ClassNotFoundException e) {
+            throw new MalformedMessageException("cannot decode the message's graph: " + e, e);
         }
     }
 
-    private int graphLength(ByteBuffer head) {
-        int length = head.getInt(13);
-        if (length < 0 || length > maxGraphBytes) {
-            throw new IllegalArgumentException("graph of " + length + " bytes (expected 0.." + maxGraphBytes
-                    + "; raise it with optMaxGraphBytes)");
+    private static void checkHead(ByteBuffer head) {
+        if (head.getInt(0) != MAGIC || head.get(4) < 0 || head.get(4) > 1 || head.getLong(5) < 0
+                || head.getInt(13) < 0) {
+            throw new MalformedMessageException("not a TensorCodec message (bad magic, mode, tail or graph length)",
+                    null);
         }
-        return length;
+    }
+
+    /** Checks the declared lengths against the limits and, when the message's size is known, against it. */
+    private void checkLengths(int graphLength, long tailBytes, long available) {
+        if (graphLength > limits.maxGraphBytes()) {
+            throw DecodeGuard.over("maxGraphBytes", limits.maxGraphBytes(), "the message declares a graph of "
+                    + graphLength + " bytes");
+        }
+        if (tailBytes > limits.maxTensorBytes()) {
+            throw DecodeGuard.over("maxTensorBytes", limits.maxTensorBytes(), "the message declares " + tailBytes
+                    + " tensor bytes");
+        }
+        if (available >= 0 && (graphLength > available - HEADER_BYTES
+                || tailBytes != available - HEADER_BYTES - graphLength)) {
+            throw new MalformedMessageException("the message declares a graph of " + graphLength + " bytes and "
+                    + tailBytes + " tensor bytes, but " + (available - HEADER_BYTES) + " bytes follow its "
+                    + HEADER_BYTES + "-byte header", null);
+        }
+    }
+
+    /** Reads a graph of unknown presence as it arrives, so that a lying header costs only what was sent. */
+    private static byte[] readGraph(ReadableByteChannel in, int length) {
+        byte[] graph = new byte[Math.min(length, GRAPH_CHUNK)];
+        int filled = 0;
+        while (filled < length) {
+            if (filled == graph.length) {
+                graph = java.util.Arrays.copyOf(graph, (int) Math.min(length, 2L * graph.length));
+            }
+            ByteBuffer window = ByteBuffer.wrap(graph, filled, graph.length - filled);
+            readChannel(in, window, "its graph");
+            filled = graph.length;
+        }
+        return graph;
+    }
+
+    /** {@link #readFully} with a truncated message as a {@link MalformedMessageException}. */
+    private static ByteBuffer readChannel(ReadableByteChannel in, ByteBuffer buf, String what) {
+        try {
+            return readFully(in, buf);
+        } catch (java.io.EOFException e) {
+            throw new MalformedMessageException("the message is truncated in " + what + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading a message failed: " + e.getMessage(), e);
+        }
     }
 
     static ByteBuffer readFully(ReadableByteChannel in, ByteBuffer buf) throws IOException {
@@ -319,7 +447,7 @@ public final class TensorCodec {
                 }
                 return new CopiedTensor(0, kind, dtype, shape);
             } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
-                throw new IllegalArgumentException("corrupt single-tensor message: " + e.getMessage(), e);
+                throw new MalformedMessageException("corrupt single-tensor message: " + e.getMessage(), e);
             }
         }
     }
@@ -453,9 +581,12 @@ public final class TensorCodec {
         final Path directory;
         final List<MemorySegment> destinations = new ArrayList<>();
         final List<AutoCloseable> created = new ArrayList<>();
+        /** The SharedTensors decoded for the caller to own (NDArrays belong to the manager). */
+        final List<SharedTensor> standalone = new ArrayList<>();
         long tailBytes;
         long declaredBytes;
         boolean committed;
+        boolean missingManager;
         String rejected = "a class";
         Class<?> justResolved;
 
@@ -464,18 +595,19 @@ public final class TensorCodec {
             this.directory = directory;
         }
 
-        /** Wraps the allow-list so the error can name what it rejected. */
-        ObjectInputFilter recording(ObjectInputFilter filter) {
+        /** The guard's limits, then the allow-list, recording what the allow-list rejected for the error. */
+        ObjectInputFilter recording(DecodeGuard guard, ObjectInputFilter filter) {
             return info -> {
                 if (info.serialClass() != null && info.serialClass() == justResolved) {
                     justResolved = null; // the JDK re-checks what resolveObject returned: our own tensor
                     return ObjectInputFilter.Status.ALLOWED;
                 }
+                if (guard.check(info) == ObjectInputFilter.Status.REJECTED) {
+                    return ObjectInputFilter.Status.REJECTED;
+                }
                 ObjectInputFilter.Status status = filter.checkInput(info);
                 if (status == ObjectInputFilter.Status.REJECTED) {
-                    rejected = info.serialClass() != null ? "class " + info.serialClass().getName()
-                            : "a graph past the limits (depth " + info.depth() + ", references " + info.references()
-                                    + ")";
+                    rejected = info.serialClass() != null ? "class " + info.serialClass().getName() : "a class";
                 }
                 return status;
             };
@@ -491,15 +623,18 @@ public final class TensorCodec {
             DType dtype = DType.fromCode(c.dtype());
             long bytes = dtype.byteSizeOf(c.shape());
             if (c.index() != destinations.size() || bytes > tailBytes - declaredBytes) {
-                throw new IllegalArgumentException("tensor placeholder " + c.index() + " of " + bytes
-                        + " bytes does not match the message (" + (tailBytes - declaredBytes) + " bytes left)");
+                throw new MalformedMessageException("tensor placeholder " + c.index() + " of " + bytes
+                        + " bytes does not match the message (" + (tailBytes - declaredBytes) + " bytes left)", null);
             }
             declaredBytes += bytes;
             return switch (c.kind()) {
                 case KIND_NDARRAY -> allocateNDArray(dtype, c.shape(), bytes);
                 case KIND_INDARRAY -> track(Nd4jSupport.zeros(dtype, c.shape()),
                         a -> destinations.add(Nd4jSupport.memoryOf(a)));
-                default -> track(sharedTensor(dtype, c.shape()), t -> destinations.add(t.segment()));
+                default -> track(sharedTensor(dtype, c.shape()), t -> {
+                    destinations.add(t.segment());
+                    standalone.add(t);
+                });
             };
         }
 
@@ -539,27 +674,108 @@ public final class TensorCodec {
                     t.close();
                     yield track(copy, x -> { });
                 }
-                default -> t;
+                default -> {
+                    standalone.add(t);
+                    yield t;
+                }
             };
         }
 
         private NDManager requireManager() {
             if (manager == null) {
+                missingManager = true;
                 throw new IllegalArgumentException("the message holds NDArrays: pass an NDManager to decode");
             }
             return manager;
         }
 
-        void fillTail(ReadableByteChannel in) throws IOException {
+        void fillTail(ReadableByteChannel in) {
             if (declaredBytes != tailBytes) {
-                throw new IllegalArgumentException("the message declares " + tailBytes + " tensor bytes but its "
-                        + "placeholders need " + declaredBytes);
+                throw new MalformedMessageException("the message declares " + tailBytes + " tensor bytes but its "
+                        + "placeholders need " + declaredBytes, null);
             }
             for (MemorySegment dst : destinations) {
                 for (long pos = 0; pos < dst.byteSize(); pos += CHUNK) {
-                    readFully(in, dst.asSlice(pos, Math.min(CHUNK, dst.byteSize() - pos)).asByteBuffer());
+                    readChannel(in, dst.asSlice(pos, Math.min(CHUNK, dst.byteSize() - pos)).asByteBuffer(),
+                            "its tensor bytes");
                 }
             }
+        }
+
+        /**
+         * Closes the SharedTensors that {@code result} does not reach. A forged stream can make a class skip
+         * objects it wrote (the JDK reads and drops them, after resolving them); nobody could close those.
+         * Walks collections, maps, arrays and the fields of other classes until every SharedTensor is found; a
+         * field it may not read means it cannot tell, and then it closes nothing.
+         */
+        void releaseUnreachable(Object result) {
+            if (standalone.isEmpty() || standalone.size() == 1 && standalone.get(0) == result) {
+                return;
+            }
+            Map<Object, Boolean> seen = new IdentityHashMap<>();
+            java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
+            pending.push(result);
+            int found = 0;
+            while (!pending.isEmpty() && found < standalone.size()) {
+                Object obj = pending.pop();
+                if (obj == null || seen.put(obj, Boolean.TRUE) != null) {
+                    continue;
+                }
+                if (obj instanceof SharedTensor) {
+                    found++;
+                } else if (!addChildren(obj, pending)) {
+                    return;
+                }
+            }
+            for (SharedTensor t : standalone) {
+                if (!seen.containsKey(t)) {
+                    t.close();
+                }
+            }
+        }
+
+        /** Pushes what {@code obj} refers to; false if some of it cannot be read. */
+        private static boolean addChildren(Object obj, java.util.Deque<Object> pending) {
+            if (obj instanceof Collection<?> c) {
+                c.forEach(pending::push);
+            } else if (obj instanceof Map<?, ?> m) {
+                m.forEach((k, v) -> {
+                    pending.push(k);
+                    pending.push(v);
+                });
+            } else if (obj instanceof Map.Entry<?, ?> e) {
+                pending.push(e.getKey());
+                pending.push(e.getValue());
+            } else if (obj instanceof Object[] array) {
+                for (Object element : array) {
+                    pending.push(element);
+                }
+            } else if (!isLeaf(obj)) {
+                for (Class<?> c = obj.getClass(); c != null && c != Object.class; c = c.getSuperclass()) {
+                    for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                        if (java.lang.reflect.Modifier.isStatic(f.getModifiers()) || f.getType().isPrimitive()) {
+                            continue;
+                        }
+                        if (!f.trySetAccessible()) {
+                            return false;
+                        }
+                        try {
+                            pending.push(f.get(obj));
+                        } catch (IllegalAccessException e) {
+                            return false;
+                        }
+                    }
+                }
+            }
+            return true;
+        }
+
+        /** Values that hold no SharedTensor: JDK values, primitive arrays, enums, DJL and ND4J arrays. */
+        private static boolean isLeaf(Object obj) {
+            return obj instanceof CharSequence || obj instanceof Number || obj instanceof Boolean
+                    || obj instanceof Character || obj instanceof UUID || obj instanceof java.time.temporal.Temporal
+                    || obj.getClass().isArray() || obj instanceof Enum<?> || obj instanceof NDArray
+                    || Nd4jSupport.isINDArray(obj);
         }
 
         void rollbackUnlessCommitted() {
@@ -593,17 +809,22 @@ public final class TensorCodec {
 
     private static final class DecodingStream extends ObjectInputStream {
         private final Decoding decoding;
+        private final DecodeGuard guard;
 
-        DecodingStream(byte[] graph, Decoding decoding, ObjectInputFilter filter) throws IOException {
+        DecodingStream(byte[] graph, Decoding decoding, DecodeGuard guard, ObjectInputFilter filter)
+                throws IOException {
             super(new ByteArrayInputStream(graph));
             this.decoding = decoding;
+            this.guard = guard;
             setObjectInputFilter(filter);
             enableResolveObject(true);
         }
 
         @Override
         protected Object resolveObject(Object obj) {
-            return decoding.resolve(obj);
+            Object result = decoding.resolve(obj);
+            guard.completed(result); // before the object's container can hash it
+            return result;
         }
     }
 
@@ -612,8 +833,12 @@ public final class TensorCodec {
         private final List<String> patterns = new ArrayList<>();
         private Path directory;
         private StagingPool staging;
-        private int maxGraphBytes = 1 << 30;
-        private int maxDepth = 100;
+        private int maxGraphBytes = DEFAULT_MAX_GRAPH_BYTES;
+        private long maxTensorBytes = DEFAULT_MAX_TENSOR_BYTES;
+        private int maxArrayLength = DEFAULT_MAX_ARRAY_LENGTH;
+        private long maxReferences = DEFAULT_MAX_REFERENCES;
+        private int maxDepth = DEFAULT_MAX_DEPTH;
+        private long maxHashWork = DEFAULT_MAX_HASH_WORK;
 
         private Builder() {}
 
@@ -672,22 +897,67 @@ public final class TensorCodec {
             return this;
         }
 
-        /** The largest serialized graph (without tensor bytes) decode accepts; default 1 GiB. */
+        /**
+         * The largest graph (the message without its tensor bytes) decode accepts; default
+         * {@value #DEFAULT_MAX_GRAPH_BYTES} (256 MiB). A channel's graph is read as it arrives, so a header
+         * that declares more than is sent costs only what was sent.
+         */
         public Builder optMaxGraphBytes(int bytes) {
-            if (bytes <= 0) {
-                throw new IllegalArgumentException("maxGraphBytes=" + bytes + " (expected > 0)");
-            }
-            this.maxGraphBytes = bytes;
+            this.maxGraphBytes = (int) positive("maxGraphBytes", bytes);
             return this;
         }
 
-        /** The deepest object nesting decode accepts; default 100. */
-        public Builder optMaxDepth(int depth) {
-            if (depth <= 0) {
-                throw new IllegalArgumentException("maxDepth=" + depth + " (expected > 0)");
-            }
-            this.maxDepth = depth;
+        /**
+         * The most tensor bytes one COPY message may carry after its graph; default
+         * {@value #DEFAULT_MAX_TENSOR_BYTES} (1 GiB). Decoding from a channel reserves that memory before the
+         * bytes arrive, so this bounds what a lying sender can make it reserve; a {@code byte[]} message must
+         * also hold them.
+         */
+        public Builder optMaxTensorBytes(long bytes) {
+            this.maxTensorBytes = positive("maxTensorBytes", bytes);
             return this;
+        }
+
+        /**
+         * The longest array (also the table of a collection) the graph may declare, in elements; default
+         * {@value #DEFAULT_MAX_ARRAY_LENGTH}. Independently of it, an array must fit the bytes left in the graph.
+         */
+        public Builder optMaxArrayLength(int length) {
+            this.maxArrayLength = (int) positive("maxArrayLength", length);
+            return this;
+        }
+
+        /** The most objects and back-references the graph may hold; default {@value #DEFAULT_MAX_REFERENCES}. */
+        public Builder optMaxReferences(long references) {
+            this.maxReferences = positive("maxReferences", references);
+            return this;
+        }
+
+        /** The deepest object nesting decode accepts; default {@value #DEFAULT_MAX_DEPTH}. */
+        public Builder optMaxDepth(int depth) {
+            this.maxDepth = (int) positive("maxDepth", depth);
+            return this;
+        }
+
+        /**
+         * How many element visits hashing the graph's collections may cost while it is decoded; default
+         * {@value #DEFAULT_MAX_HASH_WORK} (well under a second). A {@code HashSet} or {@code HashMap} hashes its
+         * elements as they are read, and a collection's hash visits everything reachable from it, shared parts
+         * once per path: without a bound, 40 nested sets in 2 KB hash for ever. Every collection, map and map
+         * entry counts the elements a hash of it would visit, before its container can hash it; a
+         * back-reference directly inside a {@code HashSet} or {@code HashMap} counts as the largest collection
+         * seen so far. A tree-shaped graph of n elements nested d deep costs about n times d.
+         */
+        public Builder optMaxHashWork(long visits) {
+            this.maxHashWork = positive("maxHashWork", visits);
+            return this;
+        }
+
+        private static long positive(String name, long value) {
+            if (value <= 0) {
+                throw new IllegalArgumentException(name + "=" + value + " (expected > 0)");
+            }
+            return value;
         }
 
         public TensorCodec build() {

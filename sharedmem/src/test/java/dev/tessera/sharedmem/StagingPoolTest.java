@@ -2,6 +2,7 @@ package dev.tessera.sharedmem;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,9 +62,10 @@ class StagingPoolTest {
             byte[] old = codec.encode(source);
             ((SharedTensor) codec.decode(old, null)).close();
             byte[] current = codec.encode(source);
-            InvalidTensorRefException stale = assertThrows(InvalidTensorRefException.class, () -> codec.decode(old, null));
-            assertTrue(stale.getMessage().contains("stale") && stale.getMessage().contains("generation"),
-                    stale.getMessage());
+            MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> codec.decode(old, null));
+            InvalidTensorRefException stale = assertInstanceOf(InvalidTensorRefException.class, e.getCause());
+            assertTrue(stale.getMessage().contains("stale") && stale.getMessage().contains("generation")
+                    && e.getMessage().contains(stale.getMessage()), e.getMessage());
             ((SharedTensor) codec.decode(current, null)).close(); // the stale attempt gave everything back
         }
         assertEquals(0, ShmLeakCheck.fileCount());

@@ -1,0 +1,39 @@
+package dev.tessera.sharedmem;
+
+/**
+ * Thrown when a {@link TensorCodec} message (or a {@link SharedStore} value) cannot be decoded: it is malformed
+ * or truncated, declares more than its bytes hold, exceeds one of the codec's decoding limits, holds a class
+ * the allow-list rejects, or names a tensor stub that cannot be opened. Immutable; it owns nothing, and by the
+ * time it is thrown everything the failed decode had created is released.
+ *
+ * <p>It is the one exception that decoding reports for what a message says: {@code decode} and
+ * {@code SharedStore.get} convert every other failure that input can provoke (an {@code OutOfMemoryError}, a
+ * {@code ClassCastException} from a forged stream, a buffer underflow, ...) into it at the boundary. When a
+ * limit was hit, {@link #limit()} names the builder option ({@code "maxArrayLength"}, ...) and the message
+ * carries the limit, the offending value and the option to raise.
+ */
+public final class MalformedMessageException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    private final String limit;
+
+    /** A malformed message, not a limit. */
+    public MalformedMessageException(String message, Throwable cause) {
+        this(message, null, cause);
+    }
+
+    /**
+     * @param message what was wrong and what the caller can do
+     * @param limit the limit's option name without {@code opt} ({@code "maxDepth"}), or null
+     * @param cause the underlying failure, or null
+     */
+    public MalformedMessageException(String message, String limit, Throwable cause) {
+        super(message, cause);
+        this.limit = limit;
+    }
+
+    /** The decoding limit that was exceeded ({@code "maxReferences"}, ...), or null if none was. */
+    public String limit() {
+        return limit;
+    }
+}
