@@ -4,8 +4,6 @@ import dev.tessera.pool.internal.PoolCore;
 import dev.tessera.pool.internal.ProcessConfig;
 import dev.tessera.pool.internal.ProcessSlot;
 import dev.tessera.pool.internal.WorkerScope;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
@@ -45,18 +43,7 @@ public final class ProcessPool extends AbstractPool {
         String token = HexFormat.of().formatHex(secret);
         WorkerScope parent = WorkerScope.current();
         return new PoolCore(name, workers, b.setup(), (core, i) -> new ProcessSlot(core, i, config, parent, token),
-                b.startTimeout.toMillis() + 5_000, () -> deleteQuietly(config.socketDir()));
-    }
-
-    private static void deleteQuietly(java.nio.file.Path dir) {
-        try (var files = Files.list(dir)) {
-            for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
-                Files.deleteIfExists(f);
-            }
-            Files.deleteIfExists(dir);
-        } catch (IOException e) {
-            org.slf4j.LoggerFactory.getLogger(ProcessPool.class).warn("could not remove socket directory {}", dir, e);
-        }
+                b.startTimeout.toMillis() + 5_000, () -> {}); // each slot removes its socket directory itself
     }
 
     public static Builder builder() {
