@@ -45,7 +45,7 @@ class ProcessPoolUserCodeTest {
     @AfterEach
     void oneWorkerStillThere() {
         assertEquals(42, pool.apply(UserTasks.doubler(), 21));
-        ProcessLeakCheck.assertAtMost(1);
+        ProcessLeakCheck.assertAtMost(1); // also: no pool of a test (CtxPool, Parallel) left a worker behind
     }
 
     @AfterAll
@@ -72,6 +72,13 @@ class ProcessPoolUserCodeTest {
         try (CtxPool<Tally> ctx = CtxPool.<Tally>builder().setWorkerContexts(List.of(new Tally("a", 10))).build()) {
             assertEquals("a:15", ctx.apply(UserTasks.tallied(), 5));
             assertEquals(List.of("a:11", "a:12"), ctx.map(UserTasks.tallied(), List.of(1, 2)));
+        }
+    }
+
+    @Test
+    void parallelWithTheProcessBackendRunsUserLambdas() {
+        try (Parallel parallel = Parallel.builder().optNJobs(2).optBackend(Parallel.Backend.PROCESSES).build()) {
+            assertEquals(List.of(2, 4, 6), parallel.map(UserTasks.doubler(), List.of(1, 2, 3)));
         }
     }
 
