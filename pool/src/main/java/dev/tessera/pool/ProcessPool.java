@@ -13,6 +13,8 @@ import java.util.HexFormat;
  * close it. Tasks, arguments and results are serialized (tensors cross as shared-memory stubs unless
  * {@code optCopyTensors(true)}). A worker that dies fails only its in-flight task with
  * {@link WorkerCrashedException} and is replaced; workers exit on their own when this JVM dies.
+ * Tasks from the caller's own packages need no option: each task allows its own package tree and its
+ * arguments' in the worker ({@code optAllowPatterns} covers anything else).
  *
  * <p>Tensors, as DJL users expect them:
  * <ul>

@@ -160,6 +160,9 @@ public final class AllowList {
             return new Allowance("", type, unwrap);
         }
         boolean jdk = c.getClassLoader() == null || c.getClassLoader() == ClassLoader.getPlatformClassLoader();
+        if (jdk && c.isHidden()) {
+            return new Allowance("", type, unwrap); // a JDK lambda travels as a SerializedLambda of a JDK class
+        }
         return new Allowance(jdk ? c.getName() : AllowPatterns.packageTreeOf(c), type, unwrap);
     }
 

@@ -212,8 +212,11 @@ public final class ProcessSlot extends WorkerSlot {
                         + e.getMessage(), e));
                 return null;
             } catch (IOException e) {
-                if (attempt > 0 || !replaceDeadWorker(c, e)) {
+                if (attempt > 0 || core.isTerminated()) {
                     crashed(c, e);
+                    return null;
+                }
+                if (!replaceDeadWorker(c, e)) {
                     return null;
                 }
                 continue;
@@ -239,11 +242,8 @@ public final class ProcessSlot extends WorkerSlot {
         }
     }
 
-    /** The worker was dead when the chunk was sent, so it never ran: starts a replacement to run it. */
+    /** The worker was dead when the chunk was sent, so it never ran: starts a replacement (or fails c) to run it. */
     private boolean replaceDeadWorker(Chunk c, IOException e) {
-        if (core.isTerminated()) {
-            return false;
-        }
         LOG.warn("worker {} was dead before it received {} ({}); starting a replacement to run it", workerName(),
                 c.describe(), e.getMessage());
         destroy();
