@@ -133,23 +133,33 @@ public final class WorkerMain {
                     + t.getMessage(), t));
             return;
         }
-        // tensors of the arguments live in a per-task manager, released once the result is encoded
+        // tensors of the arguments live in a per-task manager, released once the result is encoded and
+        // before it is sent, so the parent never sees their segments once it has the result
         ai.djl.ndarray.NDManager taskManager = TensorAwareCodec.carriesTensors(f.b()) ? codec.root().newSubManager() : null;
+        Reply reply;
         try {
-            Object[] args;
-            try {
-                args = (Object[]) codec.decode(f.b(), taskManager, f.allow()); // null: the codec's root manager
-            } catch (Throwable t) {
-                ChunkResult.rethrowIfFatal(t);
-                failTask(f, 0, new IOException("the worker could not decode the arguments: " + t.getMessage(), t));
-                return;
-            }
-            wire.send(Wire.RESULT, f.id(), 0, encodeResult(ChunkResult.run(task, context, args), f.allow()), null);
+            reply = run(task, f, taskManager);
         } finally {
             if (taskManager != null) {
                 taskManager.close();
             }
         }
+        wire.send(reply.type(), f.id(), 0, reply.bytes(), null);
+    }
+
+    /** An encoded answer to a TASK frame. */
+    private record Reply(byte type, byte[] bytes) {}
+
+    private Reply run(Task task, Wire.Frame f, ai.djl.ndarray.NDManager taskManager) throws IOException {
+        Object[] args;
+        try {
+            args = (Object[]) codec.decode(f.b(), taskManager, f.allow()); // null: the codec's root manager
+        } catch (Throwable t) {
+            ChunkResult.rethrowIfFatal(t);
+            return new Reply(Wire.TASK_FAILED, encodeThrowable(new IOException("the worker could not decode the "
+                    + "arguments: " + t.getMessage(), t), f.allow()));
+        }
+        return new Reply(Wire.RESULT, encodeResult(ChunkResult.run(task, context, args), f.allow()));
     }
 
     /** The frame's function: decoded and kept under its id, or the one kept earlier. */
