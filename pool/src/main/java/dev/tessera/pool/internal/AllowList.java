@@ -35,11 +35,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * The parent decodes the task's results with the same allowances. Filters are cached per allowance string.
  */
 public final class AllowList {
-    /** Allowed everywhere; see the class comment for why these and not {@code java.**}. */
+    /**
+     * Allowed everywhere; see the class comment for why these and not {@code java.**}. The filter tries them
+     * in order, so the classes of every message (this library's, then {@code java.lang}) come first.
+     */
     public static final List<String> DEFAULTS = List.of(
-            "java.lang.*", "java.lang.invoke.SerializedLambda", "java.util.*", "java.util.concurrent.*",
+            "dev.tessera.**", "java.lang.*", "java.util.*", "java.lang.invoke.SerializedLambda", "java.util.concurrent.*",
             "java.util.concurrent.atomic.*", "java.util.regex.Pattern", "java.math.*", "java.time.**", "java.io.*",
-            "java.nio.*", "java.nio.file.*", "java.net.URI", "dev.tessera.**", "ai.djl.ndarray.types.**");
+            "java.nio.*", "java.nio.file.*", "java.net.URI", "ai.djl.ndarray.types.**");
     /** The deepest object nesting a plain message may have. */
     static final int MAX_DEPTH = 1000;
     private static final int MAX_CACHED_FILTERS = 256;
