@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -57,8 +56,12 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
     }
 
     /**
-     * Allows classes matching these {@link java.io.ObjectInputFilter} patterns (e.g. {@code com.example.**})
-     * in arguments and results, besides {@code java.**} and {@code dev.tessera.**}.
+     * Allows classes matching these patterns (e.g. {@code com.example.**}; the forms are those of
+     * {@code AllowPatterns}: a class, {@code pkg.*}, {@code pkg.**} or a prefix {@code pkg.Name*}) in tasks,
+     * arguments, contexts and results. Not needed for the task's own package tree or its arguments' classes,
+     * which each task allows automatically; needed for classes from other packages nested inside them (the
+     * elements of a {@code List} argument, a result from another library). Always allowed: the JDK's value,
+     * collection and exception classes, serializable lambdas, {@code dev.tessera.**}. See the module README.
      */
     public B optAllowPatterns(String... patterns) {
         allowPatterns.addAll(AllowPatterns.check(patterns));
@@ -75,12 +78,10 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
     }
 
     ProcessConfig config(int workers) {
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("tessera-pool-", PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rwx------")));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the private socket directory for worker JVMs", e);
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"));
+        if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
+            throw new UncheckedIOException(new IOException("java.io.tmpdir=" + dir + " is not a writable directory; "
+                    + "worker JVMs need it for their sockets (set -Djava.io.tmpdir)"));
         }
         List<String> jvm = new ArrayList<>(ProcessConfig.inheritedJvmOptions());
         jvm.addAll(jvmOptions);

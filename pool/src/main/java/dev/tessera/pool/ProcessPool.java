@@ -4,8 +4,6 @@ import dev.tessera.pool.internal.PoolCore;
 import dev.tessera.pool.internal.ProcessConfig;
 import dev.tessera.pool.internal.ProcessSlot;
 import dev.tessera.pool.internal.WorkerScope;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
@@ -15,6 +13,8 @@ import java.util.HexFormat;
  * close it. Tasks, arguments and results are serialized (tensors cross as shared-memory stubs unless
  * {@code optCopyTensors(true)}). A worker that dies fails only its in-flight task with
  * {@link WorkerCrashedException} and is replaced; workers exit on their own when this JVM dies.
+ * Tasks from the caller's own packages need no option: each task allows its own package tree and its
+ * arguments' in the worker ({@code optAllowPatterns} covers anything else).
  *
  * <p>Tensors, as DJL users expect them:
  * <ul>
@@ -45,18 +45,7 @@ public final class ProcessPool extends AbstractPool {
         String token = HexFormat.of().formatHex(secret);
         WorkerScope parent = WorkerScope.current();
         return new PoolCore(name, workers, b.setup(), (core, i) -> new ProcessSlot(core, i, config, parent, token),
-                b.startTimeout.toMillis() + 5_000, () -> deleteQuietly(config.socketDir()));
-    }
-
-    private static void deleteQuietly(java.nio.file.Path dir) {
-        try (var files = Files.list(dir)) {
-            for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
-                Files.deleteIfExists(f);
-            }
-            Files.deleteIfExists(dir);
-        } catch (IOException e) {
-            org.slf4j.LoggerFactory.getLogger(ProcessPool.class).warn("could not remove socket directory {}", dir, e);
-        }
+                b.startTimeout.toMillis() + 5_000, () -> {}); // each slot removes its socket directory itself
     }
 
     public static Builder builder() {

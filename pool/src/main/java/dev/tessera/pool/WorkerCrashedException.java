@@ -5,7 +5,9 @@ import java.util.OptionalInt;
 /**
  * A worker died (killed, {@code System.exit}, out of memory, native crash) while it ran a task.
  * Immutable. Only the tasks that were in flight on that worker fail; the pool has already started a
- * replacement, so the caller can resubmit them.
+ * replacement, so the caller can resubmit them. The message says why the worker died as far as the pool
+ * can tell: "ran out of memory", "the worker JVM aborted after a native crash" with the path of its
+ * {@code hs_err} report, "killed by signal 9 (possibly the OOM killer)", or its exit code.
  */
 public final class WorkerCrashedException extends PoolException {
     private static final long serialVersionUID = 1L;
@@ -14,7 +16,20 @@ public final class WorkerCrashedException extends PoolException {
     private final String task;
 
     public WorkerCrashedException(String worker, Integer exitCode, String task, String detail) {
-        super("worker " + worker + " died " + describeExit(exitCode) + " while running " + task
+        this(worker, exitCode, "died " + describeExit(exitCode), task, detail);
+    }
+
+    /**
+     * A crash whose reason is known.
+     *
+     * @param worker the worker's name
+     * @param exitCode its exit code, or null if unknown
+     * @param reason why it died, phrased to follow "worker w " ("ran out of memory (...)")
+     * @param task the task (or chunk) that was running
+     * @param detail how the pool noticed (the channel error), or null
+     */
+    public WorkerCrashedException(String worker, Integer exitCode, String reason, String task, String detail) {
+        super("worker " + worker + " " + reason + " while running " + task
                 + (detail == null ? "" : " (" + detail + ")")
                 + "; the pool replaced the worker, resubmit the task if it is safe to run again");
         this.worker = worker;

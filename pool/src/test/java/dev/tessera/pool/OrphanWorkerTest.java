@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Worker JVMs exit when their parent is killed with SIGKILL: no orphans. */
+/** Worker JVMs exit when their parent is killed with SIGKILL: no orphans, and no socket directory left behind. */
 @Tag("integration")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class OrphanWorkerTest {
@@ -54,6 +54,10 @@ class OrphanWorkerTest {
             for (ProcessHandle w : workers) {
                 boolean exited = w.onExit().thenApply(p -> true).completeOnTimeout(false, 10, TimeUnit.SECONDS).join();
                 assertTrue(exited, "worker " + w.pid() + " outlived its killed parent");
+            }
+            try (var left = Files.list(tmp)) {
+                assertEquals(List.of(), left.map(f -> f.getFileName().toString())
+                        .filter(n -> n.startsWith("tessera-pool-")).toList(), "socket directories left behind");
             }
         } finally {
             parent.destroyForcibly();

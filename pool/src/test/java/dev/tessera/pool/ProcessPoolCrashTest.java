@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.NotSerializableException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +19,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,7 +45,9 @@ class ProcessPoolCrashTest {
     @BeforeAll
     void start() {
         // a small heap so the out-of-memory test is quick; the pool is shared because it must survive every crash
-        pool = ProcessPool.builder().optWorkers(2).optName("crashy").optJvmOptions("-Xmx96m").build();
+        // no core dump after the native crash: it would only take time (the JVM then exits with 1, not SIGABRT)
+        pool = ProcessPool.builder().optWorkers(2).optName("crashy").optJvmOptions("-Xmx96m", "-XX:-CreateCoredumpOnCrash")
+                .build();
     }
 
     @AfterEach
@@ -84,6 +93,7 @@ class ProcessPoolCrashTest {
         long detectedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertTrue(detectedMillis < 1000, "crash detected after " + detectedMillis + " ms");
         assertEquals(9, e.signal().orElse(-1), e.getMessage());
+        assertTrue(e.getMessage().contains("killed by signal 9 (possibly the OOM killer"), e.getMessage());
         assertTrue(e.getMessage().contains("crashy-worker-") && e.getMessage().contains("task #0"), e.getMessage());
         assertTrue(e.worker().startsWith("crashy-worker-"));
         Signals.touch(tmp.resolve("bystander.release").toString());
@@ -111,6 +121,34 @@ class ProcessPoolCrashTest {
         });
         WorkerCrashedException e = assertThrows(WorkerCrashedException.class, () -> r.get(Duration.ofSeconds(20)));
         assertEquals(3, e.exitCode().orElse(-1), "ExitOnOutOfMemoryError exits with 3: " + e.getMessage());
+        assertTrue(e.getMessage().contains("ran out of memory (java.lang.OutOfMemoryError: Java heap space"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("-Xmx"), "names the fix: " + e.getMessage());
+    }
+
+    @Test
+    void nativeCrashNamesTheCrashReport() throws Exception {
+        AsyncResult<Object> r = pool.applyAsync(() -> {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle strlen = linker.downcallHandle(linker.defaultLookup().find("strlen").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+            try {
+                return (long) strlen.invokeExact(MemorySegment.NULL); // SIGSEGV in native code
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        });
+        WorkerCrashedException e = assertThrows(WorkerCrashedException.class, () -> r.get(Duration.ofSeconds(30)));
+        String m = e.getMessage();
+        assertTrue(m.contains("the worker JVM aborted after a native crash (SIGSEGV"), m);
+        Matcher report = Pattern.compile("its crash report is (\\S+) while running").matcher(m);
+        assertTrue(report.find(), m);
+        Path hsErr = Path.of(report.group(1));
+        try {
+            assertTrue(Files.readString(hsErr).contains("SIGSEGV"), "the report exists and tells the signal");
+        } finally {
+            Files.deleteIfExists(hsErr);
+        }
     }
 
     @Test

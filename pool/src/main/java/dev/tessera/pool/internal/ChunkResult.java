@@ -14,9 +14,8 @@ public record ChunkResult(Object[] values, Throwable[] errors) implements Serial
         for (int i = 0; i < args.length; i++) {
             try {
                 values[i] = task.call(context, args[i]);
-            } catch (VirtualMachineError e) {
-                throw e; // a broken JVM is a crash, not a task error
             } catch (Throwable t) {
+                rethrowIfFatal(t);
                 if (errors == null) {
                     errors = new Throwable[args.length];
                 }
@@ -24,6 +23,17 @@ public record ChunkResult(Object[] values, Throwable[] errors) implements Serial
             }
         }
         return new ChunkResult(values, errors == null ? new Throwable[args.length] : errors);
+    }
+
+    /**
+     * Rethrows an error that leaves the JVM unusable (out of memory, an internal error): a crash, not a task
+     * error. A {@link StackOverflowError} has unwound its stack by the time it is caught, so it fails only
+     * its task, as Python's {@code RecursionError} does.
+     */
+    public static void rethrowIfFatal(Throwable t) {
+        if (t instanceof VirtualMachineError e && !(t instanceof StackOverflowError)) {
+            throw e;
+        }
     }
 
     /** Returns the error of item {@code i}, or null. */

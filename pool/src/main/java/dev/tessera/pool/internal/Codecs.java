@@ -7,6 +7,6 @@ public final class Codecs {
     private Codecs() {}
 
     public static TensorAwareCodec create(List<String> allowPatterns, boolean copyTensors) {
-        return new TensorAwareCodec(allowPatterns, copyTensors);
+        return new TensorAwareCodec(new AllowList(allowPatterns), copyTensors);
     }
 }

@@ -7,27 +7,17 @@ import java.io.InvalidClassException;
 import java.io.ObjectInputFilter;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
- * Java serialization behind an allow-list {@link ObjectInputFilter}: only classes matching the
- * patterns ({@code java.**}, {@code dev.tessera.**} and the caller's) may be deserialized; anything
- * else fails with {@link InvalidClassException} naming the class, before its code runs. Thread-safe
- * (no shared streams).
+ * Java serialization behind the pool's {@link AllowList}: only classes it allows for the message's task may
+ * be deserialized; anything else fails with {@link InvalidClassException} naming the class and the
+ * {@code optAllowPatterns} that would allow it, before its code runs. Thread-safe (no shared streams).
  */
 public final class JavaSerialCodec implements PayloadCodec {
-    /** Allowed by default: the JDK's value types and collections, lambdas, and this library. */
-    public static final List<String> DEFAULT_ALLOW = List.of("java.**", "dev.tessera.**", "ai.djl.ndarray.types.**");
+    private final AllowList allowList;
 
-    private final ObjectInputFilter filter;
-    private final String patterns;
-
-    public JavaSerialCodec(List<String> extraAllowPatterns) {
-        List<String> all = new ArrayList<>(DEFAULT_ALLOW);
-        all.addAll(extraAllowPatterns);
-        this.patterns = String.join(";", all) + ";!*";
-        this.filter = ObjectInputFilter.Config.createFilter("maxdepth=1000;" + patterns);
+    public JavaSerialCodec(AllowList allowList) {
+        this.allowList = allowList;
     }
 
     @Override
@@ -41,19 +31,59 @@ public final class JavaSerialCodec implements PayloadCodec {
 
     @Override
     public Object decode(byte[] bytes) throws IOException {
-        return decode(bytes, 0, bytes.length);
+        return decode(bytes, 0, bytes.length, "");
     }
 
     /** Decodes {@code length} bytes of {@code bytes} from {@code offset}, without copying them. */
-    public Object decode(byte[] bytes, int offset, int length) throws IOException {
+    public Object decode(byte[] bytes, int offset, int length, String allowances) throws IOException {
+        Rejection rejection = new Rejection(allowList.filter(allowances));
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes, offset, length))) {
-            in.setObjectInputFilter(filter);
+            in.setObjectInputFilter(rejection);
             return in.readObject();
         } catch (ClassNotFoundException e) {
             throw new InvalidClassException("class not on this JVM's classpath: " + e.getMessage());
         } catch (InvalidClassException e) {
-            throw new InvalidClassException(e.getMessage() + " (the allow-list is '" + patterns
-                    + "'; add the package with optAllowPatterns)");
+            throw rejection.info == null ? e : rejected(rejection.info, allowances);
+        }
+    }
+
+    private InvalidClassException rejected(ObjectInputFilter.FilterInfo info, String allowances) {
+        Class<?> c = info.serialClass();
+        while (c != null && c.isArray()) {
+            c = c.getComponentType();
+        }
+        if (c == null || info.depth() > AllowList.MAX_DEPTH) {
+            return new InvalidClassException("the message nests objects deeper than " + AllowList.MAX_DEPTH
+                    + " levels (depth " + info.depth() + "); flatten the argument or result, e.g. a list instead "
+                    + "of a linked chain");
+        }
+        return new InvalidClassException("class " + c.getName() + " is not on the deserialization allow-list " + allowList.patterns(
+                allowances) + "; allow it with optAllowPatterns(\"" + suggestion(c) + "\") on the pool builder");
+    }
+
+    /** The pattern to suggest for a rejected class: its package tree, or the class itself for a JDK class. */
+    static String suggestion(Class<?> c) {
+        boolean jdk = c.getClassLoader() == null || c.getClassLoader() == ClassLoader.getPlatformClassLoader();
+        String tree = dev.tessera.sharedmem.internal.AllowPatterns.packageTreeOf(c);
+        return jdk || tree == null ? c.getName() : tree;
+    }
+
+    /** Wraps the filter to remember what it rejected, for the message. One per stream. */
+    private static final class Rejection implements ObjectInputFilter {
+        private final ObjectInputFilter filter;
+        private FilterInfo info;
+
+        Rejection(ObjectInputFilter filter) {
+            this.filter = filter;
+        }
+
+        @Override
+        public Status checkInput(FilterInfo filterInfo) {
+            Status s = filter.checkInput(filterInfo);
+            if (s == Status.REJECTED && info == null) {
+                info = filterInfo;
+            }
+            return s;
         }
     }
 }

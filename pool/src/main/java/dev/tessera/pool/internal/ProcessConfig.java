@@ -1,7 +1,10 @@
 package dev.tessera.pool.internal;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,18 +20,42 @@ import java.util.function.Supplier;
  * @param classPath the parent's class path
  * @param jvmOptions options for every worker (inherited and extra)
  * @param env extra environment for every worker (thread limits and the caller's)
- * @param socketDir private (0700) directory for the workers' sockets
+ * @param tempDir where each worker start makes its private socket directory, and where workers write their
+ *     native crash reports ({@code hs_err}) unless the JVM options name an {@code -XX:ErrorFile}
  * @param codec encoder of payloads in the parent
  * @param allowPatterns serialization allow-list, passed to workers
  * @param copyTensors whether tensors travel as copies instead of stubs
  * @param startTimeoutMillis how long a worker may take to start and run its initializer
  */
 public record ProcessConfig(String javaBinary, String classPath, List<String> jvmOptions, Map<String, String> env,
-        Path socketDir, Supplier<TensorAwareCodec> codec, List<String> allowPatterns, boolean copyTensors,
+        Path tempDir, Supplier<TensorAwareCodec> codec, List<String> allowPatterns, boolean copyTensors,
         long startTimeoutMillis) {
     /** Native thread pools we cap in workers; the caller's own setting always wins. */
     static final List<String> THREAD_ENV = List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS");
     static final String DJL_THREADS = "ai.djl.pytorch.num_threads";
+    /** Prefix of the private directory a worker's socket lives in while the worker starts. */
+    static final String SOCKET_DIR_PREFIX = "tessera-pool-";
+    private static final String ERROR_FILE = "-XX:ErrorFile=";
+
+    /**
+     * Creates a private (0700) directory for one worker's socket, so no other user can connect first. The
+     * slot removes it as soon as the worker connected: a parent killed later leaves nothing behind.
+     */
+    Path newSocketDir() throws IOException {
+        return Files.createTempDirectory(tempDir, SOCKET_DIR_PREFIX,
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    /** The native crash report file ({@code hs_err}) of the worker with this pid. */
+    Path errorFile(long pid) {
+        String pattern = jvmOptions.stream().filter(o -> o.startsWith(ERROR_FILE)).reduce((a, b) -> b)
+                .map(o -> o.substring(ERROR_FILE.length())).orElse(defaultErrorFile());
+        return Path.of(pattern.replace("%p", Long.toString(pid)).replace("%%", "%"));
+    }
+
+    private String defaultErrorFile() {
+        return tempDir.resolve("tessera-worker-hs_err_pid%p.log").toString();
+    }
 
     /** The parent's JVM options that make sense in a worker. */
     public static List<String> inheritedJvmOptions() {
@@ -72,6 +99,10 @@ public record ProcessConfig(String javaBinary, String classPath, List<String> jv
         cmd.add(javaBinary);
         cmd.addAll(jvmOptions);
         cmd.add("-XX:+ExitOnOutOfMemoryError");
+        cmd.add("-XX:+DisplayVMOutputToStderr"); // the JVM's last words (out of memory, fatal error) reach StderrTail
+        if (jvmOptions.stream().noneMatch(o -> o.startsWith(ERROR_FILE))) {
+            cmd.add(ERROR_FILE + defaultErrorFile());
+        }
         cmd.add("-D" + WorkerScope.DEPTH_PROPERTY + "=" + scope.depth());
         cmd.add("-D" + WorkerScope.CPUS_PROPERTY + "=" + scope.cpuBudget());
         cmd.add("-Dtessera.pool.worker=" + scope.name());

@@ -1,19 +1,19 @@
 package dev.tessera.pool.internal;
 
+import ai.djl.ndarray.NDManager;
 import dev.tessera.pool.PoolException;
 import dev.tessera.pool.TaskFailedException;
 import dev.tessera.pool.WorkerCrashedException;
-import dev.tessera.sharedmem.SegmentInfo;
-import dev.tessera.sharedmem.SegmentReaper;
-import dev.tessera.sharedmem.SharedSegment;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -22,13 +22,22 @@ import org.slf4j.LoggerFactory;
 /**
  * A slot whose worker is a separate JVM. The driver thread sends one chunk at a time over the
  * worker's own Unix domain socket and blocks reading the reply, so a dead worker shows up at once as
- * end-of-stream on that read: the chunk fails with {@link WorkerCrashedException} (exit code and signal
- * from {@link Process#waitFor}), and the driver starts a replacement before taking the next chunk.
+ * end-of-stream on that read: the chunk fails with {@link WorkerCrashedException}, whose message says why
+ * the worker died ({@link CrashReport}: exit code, signal, the last lines of its stderr, its {@code hs_err}
+ * file), and the driver starts a replacement before taking the next chunk.
  *
- * <p>Start-up: the slot listens on a fresh socket file in the pool's private directory, launches the
- * JVM, accepts its connection, checks the pool's random token, deletes the file, and sends
- * {@link WorkerInit}. The worker's stdin stays an open pipe that is never written: when this JVM dies,
- * the worker reads EOF and exits, so workers never outlive their parent.
+ * <p>A worker that dies while idle harms no task: a watcher on the process's exit replaces it at once if
+ * no chunk runs on the slot, and if a chunk was handed to the slot first, sending it fails before the
+ * worker could read it (a worker runs a task only after reading all of it), so the chunk goes to a
+ * replacement instead of failing. A task that cannot be encoded here, decoded in the worker, or whose
+ * result cannot be decoded here (also by an {@code Error} such as a {@link StackOverflowError}) fails
+ * alone; the worker and the channel stay as they were.
+ *
+ * <p>Start-up: the slot makes a private directory, listens on a socket file in it, launches the JVM,
+ * accepts its connection, checks the pool's random token, removes the file and the directory (so a
+ * parent killed later leaves nothing behind), and sends {@link WorkerInit}. The worker's stdin stays an
+ * open pipe that is never written: when this JVM dies, the worker reads EOF and exits, so workers never
+ * outlive their parent. All of the worker's state changes under the slot's worker lock.
  */
 public final class ProcessSlot extends WorkerSlot {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessSlot.class);
@@ -37,6 +46,7 @@ public final class ProcessSlot extends WorkerSlot {
     private final String token;
     private final TensorAwareCodec codec;
     private volatile Process process;
+    private StderrTail stderr;
     private SocketChannel channel;
     private OutputStream stdin;
     private Wire wire;
@@ -55,46 +65,60 @@ public final class ProcessSlot extends WorkerSlot {
     @Override
     protected void startWorker() throws IOException, InterruptedException {
         nextScope();
-        Path socket = config.socketDir().resolve("w" + index + "-" + incarnation + ".sock");
+        Path dir = config.newSocketDir();
+        Path socket = dir.resolve("w" + index + ".sock");
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(socket));
-            ProcessBuilder pb = new ProcessBuilder(config.command(scope, socket))
-                    .redirectOutput(ProcessBuilder.Redirect.INHERIT)
-                    .redirectError(ProcessBuilder.Redirect.INHERIT);
-            pb.environment().putAll(config.env());
-            pb.environment().put(WorkerMain.TOKEN_ENV, token);
-            Process p = pb.start();
-            process = p;
-            stdin = p.getOutputStream();
+            Process p = launch(socket);
             // Unblock accept() if the JVM dies before it connects, or takes too long to start.
             p.onExit().thenRun(() -> closeQuietly(server));
             CompletableFuture.delayedExecutor(config.startTimeoutMillis(), TimeUnit.MILLISECONDS)
                     .execute(() -> closeQuietly(server));
-            try {
-                channel = server.accept();
-            } catch (IOException e) {
-                throw startFailure("it exited or did not connect within " + config.startTimeoutMillis() + " ms", e);
-            } finally {
-                Files.deleteIfExists(socket);
-            }
+            channel = accept(server);
+        } finally {
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(dir);
         }
         wire = new Wire(channel);
         sentFunctions = new FunctionCache<>();
         handshake();
+        watch(process);
+    }
+
+    private Process launch(Path socket) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(config.command(scope, socket))
+                .redirectOutput(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().putAll(config.env());
+        pb.environment().put(WorkerMain.TOKEN_ENV, token);
+        Process p = pb.start();
+        process = p;
+        stdin = p.getOutputStream();
+        stderr = StderrTail.start(p.getErrorStream(), scope.name());
+        return p;
+    }
+
+    private SocketChannel accept(ServerSocketChannel server) throws IOException, InterruptedException {
+        try {
+            return server.accept();
+        } catch (IOException e) {
+            throw startFailure("it exited or did not connect within " + config.startTimeoutMillis() + " ms", e);
+        }
     }
 
     private void handshake() throws IOException, InterruptedException {
         try {
             Wire.Frame hello = wire.receive();
-            if (hello.type() != Wire.HELLO || !token.equals(new String(hello.a(), java.nio.charset.StandardCharsets.UTF_8))) {
+            if (hello.type() != Wire.HELLO || !token.equals(new String(hello.a(), StandardCharsets.UTF_8))) {
                 throw new IOException("unexpected peer on the worker socket (bad hello)");
             }
-            Object initializer = core.setup().initializer();
-            WorkerInit init = new WorkerInit(scope, (Task) initializer, core.setup().initArgs(), core.setup().context(index));
-            wire.send(Wire.INIT, 0, 0, codec.encode(init), null);
+            WorkerSetup setup = core.setup();
+            WorkerInit init = new WorkerInit(scope, setup.initializer(), setup.initArgs(), setup.context(index));
+            String allow = codec.allowList().allowancesFor(init.initializer(),
+                    new Object[] {init.initArgs(), init.context()});
+            wire.send(Wire.INIT, 0, 0, allow, codec.encode(init), null);
             Wire.Frame reply = wire.receive();
             if (reply.type() == Wire.INIT_FAILED) {
-                Throwable cause = decodeThrowable(reply.a());
+                Throwable cause = decodeThrowable(reply.a(), allow);
                 throw new PoolException("initializer failed in worker " + scope.name() + ": " + cause, cause);
             }
         } catch (IOException e) {
@@ -109,12 +133,33 @@ public final class ProcessSlot extends WorkerSlot {
                 + (code == null ? "" : " (exit code " + code + ")") + "; see its stderr above", e);
     }
 
-    private Throwable decodeThrowable(byte[] bytes) {
+    private Throwable decodeThrowable(byte[] bytes, String allow) {
         try {
-            return (Throwable) codec.decode(bytes);
-        } catch (IOException | ClassCastException e) {
-            return new PoolException("undecodable error from worker: " + e);
+            return (Throwable) codec.decode(bytes, null, allow);
+        } catch (Throwable t) {
+            ChunkResult.rethrowIfFatal(t);
+            return new PoolException("undecodable error from worker: " + t);
         }
+    }
+
+    /** Replaces the worker when it dies while no chunk runs on it (a running chunk's driver sees EOF itself). */
+    private void watch(Process p) {
+        p.onExit().thenRun(() -> {
+            if (process == p && !core.isTerminated()) {
+                Thread.ofPlatform().daemon().name(scope.name() + "-respawn").start(() -> runIfIdle(() -> respawn(p)));
+            }
+        });
+    }
+
+    private void respawn(Process dead) {
+        if (process != dead || core.isTerminated()) {
+            return; // replaced, stopped or being stopped meanwhile
+        }
+        Integer code = dead.exitValue();
+        LOG.warn("idle worker {} {}; starting a replacement", workerName(),
+                CrashReport.reason(code, stderr.lastLines(1_000), config.errorFile(dead.pid())));
+        destroy();
+        restart(null);
     }
 
     @Override
@@ -122,30 +167,84 @@ public final class ProcessSlot extends WorkerSlot {
         if (wire == null && !restart(c)) {
             return;
         }
-        byte[] fnBytes;
-        TensorAwareCodec.Encoded args;
-        int fnId;
-        try {
-            Integer known = c.taskKey == null ? null : sentFunctions.get(c.taskKey);
-            fnId = known != null ? known : c.taskKey == null ? -1 : nextFunctionId++;
-            fnBytes = known != null ? null : codec.encode(c.task);
-            args = codec.encodeTracking(c.args);
-            if (known == null && c.taskKey != null) {
-                sentFunctions.put(c.taskKey, fnId);
-            }
-        } catch (IOException | RuntimeException e) {
-            c.fail(new TaskFailedException(c.describe() + " cannot be sent to worker " + workerName()
-                    + ": its function or arguments cannot be encoded: " + e, e));
+        String allow = codec.allowList().allowancesFor(c.taskKey, c.args);
+        TensorAwareCodec.Encoded args = encode(c, c.args, "arguments");
+        if (args == null) {
             return;
         }
+        sentStubs |= !config.copyTensors() && TensorAwareCodec.carriesTensors(args.bytes());
+        Wire.Frame reply = exchange(c, allow, args.bytes());
+        if (reply != null) {
+            complete(c, reply, allow, args.manager());
+        }
+    }
+
+    /** Encodes part of a chunk; on any failure (also an {@code Error}) fails the chunk and returns null. */
+    private TensorAwareCodec.Encoded encode(Chunk c, Object graph, String what) {
         try {
-            sentStubs |= !config.copyTensors() && TensorAwareCodec.carriesTensors(args.bytes());
-            wire.send(Wire.TASK, c.id, fnId, fnBytes, args.bytes());
+            return codec.encodeTracking(graph);
+        } catch (Throwable t) {
+            c.fail(new TaskFailedException(c.describe() + " cannot be sent to worker " + workerName() + ": its "
+                    + what + " cannot be encoded: " + t, t));
+            return null;
+        }
+    }
+
+    /**
+     * Sends the chunk and reads the reply; null when the chunk failed. A send that fails means the worker
+     * died before it read the task, so the task goes once to a replacement; a read that fails is a crash.
+     */
+    private Wire.Frame exchange(Chunk c, String allow, byte[] args) {
+        for (int attempt = 0; ; attempt++) {
+            Integer known = c.taskKey == null ? null : sentFunctions.get(c.taskKey);
+            TensorAwareCodec.Encoded fn = known != null ? null : encode(c, c.task, "function");
+            if (known == null && fn == null) {
+                return null;
+            }
+            int fnId = known != null ? known : c.taskKey == null ? -1 : nextFunctionId++;
+            try {
+                wire.send(Wire.TASK, c.id, fnId, allow, fn == null ? null : fn.bytes(), args);
+            } catch (IllegalArgumentException e) {
+                c.fail(new TaskFailedException(c.describe() + " cannot be sent to worker " + workerName() + ": "
+                        + e.getMessage(), e));
+                return null;
+            } catch (IOException e) {
+                if (attempt > 0 || core.isTerminated()) {
+                    crashed(c, e);
+                    return null;
+                }
+                if (!replaceDeadWorker(c, e)) {
+                    return null;
+                }
+                continue;
+            }
+            return receive(c, fnId, known == null);
+        }
+    }
+
+    private Wire.Frame receive(Chunk c, int fnId, boolean sentFunction) {
+        try {
             Wire.Frame reply = wire.receive();
-            complete(c, reply, args.manager());
+            if (reply.type() == Wire.TASK_FAILED && reply.aux() == Wire.FUNCTION_NOT_KEPT) {
+                if (c.taskKey != null) {
+                    sentFunctions.remove(c.taskKey); // sent again next time
+                }
+            } else if (sentFunction && fnId >= 0) {
+                sentFunctions.put(c.taskKey, fnId); // the worker kept it too: the caches stay mirrored
+            }
+            return reply;
         } catch (IOException e) {
             crashed(c, e);
+            return null;
         }
+    }
+
+    /** The worker was dead when the chunk was sent, so it never ran: starts a replacement (or fails c) to run it. */
+    private boolean replaceDeadWorker(Chunk c, IOException e) {
+        LOG.warn("worker {} was dead before it received {} ({}); starting a replacement to run it", workerName(),
+                c.describe(), e.getMessage());
+        destroy();
+        return restart(c);
     }
 
     /**
@@ -154,17 +253,25 @@ public final class ProcessSlot extends WorkerSlot {
      * manager; without one, or once it is closed, they attach to this slot's codec manager, which the
      * pool closes when it shuts down.
      */
-    private void complete(Chunk c, Wire.Frame reply, ai.djl.ndarray.NDManager argumentManager) throws IOException {
-        if (reply.type() != Wire.RESULT || reply.id() != c.id) {
-            throw new IOException("protocol error: expected RESULT " + c.id + ", got type " + reply.type() + " id " + reply.id());
+    private void complete(Chunk c, Wire.Frame reply, String allow, NDManager argumentManager) {
+        if (reply.id() != c.id || (reply.type() != Wire.RESULT && reply.type() != Wire.TASK_FAILED)) {
+            crashed(c, new IOException("protocol error: expected the reply to chunk " + c.id + ", got type "
+                    + reply.type() + " id " + reply.id()));
+            return;
+        }
+        if (reply.type() == Wire.TASK_FAILED) {
+            Throwable cause = decodeThrowable(reply.a(), allow);
+            c.fail(new TaskFailedException(c.describe() + " failed in worker " + workerName() + ": "
+                    + cause.getMessage(), cause));
+            return;
         }
         ChunkResult result;
         try {
-            ai.djl.ndarray.NDManager into = argumentManager != null && argumentManager.isOpen() ? argumentManager : null;
-            result = (ChunkResult) codec.decode(reply.a(), into);
-        } catch (IOException | RuntimeException e) {
+            NDManager into = argumentManager != null && argumentManager.isOpen() ? argumentManager : null;
+            result = (ChunkResult) codec.decode(reply.a(), into, allow);
+        } catch (Throwable t) {
             c.fail(new TaskFailedException("result of " + c.describe() + " from worker " + workerName()
-                    + " cannot be decoded in the parent: " + e, e));
+                    + " cannot be decoded in the parent: " + t.getMessage(), t));
             return;
         }
         c.complete(result);
@@ -179,12 +286,19 @@ public final class ProcessSlot extends WorkerSlot {
             code = null;
         }
         String name = workerName();
+        String reason = crashReason(code);
         destroy();
-        c.fail(new WorkerCrashedException(name, code, c.describe(), cause.getMessage()));
+        c.fail(new WorkerCrashedException(name, code, reason, c.describe(), cause.getMessage()));
         if (!core.isTerminated()) {
-            LOG.warn("worker {} died (exit code {}) while running {}; starting a replacement", name, code, c.describe());
+            LOG.warn("worker {} {} while running {}; starting a replacement", name, reason, c.describe());
             restart(null);
         }
+    }
+
+    private String crashReason(Integer code) {
+        Process p = process;
+        List<String> lastWords = stderr == null ? List.of() : stderr.lastLines(code == null ? 0 : 1_000);
+        return CrashReport.reason(code, lastWords, config.errorFile(p == null ? -1 : p.pid()));
     }
 
     /** Starts a replacement; on failure fails {@code c} (if any) and leaves the slot without a worker. */
@@ -245,9 +359,10 @@ public final class ProcessSlot extends WorkerSlot {
         destroy();
     }
 
-    /** Kills the worker (if alive), waits for it to be reaped, and drops the channel. */
+    /** Kills the worker (if alive), waits for it to be reaped, and drops the channel and the process. */
     private void destroy() {
         Process p = process;
+        process = null; // first, so its exit watcher knows the exit was expected
         closeQuietly(channel);
         closeQuietly(stdin);
         channel = null;
@@ -257,33 +372,11 @@ public final class ProcessSlot extends WorkerSlot {
             p.destroyForcibly();
             try {
                 if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() != 0 && sentStubs) {
-                    reclaimSegmentsOfDeadWorkers();
+                    DeadWorkerSegments.reclaim();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }
-    }
-
-    /**
-     * Removes the shared segments this JVM created for stub messages that a worker took over and then died
-     * holding (killed, crashed, or cancelled mid-task): their only reference belongs to a dead process, and
-     * the reaper leaves them alone while their creator, this JVM, lives. A segment qualifies when this JVM
-     * created it, holds no handle on it, and every process attached to it is dead; a segment still in
-     * flight has no attached process and is left alone.
-     */
-    private static void reclaimSegmentsOfDeadWorkers() {
-        long self = ProcessHandle.current().pid();
-        try {
-            for (SegmentInfo s : SegmentReaper.list(SharedSegment.defaultDirectory())) {
-                if (s.published() && !s.persistent() && s.ownerPid() == self && s.ownerAlive()
-                        && !s.attachedPids().isEmpty() && !s.anyAttachedAlive()) {
-                    Files.deleteIfExists(s.path());
-                    LOG.debug("removed segment {}, left by a dead worker", s.name());
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("could not remove the shared segments of a dead worker: {}", e.toString());
         }
     }
 

@@ -8,8 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.NotSerializableException;
 import java.io.ObjectOutputStream;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Payload codec that sends arrays of simple values in {@link FastValues}' compact form, other plain
@@ -30,17 +29,42 @@ public final class TensorAwareCodec implements PayloadCodec {
     private static final byte PLAIN = 0;
     private static final byte TENSORS = 1;
 
+    private static final int MAX_CACHED_CODECS = 64;
+
+    private final AllowList allowList;
+    private final boolean copyTensors;
     private final JavaSerialCodec plain;
     private final TensorCodec tensors;
+    /** Tensor codecs for tasks with allowances of their own, by allowance string. */
+    private final ConcurrentHashMap<String, TensorCodec> tensorsFor = new ConcurrentHashMap<>();
     private NDManager root;
     private boolean closed;
 
-    public TensorAwareCodec(List<String> extraAllowPatterns, boolean copyTensors) {
-        this.plain = new JavaSerialCodec(extraAllowPatterns);
-        List<String> allow = new ArrayList<>(JavaSerialCodec.DEFAULT_ALLOW);
-        allow.addAll(extraAllowPatterns);
-        this.tensors = TensorCodec.builder().mode(copyTensors ? TensorCodec.Mode.COPY : TensorCodec.Mode.SHARE)
-                .allowPatterns(allow.toArray(String[]::new)).build();
+    public TensorAwareCodec(AllowList allowList, boolean copyTensors) {
+        this.allowList = allowList;
+        this.copyTensors = copyTensors;
+        this.plain = new JavaSerialCodec(allowList);
+        this.tensors = tensorCodec("");
+    }
+
+    /** The allow-list both sides decode with. */
+    public AllowList allowList() {
+        return allowList;
+    }
+
+    private TensorCodec tensorCodec(String allowances) {
+        return TensorCodec.builder().mode(copyTensors ? TensorCodec.Mode.COPY : TensorCodec.Mode.SHARE)
+                .allowPatterns(allowList.patterns(allowances).toArray(String[]::new)).build();
+    }
+
+    private TensorCodec tensors(String allowances) {
+        if (allowances.isEmpty()) {
+            return tensors;
+        }
+        if (tensorsFor.size() >= MAX_CACHED_CODECS) {
+            tensorsFor.clear();
+        }
+        return tensorsFor.computeIfAbsent(allowances, this::tensorCodec);
     }
 
     @Override
@@ -85,11 +109,14 @@ public final class TensorAwareCodec implements PayloadCodec {
 
     @Override
     public Object decode(byte[] bytes) throws IOException {
-        return decode(bytes, null);
+        return decode(bytes, null, "");
     }
 
-    /** Decodes; NDArrays attach to {@code manager}, or to this codec's root manager when it is null. */
-    public Object decode(byte[] bytes, NDManager manager) throws IOException {
+    /**
+     * Decodes a message of a task with the given allowances ({@link AllowList#allowancesFor}); NDArrays attach
+     * to {@code manager}, or to this codec's root manager when it is null.
+     */
+    public Object decode(byte[] bytes, NDManager manager, String allowances) throws IOException {
         if (bytes.length == 0) {
             throw new IOException("empty message");
         }
@@ -101,14 +128,15 @@ public final class TensorAwareCodec implements PayloadCodec {
             }
         }
         if (bytes[0] == PLAIN) {
-            return plain.decode(bytes, 1, bytes.length - 1);
+            return plain.decode(bytes, 1, bytes.length - 1, allowances);
         }
         try {
             // read past the kind byte without copying what may be a large tensor message
-            return tensors.decode(java.nio.channels.Channels.newChannel(
+            return tensors(allowances).decode(java.nio.channels.Channels.newChannel(
                     new java.io.ByteArrayInputStream(bytes, 1, bytes.length - 1)), manager != null ? manager : root());
         } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage(), e);
+            // sharedmem names its own builder option; in a pool the option is the pool builder's
+            throw new IOException(e.getMessage().replace("TensorCodec.builder().allowPatterns", "optAllowPatterns"), e);
         }
     }
 

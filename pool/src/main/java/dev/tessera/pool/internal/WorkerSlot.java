@@ -38,17 +38,47 @@ public abstract class WorkerSlot implements Runnable {
     public void run() {
         boolean handedOver = false;
         try {
-            startWorker();
+            startWorkerLocked();
             ready.complete(null);
             handedOver = loop();
         } catch (Throwable t) {
             ready.completeExceptionally(t);
         } finally {
             if (!handedOver) {
-                stopWorkerQuietly();
+                worker.lock();
+                try {
+                    stopWorkerQuietly();
+                } finally {
+                    worker.unlock();
+                }
                 released();
                 exited.complete(null);
             }
+        }
+    }
+
+    private void startWorkerLocked() throws Exception {
+        worker.lock();
+        try {
+            startWorker();
+        } finally {
+            worker.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code action} holding the worker, if no chunk runs on it now; the worker's state (process,
+     * channel) only changes under this lock. Returns whether it ran.
+     */
+    protected final boolean runIfIdle(Runnable action) {
+        if (!worker.tryLock()) {
+            return false;
+        }
+        try {
+            action.run();
+            return true;
+        } finally {
+            worker.unlock();
         }
     }
 
@@ -78,6 +108,10 @@ public abstract class WorkerSlot implements Runnable {
         setCurrent(c);
         try {
             execute(c);
+        } catch (Throwable t) {
+            // execute() fails its chunk itself; this is the net that keeps a bug from hanging the caller
+            c.fail(new dev.tessera.pool.PoolException("worker " + workerName() + " could not run " + c.describe()
+                    + ": " + t, t));
         } finally {
             setCurrent(null);
         }
