@@ -54,7 +54,10 @@ public final class TensorAwareCodec implements PayloadCodec {
 
     private TensorCodec tensorCodec(String allowances) {
         return TensorCodec.builder().mode(copyTensors ? TensorCodec.Mode.COPY : TensorCodec.Mode.SHARE)
-                .allowPatterns(allowList.patterns(allowances).toArray(String[]::new)).build();
+                .allowPatterns(allowList.patterns(allowances).toArray(String[]::new))
+                // a pool message is one byte[] whose declared lengths the codec checks exactly, so tensors are
+                // bounded by the message itself, not by the default cap for channel reads
+                .optMaxTensorBytes(Long.MAX_VALUE).build();
     }
 
     private TensorCodec tensors(String allowances) {
@@ -131,9 +134,9 @@ public final class TensorAwareCodec implements PayloadCodec {
             return plain.decode(bytes, 1, bytes.length - 1, allowances);
         }
         try {
-            // read past the kind byte without copying what may be a large tensor message
-            return tensors(allowances).decode(java.nio.channels.Channels.newChannel(
-                    new java.io.ByteArrayInputStream(bytes, 1, bytes.length - 1)), manager != null ? manager : root());
+            // past the kind byte, without copying what may be a large tensor message; every declared length is
+            // checked against the array's bytes
+            return tensors(allowances).decode(bytes, 1, bytes.length - 1, manager != null ? manager : root());
         } catch (IllegalArgumentException e) {
             // sharedmem names its own builder option; in a pool the option is the pool builder's
             throw new IOException(e.getMessage().replace("TensorCodec.builder().allowPatterns", "optAllowPatterns"), e);
