@@ -29,8 +29,8 @@ import java.util.stream.StreamSupport;
  * execution in its scope.
  */
 public final class Parallel implements AutoCloseable {
-    /** Where tasks run. */
-    public enum Backend { SEQUENTIAL, THREADS, PROCESSES }
+    /** Where tasks run; {@code CUSTOM} is a backend registered with {@link #registerBackend}. */
+    public enum Backend { SEQUENTIAL, THREADS, PROCESSES, CUSTOM }
 
     /** Soft hint used when no backend is given. */
     public enum Prefer { THREADS, PROCESSES }
@@ -41,7 +41,8 @@ public final class Parallel implements AutoCloseable {
     /** How results are returned: all at once, lazily in submission order, or lazily in completion order. */
     public enum ReturnAs { LIST, GENERATOR, GENERATOR_UNORDERED }
 
-    private final Backend backend;
+    private final String backendName;
+    private final ParallelBackend backend;
     private final int nJobs;
     private final int batchSize;
     private final String preDispatch;
@@ -51,29 +52,50 @@ public final class Parallel implements AutoCloseable {
     private final int verbose;
     private final Consumer<String> progressSink;
     private final boolean progressBar;
-    private final Consumer<PoolOptions<?>> poolOptions;
-    private WorkerPool pool;
+    private final ParallelBackend.Settings settings;
+    private boolean configured;
+    private int liveRuns;
     private boolean closed;
 
     private Parallel(Builder b, ParallelConfig.Frame scope) {
         int requested = inherit(b.nJobs, scope, ParallelConfig.Frame::nJobs, 1);
-        Backend wanted = inherit(b.backend, scope, ParallelConfig.Frame::backend,
-                b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES);
-        if (b.require == Require.SHAREDMEM && wanted == Backend.PROCESSES) {
-            wanted = Backend.THREADS;
-        }
+        ParallelBackend explicit = b.backendName == null ? null : explicitBackend(b);
+        String wanted = inherit(b.backendName, scope, ParallelConfig.Frame::backendName,
+                Backends.nameOf(b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES));
         int depth = Worker.nestingDepth();
         int cpus = Worker.cpuBudget();
         int n = requested < 0 ? Math.max(cpus + 1 + requested, 1) : requested;
         if (depth >= 1) {
             n = Math.min(n, cpus); // a worker's share of the machine, never more
-            wanted = depth >= 2 ? Backend.SEQUENTIAL : wanted == Backend.PROCESSES ? Backend.THREADS : wanted;
+            // processes and registered backends become threads one level down; two levels down, sequential
+            wanted = depth >= 2 || wanted.equals(SEQUENTIAL) ? SEQUENTIAL : THREADS;
         }
         if (scope != null && scope.forcesSequential() || n == 1) {
-            wanted = Backend.SEQUENTIAL;
+            wanted = SEQUENTIAL;
         }
-        this.backend = wanted;
-        this.nJobs = wanted == Backend.SEQUENTIAL ? 1 : n;
+        ParallelBackend chosen = wanted.equals(b.backendName) ? explicit : Backends.create(wanted, b.poolOptions);
+        if (explicit != null && chosen != explicit) {
+            explicit.close();
+        }
+        if (b.require == Require.SHAREDMEM && !chosen.supportsSharedMemory()) {
+            chosen.close(); // only a scope's or the default backend gets here: an explicit one was rejected
+            wanted = THREADS;
+            chosen = Backends.create(wanted, b.poolOptions);
+        }
+        int effective = chosen.effectiveNJobs(n);
+        if (effective < 1 || effective > n) {
+            chosen.close();
+            throw new IllegalStateException("backend '" + wanted + "' returned effectiveNJobs(" + n + ")=" + effective
+                    + " (expected 1.." + n + ")");
+        }
+        if (effective == 1 && !wanted.equals(SEQUENTIAL)) {
+            chosen.close(); // joblib runs one worker's worth sequentially
+            wanted = SEQUENTIAL;
+            chosen = Backends.create(wanted, b.poolOptions);
+        }
+        this.backendName = wanted;
+        this.backend = chosen;
+        this.nJobs = effective;
         this.batchSize = b.batchSize;
         this.preDispatch = b.preDispatch;
         this.preDispatchTasks = evalPreDispatch(b.preDispatch, nJobs);
@@ -83,7 +105,32 @@ public final class Parallel implements AutoCloseable {
         this.progressSink = b.progressSink;
         this.progressBar = b.progressBar != null ? b.progressBar
                 : this.verbose > 0 && System.console() != null && System.console().isTerminal();
-        this.poolOptions = b.poolOptions;
+        this.settings = b.settings(nJobs, scope);
+        if (timeout != null && !backend.supportsTimeout() && !wanted.equals(SEQUENTIAL)) {
+            org.slf4j.LoggerFactory.getLogger(Parallel.class).warn("backend '{}' does not support timeouts; "
+                    + "timeout={} is not enforced", wanted, timeout);
+        }
+    }
+
+    private static final String SEQUENTIAL = Backends.nameOf(Backend.SEQUENTIAL);
+    private static final String THREADS = Backends.nameOf(Backend.THREADS);
+
+    /** The backend the builder names, rejected if it contradicts {@code require} (joblib's ValueError). */
+    private static ParallelBackend explicitBackend(Builder b) {
+        ParallelBackend backend = Backends.create(b.backendName, b.poolOptions);
+        if (b.require == Require.SHAREDMEM && !backend.supportsSharedMemory()) {
+            backend.close();
+            throw new IllegalArgumentException("backend=" + label(b.backendName) + " contradicts require=SHAREDMEM: "
+                    + "its tasks do not see the caller's objects (drop optBackend to get threads, or pick a backend "
+                    + "that supports shared memory such as THREADS)");
+        }
+        return backend;
+    }
+
+    /** The enum name of a built-in backend, or the registered name of another. */
+    private static String label(String name) {
+        Backend builtin = Backends.builtin(name);
+        return builtin != null ? builtin.name() : "'" + name + "'";
     }
 
     /** The builder's value, else the innermost enclosing {@link ParallelConfig}'s, else the default. */
@@ -151,9 +198,13 @@ public final class Parallel implements AutoCloseable {
         return new ParallelConfig();
     }
 
-    /** Forces sequential execution for every {@code Parallel} built in this thread until the scope closes. */
+    /**
+     * Forces sequential execution in this thread until the scope closes: every {@code Parallel} built in it
+     * runs in the calling thread, and {@link Pools#threadPool()} and {@link Pools#processPool()} return a
+     * shared {@link SequentialPool} (pynitride's {@code FakePool}).
+     */
     public static ParallelConfig.Scope noParallel() {
-        return ParallelConfig.push(new ParallelConfig.Frame(ParallelConfig.current(), null, null, null, null, true));
+        return ParallelConfig.push(new ParallelConfig.Frame(ParallelConfig.current(), null, null, null, null, null, true));
     }
 
     /** joblib's {@code delayed(fn)(arg)}: a serializable call of {@code fn} with {@code arg}. */
@@ -172,9 +223,31 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
-    /** The backend this instance uses after nJobs, hints, nesting and scopes were applied. */
+    /**
+     * Registers a backend under {@code name}, joblib's {@code register_parallel_backend}: a {@code Parallel}
+     * built with {@link Builder#optBackend(String) optBackend(name)} (or inside a {@link ParallelConfig} that
+     * names it) calls {@code factory} once in {@code build()} and owns the instance it returns. Registering
+     * a name again replaces the factory for {@code Parallel}s built afterwards. Thread-safe.
+     *
+     * @throws IllegalArgumentException if the name is not letters, digits, '_', '.', '-', or is a built-in
+     *         backend's ({@code sequential}, {@code threads}, {@code processes}, {@code custom})
+     */
+    public static void registerBackend(String name, java.util.function.Supplier<? extends ParallelBackend> factory) {
+        Backends.register(name, factory);
+    }
+
+    /**
+     * The backend this instance uses after nJobs, hints, nesting and scopes were applied; {@code CUSTOM}
+     * for a registered backend ({@link #backendName()} says which).
+     */
     public Backend backend() {
-        return backend;
+        Backend builtin = Backends.builtin(backendName);
+        return builtin != null ? builtin : Backend.CUSTOM;
+    }
+
+    /** The name of the backend this instance uses: {@code sequential}, {@code threads}, {@code processes} or a registered name. */
+    public String backendName() {
+        return backendName;
     }
 
     /** The number of concurrent workers this instance uses (1 when sequential). */
@@ -216,44 +289,40 @@ public final class Parallel implements AutoCloseable {
             throw new IllegalStateException("this Parallel is closed; build a new one");
         }
         Progress progress = new Progress(verbose, progressSink, progressBar, "[Parallel(n_jobs=" + nJobs + ")]: ");
-        progress.print("Using backend " + backend + " with " + nJobs + " concurrent workers.");
-        return new ParallelRun<>(pool(), tasks, ordered, batchSize, preDispatchTasks, timeout, progress);
-    }
-
-    private WorkerPool pool() {
-        if (pool == null || !pool.isOpen()) {
-            pool = switch (backend) {
-                case SEQUENTIAL -> SequentialPool.create();
-                case THREADS -> configured(ThreadPool.builder().optWorkers(nJobs).optName("parallel-threads"));
-                case PROCESSES -> configured(ProcessPool.builder().optWorkers(nJobs).optName("parallel-processes"));
-            };
+        progress.print("Using backend " + label(backendName) + " with " + nJobs + " concurrent workers.");
+        if (!configured) {
+            backend.configure(settings); // starts the workers once; they serve every later call
+            configured = true;
         }
-        return pool;
+        liveRuns++;
+        return new ParallelRun<>(backend, this::runEnded, tasks, ordered, batchSize, preDispatchTasks, timeout,
+                progress);
     }
 
-    private WorkerPool configured(PoolOptions<?> b) {
-        poolOptions.accept(b);
-        return b instanceof ThreadPool.Builder t ? t.build() : ((ProcessPool.Builder) b).build();
+    /** A call ended; returns whether another call (a generator still being consumed) is live. */
+    private boolean runEnded() {
+        liveRuns--;
+        return liveRuns > 0;
     }
 
     /** Stops the workers this instance started. Idempotent. */
     @Override
     public void close() {
-        closed = true;
-        if (pool != null) {
-            pool.close();
+        if (!closed) {
+            closed = true;
+            backend.close();
         }
     }
 
     @Override
     public String toString() {
-        return "Parallel[backend=" + backend + ", nJobs=" + nJobs + ", preDispatch=" + preDispatch + "]";
+        return "Parallel[backend=" + label(backendName) + ", nJobs=" + nJobs + ", preDispatch=" + preDispatch + "]";
     }
 
     /** Builds a {@link Parallel}; every option is optional. Not thread-safe. */
     public static final class Builder {
         private Integer nJobs;
-        private Backend backend;
+        private String backendName;
         private Prefer prefer = Prefer.PROCESSES;
         private Require require = Require.NONE;
         private int batchSize;
@@ -264,6 +333,9 @@ public final class Parallel implements AutoCloseable {
         private Consumer<String> progressSink = System.err::println;
         private Boolean progressBar;
         private Consumer<PoolOptions<?>> poolOptions = o -> {};
+        /** Holds and checks the worker options, with the rules of the process pool builders. */
+        private final ProcessPool.Builder workerOptions = ProcessPool.builder();
+        private int innerMaxNumThreads;
 
         private Builder() {}
 
@@ -274,8 +346,22 @@ public final class Parallel implements AutoCloseable {
             return this;
         }
 
+        /** A built-in backend; default: processes (threads with {@code prefer(THREADS)} or {@code require(SHAREDMEM)}). */
         public Builder optBackend(Backend backend) {
-            this.backend = Objects.requireNonNull(backend, "backend");
+            if (Objects.requireNonNull(backend, "backend") == Backend.CUSTOM) {
+                throw new IllegalArgumentException("backend=CUSTOM (expected SEQUENTIAL, THREADS or PROCESSES; "
+                        + "select a registered backend with optBackend(String name))");
+            }
+            this.backendName = Backends.nameOf(backend);
+            return this;
+        }
+
+        /**
+         * A backend by name: {@code sequential}, {@code threads}, {@code processes}, or one registered with
+         * {@link Parallel#registerBackend}. It must support shared memory if {@code require(SHAREDMEM)}.
+         */
+        public Builder optBackend(String name) {
+            this.backendName = Backends.checkKnown(name);
             return this;
         }
 
@@ -332,6 +418,66 @@ public final class Parallel implements AutoCloseable {
         public Builder optProgressBar(boolean progressBar) {
             this.progressBar = progressBar;
             return this;
+        }
+
+        /**
+         * Runs {@code initializer.init(initArgs)} once in every worker before its first task (in the caller,
+         * once, when sequential). Serialized for worker JVMs. Default: none.
+         */
+        public Builder optInitializer(Initializer initializer, Object... initArgs) {
+            workerOptions.optInitializer(initializer, initArgs);
+            return this;
+        }
+
+        /**
+         * Sets an environment variable in every worker JVM (the process backend; threads and sequential
+         * runs share this JVM's environment). Setting a thread-limit variable overrides the default cap.
+         */
+        public Builder optEnv(String name, String value) {
+            workerOptions.optEnv(name, value);
+            return this;
+        }
+
+        /** Extra JVM options for every worker JVM (the process backend), e.g. {@code -Xmx2g}; default none. */
+        public Builder optJvmOptions(String... options) {
+            workerOptions.optJvmOptions(options);
+            return this;
+        }
+
+        /**
+         * Allows classes matching these {@link java.io.ObjectInputFilter} patterns (e.g. {@code com.example.**})
+         * in the tasks, arguments and results that cross to worker JVMs, besides {@code java.**} and
+         * {@code dev.tessera.**}; added to those of the enclosing {@link ParallelConfig} scopes.
+         */
+        public Builder optAllowPatterns(String... patterns) {
+            workerOptions.optAllowPatterns(patterns);
+            return this;
+        }
+
+        /**
+         * Caps the native thread pools of each worker JVM ({@code OMP_NUM_THREADS}, {@code MKL_NUM_THREADS},
+         * {@code OPENBLAS_NUM_THREADS}, PyTorch's {@code ai.djl.pytorch.num_threads}) at {@code n}, joblib's
+         * {@code inner_max_num_threads}; an {@link #optEnv} for one of them wins. Default: max(cpus / nJobs, 1).
+         * Only worker JVMs are capped: threads and sequential runs share this JVM's pools.
+         */
+        public Builder optInnerMaxNumThreads(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("innerMaxNumThreads=" + n + " (expected >= 1)");
+            }
+            this.innerMaxNumThreads = n;
+            return this;
+        }
+
+        ParallelBackend.Settings settings(int nJobs, ParallelConfig.Frame scope) {
+            java.util.LinkedHashSet<String> allow = new java.util.LinkedHashSet<>(workerOptions.allowPatterns);
+            for (ParallelConfig.Frame f = scope; f != null; f = f.parent()) {
+                if (f.allowPatterns() != null) {
+                    allow.addAll(f.allowPatterns());
+                }
+            }
+            return new ParallelBackend.Settings(nJobs, workerOptions.initializer,
+                    java.util.Arrays.asList(workerOptions.initArgs), workerOptions.env, workerOptions.jvmOptions,
+                    innerMaxNumThreads, List.copyOf(allow));
         }
 
         /** Further options for the pool this instance starts (used by tests and benchmarks). */
