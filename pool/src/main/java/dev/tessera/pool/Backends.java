@@ -15,9 +15,9 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * The registry of {@link ParallelBackend}s by name and the three built-in ones: sequential (in the
- * caller's thread), threads and processes (a {@link ThreadPool} or {@link ProcessPool} per
- * {@code Parallel}). The registry is thread-safe; each backend instance belongs to one {@code Parallel}.
+ * The thread-safe registry of {@link ParallelBackend}s by name, and the three built-in backends, each
+ * instance owned by one {@code Parallel}: sequential (in the caller's thread), threads and processes (a
+ * {@link ThreadPool} or {@link ProcessPool} per {@code Parallel}).
  */
 final class Backends {
     private Backends() {}

@@ -23,10 +23,19 @@ import java.util.stream.StreamSupport;
  * <p>Effective configuration, resolved at {@link Parallel.Builder#build()}: explicit builder values,
  * then the enclosing {@link #config()} scope, then the defaults (nJobs 1, processes). A negative nJobs
  * means {@code cpus + 1 + nJobs} (-1 all CPUs, -2 all but one); an effective value of 1 runs
- * sequentially; {@code require(SHAREDMEM)} or {@code prefer(THREADS)} select threads. Inside a pool
- * worker, processes become threads and CPUs are the worker's share; two levels down everything runs
- * sequentially, so nesting never multiplies threads or JVMs. {@link #noParallel()} forces sequential
- * execution in its scope.
+ * sequentially; {@code require(SHAREDMEM)} or {@code prefer(THREADS)} select threads, and an explicit
+ * backend without shared memory together with {@code require(SHAREDMEM)} is an
+ * {@link IllegalArgumentException}. Inside a pool worker, processes (and registered backends) become
+ * threads and CPUs are the worker's share; two levels down everything runs sequentially, so nesting never
+ * multiplies threads or JVMs. A sequential Parallel runs tasks in the caller's thread without entering a
+ * worker, so a nested Parallel in its tasks resolves exactly as the caller's would (joblib's
+ * {@code SequentialBackend}). {@link #noParallel()} forces sequential execution in its scope. Backends
+ * beyond the three built-in ones plug in through {@link ParallelBackend} and {@link #registerBackend}.
+ *
+ * <p>Two deliberate differences from joblib: a closed instance throws {@link IllegalStateException} on
+ * the next call (Java's convention for a closed {@link AutoCloseable}; joblib silently starts new workers),
+ * and a second call may run while a generator of an earlier one is still being consumed (joblib raises);
+ * both share the instance's workers, and a failing call cancels only its own batches.
  */
 public final class Parallel implements AutoCloseable {
     /** Where tasks run; {@code CUSTOM} is a backend registered with {@link #registerBackend}. */

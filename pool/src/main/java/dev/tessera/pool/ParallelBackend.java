@@ -9,13 +9,13 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Where a {@link Parallel} runs its batches, joblib's {@code ParallelBackendBase}: register an
- * implementation with {@link Parallel#registerBackend} and select it with
- * {@link Parallel.Builder#optBackend(String)}. Implementations must be thread-safe: {@link #submit},
- * {@link #abortEverything} and {@link #close} come from the thread that drives a call, while batches
- * complete on whatever threads the backend uses. The {@link Parallel} that obtained an instance from its
- * factory owns it: it calls {@link #configure} once before the first batch and {@link #close} once when it
- * is closed, and nobody else uses the instance. Results and tasks belong to the caller.
+ * Where a {@link Parallel} runs its batches (joblib's {@code ParallelBackendBase}); implementations must be
+ * thread-safe, and the {@code Parallel} that obtained an instance from its factory owns it, while tasks and
+ * results belong to that Parallel's caller. Register an implementation with {@link Parallel#registerBackend}
+ * and select it with {@link Parallel.Builder#optBackend(String)}. {@link #submit}, {@link #abortEverything}
+ * and {@link #close} come from the thread that drives a call, while batches complete on whatever threads the
+ * backend uses. The owner calls {@link #configure} once before the first batch and {@link #close} once when
+ * it is closed; nobody else uses the instance.
  *
  * <p>Life cycle, per {@code Parallel}: the factory is called in {@code build()} (so construction must be
  * cheap and start nothing); {@link #supportsSharedMemory()} and {@link #effectiveNJobs} are asked there;
@@ -91,7 +91,7 @@ public interface ParallelBackend extends AutoCloseable {
     void close();
 
     /**
-     * What a backend is configured with. Immutable; the lists and map are unmodifiable.
+     * The immutable settings a backend is configured with (the lists and map are unmodifiable copies).
      *
      * @param nJobs the effective number of workers, from {@link ParallelBackend#effectiveNJobs}
      * @param initializer runs once in every worker before its first batch, with {@code initArgs}; null for none
@@ -120,10 +120,10 @@ public interface ParallelBackend extends AutoCloseable {
     }
 
     /**
-     * Consecutive tasks of one {@link Parallel} call that run together on one worker, joblib's
-     * {@code BatchedCalls}. Thread-safe: its state moves QUEUED → RUNNING → DONE, or to CANCELLED from
-     * either of the first two, by compare-and-swap, so the first outcome wins and later ones are ignored.
-     * Parallel creates and owns it; results belong to the caller of Parallel.
+     * Consecutive tasks of one {@link Parallel} call that run together on one worker (joblib's
+     * {@code BatchedCalls}); thread-safe, created and owned by Parallel, its results belonging to Parallel's
+     * caller. Its state moves QUEUED → RUNNING → DONE, or to CANCELLED from either of the first two, by
+     * compare-and-swap, so the first outcome wins and later ones are ignored.
      */
     final class Batch {
         static final int QUEUED = 0;
