@@ -19,9 +19,9 @@ import java.util.concurrent.TimeUnit;
  * one), then waits for the next completion, which feeds the auto-batcher and the progress messages. The
  * first failure, a timeout, or an exception from the task iterator cancels every batch of the call
  * (interrupting threads, killing and replacing process workers), lets the backend abort what it still
- * runs when no other call is live, and is rethrown. A completion is taken as soon as it is there, so a
- * sequential backend, which completes batches inside {@code submit}, starts no batch after a failed one.
- * Confined to the consuming thread; backends only add to the completion queue.
+ * runs when no other call is live, and is rethrown. No batch is dispatched once one has failed, so a
+ * sequential backend, which completes batches inside {@code submit}, starts no task after a failed one.
+ * Confined to the consuming thread; backends only add to the completion queue (and set {@code failed}).
  */
 final class ParallelRun<R> implements Iterator<R> {
     /** A dispatched batch; {@code values} is set once it completed. */
@@ -64,6 +64,7 @@ final class ParallelRun<R> implements Iterator<R> {
 
         @Override
         public void onFailure(Batch batch, RuntimeException failure) {
+            failed = true; // before the completion is visible, so no batch is dispatched after it is taken
             completions.add(new Done(batch, null, failure));
         }
     };
@@ -73,6 +74,8 @@ final class ParallelRun<R> implements Iterator<R> {
     private long completedTasks;
     private boolean exhausted;
     private boolean finished;
+    /** Set by the first failed batch, on any thread: dispatch no more, the failure is on its way. */
+    private volatile boolean failed;
 
     ParallelRun(ParallelBackend backend, Owner owner, Iterator<? extends SerializableCallable<?>> tasks,
             boolean ordered, int batchSize, int preDispatch, Duration timeout, Progress progress) {
@@ -139,7 +142,7 @@ final class ParallelRun<R> implements Iterator<R> {
 
     private void dispatch() {
         // ordered: batches not yet yielded count too, so memory stays bounded if the head is slow
-        while (!exhausted && (ordered ? inOrder.size() : inFlight.size()) < maxBatchesInFlight) {
+        while (!exhausted && !failed && (ordered ? inOrder.size() : inFlight.size()) < maxBatchesInFlight) {
             int size = nextBatchSize();
             List<Object> batch = new ArrayList<>(Math.min(size, 1 << 16));
             try {
@@ -156,10 +159,6 @@ final class ParallelRun<R> implements Iterator<R> {
                 return;
             }
             submit(batch.toArray());
-            Done done = completions.poll(); // a sequential backend completed it already
-            if (done != null) {
-                onDone(done);
-            }
         }
     }
 
