@@ -67,44 +67,10 @@ public final class Parallel implements AutoCloseable {
     private boolean closed;
 
     private Parallel(Builder b, ParallelConfig.Frame scope) {
-        int requested = inherit(b.nJobs, scope, ParallelConfig.Frame::nJobs, 1);
-        ParallelBackend explicit = b.backendName == null ? null : explicitBackend(b);
-        String wanted = inherit(b.backendName, scope, ParallelConfig.Frame::backendName,
-                Backends.nameOf(b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES));
-        int depth = Worker.nestingDepth();
-        int cpus = Worker.cpuBudget();
-        int n = requested < 0 ? Math.max(cpus + 1 + requested, 1) : requested;
-        if (depth >= 1) {
-            n = Math.min(n, cpus); // a worker's share of the machine, never more
-            // processes and registered backends become threads one level down; two levels down, sequential
-            wanted = depth >= 2 || wanted.equals(SEQUENTIAL) ? SEQUENTIAL : THREADS;
-        }
-        if (scope != null && scope.forcesSequential() || n == 1) {
-            wanted = SEQUENTIAL;
-        }
-        ParallelBackend chosen = wanted.equals(b.backendName) ? explicit : Backends.create(wanted, b.poolOptions);
-        if (explicit != null && chosen != explicit) {
-            explicit.close();
-        }
-        if (b.require == Require.SHAREDMEM && !chosen.supportsSharedMemory()) {
-            chosen.close(); // only a scope's or the default backend gets here: an explicit one was rejected
-            wanted = THREADS;
-            chosen = Backends.create(wanted, b.poolOptions);
-        }
-        int effective = chosen.effectiveNJobs(n);
-        if (effective < 1 || effective > n) {
-            chosen.close();
-            throw new IllegalStateException("backend '" + wanted + "' returned effectiveNJobs(" + n + ")=" + effective
-                    + " (expected 1.." + n + ")");
-        }
-        if (effective == 1 && !wanted.equals(SEQUENTIAL)) {
-            chosen.close(); // joblib runs one worker's worth sequentially
-            wanted = SEQUENTIAL;
-            chosen = Backends.create(wanted, b.poolOptions);
-        }
-        this.backendName = wanted;
-        this.backend = chosen;
-        this.nJobs = effective;
+        Choice choice = choose(b, scope);
+        this.backendName = choice.name();
+        this.backend = choice.backend();
+        this.nJobs = choice.nJobs();
         this.batchSize = b.batchSize;
         this.preDispatch = b.preDispatch;
         this.preDispatchTasks = evalPreDispatch(b.preDispatch, nJobs);
@@ -115,10 +81,67 @@ public final class Parallel implements AutoCloseable {
         this.progressBar = b.progressBar != null ? b.progressBar
                 : this.verbose > 0 && System.console() != null && System.console().isTerminal();
         this.settings = b.settings(nJobs, scope);
-        if (timeout != null && !backend.supportsTimeout() && !wanted.equals(SEQUENTIAL)) {
+        if (timeout != null && !backend.supportsTimeout() && !backendName.equals(SEQUENTIAL)) {
             org.slf4j.LoggerFactory.getLogger(Parallel.class).warn("backend '{}' does not support timeouts; "
-                    + "timeout={} is not enforced", wanted, timeout);
+                    + "timeout={} is not enforced", backendName, timeout);
         }
+    }
+
+    /** The backend's name, its instance (owned by the Parallel being built) and the effective nJobs. */
+    private record Choice(String name, ParallelBackend backend, int nJobs) {}
+
+    /**
+     * Resolves the backend and nJobs: the builder's, the scope's or the default values, then nesting,
+     * sequential scopes and nJobs=1, then {@code require}, then the backend's own {@code effectiveNJobs}.
+     * Every backend instance made on the way but not chosen is closed.
+     */
+    private static Choice choose(Builder b, ParallelConfig.Frame scope) {
+        ParallelBackend explicit = b.backendName == null ? null : explicitBackend(b);
+        int n = requestedJobs(b, scope);
+        String wanted = wantedBackend(b, scope, n);
+        ParallelBackend chosen = wanted.equals(b.backendName) ? explicit : Backends.create(wanted, b.poolOptions);
+        if (explicit != null && chosen != explicit) {
+            explicit.close();
+        }
+        if (b.require == Require.SHAREDMEM && !chosen.supportsSharedMemory()) {
+            chosen.close(); // only a scope's or the default backend gets here: an explicit one was rejected
+            return choose(THREADS, Backends.create(THREADS, b.poolOptions), n, b);
+        }
+        return choose(wanted, chosen, n, b);
+    }
+
+    private static Choice choose(String name, ParallelBackend backend, int n, Builder b) {
+        int effective = backend.effectiveNJobs(n);
+        if (effective < 1 || effective > n) {
+            backend.close();
+            throw new IllegalStateException("backend '" + name + "' returned effectiveNJobs(" + n + ")=" + effective
+                    + " (expected 1.." + n + ")");
+        }
+        if (effective == 1 && !name.equals(SEQUENTIAL)) {
+            backend.close(); // joblib runs one worker's worth sequentially
+            return new Choice(SEQUENTIAL, Backends.create(SEQUENTIAL, b.poolOptions), 1);
+        }
+        return new Choice(name, backend, effective);
+    }
+
+    /** nJobs as asked (builder, scope, default 1), negative values counted from the CPUs, capped in a worker. */
+    private static int requestedJobs(Builder b, ParallelConfig.Frame scope) {
+        int requested = inherit(b.nJobs, scope, ParallelConfig.Frame::nJobs, 1);
+        int cpus = Worker.cpuBudget();
+        int n = requested < 0 ? Math.max(cpus + 1 + requested, 1) : requested;
+        return Worker.nestingDepth() >= 1 ? Math.min(n, cpus) : n; // a worker's share of the machine, never more
+    }
+
+    /** The backend's name after nesting and sequential rules, before {@code require} is checked. */
+    private static String wantedBackend(Builder b, ParallelConfig.Frame scope, int n) {
+        String wanted = inherit(b.backendName, scope, ParallelConfig.Frame::backendName,
+                Backends.nameOf(b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES));
+        int depth = Worker.nestingDepth();
+        if (depth >= 1) {
+            // processes and registered backends become threads one level down; two levels down, sequential
+            wanted = depth >= 2 || wanted.equals(SEQUENTIAL) ? SEQUENTIAL : THREADS;
+        }
+        return scope != null && scope.forcesSequential() || n == 1 ? SEQUENTIAL : wanted;
     }
 
     private static final String SEQUENTIAL = Backends.nameOf(Backend.SEQUENTIAL);

@@ -151,6 +151,8 @@ public interface ParallelBackend extends AutoCloseable {
         private volatile Chunk chunk;
         /** The thread inside {@link #run()}, interrupted on cancellation; guarded by {@code this}. */
         private Thread runner;
+        /** Whether {@link #cancel} interrupted {@link #runner}; guarded by {@code this}. */
+        private boolean runnerInterrupted;
 
         Batch(SerializableFunction<?, ?> fn, Object[] args, long firstIndex, Listener listener) {
             this.fn = fn;
@@ -192,14 +194,14 @@ public interface ParallelBackend extends AutoCloseable {
          * batch meanwhile, the calling thread is interrupted (and its interrupt flag cleared on return).
          */
         public void run() {
-            if (!start()) {
-                return;
-            }
             synchronized (this) {
-                runner = Thread.currentThread();
+                runner = Thread.currentThread(); // before start(): a cancel right after it must find the thread
             }
-            Object[] values = new Object[args.length];
             try {
+                if (!start()) {
+                    return;
+                }
+                Object[] values = new Object[args.length];
                 for (int i = 0; i < args.length; i++) {
                     try {
                         values[i] = call(args[i]);
@@ -212,10 +214,12 @@ public interface ParallelBackend extends AutoCloseable {
                 }
                 finish(values);
             } finally {
+                boolean interruptedByCancel;
                 synchronized (this) {
                     runner = null;
+                    interruptedByCancel = runnerInterrupted;
                 }
-                if (state.get() == CANCELLED) {
+                if (interruptedByCancel) {
                     Thread.interrupted(); // our own interrupt must not leak into the thread's next work
                 }
             }
@@ -310,6 +314,7 @@ public interface ParallelBackend extends AutoCloseable {
             synchronized (this) {
                 if (runner != null) {
                     runner.interrupt();
+                    runnerInterrupted = true;
                 }
             }
         }

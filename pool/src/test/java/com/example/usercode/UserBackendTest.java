@@ -63,9 +63,11 @@ class UserBackendTest {
     @Test
     void aFailureCancelsTheCallAndAbortsTheBackend() throws Exception {
         CountDownLatch never = new CountDownLatch(1);
+        CountDownLatch started = new CountDownLatch(1);
         CountDownLatch interrupted = new CountDownLatch(1);
         List<SerializableCallable<Integer>> tasks = new ArrayList<>();
         tasks.add(() -> {
+            started.countDown();
             try {
                 never.await();
             } catch (InterruptedException e) {
@@ -74,6 +76,7 @@ class UserBackendTest {
             return 0;
         });
         tasks.add(() -> {
+            assertTrue(started.await(10, TimeUnit.SECONDS), "the first task started");
             throw new IllegalStateException("second task fails");
         });
         try (Parallel p = Parallel.builder().optNJobs(2).optBackend("user-executor").optBatchSize(1).build()) {
