@@ -36,6 +36,15 @@ final class Backends {
         return backend.name().toLowerCase(Locale.ROOT);
     }
 
+    /** The name of a backend chosen by enum in a builder or scope; {@code CUSTOM} names no backend. */
+    static String checkBuiltin(Parallel.Backend backend) {
+        if (Objects.requireNonNull(backend, "backend") == Parallel.Backend.CUSTOM) {
+            throw new IllegalArgumentException("backend=CUSTOM (expected SEQUENTIAL, THREADS or PROCESSES; "
+                    + "select a registered backend with optBackend(String name))");
+        }
+        return nameOf(backend);
+    }
+
     /** The built-in backend of that name, or null for a registered one. */
     static Parallel.Backend builtin(String name) {
         for (Parallel.Backend b : Parallel.Backend.values()) {

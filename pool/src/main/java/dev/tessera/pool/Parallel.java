@@ -380,11 +380,7 @@ public final class Parallel implements AutoCloseable {
 
         /** A built-in backend; default: processes (threads with {@code prefer(THREADS)} or {@code require(SHAREDMEM)}). */
         public Builder optBackend(Backend backend) {
-            if (Objects.requireNonNull(backend, "backend") == Backend.CUSTOM) {
-                throw new IllegalArgumentException("backend=CUSTOM (expected SEQUENTIAL, THREADS or PROCESSES; "
-                        + "select a registered backend with optBackend(String name))");
-            }
-            this.backendName = Backends.nameOf(backend);
+            this.backendName = Backends.checkBuiltin(backend);
             return this;
         }
 

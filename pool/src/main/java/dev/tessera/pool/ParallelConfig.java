@@ -58,11 +58,7 @@ public final class ParallelConfig {
 
     /** Default built-in backend in the scope (not {@code CUSTOM}: name a registered one with {@link #optBackend(String)}). */
     public ParallelConfig optBackend(Parallel.Backend backend) {
-        if (java.util.Objects.requireNonNull(backend, "backend") == Parallel.Backend.CUSTOM) {
-            throw new IllegalArgumentException("backend=CUSTOM (expected SEQUENTIAL, THREADS or PROCESSES; "
-                    + "select a registered backend with optBackend(String name))");
-        }
-        this.backendName = Backends.nameOf(backend);
+        this.backendName = Backends.checkBuiltin(backend);
         return this;
     }
 
