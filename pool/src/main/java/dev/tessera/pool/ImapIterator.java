@@ -18,7 +18,9 @@ import java.util.concurrent.LinkedBlockingQueue;
  * The lazy iterator behind {@code imap} and {@code imapUnordered}. It pulls arguments from the
  * source only to keep {@code window} chunks in flight, so memory stays bounded whatever the source's
  * length. Ordered mode waits for the oldest chunk; unordered mode takes chunks as they complete.
- * Confined to the thread that iterates it.
+ * When the source throws, the arguments pulled before it still run: their results are yielded first,
+ * then {@code next()} throws the source's exception once and the iteration ends (CPython's
+ * {@code imap}). Confined to the thread that iterates it.
  */
 final class ImapIterator<R> implements Iterator<R> {
     /** One finished chunk: its result, or the failure of the whole chunk. */
@@ -37,6 +39,9 @@ final class ImapIterator<R> implements Iterator<R> {
     private final ChunkIds ids;
     private int outstanding;
     private long nextIndex;
+    /** What the source threw; rethrown once every earlier result was yielded. */
+    private RuntimeException sourceFailure;
+    private boolean sourceFailureThrown;
 
     /** Marks a failed item in the buffer. */
     private record Failed(RuntimeException error) {}
@@ -59,13 +64,17 @@ final class ImapIterator<R> implements Iterator<R> {
     @Override
     public boolean hasNext() {
         topUp();
-        return !buffer.isEmpty() || outstanding > 0;
+        return !buffer.isEmpty() || outstanding > 0 || sourceFailure != null && !sourceFailureThrown;
     }
 
     @Override
     public R next() {
         if (!hasNext()) {
             throw new NoSuchElementException("imap has no more results");
+        }
+        if (buffer.isEmpty() && outstanding == 0) {
+            sourceFailureThrown = true; // only the source's failure is left
+            throw sourceFailure;
         }
         if (buffer.isEmpty()) {
             fill(awaitNext());
@@ -84,10 +93,17 @@ final class ImapIterator<R> implements Iterator<R> {
     }
 
     private void topUp() {
-        while (outstanding < window && source.hasNext()) {
+        while (sourceFailure == null && outstanding < window) {
             List<Object> args = new ArrayList<>(chunksize);
-            while (args.size() < chunksize && source.hasNext()) {
-                args.add(source.next());
+            try {
+                while (args.size() < chunksize && source.hasNext()) {
+                    args.add(source.next());
+                }
+            } catch (RuntimeException e) {
+                sourceFailure = e; // thrown after the results of the arguments already pulled
+            }
+            if (args.isEmpty()) {
+                return;
             }
             submit(args.toArray());
         }

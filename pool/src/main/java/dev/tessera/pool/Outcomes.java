@@ -18,12 +18,16 @@ final class Outcomes {
     }
 
     static RuntimeException itemFailure(Chunk chunk, int item, Throwable error) {
+        return itemFailure(chunk.firstIndex() + item, chunk.workerName(), error);
+    }
+
+    /** The exception for task {@code index} of a call, which threw {@code error} in worker {@code worker}. */
+    static RuntimeException itemFailure(long index, String worker, Throwable error) {
         if (error instanceof PoolException pe && !(error instanceof TaskFailedException)) {
             return pe;
         }
-        long index = chunk.firstIndex() + item;
         String type = error instanceof RemoteException r ? r.remoteType() : error.getClass().getName();
-        return new TaskFailedException("task #" + index + " failed in worker " + chunk.workerName() + ": " + type
+        return new TaskFailedException("task #" + index + " failed in worker " + worker + ": " + type
                 + (error.getMessage() == null ? "" : ": " + error.getMessage()), error);
     }
 }

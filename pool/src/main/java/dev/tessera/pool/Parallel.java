@@ -23,14 +23,23 @@ import java.util.stream.StreamSupport;
  * <p>Effective configuration, resolved at {@link Parallel.Builder#build()}: explicit builder values,
  * then the enclosing {@link #config()} scope, then the defaults (nJobs 1, processes). A negative nJobs
  * means {@code cpus + 1 + nJobs} (-1 all CPUs, -2 all but one); an effective value of 1 runs
- * sequentially; {@code require(SHAREDMEM)} or {@code prefer(THREADS)} select threads. Inside a pool
- * worker, processes become threads and CPUs are the worker's share; two levels down everything runs
- * sequentially, so nesting never multiplies threads or JVMs. {@link #noParallel()} forces sequential
- * execution in its scope.
+ * sequentially; {@code require(SHAREDMEM)} or {@code prefer(THREADS)} select threads, and an explicit
+ * backend without shared memory together with {@code require(SHAREDMEM)} is an
+ * {@link IllegalArgumentException}. Inside a pool worker, processes (and registered backends) become
+ * threads and CPUs are the worker's share; two levels down everything runs sequentially, so nesting never
+ * multiplies threads or JVMs. A sequential Parallel runs tasks in the caller's thread without entering a
+ * worker, so a nested Parallel in its tasks resolves exactly as the caller's would (joblib's
+ * {@code SequentialBackend}). {@link #noParallel()} forces sequential execution in its scope. Backends
+ * beyond the three built-in ones plug in through {@link ParallelBackend} and {@link #registerBackend}.
+ *
+ * <p>Two deliberate differences from joblib: a closed instance throws {@link IllegalStateException} on
+ * the next call (Java's convention for a closed {@link AutoCloseable}; joblib silently starts new workers),
+ * and a second call may run while a generator of an earlier one is still being consumed (joblib raises);
+ * both share the instance's workers, and a failing call cancels only its own batches.
  */
 public final class Parallel implements AutoCloseable {
-    /** Where tasks run. */
-    public enum Backend { SEQUENTIAL, THREADS, PROCESSES }
+    /** Where tasks run; {@code CUSTOM} is a backend registered with {@link #registerBackend}. */
+    public enum Backend { SEQUENTIAL, THREADS, PROCESSES, CUSTOM }
 
     /** Soft hint used when no backend is given. */
     public enum Prefer { THREADS, PROCESSES }
@@ -41,7 +50,8 @@ public final class Parallel implements AutoCloseable {
     /** How results are returned: all at once, lazily in submission order, or lazily in completion order. */
     public enum ReturnAs { LIST, GENERATOR, GENERATOR_UNORDERED }
 
-    private final Backend backend;
+    private final String backendName;
+    private final ParallelBackend backend;
     private final int nJobs;
     private final int batchSize;
     private final String preDispatch;
@@ -51,29 +61,16 @@ public final class Parallel implements AutoCloseable {
     private final int verbose;
     private final Consumer<String> progressSink;
     private final boolean progressBar;
-    private final Consumer<PoolOptions<?>> poolOptions;
-    private WorkerPool pool;
+    private final ParallelBackend.Settings settings;
+    private boolean configured;
+    private int liveRuns;
     private boolean closed;
 
     private Parallel(Builder b, ParallelConfig.Frame scope) {
-        int requested = inherit(b.nJobs, scope, ParallelConfig.Frame::nJobs, 1);
-        Backend wanted = inherit(b.backend, scope, ParallelConfig.Frame::backend,
-                b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES);
-        if (b.require == Require.SHAREDMEM && wanted == Backend.PROCESSES) {
-            wanted = Backend.THREADS;
-        }
-        int depth = Worker.nestingDepth();
-        int cpus = Worker.cpuBudget();
-        int n = requested < 0 ? Math.max(cpus + 1 + requested, 1) : requested;
-        if (depth >= 1) {
-            n = Math.min(n, cpus); // a worker's share of the machine, never more
-            wanted = depth >= 2 ? Backend.SEQUENTIAL : wanted == Backend.PROCESSES ? Backend.THREADS : wanted;
-        }
-        if (scope != null && scope.forcesSequential() || n == 1) {
-            wanted = Backend.SEQUENTIAL;
-        }
-        this.backend = wanted;
-        this.nJobs = wanted == Backend.SEQUENTIAL ? 1 : n;
+        Choice choice = choose(b, scope);
+        this.backendName = choice.name();
+        this.backend = choice.backend();
+        this.nJobs = choice.nJobs();
         this.batchSize = b.batchSize;
         this.preDispatch = b.preDispatch;
         this.preDispatchTasks = evalPreDispatch(b.preDispatch, nJobs);
@@ -83,7 +80,89 @@ public final class Parallel implements AutoCloseable {
         this.progressSink = b.progressSink;
         this.progressBar = b.progressBar != null ? b.progressBar
                 : this.verbose > 0 && System.console() != null && System.console().isTerminal();
-        this.poolOptions = b.poolOptions;
+        this.settings = b.settings(nJobs, scope);
+        if (timeout != null && !backend.supportsTimeout() && !backendName.equals(SEQUENTIAL)) {
+            org.slf4j.LoggerFactory.getLogger(Parallel.class).warn("backend '{}' does not support timeouts; "
+                    + "timeout={} is not enforced", backendName, timeout);
+        }
+    }
+
+    /** The backend's name, its instance (owned by the Parallel being built) and the effective nJobs. */
+    private record Choice(String name, ParallelBackend backend, int nJobs) {}
+
+    /**
+     * Resolves the backend and nJobs: the builder's, the scope's or the default values, then nesting,
+     * sequential scopes and nJobs=1, then {@code require}, then the backend's own {@code effectiveNJobs}.
+     * Every backend instance made on the way but not chosen is closed.
+     */
+    private static Choice choose(Builder b, ParallelConfig.Frame scope) {
+        ParallelBackend explicit = b.backendName == null ? null : explicitBackend(b);
+        int n = requestedJobs(b, scope);
+        String wanted = wantedBackend(b, scope, n);
+        ParallelBackend chosen = wanted.equals(b.backendName) ? explicit : Backends.create(wanted, b.poolOptions);
+        if (explicit != null && chosen != explicit) {
+            explicit.close();
+        }
+        if (b.require == Require.SHAREDMEM && !chosen.supportsSharedMemory()) {
+            chosen.close(); // only a scope's or the default backend gets here: an explicit one was rejected
+            return choose(THREADS, Backends.create(THREADS, b.poolOptions), n, b);
+        }
+        return choose(wanted, chosen, n, b);
+    }
+
+    private static Choice choose(String name, ParallelBackend backend, int n, Builder b) {
+        int effective = backend.effectiveNJobs(n);
+        if (effective < 1 || effective > n) {
+            backend.close();
+            throw new IllegalStateException("backend '" + name + "' returned effectiveNJobs(" + n + ")=" + effective
+                    + " (expected 1.." + n + ")");
+        }
+        if (effective == 1 && !name.equals(SEQUENTIAL)) {
+            backend.close(); // joblib runs one worker's worth sequentially
+            return new Choice(SEQUENTIAL, Backends.create(SEQUENTIAL, b.poolOptions), 1);
+        }
+        return new Choice(name, backend, effective);
+    }
+
+    /** nJobs as asked (builder, scope, default 1), negative values counted from the CPUs, capped in a worker. */
+    private static int requestedJobs(Builder b, ParallelConfig.Frame scope) {
+        int requested = inherit(b.nJobs, scope, ParallelConfig.Frame::nJobs, 1);
+        int cpus = Worker.cpuBudget();
+        int n = requested < 0 ? Math.max(cpus + 1 + requested, 1) : requested;
+        return Worker.nestingDepth() >= 1 ? Math.min(n, cpus) : n; // a worker's share of the machine, never more
+    }
+
+    /** The backend's name after nesting and sequential rules, before {@code require} is checked. */
+    private static String wantedBackend(Builder b, ParallelConfig.Frame scope, int n) {
+        String wanted = inherit(b.backendName, scope, ParallelConfig.Frame::backendName,
+                Backends.nameOf(b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES));
+        int depth = Worker.nestingDepth();
+        if (depth >= 1) {
+            // processes and registered backends become threads one level down; two levels down, sequential
+            wanted = depth >= 2 || wanted.equals(SEQUENTIAL) ? SEQUENTIAL : THREADS;
+        }
+        return scope != null && scope.forcesSequential() || n == 1 ? SEQUENTIAL : wanted;
+    }
+
+    private static final String SEQUENTIAL = Backends.nameOf(Backend.SEQUENTIAL);
+    private static final String THREADS = Backends.nameOf(Backend.THREADS);
+
+    /** The backend the builder names, rejected if it contradicts {@code require} (joblib's ValueError). */
+    private static ParallelBackend explicitBackend(Builder b) {
+        ParallelBackend backend = Backends.create(b.backendName, b.poolOptions);
+        if (b.require == Require.SHAREDMEM && !backend.supportsSharedMemory()) {
+            backend.close();
+            throw new IllegalArgumentException("backend=" + label(b.backendName) + " contradicts require=SHAREDMEM: "
+                    + "its tasks do not see the caller's objects (drop optBackend to get threads, or pick a backend "
+                    + "that supports shared memory such as THREADS)");
+        }
+        return backend;
+    }
+
+    /** The enum name of a built-in backend, or the registered name of another. */
+    private static String label(String name) {
+        Backend builtin = Backends.builtin(name);
+        return builtin != null ? builtin.name() : "'" + name + "'";
     }
 
     /** The builder's value, else the innermost enclosing {@link ParallelConfig}'s, else the default. */
@@ -151,9 +230,13 @@ public final class Parallel implements AutoCloseable {
         return new ParallelConfig();
     }
 
-    /** Forces sequential execution for every {@code Parallel} built in this thread until the scope closes. */
+    /**
+     * Forces sequential execution in this thread until the scope closes: every {@code Parallel} built in it
+     * runs in the calling thread, and {@link Pools#threadPool()} and {@link Pools#processPool()} return a
+     * shared {@link SequentialPool} (pynitride's {@code FakePool}).
+     */
     public static ParallelConfig.Scope noParallel() {
-        return ParallelConfig.push(new ParallelConfig.Frame(ParallelConfig.current(), null, null, null, null, true));
+        return ParallelConfig.push(new ParallelConfig.Frame(ParallelConfig.current(), null, null, null, null, null, true));
     }
 
     /** joblib's {@code delayed(fn)(arg)}: a serializable call of {@code fn} with {@code arg}. */
@@ -172,9 +255,31 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
-    /** The backend this instance uses after nJobs, hints, nesting and scopes were applied. */
+    /**
+     * Registers a backend under {@code name}, joblib's {@code register_parallel_backend}: a {@code Parallel}
+     * built with {@link Builder#optBackend(String) optBackend(name)} (or inside a {@link ParallelConfig} that
+     * names it) calls {@code factory} once in {@code build()} and owns the instance it returns. Registering
+     * a name again replaces the factory for {@code Parallel}s built afterwards. Thread-safe.
+     *
+     * @throws IllegalArgumentException if the name is not letters, digits, '_', '.', '-', or is a built-in
+     *         backend's ({@code sequential}, {@code threads}, {@code processes}, {@code custom})
+     */
+    public static void registerBackend(String name, java.util.function.Supplier<? extends ParallelBackend> factory) {
+        Backends.register(name, factory);
+    }
+
+    /**
+     * The backend this instance uses after nJobs, hints, nesting and scopes were applied; {@code CUSTOM}
+     * for a registered backend ({@link #backendName()} says which).
+     */
     public Backend backend() {
-        return backend;
+        Backend builtin = Backends.builtin(backendName);
+        return builtin != null ? builtin : Backend.CUSTOM;
+    }
+
+    /** The name of the backend this instance uses: {@code sequential}, {@code threads}, {@code processes} or a registered name. */
+    public String backendName() {
+        return backendName;
     }
 
     /** The number of concurrent workers this instance uses (1 when sequential). */
@@ -216,44 +321,40 @@ public final class Parallel implements AutoCloseable {
             throw new IllegalStateException("this Parallel is closed; build a new one");
         }
         Progress progress = new Progress(verbose, progressSink, progressBar, "[Parallel(n_jobs=" + nJobs + ")]: ");
-        progress.print("Using backend " + backend + " with " + nJobs + " concurrent workers.");
-        return new ParallelRun<>(pool(), tasks, ordered, batchSize, preDispatchTasks, timeout, progress);
-    }
-
-    private WorkerPool pool() {
-        if (pool == null || !pool.isOpen()) {
-            pool = switch (backend) {
-                case SEQUENTIAL -> SequentialPool.create();
-                case THREADS -> configured(ThreadPool.builder().optWorkers(nJobs).optName("parallel-threads"));
-                case PROCESSES -> configured(ProcessPool.builder().optWorkers(nJobs).optName("parallel-processes"));
-            };
+        progress.print("Using backend " + label(backendName) + " with " + nJobs + " concurrent workers.");
+        if (!configured) {
+            backend.configure(settings); // starts the workers once; they serve every later call
+            configured = true;
         }
-        return pool;
+        liveRuns++;
+        return new ParallelRun<>(backend, this::runEnded, tasks, ordered, batchSize, preDispatchTasks, timeout,
+                progress);
     }
 
-    private WorkerPool configured(PoolOptions<?> b) {
-        poolOptions.accept(b);
-        return b instanceof ThreadPool.Builder t ? t.build() : ((ProcessPool.Builder) b).build();
+    /** A call ended; returns whether another call (a generator still being consumed) is live. */
+    private boolean runEnded() {
+        liveRuns--;
+        return liveRuns > 0;
     }
 
     /** Stops the workers this instance started. Idempotent. */
     @Override
     public void close() {
-        closed = true;
-        if (pool != null) {
-            pool.close();
+        if (!closed) {
+            closed = true;
+            backend.close();
         }
     }
 
     @Override
     public String toString() {
-        return "Parallel[backend=" + backend + ", nJobs=" + nJobs + ", preDispatch=" + preDispatch + "]";
+        return "Parallel[backend=" + label(backendName) + ", nJobs=" + nJobs + ", preDispatch=" + preDispatch + "]";
     }
 
     /** Builds a {@link Parallel}; every option is optional. Not thread-safe. */
     public static final class Builder {
         private Integer nJobs;
-        private Backend backend;
+        private String backendName;
         private Prefer prefer = Prefer.PROCESSES;
         private Require require = Require.NONE;
         private int batchSize;
@@ -264,6 +365,9 @@ public final class Parallel implements AutoCloseable {
         private Consumer<String> progressSink = System.err::println;
         private Boolean progressBar;
         private Consumer<PoolOptions<?>> poolOptions = o -> {};
+        /** Holds and checks the worker options, with the rules of the process pool builders. */
+        private final ProcessPool.Builder workerOptions = ProcessPool.builder();
+        private int innerMaxNumThreads;
 
         private Builder() {}
 
@@ -274,8 +378,18 @@ public final class Parallel implements AutoCloseable {
             return this;
         }
 
+        /** A built-in backend; default: processes (threads with {@code prefer(THREADS)} or {@code require(SHAREDMEM)}). */
         public Builder optBackend(Backend backend) {
-            this.backend = Objects.requireNonNull(backend, "backend");
+            this.backendName = Backends.checkBuiltin(backend);
+            return this;
+        }
+
+        /**
+         * A backend by name: {@code sequential}, {@code threads}, {@code processes}, or one registered with
+         * {@link Parallel#registerBackend}. It must support shared memory if {@code require(SHAREDMEM)}.
+         */
+        public Builder optBackend(String name) {
+            this.backendName = Backends.checkKnown(name);
             return this;
         }
 
@@ -332,6 +446,66 @@ public final class Parallel implements AutoCloseable {
         public Builder optProgressBar(boolean progressBar) {
             this.progressBar = progressBar;
             return this;
+        }
+
+        /**
+         * Runs {@code initializer.init(initArgs)} once in every worker before its first task (in the caller,
+         * once, when sequential). Serialized for worker JVMs. Default: none.
+         */
+        public Builder optInitializer(Initializer initializer, Object... initArgs) {
+            workerOptions.optInitializer(initializer, initArgs);
+            return this;
+        }
+
+        /**
+         * Sets an environment variable in every worker JVM (the process backend; threads and sequential
+         * runs share this JVM's environment). Setting a thread-limit variable overrides the default cap.
+         */
+        public Builder optEnv(String name, String value) {
+            workerOptions.optEnv(name, value);
+            return this;
+        }
+
+        /** Extra JVM options for every worker JVM (the process backend), e.g. {@code -Xmx2g}; default none. */
+        public Builder optJvmOptions(String... options) {
+            workerOptions.optJvmOptions(options);
+            return this;
+        }
+
+        /**
+         * Allows classes matching these {@link java.io.ObjectInputFilter} patterns (e.g. {@code com.example.**})
+         * in the tasks, arguments and results that cross to worker JVMs, besides {@code java.**} and
+         * {@code dev.tessera.**}; added to those of the enclosing {@link ParallelConfig} scopes.
+         */
+        public Builder optAllowPatterns(String... patterns) {
+            workerOptions.optAllowPatterns(patterns);
+            return this;
+        }
+
+        /**
+         * Caps the native thread pools of each worker JVM ({@code OMP_NUM_THREADS}, {@code MKL_NUM_THREADS},
+         * {@code OPENBLAS_NUM_THREADS}, PyTorch's {@code ai.djl.pytorch.num_threads}) at {@code n}, joblib's
+         * {@code inner_max_num_threads}; an {@link #optEnv} for one of them wins. Default: max(cpus / nJobs, 1).
+         * Only worker JVMs are capped: threads and sequential runs share this JVM's pools.
+         */
+        public Builder optInnerMaxNumThreads(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("innerMaxNumThreads=" + n + " (expected >= 1)");
+            }
+            this.innerMaxNumThreads = n;
+            return this;
+        }
+
+        ParallelBackend.Settings settings(int nJobs, ParallelConfig.Frame scope) {
+            java.util.LinkedHashSet<String> allow = new java.util.LinkedHashSet<>(workerOptions.allowPatterns);
+            for (ParallelConfig.Frame f = scope; f != null; f = f.parent()) {
+                if (f.allowPatterns() != null) {
+                    allow.addAll(f.allowPatterns());
+                }
+            }
+            return new ParallelBackend.Settings(nJobs, workerOptions.initializer,
+                    java.util.Arrays.asList(workerOptions.initArgs), workerOptions.env, workerOptions.jvmOptions,
+                    innerMaxNumThreads, List.copyOf(allow));
         }
 
         /** Further options for the pool this instance starts (used by tests and benchmarks). */

@@ -1,6 +1,9 @@
 package dev.tessera.pool;
 
+import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Defaults for {@link Parallel} in a scope, like joblib's {@code parallel_config}: values set here
@@ -12,8 +15,8 @@ public final class ParallelConfig {
     private static final ThreadLocal<Frame> CURRENT = new ThreadLocal<>();
 
     /** One level of the scope stack; immutable. */
-    record Frame(Frame parent, Integer nJobs, Parallel.Backend backend, Integer verbose, Duration timeout,
-            boolean sequentialOnly) {
+    record Frame(Frame parent, Integer nJobs, String backendName, Integer verbose, Duration timeout,
+            List<String> allowPatterns, boolean sequentialOnly) {
         <T> T find(java.util.function.Function<Frame, T> get) {
             for (Frame f = this; f != null; f = f.parent) {
                 T v = get.apply(f);
@@ -35,9 +38,10 @@ public final class ParallelConfig {
     }
 
     private Integer nJobs;
-    private Parallel.Backend backend;
+    private String backendName;
     private Integer verbose;
     private Duration timeout;
+    private final List<String> allowPatterns = new ArrayList<>();
 
     ParallelConfig() {}
 
@@ -52,8 +56,25 @@ public final class ParallelConfig {
         return this;
     }
 
+    /** Default built-in backend in the scope (not {@code CUSTOM}: name a registered one with {@link #optBackend(String)}). */
     public ParallelConfig optBackend(Parallel.Backend backend) {
-        this.backend = java.util.Objects.requireNonNull(backend, "backend");
+        this.backendName = Backends.checkBuiltin(backend);
+        return this;
+    }
+
+    /** Default backend in the scope by name: a built-in one or one registered with {@link Parallel#registerBackend}. */
+    public ParallelConfig optBackend(String name) {
+        this.backendName = Backends.checkKnown(name);
+        return this;
+    }
+
+    /**
+     * Allows classes matching these {@link java.io.ObjectInputFilter} patterns (e.g. {@code com.example.**})
+     * in worker JVMs of every {@code Parallel} built in the scope, on top of the builder's own patterns and
+     * those of enclosing scopes; same rules as {@link Parallel.Builder#optAllowPatterns}.
+     */
+    public ParallelConfig optAllowPatterns(String... patterns) {
+        allowPatterns.addAll(AllowPatterns.check(patterns));
         return this;
     }
 
@@ -69,7 +90,8 @@ public final class ParallelConfig {
 
     /** Enters the scope; close the returned {@link Scope} to leave it. */
     public Scope apply() {
-        return push(new Frame(CURRENT.get(), nJobs, backend, verbose, timeout, false));
+        return push(new Frame(CURRENT.get(), nJobs, backendName, verbose, timeout,
+                allowPatterns.isEmpty() ? null : List.copyOf(allowPatterns), false));
     }
 
     static Scope push(Frame frame) {

@@ -1,16 +1,14 @@
 package dev.tessera.pool;
 
-import dev.tessera.pool.internal.Chunk;
-import dev.tessera.pool.internal.ChunkResult;
-import dev.tessera.pool.internal.ChunkSink;
+import dev.tessera.pool.ParallelBackend.Batch;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
-import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -19,26 +17,35 @@ import java.util.concurrent.TimeUnit;
  * One {@link Parallel} call, driven by the consuming thread. Each step dispatches batches while fewer
  * than {@code preDispatch} batches are in flight (joblib's steady state: one new batch per completed
  * one), then waits for the next completion, which feeds the auto-batcher and the progress messages. The
- * first failure, a timeout, or an exception from the task iterator cancels every batch in flight
- * (interrupting threads, killing and replacing process workers) and is rethrown. Confined to the
- * consuming thread; workers only add to the completion queue.
+ * first failure, a timeout, or an exception from the task iterator cancels every batch of the call
+ * (interrupting threads, killing and replacing process workers), lets the backend abort what it still
+ * runs when no other call is live, and is rethrown. No batch is dispatched once one has failed, so a
+ * sequential backend, which completes batches inside {@code submit}, starts no task after a failed one.
+ * Confined to the consuming thread; backends only add to the completion queue (and set {@code failed}).
  */
 final class ParallelRun<R> implements Iterator<R> {
     /** A dispatched batch; {@code values} is set once it completed. */
-    private static final class Batch {
-        final Chunk chunk;
+    private static final class Dispatched {
+        final Batch batch;
         final long dispatchedNanos = System.nanoTime();
         Object[] values;
         int next;
 
-        Batch(Chunk chunk) {
-            this.chunk = chunk;
+        Dispatched(Batch batch) {
+            this.batch = batch;
         }
     }
 
-    private record Done(Batch batch, ChunkResult result, RuntimeException failure) {}
+    private record Done(Batch batch, Object[] values, RuntimeException failure) {}
 
-    private final AbstractPool pool;
+    /** How the run tells its {@link Parallel} whether other calls are live when it aborts. */
+    interface Owner {
+        /** Called once when the run ends, normally or by abort; returns whether another call is still live. */
+        boolean runEnded();
+    }
+
+    private final ParallelBackend backend;
+    private final Owner owner;
     private final Iterator<? extends SerializableCallable<?>> tasks;
     private final boolean ordered;
     private final int fixedBatchSize;
@@ -47,24 +54,39 @@ final class ParallelRun<R> implements Iterator<R> {
     private final Duration timeout;
     private final Progress progress;
     private final LinkedBlockingQueue<Done> completions = new LinkedBlockingQueue<>();
-    private final Set<Batch> inFlight = new LinkedHashSet<>();
-    private final ArrayDeque<Batch> inOrder = new ArrayDeque<>();
+    private final Map<Batch, Dispatched> inFlight = new LinkedHashMap<>();
+    private final ArrayDeque<Dispatched> inOrder = new ArrayDeque<>();
+    private final Batch.Listener listener = new Batch.Listener() {
+        @Override
+        public void onResult(Batch batch, Object[] values) {
+            completions.add(new Done(batch, values, null));
+        }
+
+        @Override
+        public void onFailure(Batch batch, RuntimeException failure) {
+            failed = true; // before the completion is visible, so no batch is dispatched after it is taken
+            completions.add(new Done(batch, null, failure));
+        }
+    };
     private final ArrayDeque<Object> unorderedReady = new ArrayDeque<>();
     private long dispatchedTasks;
     private long dispatchedBatches;
     private long completedTasks;
     private boolean exhausted;
     private boolean finished;
+    /** Set by the first failed batch, on any thread: dispatch no more, the failure is on its way. */
+    private volatile boolean failed;
 
-    ParallelRun(WorkerPool pool, Iterator<? extends SerializableCallable<?>> tasks, boolean ordered, int batchSize,
-            int preDispatch, Duration timeout, Progress progress) {
-        this.pool = (AbstractPool) pool;
+    ParallelRun(ParallelBackend backend, Owner owner, Iterator<? extends SerializableCallable<?>> tasks,
+            boolean ordered, int batchSize, int preDispatch, Duration timeout, Progress progress) {
+        this.backend = backend;
+        this.owner = owner;
         this.tasks = tasks;
         this.ordered = ordered;
         this.fixedBatchSize = batchSize;
         this.batcher = batchSize == 0 ? new AutoBatcher(progress::debug) : null;
         this.maxBatchesInFlight = Math.max(1, preDispatch);
-        this.timeout = timeout;
+        this.timeout = backend.supportsTimeout() ? timeout : null;
         this.progress = progress;
     }
 
@@ -79,7 +101,7 @@ final class ParallelRun<R> implements Iterator<R> {
                 return true;
             }
             if (inFlight.isEmpty() && exhausted) {
-                finished = true;
+                end();
                 progress.finish();
                 return false;
             }
@@ -98,7 +120,7 @@ final class ParallelRun<R> implements Iterator<R> {
             Object v = unorderedReady.poll();
             return v == NULL ? null : (R) v;
         }
-        Batch head = inOrder.peek();
+        Dispatched head = inOrder.peek();
         Object v = head.values[head.next++];
         if (head.next == head.values.length) {
             inOrder.poll();
@@ -110,7 +132,7 @@ final class ParallelRun<R> implements Iterator<R> {
         if (!ordered) {
             return !unorderedReady.isEmpty();
         }
-        Batch head = inOrder.peek();
+        Dispatched head = inOrder.peek();
         return head != null && head.values != null;
     }
 
@@ -120,7 +142,7 @@ final class ParallelRun<R> implements Iterator<R> {
 
     private void dispatch() {
         // ordered: batches not yet yielded count too, so memory stays bounded if the head is slow
-        while (!exhausted && (ordered ? inOrder.size() : inFlight.size()) < maxBatchesInFlight) {
+        while (!exhausted && !failed && (ordered ? inOrder.size() : inFlight.size()) < maxBatchesInFlight) {
             int size = nextBatchSize();
             List<Object> batch = new ArrayList<>(Math.min(size, 1 << 16));
             try {
@@ -154,7 +176,6 @@ final class ParallelRun<R> implements Iterator<R> {
     }
 
     private void submit(Object[] callables) {
-        Batch[] holder = new Batch[1];
         SerializableFunction<?, ?> fn = commonFunction(callables);
         Object[] args = callables;
         if (fn != null) {
@@ -163,29 +184,15 @@ final class ParallelRun<R> implements Iterator<R> {
                 args[i] = ((Parallel.Delayed<?, ?>) callables[i]).arg();
             }
         }
-        Chunk chunk = new Chunk(pool.ids.next(), fn == null ? Tasks.CALLABLE : Tasks.of(fn),
-                fn == null ? Tasks.CALLABLE : fn, args, dispatchedTasks,
-                new ChunkSink() {
-                    @Override
-                    public void onResult(Chunk c, ChunkResult result) {
-                        completions.add(new Done(holder[0], result, null));
-                    }
-
-                    @Override
-                    public void onFailure(Chunk c, RuntimeException failure) {
-                        completions.add(new Done(holder[0], null, failure));
-                    }
-                });
-        Batch b = new Batch(chunk);
-        holder[0] = b;
-        inFlight.add(b);
+        Dispatched d = new Dispatched(new Batch(fn, args, dispatchedTasks, listener));
+        inFlight.put(d.batch, d);
         if (ordered) {
-            inOrder.add(b);
+            inOrder.add(d);
         }
         dispatchedTasks += args.length;
         dispatchedBatches++;
         try {
-            pool.engine.submit(chunk);
+            backend.submit(d.batch);
         } catch (RuntimeException e) {
             throw abort(e);
         }
@@ -209,10 +216,10 @@ final class ParallelRun<R> implements Iterator<R> {
         long now = System.nanoTime();
         long earliest = Long.MAX_VALUE;
         Batch late = null;
-        for (Batch b : inFlight) {
-            long started = b.chunk.startedNanos();
+        for (Batch b : inFlight.keySet()) {
+            long started = b.startedNanos();
             if (started != 0) {
-                long deadline = started + timeout.toNanos() * b.chunk.size();
+                long deadline = started + timeout.toNanos() * b.size();
                 if (deadline < earliest) {
                     earliest = deadline;
                     late = b;
@@ -224,8 +231,8 @@ final class ParallelRun<R> implements Iterator<R> {
             if (ready != null) {
                 return ready; // it finished just in time
             }
-            throw abort(new TaskTimeoutException(late.chunk.describe() + " ran longer than the timeout of "
-                    + timeout.toMillis() + " ms per task in worker " + late.chunk.workerName()
+            throw abort(new TaskTimeoutException(late.describe() + " ran longer than the timeout of "
+                    + timeout.toMillis() + " ms per task in worker " + late.workerName()
                     + "; the remaining tasks were cancelled"));
         }
         // batches still queued have no deadline yet: look again soon, when one may have started
@@ -234,45 +241,52 @@ final class ParallelRun<R> implements Iterator<R> {
     }
 
     private void onDone(Done d) {
-        Batch b = d.batch();
-        if (!inFlight.remove(b)) {
+        Dispatched b = inFlight.remove(d.batch());
+        if (b == null) {
             return;
         }
         if (d.failure() != null) {
             throw abort(d.failure());
         }
-        ChunkResult r = d.result();
-        RuntimeException failure = Outcomes.firstFailure(b.chunk, r);
-        if (failure != null) {
-            throw abort(failure);
-        }
         if (batcher != null) {
-            batcher.completed(b.chunk.size(), (System.nanoTime() - b.dispatchedNanos) / 1e9);
+            batcher.completed(b.batch.size(), (System.nanoTime() - b.dispatchedNanos) / 1e9);
         }
         if (ordered) {
-            b.values = r.values();
+            b.values = d.values();
         } else {
-            for (Object v : r.values()) {
+            for (Object v : d.values()) {
                 unorderedReady.add(v == null ? NULL : v);
             }
         }
-        completedTasks += b.chunk.size();
+        completedTasks += b.batch.size();
         progress.batchCompleted(completedTasks, exhausted ? dispatchedTasks : -1, dispatchedBatches);
     }
 
     /** Cancels everything in flight and returns {@code cause} for the caller to throw. */
     private RuntimeException abort(RuntimeException cause) {
-        finished = true;
+        boolean othersLive = end();
         CancellationException cancel = new CancellationException("cancelled because another task of the same "
                 + "Parallel call failed: " + cause.getMessage());
-        for (Batch b : inFlight) {
-            b.chunk.cancel(cancel);
+        for (Batch b : inFlight.keySet()) {
+            b.cancel(cancel);
+        }
+        if (!inFlight.isEmpty() && !othersLive) {
+            backend.abortEverything();
         }
         inFlight.clear();
         inOrder.clear();
         unorderedReady.clear();
         progress.finish();
         return cause;
+    }
+
+    /** Marks the run finished and tells the owner, once; returns whether another call is still live. */
+    private boolean end() {
+        if (finished) {
+            return true; // told already: do not abort on the owner's behalf twice
+        }
+        finished = true;
+        return owner.runEnded();
     }
 
     private static final Object NULL = new Object();

@@ -12,7 +12,10 @@
  * {@code (context, argument) -> result}, queued FIFO and taken by worker slots; so one contract test
  * suite covers all five pools. Process workers each have their own Unix domain socket (one chunk in
  * flight per worker), which is why a worker's death is seen at once as end-of-stream by the one thread
- * that waits on it.
+ * that waits on it. {@link dev.tessera.pool.Parallel} sits one level above: it batches tasks and hands
+ * the batches to a {@link dev.tessera.pool.ParallelBackend} (sequential in the caller, or a thread or
+ * process pool, or one a user registered), so joblib's batching, pre-dispatch and fail-fast rules live in
+ * one place whatever runs the batches.
  *
  * <p><b>Invariants.</b>
  * <ul>

@@ -1,6 +1,7 @@
 package com.example.usercode;
 
 import dev.tessera.pool.ContextFunction;
+import dev.tessera.pool.Initializer;
 import dev.tessera.pool.SerializableCallable;
 import dev.tessera.pool.SerializableFunction;
 import java.io.Serializable;
@@ -45,6 +46,16 @@ public final class UserTasks {
     /** A lambda that captures a value of another package, which nothing allows. */
     public static SerializableFunction<Integer, Integer> capturing(Object foreign) {
         return x -> x + foreign.hashCode() * 0;
+    }
+
+    /** Reads an environment variable or, for a name with a dot, a system property, in the worker. */
+    public static SerializableFunction<String, String> lookup() {
+        return name -> name.contains(".") ? System.getProperty(name) : System.getenv(name);
+    }
+
+    /** An initializer that stores its argument in the system property {@code tessera.test.init}. */
+    public static Initializer recordInit() {
+        return args -> System.setProperty("tessera.test.init", String.valueOf(args[0]));
     }
 
     /** A user result class. */

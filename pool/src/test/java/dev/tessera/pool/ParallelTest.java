@@ -343,4 +343,143 @@ class ParallelTest {
                 last);
         assertTrue(log.size() < 30, "verbose=5 thins the messages: " + log.size());
     }
+
+    @Test
+    void anExplicitBackendThatContradictsRequireIsAnError() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Parallel.builder().optNJobs(2)
+                .optBackend(Backend.PROCESSES).optRequire(Parallel.Require.SHAREDMEM).build());
+        assertTrue(e.getMessage().contains("PROCESSES") && e.getMessage().contains("SHAREDMEM"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Parallel.builder().optNJobs(1)
+                .optBackend("processes").optRequire(Parallel.Require.SHAREDMEM).build(), "whatever nJobs, as joblib");
+        try (ParallelConfig.Scope s = Parallel.config().optBackend(Backend.PROCESSES).apply();
+                Parallel p = Parallel.builder().optNJobs(2).optRequire(Parallel.Require.SHAREDMEM).build()) {
+            assertEquals(Backend.THREADS, p.backend(), "a scope's backend is only a default: the hard constraint wins");
+        }
+    }
+
+    @Test
+    void sequentialStartsNoTaskAfterTheFirstFailure() {
+        for (int batchSize : new int[] {0, 1, 10}) {
+            AtomicInteger started = new AtomicInteger();
+            List<SerializableCallable<Integer>> tasks = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                int n = i;
+                tasks.add(() -> {
+                    started.incrementAndGet();
+                    if (n == 3) {
+                        throw new IllegalStateException("task 3 fails");
+                    }
+                    return n;
+                });
+            }
+            try (Parallel p = Parallel.builder().optNJobs(1).optBatchSize(batchSize).build()) {
+                TaskFailedException e = assertThrows(TaskFailedException.class, () -> p.call(tasks));
+                assertTrue(e.getMessage().startsWith("task #3 failed"), e.getMessage());
+            }
+            assertEquals(4, started.get(), "batchSize=" + batchSize + ": tasks started, up to the failing one");
+        }
+    }
+
+    @Test
+    @SuppressWarnings("try")
+    void nestedParallelInASequentialTaskKeepsTheEnclosingConfiguration() {
+        for (Backend configured : List.of(Backend.PROCESSES, Backend.THREADS)) {
+            List<String> seen = new CopyOnWriteArrayList<>();
+            try (ParallelConfig.Scope s = Parallel.config().optBackend(configured).optNJobs(2).apply();
+                    Parallel outer = Parallel.builder().optNJobs(1).build()) {
+                assertEquals(Backend.SEQUENTIAL, outer.backend());
+                outer.call(List.of(() -> {
+                    try (Parallel inner = Parallel.builder().build()) {
+                        seen.add(Worker.nestingDepth() + ":" + inner.backend() + "x" + inner.nJobs());
+                    }
+                    return null;
+                }));
+            }
+            assertEquals(List.of("0:" + configured + "x2"), seen, "joblib's test_nested_backend_in_sequential");
+        }
+        List<String> seen = new CopyOnWriteArrayList<>();
+        try (Parallel outer = Parallel.builder().optNJobs(1).build()) {
+            outer.call(List.of(() -> {
+                try (Parallel inner = Parallel.builder().optNJobs(2).build()) {
+                    seen.add(inner.backend() + "x" + inner.nJobs());
+                }
+                return null;
+            }));
+        }
+        assertEquals(List.of("PROCESSES" + "x2"), seen, "no scope: the defaults, not a worker's fallback to threads");
+    }
+
+    @Test
+    void theInitializerRunsWithItsArgumentsInEveryWorker() {
+        Set<String> threadWorkers = ConcurrentHashMap.newKeySet();
+        try (Parallel p = Parallel.builder().optNJobs(2).optBackend(Backend.THREADS).optBatchSize(1)
+                .optInitializer(args -> threadWorkers.add(Worker.currentName() + "/" + args[0] + args[1]), "a", 1).build()) {
+            Set<String> ran = new HashSet<>(p.map((Integer x) -> Worker.currentName() + "/a1", IntStream.range(0, 50)
+                    .boxed().toList()));
+            assertTrue(threadWorkers.containsAll(ran), "initialized " + threadWorkers + ", ran on " + ran);
+        }
+        List<Object> sequential = new CopyOnWriteArrayList<>();
+        try (Parallel p = Parallel.builder().optInitializer(args -> sequential.addAll(List.of(args)), "b", 2).build()) {
+            p.map((Integer x) -> x, List.of(1, 2, 3));
+            p.map((Integer x) -> x, List.of(4));
+        }
+        assertEquals(List.of("b", 2), sequential, "once, in the caller, for a sequential Parallel");
+    }
+
+    @Test
+    void workerOptionsAreCheckedByTheirSetters() {
+        Parallel.Builder b = Parallel.builder();
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.optJvmOptions("Xmx1g")).getMessage()
+                .contains("Xmx1g"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.optAllowPatterns("com.example.**;!*"))
+                .getMessage().contains("com.example.**;!*"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> b.optInnerMaxNumThreads(0)).getMessage()
+                .contains("innerMaxNumThreads=0"));
+        assertThrows(NullPointerException.class, () -> b.optEnv("A", null));
+        assertThrows(NullPointerException.class, () -> b.optInitializer(null));
+        assertThrows(IllegalArgumentException.class, () -> Parallel.config().optAllowPatterns("*"));
+        assertThrows(IllegalArgumentException.class, () -> b.optBackend(Backend.CUSTOM));
+    }
+
+    @Test
+    void aClosedParallelThrows() {
+        Parallel p = Parallel.builder().optNJobs(2).optBackend(Backend.THREADS).build();
+        assertEquals(List.of(1), p.map((Integer x) -> x, List.of(1)));
+        p.close();
+        p.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.map((Integer x) -> x, List.of(1)));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+
+    @Test
+    void aSecondCallRunsWhileAGeneratorOfTheFirstIsLive() {
+        for (Backend backend : List.of(Backend.SEQUENTIAL, Backend.THREADS)) {
+            try (Parallel p = Parallel.builder().optNJobs(backend == Backend.SEQUENTIAL ? 1 : 2).optBackend(backend)
+                    .optBatchSize(1).optReturnAs(ReturnAs.GENERATOR).build()) {
+                Iterator<Integer> first = p.iterate(squares(100));
+                assertEquals(0, first.next());
+                assertEquals(1, first.next());
+                assertEquals(List.of(10, 20), p.map((Integer x) -> 10 * x, List.of(1, 2)), backend + ": second call");
+                List<Integer> rest = new ArrayList<>();
+                first.forEachRemaining(rest::add);
+                assertEquals(IntStream.range(2, 100).map(x -> x * x).boxed().toList(), rest, backend + ": first call");
+            }
+        }
+    }
+
+    @Test
+    void aFailedCallLeavesAnotherLiveGeneratorAlone() {
+        try (Parallel p = Parallel.builder().optNJobs(2).optBackend(Backend.THREADS).optBatchSize(1)
+                .optReturnAs(ReturnAs.GENERATOR).build()) {
+            Iterator<Integer> first = p.iterate(squares(50));
+            assertEquals(0, first.next());
+            List<SerializableCallable<Integer>> failing = List.of(() -> {
+                throw new IllegalStateException("second call fails");
+            });
+            assertThrows(TaskFailedException.class, () -> p.call(failing));
+            List<Integer> rest = new ArrayList<>();
+            first.forEachRemaining(rest::add);
+            assertEquals(IntStream.range(1, 50).map(x -> x * x).boxed().toList(), rest);
+        }
+    }
 }

@@ -194,6 +194,49 @@ abstract class PoolContractTest {
         assertFalse(it.hasNext());
     }
 
+    /** Yields 0, 1, 2, then throws at item 3, as a generator that breaks does. */
+    static Iterable<Integer> breaksAtThree() {
+        return () -> new Iterator<>() {
+            int i;
+
+            @Override
+            public boolean hasNext() {
+                return true;
+            }
+
+            @Override
+            public Integer next() {
+                if (i == 3) {
+                    throw new IllegalStateException("source broke at item 3");
+                }
+                return i++;
+            }
+        };
+    }
+
+    @Test
+    void imapYieldsTheResultsBeforeASourceFailureThenThrowsIt() {
+        Iterator<Integer> it = pool.imap((Integer x) -> x * 10, breaksAtThree());
+        assertEquals(0, it.next());
+        assertEquals(10, it.next());
+        assertEquals(20, it.next());
+        assertTrue(it.hasNext(), "the source's failure is still to come");
+        assertEquals("source broke at item 3", assertThrows(IllegalStateException.class, it::next).getMessage());
+        assertFalse(it.hasNext(), "the iteration ends after the source's failure");
+    }
+
+    @Test
+    void imapUnorderedYieldsTheResultsBeforeASourceFailureThenThrowsIt() {
+        Iterator<Integer> it = pool.imapUnordered((Integer x) -> x * 10, breaksAtThree(), 2);
+        Set<Integer> seen = new HashSet<>();
+        for (int i = 0; i < 3; i++) {
+            seen.add(it.next());
+        }
+        assertEquals(Set.of(0, 10, 20), seen);
+        assertThrows(IllegalStateException.class, it::next);
+        assertFalse(it.hasNext());
+    }
+
     @Test
     void imapUnorderedYieldsInCompletionOrder() {
         assumeTrue(concurrent(), "needs two workers running at once");

@@ -95,7 +95,8 @@ public final class PoolBenchmark {
             report("thread", "map", "tasksPerSec", mapPool(threads), execMap);
             report("process", "map", "tasksPerSec", mapPool(processes), execMap);
 
-            for (Parallel.Backend b : Parallel.Backend.values()) {
+            for (Parallel.Backend b : List.of(Parallel.Backend.SEQUENTIAL, Parallel.Backend.THREADS,
+                    Parallel.Backend.PROCESSES)) {
                 report(b == Parallel.Backend.SEQUENTIAL ? "sequential" : b == Parallel.Backend.THREADS ? "thread" : "process",
                         "parallel", "tasksPerSec", parallel(b), execMap);
             }

@@ -1,0 +1,264 @@
+package dev.tessera.pool;
+
+import dev.tessera.pool.internal.Chunk;
+import dev.tessera.pool.internal.ChunkResult;
+import dev.tessera.pool.internal.ChunkSink;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The thread-safe registry of {@link ParallelBackend}s by name, and the three built-in backends, each
+ * instance owned by one {@code Parallel}: sequential (in the caller's thread), threads and processes (a
+ * {@link ThreadPool} or {@link ProcessPool} per {@code Parallel}).
+ */
+final class Backends {
+    private Backends() {}
+
+    private static final Map<String, Supplier<? extends ParallelBackend>> REGISTERED = new ConcurrentHashMap<>();
+
+    /**
+     * Native thread-pool variables capped by {@code optInnerMaxNumThreads}; the same three that worker JVMs
+     * get max(cpus / workers, 1) for by default (see the pool README).
+     */
+    static final List<String> INNER_THREAD_ENV = List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS");
+    static final String DJL_THREADS_PROPERTY = "ai.djl.pytorch.num_threads";
+
+    /** The registry name of a built-in backend: {@code sequential}, {@code threads} or {@code processes}. */
+    static String nameOf(Parallel.Backend backend) {
+        return backend.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The name of a backend chosen by enum in a builder or scope; {@code CUSTOM} names no backend. */
+    static String checkBuiltin(Parallel.Backend backend) {
+        if (Objects.requireNonNull(backend, "backend") == Parallel.Backend.CUSTOM) {
+            throw new IllegalArgumentException("backend=CUSTOM (expected SEQUENTIAL, THREADS or PROCESSES; "
+                    + "select a registered backend with optBackend(String name))");
+        }
+        return nameOf(backend);
+    }
+
+    /** The built-in backend of that name, or null for a registered one. */
+    static Parallel.Backend builtin(String name) {
+        for (Parallel.Backend b : Parallel.Backend.values()) {
+            if (b != Parallel.Backend.CUSTOM && nameOf(b).equals(name)) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    static void register(String name, Supplier<? extends ParallelBackend> factory) {
+        checkName(name);
+        Objects.requireNonNull(factory, "factory");
+        if (builtin(name) != null || name.equals(nameOf(Parallel.Backend.CUSTOM))) {
+            throw new IllegalArgumentException("backend name '" + name + "' is reserved for a built-in backend "
+                    + "(choose another name)");
+        }
+        REGISTERED.put(name, factory);
+    }
+
+    /** Checks that {@code name} is a built-in or registered backend; returns it. */
+    static String checkKnown(String name) {
+        checkName(name);
+        if (builtin(name) == null && !REGISTERED.containsKey(name)) {
+            Set<String> known = new TreeSet<>(REGISTERED.keySet());
+            for (Parallel.Backend b : Parallel.Backend.values()) {
+                if (b != Parallel.Backend.CUSTOM) {
+                    known.add(nameOf(b));
+                }
+            }
+            throw new IllegalArgumentException("backend '" + name + "' is not registered (expected one of " + known
+                    + "; register it first with Parallel.registerBackend)");
+        }
+        return name;
+    }
+
+    private static void checkName(String name) {
+        if (name == null || !name.matches("[A-Za-z0-9_.-]+")) {
+            throw new IllegalArgumentException("backend name '" + name + "' (expected letters, digits, '_', '.', '-')");
+        }
+    }
+
+    /** A new instance of the backend called {@code name}; built-in pools get {@code poolOptions} too. */
+    static ParallelBackend create(String name, Consumer<PoolOptions<?>> poolOptions) {
+        Parallel.Backend b = builtin(name);
+        if (b != null) {
+            return b == Parallel.Backend.SEQUENTIAL ? new Sequential() : new OnPool(b == Parallel.Backend.PROCESSES, poolOptions);
+        }
+        Supplier<? extends ParallelBackend> factory = REGISTERED.get(checkKnown(name));
+        ParallelBackend backend = factory.get();
+        if (backend == null) {
+            throw new IllegalStateException("the factory registered for backend '" + name + "' returned null");
+        }
+        return backend;
+    }
+
+    /**
+     * Runs each batch in the caller's thread inside {@code submit}, without entering a worker scope: a
+     * nested {@code Parallel} in a task sees the same nesting level and configuration scopes as the caller
+     * (joblib's {@code SequentialBackend.get_nested_backend}). The initializer runs once, in the caller.
+     */
+    static final class Sequential implements ParallelBackend {
+        @Override
+        public int effectiveNJobs(int nJobs) {
+            return 1;
+        }
+
+        @Override
+        public void configure(Settings settings) {
+            if (settings.initializer() != null) {
+                try {
+                    settings.initializer().init(settings.initArgs().toArray());
+                } catch (Exception e) {
+                    throw new PoolException("initializer failed in the caller's thread (sequential Parallel): " + e, e);
+                }
+            }
+        }
+
+        @Override
+        public void submit(Batch batch) {
+            batch.run();
+        }
+
+        @Override
+        public void abortEverything() {
+            // every batch ran to its end inside submit(): nothing is ever left running
+        }
+
+        @Override
+        public boolean supportsTimeout() {
+            return false;
+        }
+
+        @Override
+        public boolean supportsSharedMemory() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+            // owns no workers
+        }
+    }
+
+    /** Runs batches as chunks of a thread or process pool that this backend starts in {@link #configure}. */
+    static final class OnPool implements ParallelBackend {
+        private final boolean processes;
+        private final Consumer<PoolOptions<?>> poolOptions;
+        private final Set<Chunk> inFlight = ConcurrentHashMap.newKeySet();
+        private volatile AbstractPool pool;
+
+        OnPool(boolean processes, Consumer<PoolOptions<?>> poolOptions) {
+            this.processes = processes;
+            this.poolOptions = poolOptions;
+        }
+
+        @Override
+        public int effectiveNJobs(int nJobs) {
+            return nJobs;
+        }
+
+        @Override
+        public void configure(Settings s) {
+            PoolOptions<?> b = processes ? processOptions(s) : ThreadPool.builder().optName("parallel-threads");
+            b.optWorkers(s.nJobs());
+            if (s.initializer() != null) {
+                b.optInitializer(s.initializer(), s.initArgs().toArray());
+            }
+            poolOptions.accept(b);
+            pool = b instanceof ThreadPool.Builder t ? t.build() : ((ProcessPool.Builder) b).build();
+        }
+
+        private static ProcessPool.Builder processOptions(Settings s) {
+            ProcessPool.Builder p = ProcessPool.builder().optName("parallel-processes");
+            s.env().forEach(p::optEnv);
+            p.optJvmOptions(s.jvmOptions().toArray(String[]::new));
+            if (s.innerMaxNumThreads() > 0) {
+                String limit = String.valueOf(s.innerMaxNumThreads());
+                for (String name : INNER_THREAD_ENV) {
+                    if (!s.env().containsKey(name)) { // an explicit optEnv is more specific
+                        p.optEnv(name, limit);
+                    }
+                }
+                if (s.jvmOptions().stream().noneMatch(o -> o.startsWith("-D" + DJL_THREADS_PROPERTY + "="))) {
+                    p.optJvmOptions("-D" + DJL_THREADS_PROPERTY + "=" + limit);
+                }
+            }
+            if (!s.allowPatterns().isEmpty()) {
+                p.optAllowPatterns(s.allowPatterns().toArray(String[]::new));
+            }
+            return p;
+        }
+
+        @Override
+        public void submit(Batch batch) {
+            AbstractPool p = pool;
+            if (p == null) {
+                throw new IllegalStateException("backend not configured (Parallel calls configure() first)");
+            }
+            boolean delayed = batch.fn != null;
+            Chunk chunk = new Chunk(p.ids.next(), delayed ? Tasks.of(batch.fn) : Tasks.CALLABLE,
+                    delayed ? batch.fn : Tasks.CALLABLE, batch.args, batch.firstIndex, new ChunkSink() {
+                        @Override
+                        public void onResult(Chunk c, ChunkResult r) {
+                            inFlight.remove(c);
+                            RuntimeException failure = Outcomes.firstFailure(c, r);
+                            if (failure != null) {
+                                batch.failWith(failure);
+                            } else {
+                                batch.finish(r.values());
+                            }
+                        }
+
+                        @Override
+                        public void onFailure(Chunk c, RuntimeException failure) {
+                            inFlight.remove(c);
+                            batch.failWith(failure);
+                        }
+                    });
+            batch.runAs(chunk);
+            inFlight.add(chunk);
+            try {
+                p.engine.submit(chunk);
+            } catch (RuntimeException e) {
+                inFlight.remove(chunk);
+                throw e;
+            }
+        }
+
+        @Override
+        public void abortEverything() {
+            CancellationException reason = new CancellationException("cancelled: a Parallel call on this pool failed");
+            for (Chunk c : inFlight) {
+                c.cancel(reason); // a running thread is interrupted, a running worker JVM killed and replaced
+            }
+            inFlight.clear();
+        }
+
+        @Override
+        public boolean supportsTimeout() {
+            return true;
+        }
+
+        @Override
+        public boolean supportsSharedMemory() {
+            return !processes;
+        }
+
+        @Override
+        public void close() {
+            AbstractPool p = pool;
+            if (p != null) {
+                p.close();
+            }
+        }
+    }
+}
