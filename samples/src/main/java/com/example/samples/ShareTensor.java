@@ -1,4 +1,4 @@
-package dev.tessera.samples;
+package com.example.samples;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
