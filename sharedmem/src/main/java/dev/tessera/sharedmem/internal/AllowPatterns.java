@@ -54,8 +54,11 @@ public final class AllowPatterns {
     }
 
     /**
-     * The pattern that allows {@code type}'s package tree ({@code com.example.**}), or the class name itself for
-     * a class in the unnamed package. Arrays stand for their component type; primitives need no pattern (null).
+     * The pattern that allows {@code type}'s package tree ({@code com.example.**}). In the unnamed package, which
+     * no package pattern can name, it is the top-level class and everything nested in it or named after it
+     * ({@code Main*}: {@code Main}, {@code Main$Point}, and {@code Main}'s lambdas). A hidden class (a lambda's)
+     * counts as the class that defined it. Arrays stand for their component type; primitives need no pattern
+     * (null).
      */
     public static String packageTreeOf(Class<?> type) {
         Class<?> c = type;
@@ -66,7 +69,15 @@ public final class AllowPatterns {
             return null;
         }
         String pkg = c.getPackageName();
-        return pkg.isEmpty() ? c.getName() : pkg + ".**";
+        return pkg.isEmpty() ? topLevelOf(c).getName() + "*" : pkg + ".**";
+    }
+
+    private static Class<?> topLevelOf(Class<?> c) {
+        try {
+            return c.getNestHost(); // the top-level class, also of a hidden class defined as its nestmate
+        } catch (RuntimeException e) {
+            return c;
+        }
     }
 
     /** The filter clauses for {@code patterns} followed by {@code !*}, joined with {@code ;}. */

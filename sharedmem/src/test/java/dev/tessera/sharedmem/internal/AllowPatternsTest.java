@@ -33,6 +33,9 @@ class AllowPatternsTest {
         assertEquals("java.lang.**", AllowPatterns.packageTreeOf(String[][].class));
         assertNull(AllowPatterns.packageTreeOf(int.class));
         assertNull(AllowPatterns.packageTreeOf(int[].class));
+        Runnable lambda = () -> { };
+        assertTrue(lambda.getClass().isHidden());
+        assertEquals("dev.tessera.sharedmem.internal.**", AllowPatterns.packageTreeOf(lambda.getClass()));
     }
 
     @Test
