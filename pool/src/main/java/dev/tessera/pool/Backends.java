@@ -3,7 +3,7 @@ package dev.tessera.pool;
 import dev.tessera.pool.internal.Chunk;
 import dev.tessera.pool.internal.ChunkResult;
 import dev.tessera.pool.internal.ChunkSink;
-import java.util.List;
+import dev.tessera.pool.internal.ProcessConfig;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -23,13 +23,6 @@ final class Backends {
     private Backends() {}
 
     private static final Map<String, Supplier<? extends ParallelBackend>> REGISTERED = new ConcurrentHashMap<>();
-
-    /**
-     * Native thread-pool variables capped by {@code optInnerMaxNumThreads}; the same three that worker JVMs
-     * get max(cpus / workers, 1) for by default (see the pool README).
-     */
-    static final List<String> INNER_THREAD_ENV = List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS");
-    static final String DJL_THREADS_PROPERTY = "ai.djl.pytorch.num_threads";
 
     /** The registry name of a built-in backend: {@code sequential}, {@code threads} or {@code processes}. */
     static String nameOf(Parallel.Backend backend) {
@@ -183,13 +176,13 @@ final class Backends {
             p.optJvmOptions(s.jvmOptions().toArray(String[]::new));
             if (s.innerMaxNumThreads() > 0) {
                 String limit = String.valueOf(s.innerMaxNumThreads());
-                for (String name : INNER_THREAD_ENV) {
+                for (String name : ProcessConfig.THREAD_ENV) {
                     if (!s.env().containsKey(name)) { // an explicit optEnv is more specific
                         p.optEnv(name, limit);
                     }
                 }
-                if (s.jvmOptions().stream().noneMatch(o -> o.startsWith("-D" + DJL_THREADS_PROPERTY + "="))) {
-                    p.optJvmOptions("-D" + DJL_THREADS_PROPERTY + "=" + limit);
+                if (s.jvmOptions().stream().noneMatch(o -> o.startsWith("-D" + ProcessConfig.DJL_THREADS + "="))) {
+                    p.optJvmOptions("-D" + ProcessConfig.DJL_THREADS + "=" + limit);
                 }
             }
             if (!s.allowPatterns().isEmpty()) {

@@ -31,8 +31,10 @@ public record ProcessConfig(String javaBinary, String classPath, List<String> jv
         Path tempDir, Supplier<TensorAwareCodec> codec, List<String> allowPatterns, boolean copyTensors,
         long startTimeoutMillis) {
     /** Native thread pools we cap in workers; the caller's own setting always wins. */
-    static final List<String> THREAD_ENV = List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS");
-    static final String DJL_THREADS = "ai.djl.pytorch.num_threads";
+    public static final List<String> THREAD_ENV =
+            List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS");
+    /** The system property that sets PyTorch's intra-op thread count in DJL. */
+    public static final String DJL_THREADS = "ai.djl.pytorch.num_threads";
     /** Prefix of the private directory a worker's socket lives in while the worker starts. */
     static final String SOCKET_DIR_PREFIX = "tessera-pool-";
     private static final String ERROR_FILE = "-XX:ErrorFile=";
