@@ -77,8 +77,8 @@ public final class SegmentReaper {
         List<String> out = new ArrayList<>();
         FileTrust trust = FileTrust.fromSystemProperties();
         for (Path path : segmentFiles(directory)) {
-            try (SegmentFiles.CheckedFile f = SegmentFiles.openChecked(path, trust)) {
-                // admitted
+            try {
+                SegmentFiles.openChecked(path, trust).close(); // admitted
             } catch (UntrustedFileException e) {
                 out.add(path.getFileName() + ": owner uid " + e.ownerUid() + ", mode " + String.format("%04o", e.mode()));
             } catch (IOException e) {

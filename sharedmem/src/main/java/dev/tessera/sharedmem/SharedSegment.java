@@ -606,6 +606,7 @@ public final class SharedSegment implements AutoCloseable {
             return view;
         }
 
+        @SuppressWarnings("restricted") // reinterpret: the view spans exactly this handle's own mapping
         synchronized Arena viewArena() {
             if (viewsClosed || closing.get()) {
                 throw new IllegalStateException("segment handle " + path.getFileName() + " is closed");

@@ -421,7 +421,7 @@ public final class StoreIndex {
 
     /** The inline value bytes of an inline entry. */
     public static byte[] inlineBytesOf(byte[] image) {
-        int length = (int) Math.clamp(valueLengthOf(image), 0, MAX_INLINE_BYTES);
+        int length = Math.clamp(valueLengthOf(image), 0, MAX_INLINE_BYTES);
         byte[] bytes = new byte[length];
         System.arraycopy(image, E_PAYLOAD, bytes, 0, length);
         return bytes;
