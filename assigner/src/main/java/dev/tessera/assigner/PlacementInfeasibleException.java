@@ -5,7 +5,7 @@ package dev.tessera.assigner;
  * says which constraint fails, with the numbers, so the caller can add devices, raise {@code maxMemRatio} or
  * loosen {@code balanceTolerance}.
  */
-public class PlacementInfeasibleException extends RuntimeException {
+public class PlacementInfeasibleException extends PlacementException {
 
     private static final long serialVersionUID = 1L;
 

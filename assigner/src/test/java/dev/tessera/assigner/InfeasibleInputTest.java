@@ -13,6 +13,18 @@ class InfeasibleInputTest {
     }
 
     @Test
+    void divergingGradientIsAPlacementDivergedExceptionNamingTheLoss() {
+        // sizes near the top of the double range overflow the float loss: the descent must stop, not go on
+        var e = assertThrows(PlacementDivergedException.class, () -> base()
+                .addModel("a", 1e307).addModel("b", 1e307)
+                .connect("a", "b", 1)
+                .setDevices(List.of(Device.gpu(0, 1e308), Device.gpu(1, 1e308)))
+                .build().placement());
+        assertTrue(e.getMessage().contains("diverged") && e.getMessage().contains("updateRate"), e.getMessage());
+        assertTrue(e instanceof PlacementException);
+    }
+
+    @Test
     void totalDemandAboveTotalCapacityNamesBothNumbers() {
         var e = assertThrows(PlacementInfeasibleException.class, () -> base()
                 .addModel("a", 600).addModel("b", 600)

@@ -5,7 +5,7 @@ package dev.tessera.sharedmem;
  * (its segment was released, reaped or re-created with another generation), or one whose dtype, shape or
  * offset does not fit its segment. Immutable.
  */
-public final class InvalidTensorRefException extends RuntimeException {
+public final class InvalidTensorRefException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
     public InvalidTensorRefException(String message) {

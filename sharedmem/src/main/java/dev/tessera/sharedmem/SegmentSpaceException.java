@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * <p>The check runs before anything is mapped (a usable-space check, then {@code posix_fallocate} reserves
  * the pages for real), so a full {@code /dev/shm} is this exception and never a SIGBUS that kills the JVM.
  */
-public final class SegmentSpaceException extends RuntimeException {
+public final class SegmentSpaceException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path directory;

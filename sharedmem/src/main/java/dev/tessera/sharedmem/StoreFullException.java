@@ -6,7 +6,7 @@ package dev.tessera.sharedmem;
  * <p>The index has a fixed number of entries, chosen when the store is created
  * ({@link SharedStore.Builder#optCapacity}); replacing or removing existing keys always works.
  */
-public final class StoreFullException extends RuntimeException {
+public final class StoreFullException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
     private final String store;

@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * or other permission bits (unless {@linkplain SharedStore.Builder#optAllowSharedModes allowed}). Immutable.
  * See "Ownership and permissions" in the module README for the rule and how to opt in.
  */
-public final class UntrustedFileException extends RuntimeException {
+public final class UntrustedFileException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path path;

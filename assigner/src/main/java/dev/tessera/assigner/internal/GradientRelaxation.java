@@ -10,6 +10,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import dev.tessera.assigner.PlacementDivergedException;
 import java.util.SplittableRandom;
 
 /**
@@ -108,7 +109,7 @@ public final class GradientRelaxation {
             if (step % CHECK_EVERY == 0 || step == settings.iterations()) {
                 value = loss.getFloat();
                 if (!Double.isFinite(value)) {
-                    throw new IllegalStateException("placement gradient descent diverged: loss=" + value + " by step "
+                    throw new PlacementDivergedException("placement gradient descent diverged: loss=" + value + " by step "
                             + step + " (check the inputs for NaN or infinite sizes, volumes or distances, or lower"
                             + " updateRate=" + settings.learningRate() + ")");
                 }
