@@ -12,5 +12,13 @@ import java.io.Serializable;
  */
 @FunctionalInterface
 public interface ContextStarFunction<C, R> extends Serializable {
+    /**
+     * Runs the task on a worker with one tuple unpacked into {@code args}.
+     *
+     * @param context the context owned by the worker running the task
+     * @param args the elements of one argument tuple, in order
+     * @return the task's result
+     * @throws Exception anything; the pool reports it as the cause of a {@link TaskFailedException}
+     */
     R apply(C context, Object... args) throws Exception;
 }

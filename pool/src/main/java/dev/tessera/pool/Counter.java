@@ -39,11 +39,15 @@ public final class Counter {
         return new Counter(Objects.requireNonNull(name, "name"), every, Objects.requireNonNull(sink, "sink"));
     }
 
+    /** Adds one (reporting if that crossed a multiple of {@code every}); returns the new count. */
     public long increment() {
         return add(1);
     }
 
-    /** Adds {@code n >= 0} and reports each multiple of {@code every} that the sum crossed. */
+    /**
+     * Adds {@code n >= 0} and reports once if the sum crossed one or more multiples of {@code every}; returns
+     * the new count. Throws {@link IllegalArgumentException} for a negative {@code n}.
+     */
     public long add(long n) {
         if (n < 0) {
             throw new IllegalArgumentException("n=" + n + " (expected >= 0)");
@@ -58,6 +62,7 @@ public final class Counter {
         return after;
     }
 
+    /** The current count; starts at 0. */
     public long get() {
         return count.get();
     }

@@ -14,6 +14,7 @@ public final class CtxPool<C> extends AbstractContextPool<C> {
         super(ProcessPool.start(b, b.resolveName("ctx-processes")));
     }
 
+    /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */
     public static <C> Builder<C> builder() {
         return new Builder<>();
     }
@@ -28,6 +29,13 @@ public final class CtxPool<C> extends AbstractContextPool<C> {
             return this;
         }
 
+        /**
+         * Starts the workers and returns once every one is ready (its initializer has run).
+         *
+         * @throws IllegalStateException if {@code setWorkerContexts} was not called
+         * @throws PoolException if a worker failed to start, its initializer threw, or it was not ready
+         *     within {@code optStartTimeout} plus 5 s
+         */
         public CtxPool<C> build() {
             if (contexts == null) {
                 throw new IllegalStateException("setWorkerContexts(...) is required for a CtxPool");

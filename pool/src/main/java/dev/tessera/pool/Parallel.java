@@ -39,16 +39,42 @@ import java.util.stream.StreamSupport;
  */
 public final class Parallel implements AutoCloseable {
     /** Where tasks run; {@code CUSTOM} is a backend registered with {@link #registerBackend}. */
-    public enum Backend { SEQUENTIAL, THREADS, PROCESSES, CUSTOM }
+    public enum Backend {
+        /** Every task in the calling thread ({@link SequentialPool}'s behaviour). */
+        SEQUENTIAL,
+        /** Platform threads of this JVM; tasks share the caller's objects. */
+        THREADS,
+        /** Worker JVMs; tasks, arguments and results are serialized. */
+        PROCESSES,
+        /** A backend registered with {@link #registerBackend}. */
+        CUSTOM
+    }
 
     /** Soft hint used when no backend is given. */
-    public enum Prefer { THREADS, PROCESSES }
+    public enum Prefer {
+        /** Use the thread backend. */
+        THREADS,
+        /** Use the process backend (the default). */
+        PROCESSES
+    }
 
     /** Hard constraint: SHAREDMEM needs tasks to see the caller's objects, so it forces threads. */
-    public enum Require { NONE, SHAREDMEM }
+    public enum Require {
+        /** No constraint (the default). */
+        NONE,
+        /** Tasks must see the caller's objects: threads, or a backend that supports shared memory. */
+        SHAREDMEM
+    }
 
     /** How results are returned: all at once, lazily in submission order, or lazily in completion order. */
-    public enum ReturnAs { LIST, GENERATOR, GENERATOR_UNORDERED }
+    public enum ReturnAs {
+        /** All results at once, in submission order (the default). */
+        LIST,
+        /** Lazily, in submission order. */
+        GENERATOR,
+        /** Lazily, in completion order. */
+        GENERATOR_UNORDERED
+    }
 
     private final String backendName;
     private final ParallelBackend backend;
@@ -221,6 +247,7 @@ public final class Parallel implements AutoCloseable {
         return s.equals("n_jobs") ? nJobs : Integer.parseInt(s);
     }
 
+    /** A new builder; every option is optional, with the defaults named on each {@code opt} method. */
     public static Builder builder() {
         return new Builder();
     }
@@ -292,7 +319,9 @@ public final class Parallel implements AutoCloseable {
      * {@code GENERATOR}, in completion order for {@code GENERATOR_UNORDERED}.
      *
      * @throws TaskFailedException on the first failing task, after cancelling the rest
+     * @throws WorkerCrashedException when a worker JVM died while running a task (the rest are cancelled)
      * @throws TaskTimeoutException when a task runs longer than the timeout (the rest are cancelled)
+     * @throws IllegalStateException if this instance is closed
      */
     public <R> List<R> call(Iterable<? extends SerializableCallable<? extends R>> tasks) {
         List<R> out = new ArrayList<>();
@@ -393,11 +422,17 @@ public final class Parallel implements AutoCloseable {
             return this;
         }
 
+        /** Soft hint for the backend when none is given explicitly or by a scope; default {@code PROCESSES}. */
         public Builder optPrefer(Prefer prefer) {
             this.prefer = Objects.requireNonNull(prefer, "prefer");
             return this;
         }
 
+        /**
+         * Hard constraint; default {@code NONE}. {@code SHAREDMEM} selects threads unless the backend supports
+         * shared memory; with an explicit backend that does not, {@link #build()} throws
+         * {@link IllegalArgumentException}.
+         */
         public Builder optRequire(Require require) {
             this.require = Objects.requireNonNull(require, "require");
             return this;
@@ -419,6 +454,7 @@ public final class Parallel implements AutoCloseable {
             return this;
         }
 
+        /** How {@code call} and {@code iterate} order results; default {@code LIST} (submission order). */
         public Builder optReturnAs(ReturnAs returnAs) {
             this.returnAs = Objects.requireNonNull(returnAs, "returnAs");
             return this;
@@ -514,6 +550,13 @@ public final class Parallel implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Resolves the configuration (builder, then the enclosing {@link Parallel#config()} scope, then the
+         * defaults) and creates the backend; pools start on the first call, not here.
+         *
+         * @throws IllegalArgumentException if {@code require(SHAREDMEM)} contradicts an explicit backend
+         * @throws IllegalStateException if a registered backend reports an effective nJobs outside 1..nJobs
+         */
         public Parallel build() {
             return new Parallel(this, ParallelConfig.current());
         }

@@ -105,6 +105,11 @@ public interface ParallelBackend extends AutoCloseable {
      */
     record Settings(int nJobs, Initializer initializer, List<Object> initArgs, Map<String, String> env,
             List<String> jvmOptions, int innerMaxNumThreads, List<String> allowPatterns) {
+        /**
+         * Checks the counts and copies the collections.
+         *
+         * @throws IllegalArgumentException if {@code nJobs < 1} or {@code innerMaxNumThreads < 0}
+         */
         public Settings {
             if (nJobs < 1) {
                 throw new IllegalArgumentException("nJobs=" + nJobs + " (expected >= 1)");

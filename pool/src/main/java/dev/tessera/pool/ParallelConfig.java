@@ -78,11 +78,13 @@ public final class ParallelConfig {
         return this;
     }
 
+    /** Default verbosity in the scope, {@code >= 0}; same scale as {@link Parallel.Builder#optVerbose}. */
     public ParallelConfig optVerbose(int verbose) {
         this.verbose = Parallel.checkVerbose(verbose);
         return this;
     }
 
+    /** Default per-task timeout in the scope, {@code > 0}; same meaning as {@link Parallel.Builder#optTimeout}. */
     public ParallelConfig optTimeout(Duration timeout) {
         this.timeout = Parallel.checkTimeout(timeout);
         return this;

@@ -43,7 +43,10 @@ abstract class PoolOptions<B extends PoolOptions<B>> {
         return self();
     }
 
-    /** Runs {@code initializer.init(initArgs)} once in every worker before its first task. */
+    /**
+     * Runs {@code initializer.init(initArgs)} once in every worker (and every replacement) before its first
+     * task; default none. A second call replaces the first; {@code initArgs} is copied.
+     */
     public B optInitializer(Initializer initializer, Object... initArgs) {
         this.initializer = Objects.requireNonNull(initializer, "initializer");
         this.initArgs = initArgs == null ? new Object[0] : initArgs.clone();

@@ -38,7 +38,10 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
         return self();
     }
 
-    /** Extra JVM options for every worker, after the ones inherited from this JVM (e.g. {@code -Xmx2g}). */
+    /**
+     * Extra JVM options for every worker, after the ones inherited from this JVM (e.g. {@code -Xmx2g}); default
+     * none. Calls accumulate; an option not starting with {@code -} throws {@link IllegalArgumentException}.
+     */
     public B optJvmOptions(String... options) {
         for (String o : options) {
             if (o == null || !o.startsWith("-")) {
@@ -49,7 +52,10 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
         return self();
     }
 
-    /** Sets an environment variable in every worker; setting a thread-limit variable overrides the default cap. */
+    /**
+     * Sets an environment variable in every worker (a later call for the same name wins); setting a
+     * thread-limit variable overrides the default cap.
+     */
     public B optEnv(String name, String value) {
         env.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
         return self();

@@ -48,6 +48,7 @@ public final class ProcessPool extends AbstractPool {
                 b.startTimeout.toMillis() + 5_000, () -> {}); // each slot removes its socket directory itself
     }
 
+    /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */
     public static Builder builder() {
         return new Builder();
     }
@@ -56,6 +57,12 @@ public final class ProcessPool extends AbstractPool {
     public static final class Builder extends ProcessOptions<Builder> {
         private Builder() {}
 
+        /**
+         * Starts the workers and returns once every one is ready (its initializer has run).
+         *
+         * @throws PoolException if a worker failed to start, its initializer threw, or it was not ready
+         *     within {@code optStartTimeout} plus 5 s
+         */
         public ProcessPool build() {
             return new ProcessPool(this);
         }

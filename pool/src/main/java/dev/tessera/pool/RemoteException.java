@@ -6,8 +6,17 @@ package dev.tessera.pool;
  */
 public final class RemoteException extends RuntimeException {
     private static final long serialVersionUID = 1L;
+    /** Fully qualified class name of the exception thrown in the worker. */
     private final String remoteType;
 
+    /**
+     * A stand-in built from the parts of the original exception; {@link #of(Throwable)} does this for a whole chain.
+     *
+     * @param remoteType class name of the original exception; the message becomes {@code "type: message"}
+     * @param message the original message, or null
+     * @param remoteStack the original stack trace, set as this exception's stack trace
+     * @param cause the original cause, converted the same way, or null
+     */
     public RemoteException(String remoteType, String message, StackTraceElement[] remoteStack, RemoteException cause) {
         super(remoteType + (message == null ? "" : ": " + message), cause);
         this.remoteType = remoteType;

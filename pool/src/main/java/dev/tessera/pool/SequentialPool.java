@@ -17,6 +17,7 @@ public final class SequentialPool extends AbstractPool {
         return builder().build();
     }
 
+    /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */
     public static Builder builder() {
         return new Builder();
     }
@@ -27,6 +28,11 @@ public final class SequentialPool extends AbstractPool {
             workers = 1;
         }
 
+        /**
+         * Builds the pool; its one worker is the calling thread, so nothing is started.
+         *
+         * @throws IllegalArgumentException if {@code optWorkers} was set to anything but 1
+         */
         public SequentialPool build() {
             if (workers != 1) {
                 throw new IllegalArgumentException("workers=" + workers + " (a SequentialPool has exactly 1)");

@@ -10,5 +10,11 @@ import java.io.Serializable;
  */
 @FunctionalInterface
 public interface SerializableCallable<R> extends Serializable {
+    /**
+     * Runs the task on a worker.
+     *
+     * @return the task's result
+     * @throws Exception anything; the pool reports it as the cause of a {@link TaskFailedException}
+     */
     R call() throws Exception;
 }

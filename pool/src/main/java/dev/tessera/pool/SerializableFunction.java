@@ -12,5 +12,12 @@ import java.io.Serializable;
  */
 @FunctionalInterface
 public interface SerializableFunction<T, R> extends Serializable {
+    /**
+     * Runs the task on a worker.
+     *
+     * @param arg the task's argument
+     * @return the task's result
+     * @throws Exception anything; the pool reports it as the cause of a {@link TaskFailedException}
+     */
     R apply(T arg) throws Exception;
 }

@@ -10,5 +10,12 @@ import java.io.Serializable;
  */
 @FunctionalInterface
 public interface StarFunction<R> extends Serializable {
+    /**
+     * Runs the task on a worker with one tuple unpacked into {@code args}.
+     *
+     * @param args the elements of one argument tuple, in order
+     * @return the task's result
+     * @throws Exception anything; the pool reports it as the cause of a {@link TaskFailedException}
+     */
     R apply(Object... args) throws Exception;
 }

@@ -9,11 +9,17 @@ package dev.tessera.pool;
 public class TaskFailedException extends PoolException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A failure of one task; the pools create these around the task's exception.
+     *
+     * @param message which task failed, in which worker, and the exception's type and message
+     * @param cause the exception the task threw (or its {@link RemoteException} stand-in)
+     */
     public TaskFailedException(String message, Throwable cause) {
         super(message, cause);
     }
 
-    /** Class name of the exception the task threw. */
+    /** Class name of the exception the task threw (the remote one for a {@link RemoteException}); "unknown" without a cause. */
     public String remoteType() {
         Throwable c = getCause();
         if (c instanceof RemoteException r) {

@@ -4,6 +4,11 @@ package dev.tessera.pool;
 public final class TaskTimeoutException extends PoolException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A timeout, reported by {@link AsyncResult#get(java.time.Duration)} or a {@link Parallel} call.
+     *
+     * @param message what was not ready, after how long, and what the caller can do
+     */
     public TaskTimeoutException(String message) {
         super(message);
     }

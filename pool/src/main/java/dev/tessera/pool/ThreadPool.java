@@ -19,6 +19,7 @@ public final class ThreadPool extends AbstractPool {
         return new PoolCore(name, b.resolveWorkers(), b.setup(), (core, i) -> new ThreadSlot(core, i, parent), 60_000, () -> {});
     }
 
+    /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */
     public static Builder builder() {
         return new Builder();
     }
@@ -27,6 +28,12 @@ public final class ThreadPool extends AbstractPool {
     public static final class Builder extends PoolOptions<Builder> {
         private Builder() {}
 
+        /**
+         * Starts the workers and returns once every one is ready (its initializer has run).
+         *
+         * @throws PoolException if a worker failed to start, its initializer threw, or it was not ready
+         *     within 60 s
+         */
         public ThreadPool build() {
             return new ThreadPool(this);
         }

@@ -11,10 +11,21 @@ import java.util.OptionalInt;
  */
 public final class WorkerCrashedException extends PoolException {
     private static final long serialVersionUID = 1L;
+    /** Name of the worker that died. */
     private final String worker;
+    /** Its exit code, or null if unknown. */
     private final Integer exitCode;
+    /** Description of the task (or chunk) that was running. */
     private final String task;
 
+    /**
+     * A crash described by its exit code alone ("died (exit code 137, killed by signal 9)").
+     *
+     * @param worker the worker's name
+     * @param exitCode its exit code, or null if unknown
+     * @param task the task (or chunk) that was running
+     * @param detail how the pool noticed (the channel error), or null
+     */
     public WorkerCrashedException(String worker, Integer exitCode, String task, String detail) {
         this(worker, exitCode, "died " + describeExit(exitCode), task, detail);
     }
