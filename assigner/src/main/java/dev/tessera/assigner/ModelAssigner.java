@@ -29,11 +29,11 @@ import java.util.Objects;
  */
 public final class ModelAssigner {
 
-    private final Builder b;
+    private final PlacementSpec spec;
     private Placement placement;
 
-    private ModelAssigner(Builder b) {
-        this.b = b;
+    private ModelAssigner(PlacementSpec spec) {
+        this.spec = spec;
     }
 
     public static Builder builder() {
@@ -53,9 +53,9 @@ public final class ModelAssigner {
      */
     public synchronized Placement placement() {
         if (placement == null) {
-            placement = new PlacementRun(b).run();
-            if (b.moveModels) {
-                BlockMover.move(b.blocks, placement);
+            placement = new PlacementRun(spec).run();
+            if (spec.moveModels()) {
+                BlockMover.move(spec.blocks(), placement);
             }
         }
         return placement;
@@ -63,7 +63,8 @@ public final class ModelAssigner {
 
     /**
      * Options and inputs, with machin's defaults. Not thread-safe. Setters check their own argument; {@link
-     * #build()} checks how they combine.
+     * #build()} checks how they combine and copies everything into the assigner, so the builder can be changed or
+     * reused afterwards without affecting assigners already built.
      */
     public static final class Builder {
         final List<String> names = new ArrayList<>();
@@ -306,12 +307,19 @@ public final class ModelAssigner {
             return this;
         }
 
+        /**
+         * Checks how the values combine and copies them into a new assigner; later changes to this builder do not
+         * reach it.
+         *
+         * @throws IllegalStateException when no model was added or {@link #setDevices} was not called
+         * @throws IllegalArgumentException when an explicit distance matrix is not m×m for the m devices
+         */
         public ModelAssigner build() {
             if (names.isEmpty()) {
-                throw new IllegalArgumentException("no models (expected at least one addModel or addBlock)");
+                throw new IllegalStateException("addModel(...) or addBlock(...) is required (no models were added)");
             }
             if (devices == null) {
-                throw new IllegalArgumentException("devices are not set (call setDevices, e.g. with Devices.detect())");
+                throw new IllegalStateException("setDevices(...) is required (e.g. setDevices(Devices.detect()))");
             }
             if (distance != null) {
                 int m = devices.size();
@@ -325,7 +333,7 @@ public final class ModelAssigner {
                             + ", one row and column per device)");
                 }
             }
-            return new ModelAssigner(this);
+            return new ModelAssigner(PlacementSpec.of(this));
         }
 
         private static double checkNonNegative(String what, double v) {

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * One placement run: turns the builder's inputs into a {@link Problem}, proves the obvious infeasibilities,
+ * One placement run: turns a {@link PlacementSpec} into a {@link Problem}, proves the obvious infeasibilities,
  * runs the gradient phase and (for REFINED) the discrete phase, and reports the result. Not thread-safe.
  *
  * <p>REFINED uses several starts: the hardened relaxation, pipeline fills along a topological order with three
@@ -20,83 +20,61 @@ import java.util.Locale;
  * per start: fixed by size, not by the clock.
  */
 final class PlacementRun {
-    private final ModelAssigner.Builder b;
+    private final PlacementSpec spec;
     private final List<String> names;
+    private final List<Device> devices;
+    private final double[] sizesMb;
     private final Problem problem;
 
-    PlacementRun(ModelAssigner.Builder b) {
-        this.b = b;
-        this.names = b.names;
-        int n = names.size();
-        int m = b.devices.size();
+    PlacementRun(PlacementSpec spec) {
+        this.spec = spec;
+        this.names = spec.names();
+        this.devices = spec.devices();
+        int n = spec.n();
+        int m = spec.m();
+        this.sizesMb = spec.sizesMb();
+        double[] given = spec.complexities();
         double[] demand = new double[n];
         double[] complexity = new double[n];
         for (int i = 0; i < n; i++) {
-            demand[i] = b.sizes.get(i) * b.modelSizeMultiplier;
-            Double c = b.complexities.get(i);
-            complexity[i] = c == null ? demand[i] : c;
+            demand[i] = sizesMb[i] * spec.modelSizeMultiplier();
+            complexity[i] = Double.isNaN(given[i]) ? demand[i] : given[i];
         }
         double[] capacity = new double[m];
         double[] power = new double[m];
         for (int d = 0; d < m; d++) {
-            Device dev = b.devices.get(d);
-            capacity[d] = dev.memoryMb() * b.maxMemRatio;
-            power[d] = dev.effectivePower(b.cpuWeight);
+            Device dev = devices.get(d);
+            capacity[d] = dev.memoryMb() * spec.maxMemRatio();
+            power[d] = dev.effectivePower(spec.cpuWeight());
         }
-        int e = b.edges.size();
-        int[] from = new int[e];
-        int[] to = new int[e];
-        double[] vol = new double[e];
-        for (int k = 0; k < e; k++) {
-            from[k] = b.edges.get(k)[0];
-            to[k] = b.edges.get(k)[1];
-            vol[k] = b.volumes.get(k);
-        }
-        problem = new Problem(demand, complexity, capacity, power, distances(), from, to, vol,
-                b.connectionWeight, b.complexityMatchWeight, b.balanceTolerance);
-    }
-
-    private double[][] distances() {
-        if (b.distance != null) {
-            return b.distance;
-        }
-        int m = b.devices.size();
-        double[][] dist = new double[m][m];
-        for (int r = 0; r < m; r++) {
-            for (int c = 0; c < m; c++) {
-                if (r != c) {
-                    boolean sameKind = b.devices.get(r).isGpu() == b.devices.get(c).isGpu();
-                    dist[r][c] = sameKind ? b.gpuGpuDistance : b.cpuGpuDistance;
-                }
-            }
-        }
-        return dist;
+        problem = new Problem(demand, complexity, capacity, power, spec.distance(), spec.edgeFrom(), spec.edgeTo(),
+                spec.edgeVolume(), spec.connectionWeight(), spec.complexityMatchWeight(), spec.balanceTolerance());
     }
 
     Placement run() {
         long start = System.nanoTime();
-        if (b.method == PlacementMethod.REFINED) {
+        if (spec.method() == PlacementMethod.REFINED) {
             checkFeasible();
         }
         GradientRelaxation.Result relaxed = new GradientRelaxation(problem, new GradientRelaxation.Settings(
-                        b.iterations, b.updateRate, b.sizeMatchWeight, b.entropyWeight, b.seed, computeDevice()))
-                .run((done, total) -> b.progress.onProgress("gradient", done, total));
+                        spec.iterations(), spec.updateRate(), spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice()))
+                .run((done, total) -> spec.progress().onProgress("gradient", done, total));
         int[] assignment = relaxed.argmax();
-        if (b.method == PlacementMethod.REFINED) {
+        if (spec.method() == PlacementMethod.REFINED) {
             assignment = refine(assignment);
         }
         return report(assignment, (System.nanoTime() - start) / 1e9);
     }
 
     private ai.djl.Device computeDevice() {
-        if (b.computeDevice != null) {
-            return b.computeDevice;
+        if (spec.computeDevice() != null) {
+            return spec.computeDevice();
         }
         return Devices.hasGpu() ? ai.djl.Device.gpu() : ai.djl.Device.cpu();
     }
 
     private int[] refine(int[] hardened) {
-        LocalSearch search = new LocalSearch(problem, b.seed);
+        LocalSearch search = new LocalSearch(problem, spec.seed());
         List<int[]> starts = new ArrayList<>();
         starts.add(hardened);
         int[] topo = search.topologicalOrder();
@@ -117,14 +95,14 @@ final class PlacementRun {
         }
         starts.add(search.greedy(search.bfsOrder(topo.length == 0 ? 0 : topo[0])));
         starts.add(search.greedy(largestFirst()));
-        int kicks = (int) Math.round(b.searchEffort * Math.max(30, Math.min(600, 100_000.0 / (problem.n + problem.edgeFrom.length))));
-        int[] best = search.solve(starts, kicks, (done, total) -> b.progress.onProgress("search", done, total));
+        int kicks = (int) Math.round(spec.searchEffort() * Math.max(30, Math.min(600, 100_000.0 / (problem.n + problem.edgeFrom.length))));
+        int[] best = search.solve(starts, kicks, (done, total) -> spec.progress().onProgress("search", done, total));
         if (best == null) {
             throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                     "no placement found that meets every memory%s limit: %d models need %.1f MB in all, the %d devices"
                             + " hold %.1f MB (memoryMb x maxMemRatio %s); add devices, raise maxMemRatio%s",
                     problem.balanced() ? " and balance" : "", problem.n, sum(problem.demand), problem.m,
-                    sum(problem.capacity), b.maxMemRatio, problem.balanced() ? " or raise balanceTolerance" : ""));
+                    sum(problem.capacity), spec.maxMemRatio(), problem.balanced() ? " or raise balanceTolerance" : ""));
         }
         return best;
     }
@@ -166,7 +144,7 @@ final class PlacementRun {
             throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                     "total demand %.1f MB (sizeMb x modelSizeMultiplier %s) exceeds total capacity %.1f MB"
                             + " (memoryMb x maxMemRatio %s over %d devices)",
-                    totalDemand, b.modelSizeMultiplier, totalCapacity, b.maxMemRatio, problem.m));
+                    totalDemand, spec.modelSizeMultiplier(), totalCapacity, spec.maxMemRatio(), problem.m));
         }
         double maxCap = Arrays.stream(problem.capacity).max().orElse(0);
         for (int i = 0; i < problem.n; i++) {
@@ -178,7 +156,7 @@ final class PlacementRun {
                 throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                         "balance cannot be met: total complexity %.4g exceeds the sum of per-device limits %.4g"
                                 + " (balanceTolerance %s); raise balanceTolerance or give devices more power",
-                        problem.totalComplexity, totalLimit, b.balanceTolerance));
+                        problem.totalComplexity, totalLimit, spec.balanceTolerance()));
             }
         }
     }
@@ -188,7 +166,7 @@ final class PlacementRun {
             throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                     "model '%s' needs %.1f MB (sizeMb %.1f x modelSizeMultiplier %s) but the largest device holds"
                             + " %.1f MB (memoryMb x maxMemRatio %s)",
-                    names.get(i), problem.demand[i], b.sizes.get(i), b.modelSizeMultiplier, maxCap, b.maxMemRatio));
+                    names.get(i), problem.demand[i], sizesMb[i], spec.modelSizeMultiplier(), maxCap, spec.maxMemRatio()));
         }
         for (int d = 0; d < problem.m; d++) {
             if (problem.allowed(i, d)) {
@@ -198,7 +176,7 @@ final class PlacementRun {
         throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                 "model '%s' (%.1f MB, complexity %.4g) fits on no device within the balance limits (balanceTolerance"
                         + " %s); a device with power 0 takes only models of complexity 0",
-                names.get(i), problem.demand[i], problem.complexity[i], b.balanceTolerance));
+                names.get(i), problem.demand[i], problem.complexity[i], spec.balanceTolerance()));
     }
 
     private Placement report(int[] a, double seconds) {
@@ -215,9 +193,9 @@ final class PlacementRun {
             }
             double limit = problem.complexityLimit == null ? Double.NaN : problem.complexityLimit[d];
             double share = problem.totalComplexity > 0 ? comp[d] / problem.totalComplexity : 0;
-            loads.add(new Placement.DeviceLoad(b.devices.get(d), load[d], problem.capacity[d], comp[d], limit, share,
+            loads.add(new Placement.DeviceLoad(devices.get(d), load[d], problem.capacity[d], comp[d], limit, share,
                     problem.powerShare[d], here));
-            String dev = b.devices.get(d).name();
+            String dev = devices.get(d).name();
             if (load[d] > problem.capacity[d] + Problem.tolerance(problem.capacity[d])) {
                 violations.add(String.format(Locale.ROOT, "%s holds %.1f MB but its capacity is %.1f MB", dev, load[d],
                         problem.capacity[d]));
@@ -230,7 +208,7 @@ final class PlacementRun {
         double comm = problem.communication(a);
         Placement.Cost cost = new Placement.Cost(problem.objective(a), comm, problem.complexityMismatch(comp),
                 problem.overflowMb(a), problem.balanceExcess(a));
-        return new Placement(names, b.devices, a, loads, cost, crossings(a), violations, b.method, seconds);
+        return new Placement(names, devices, a, loads, cost, crossings(a), violations, spec.method(), seconds);
     }
 
     private List<Placement.Crossing> crossings(int[] a) {
@@ -240,8 +218,8 @@ final class PlacementRun {
             int t = problem.edgeTo[e];
             if (a[f] != a[t]) {
                 double c = problem.edgeVolume[e] * problem.dist[a[f]][a[t]];
-                out.add(new Placement.Crossing(names.get(f), names.get(t), b.devices.get(a[f]).name(),
-                        b.devices.get(a[t]).name(), problem.edgeVolume[e], c));
+                out.add(new Placement.Crossing(names.get(f), names.get(t), devices.get(a[f]).name(),
+                        devices.get(a[t]).name(), problem.edgeVolume[e], c));
             }
         }
         return out;
