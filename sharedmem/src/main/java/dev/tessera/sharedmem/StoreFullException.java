@@ -20,12 +20,20 @@ public final class StoreFullException extends SharedMemoryException {
         this.capacity = capacity;
     }
 
-    /** The store's name. */
+    /**
+     * The full store.
+     *
+     * @return the store's name
+     */
     public String store() {
         return store;
     }
 
-    /** The number of entries the store holds. */
+    /**
+     * The store's fixed capacity.
+     *
+     * @return the number of entries (keys) the store's index holds
+     */
     public int capacity() {
         return capacity;
     }
