@@ -87,40 +87,86 @@ public final class TensorRef implements Serializable {
         }
     }
 
+    /**
+     * The directory holding the segment file.
+     *
+     * @return a normalised absolute path
+     */
     public Path directory() {
         return directory;
     }
 
+    /**
+     * The segment's file name within {@link #directory()}.
+     *
+     * @return a Tessera segment name
+     */
     public String segmentName() {
         return segmentName;
     }
 
-    /** Byte offset of the tensor in the segment's data region. */
+    /**
+     * Byte offset of the tensor in the segment's data region (after the header).
+     *
+     * @return the offset in bytes, a non-negative multiple of 64
+     */
+
     public long offset() {
         return offset;
     }
 
+    /**
+     * The element type.
+     *
+     * @return the dtype, never null
+     */
     public DType dtype() {
         return dtype;
     }
 
+    /**
+     * The dimensions, row-major.
+     *
+     * @return a fresh copy of the shape (empty for a scalar)
+     */
     public long[] shape() {
         return shape.clone();
     }
 
+    /**
+     * The generation of the segment this stub was made for; {@link #open()} refuses a segment that was
+     * re-created or reused with another generation.
+     *
+     * @return the generation read from the segment header
+     */
     public long generation() {
         return generation;
     }
 
+    /**
+     * Whether {@link #open()} returns a read-only tensor. Advisory: it does not stop another opener.
+     *
+     * @return true if the read-only flag is set
+     */
     public boolean isReadOnly() {
         return readOnly;
     }
 
+    /**
+     * Size of the tensor's data.
+     *
+     * @return bytes: the element count times {@link DType#byteSize()}
+     */
     public long byteSize() {
         return dtype.byteSizeOf(shape);
     }
 
-    /** The same stub with the read-only flag set: {@link #open()} then returns a read-only tensor. */
+    /**
+     * The same stub with the read-only flag set: {@link #open()} then returns a read-only tensor.
+     *
+     * @return this stub if it is already read-only, otherwise a new one
+     */
+
     public TensorRef asReadOnly() {
         return readOnly ? this : new TensorRef(directory, segmentName, offset, dtype, shape, generation, true);
     }
@@ -301,11 +347,22 @@ public final class TensorRef implements Serializable {
                 + ", generation " + Long.toHexString(generation) + (readOnly ? ", read-only" : "") + "]";
     }
 
+    /**
+     * Serializes a stub as its compact form.
+     *
+     * @return the serial form holding {@link #toBytes()}
+     */
     @Serial
     private Object writeReplace() {
         return new SerialForm(toBytes());
     }
 
+    /**
+     * Refuses a stream that bypasses the serial form.
+     *
+     * @param in the stream, not read
+     * @throws java.io.InvalidObjectException always
+     */
     @Serial
     private void readObject(java.io.ObjectInputStream in) throws java.io.InvalidObjectException {
         throw new java.io.InvalidObjectException("TensorRef is serialized through its SerialForm");
