@@ -807,7 +807,7 @@ public final class SharedStore implements AutoCloseable {
          *
          * @param bytes the limit in bytes
          * @return this builder
-         * @throws IllegalArgumentException if the value is out of range
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxGraphBytes(int bytes) {
             codec.optMaxGraphBytes(bytes);
@@ -821,7 +821,7 @@ public final class SharedStore implements AutoCloseable {
          *
          * @param bytes the limit in bytes
          * @return this builder
-         * @throws IllegalArgumentException if the value is out of range
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxTensorBytes(long bytes) {
             codec.optMaxTensorBytes(bytes);
@@ -835,7 +835,7 @@ public final class SharedStore implements AutoCloseable {
          *
          * @param length the limit in elements
          * @return this builder
-         * @throws IllegalArgumentException if the value is out of range
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxArrayLength(int length) {
             codec.optMaxArrayLength(length);
@@ -849,7 +849,7 @@ public final class SharedStore implements AutoCloseable {
          *
          * @param references the limit in object references
          * @return this builder
-         * @throws IllegalArgumentException if the value is out of range
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxReferences(long references) {
             codec.optMaxReferences(references);
@@ -863,7 +863,7 @@ public final class SharedStore implements AutoCloseable {
          *
          * @param depth the limit in nesting levels
          * @return this builder
-         * @throws IllegalArgumentException if the value is out of range
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxDepth(int depth) {
             codec.optMaxDepth(depth);
@@ -877,7 +877,7 @@ public final class SharedStore implements AutoCloseable {
          *
          * @param visits the limit in hash-table visits
          * @return this builder
-         * @throws IllegalArgumentException if the value is out of range
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxHashWork(long visits) {
             codec.optMaxHashWork(visits);
