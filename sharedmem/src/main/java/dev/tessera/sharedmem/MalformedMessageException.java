@@ -15,6 +15,7 @@ package dev.tessera.sharedmem;
 public final class MalformedMessageException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 
+    /** The exceeded limit's option name, or null. */
     private final String limit;
 
     /**

@@ -12,7 +12,9 @@ public final class SegmentSpaceException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path directory;
+    /** Bytes the new segment needed, header included. */
     private final long requestedBytes;
+    /** Usable bytes reported, or -1 if unknown. */
     private final long usableBytes;
 
     /**

@@ -9,7 +9,9 @@ package dev.tessera.sharedmem;
 public final class StoreFullException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
+    /** The store's name. */
     private final String store;
+    /** The store's capacity, in entries. */
     private final int capacity;
 
     StoreFullException(String store, int capacity, String key) {

@@ -495,7 +495,14 @@ public final class TensorCodec {
         }
     }
 
-    /** Placeholder for a tensor whose bytes follow the graph. Validated by its canonical constructor. */
+    /**
+     * Placeholder for a tensor whose bytes follow the graph. Validated by its canonical constructor.
+     *
+     * @param index the tensor's position among the tensors of the message
+     * @param kind what to decode it as (NDArray, INDArray or SharedTensor)
+     * @param dtype the {@link DType#code()}
+     * @param shape the dimensions
+     */
     record CopiedTensor(int index, byte kind, int dtype, long[] shape) implements Serializable {
         CopiedTensor {
             if (index < 0 || kind < KIND_NDARRAY || kind > KIND_SHARED) {
@@ -505,7 +512,13 @@ public final class TensorCodec {
         }
     }
 
-    /** Placeholder for a tensor in shared memory; {@code handoff} means the message carries a reference. */
+    /**
+     * Placeholder for a tensor in shared memory; {@code handoff} means the message carries a reference.
+     *
+     * @param kind what to decode it as (NDArray, INDArray or SharedTensor)
+     * @param ref the {@link TensorRef} compact form
+     * @param handoff whether the first decoder takes over a reference the message carries
+     */
     record SharedStub(byte kind, byte[] ref, boolean handoff) implements Serializable {
         SharedStub {
             if (kind < KIND_NDARRAY || kind > KIND_SHARED || ref == null) {

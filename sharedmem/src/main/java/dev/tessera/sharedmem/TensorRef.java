@@ -178,12 +178,19 @@ public final class TensorRef implements Serializable {
      *     the stub names a directory this process does not use (see the class comment)
      * @throws UntrustedFileException if the segment file belongs to another user or has group/other permission
      *     bits (opt in with {@code -Dtessera.shm.trustedOwners} / {@code -Dtessera.shm.allowSharedModes})
+     * @return a new tensor the caller owns and must close; read-only if {@link #isReadOnly()}
      */
     public SharedTensor open() {
         return open(readOnly, false);
     }
 
-    /** Like {@link #open()}, but the tensor is read-only whatever the flag says. */
+    /**
+     * Like {@link #open()}, but the tensor is read-only whatever the flag says.
+     *
+     * @return a new read-only tensor the caller owns and must close
+     * @throws InvalidTensorRefException as {@link #open()}
+     * @throws UntrustedFileException as {@link #open()}
+     */
     public SharedTensor openReadOnly() {
         return open(true, false);
     }
@@ -215,7 +222,11 @@ public final class TensorRef implements Serializable {
         }
     }
 
-    /** The compact binary form; see the class comment. */
+    /**
+     * The compact binary form; see the class comment.
+     *
+     * @return a new array, about 50 bytes for a 4-d stub in {@code /dev/shm}
+     */
     public byte[] toBytes() {
         byte[] dir = directory.toString().getBytes(StandardCharsets.UTF_8);
         ByteArrayOutputStream out = new ByteArrayOutputStream(48 + dir.length + 10 * shape.length);
@@ -242,6 +253,8 @@ public final class TensorRef implements Serializable {
      *
      * @throws InvalidTensorRefException if the bytes are malformed, truncated, have trailing bytes, or
      *     describe an impossible tensor
+     * @param bytes the compact form, exactly
+     * @return the stub; opening it is checked only by {@link #open()}
      */
     public static TensorRef fromBytes(byte[] bytes) {
         try {
@@ -368,7 +381,11 @@ public final class TensorRef implements Serializable {
         throw new java.io.InvalidObjectException("TensorRef is serialized through its SerialForm");
     }
 
-    /** The Java serialization form: the compact bytes, validated again on the way in. */
+    /**
+     * The Java serialization form: the compact bytes, validated again on the way in.
+     *
+     * @param bytes the compact form ({@link #toBytes()})
+     */
     private record SerialForm(byte[] bytes) implements Serializable {
         @Serial
         private Object readResolve() throws ObjectStreamException {

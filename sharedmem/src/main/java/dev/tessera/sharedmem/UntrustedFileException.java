@@ -12,7 +12,9 @@ public final class UntrustedFileException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path path;
+    /** The numeric owner uid, or -1 if unknown. */
     private final int ownerUid;
+    /** The file's permission bits. */
     private final int mode;
 
     /**
