@@ -219,7 +219,6 @@ public final class SharedStore implements AutoCloseable {
      * @param fn the update; may run more than once, must not return null
      * @return the new value, as stored
      * @throws NullPointerException if {@code fn} returns null
-     * @throws StoreFullException if the new value cannot be stored (see {@link #put})
      * @throws NoSuchElementException if the key is absent
      * @throws ClassCastException if the value is not a {@code type}
      */

@@ -121,7 +121,7 @@ public final class SharedTensor implements AutoCloseable {
      *
      * @param array the source; it is only read, and stays owned by the caller
      * @return a new tensor the caller owns and must close
-     * @throws IllegalStateException if ND4J is not on the class path
+     * @throws UnsupportedOperationException if ND4J is not on the class path
      * @throws IllegalArgumentException if its data type has no {@link DType}
      * @throws SegmentSpaceException if the segment directory has no room for it
      */
@@ -297,7 +297,8 @@ public final class SharedTensor implements AutoCloseable {
      * A zero-copy ND4J array over the tensor, closed when this tensor is. Copy-on-write if read-only.
      *
      * @return the view, owned by this tensor
-     * @throws IllegalStateException if the tensor is closed or ND4J is not on the class path
+     * @throws IllegalStateException if the tensor is closed
+     * @throws UnsupportedOperationException if ND4J is not on the class path
      */
     public INDArray toINDArray() {
         return nd4jView(readOnly);
@@ -307,7 +308,8 @@ public final class SharedTensor implements AutoCloseable {
      * A zero-copy ND4J array whose in-place writes stay private to this process (copy-on-write).
      *
      * @return the view, owned by this tensor
-     * @throws IllegalStateException if the tensor is closed or ND4J is not on the class path
+     * @throws IllegalStateException if the tensor is closed
+     * @throws UnsupportedOperationException if ND4J is not on the class path
      */
     public INDArray toReadOnlyINDArray() {
         return nd4jView(true);
