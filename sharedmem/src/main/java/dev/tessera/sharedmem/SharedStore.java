@@ -189,7 +189,7 @@ public final class SharedStore implements AutoCloseable {
      * Sets {@code key} to {@code value}, replacing any previous value. Tensors are copied into shared memory
      * (once); other values must be {@link java.io.Serializable}.
      *
-     @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
      * @param value the value, not null
      * @throws IllegalArgumentException if the key is empty, too long or not valid Unicode
      * @throws IllegalStateException if this handle is closed
@@ -214,7 +214,7 @@ public final class SharedStore implements AutoCloseable {
      *
      * @param <T> the type of the current value
      * @param <R> the type of the new value
-     @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
      * @param type the expected class of the current value
      * @param fn the update; may run more than once, must not return null
      * @return the new value, as stored
@@ -307,7 +307,7 @@ public final class SharedStore implements AutoCloseable {
      * Removes {@code key} and its value; returns whether it was there. A process that still reads the value
      * keeps it until it closes it.
      *
-     @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
      * @return true if the key was present
      * @throws IllegalArgumentException if the key is empty, too long or not valid Unicode
      * @throws IllegalStateException if this handle is closed
@@ -362,7 +362,7 @@ public final class SharedStore implements AutoCloseable {
      * caller closes it), any other value decoded. Use {@link #get(String, Class, NDManager)} for values that
      * hold DJL arrays.
      *
-     @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
      * @return the value, or null if the key is absent
      * @throws MalformedMessageException if the value is malformed or over a decoding limit
      * @throws IllegalStateException if this handle is closed
@@ -391,7 +391,7 @@ public final class SharedStore implements AutoCloseable {
      * copy. Other values are decoded; DJL arrays inside them are attached to {@code manager}.
      *
      * @param <T> the expected type
-     @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
      * @param type the expected class of the value
      * @param manager the manager DJL arrays are attached to, or null if the value holds none
      * @return the value, or null if the key is absent

@@ -270,7 +270,7 @@ public final class TensorCodec {
      * before anything is allocated.
      *
      * @param bytes the message
-     @param manager the manager decoded NDArrays are attached to; may be null if the message holds none
+     * @param manager the manager decoded NDArrays are attached to; may be null if the message holds none
      * @return the decoded graph; SharedTensors in it are owned by the caller
      * @throws MalformedMessageException if the message is malformed, truncated, over a decoding limit, holds a
      *     class the allow-list rejects, or names a tensor stub that cannot be opened
@@ -304,7 +304,7 @@ public final class TensorCodec {
      * bounds it.
      *
      * @param in the channel; not closed, and left just after the message
-     @param manager the manager decoded NDArrays are attached to; may be null if the message holds none
+     * @param manager the manager decoded NDArrays are attached to; may be null if the message holds none
      * @return the decoded graph; SharedTensors in it are owned by the caller
      * @throws MalformedMessageException as {@link #decode(byte[], NDManager)}, or if the channel ends early
      * @throws UncheckedIOException if reading the channel fails
