@@ -8,10 +8,21 @@ package dev.tessera.sharedmem;
 public final class InvalidTensorRefException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message what was wrong and what the caller can do
+     */
     public InvalidTensorRefException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param message what was wrong and what the caller can do
+     * @param cause the underlying failure, or null
+     */
     public InvalidTensorRefException(String message, Throwable cause) {
         super(message, cause);
     }

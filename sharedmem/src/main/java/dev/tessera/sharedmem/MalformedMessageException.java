@@ -15,14 +15,22 @@ package dev.tessera.sharedmem;
 public final class MalformedMessageException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 
+    /** The exceeded limit's option name, or null. */
     private final String limit;
 
-    /** A malformed message, not a limit. */
+    /**
+     * A malformed message, not a limit.
+     *
+     * @param message what was wrong and what the caller can do
+     * @param cause the underlying failure, or null
+     */
     public MalformedMessageException(String message, Throwable cause) {
         this(message, null, cause);
     }
 
     /**
+     * A message that was malformed or exceeded a decoding limit.
+     *
      * @param message what was wrong and what the caller can do
      * @param limit the limit's option name without {@code opt} ({@code "maxDepth"}), or null
      * @param cause the underlying failure, or null
@@ -32,7 +40,11 @@ public final class MalformedMessageException extends IllegalArgumentException {
         this.limit = limit;
     }
 
-    /** The decoding limit that was exceeded ({@code "maxReferences"}, ...), or null if none was. */
+    /**
+     * The decoding limit that was exceeded.
+     *
+     * @return the option name ({@code "maxReferences"}, ...), or null if no limit was exceeded
+     */
     public String limit() {
         return limit;
     }

@@ -36,6 +36,11 @@ public record SegmentInfo(String name, Path path, long sizeBytes, boolean publis
         STORE_VALUE
     }
 
+    /**
+     * Copies {@code attachedPids}, so the record stays immutable.
+     *
+     * @throws NullPointerException if {@code attachedPids} or one of its elements is null
+     */
     public SegmentInfo {
         attachedPids = List.copyOf(attachedPids);
     }
@@ -45,6 +50,8 @@ public record SegmentInfo(String name, Path path, long sizeBytes, boolean publis
      * value that means no process holds it and no live store does; for a non-persistent store index that no
      * attached process is alive (only handles hold it); otherwise that its owner and every attached process
      * are dead.
+     *
+     * @return whether the segment is published and orphaned; an unpublished file is never orphaned here
      */
     public boolean orphaned() {
         return published && !anyAttachedAlive && switch (kind) {

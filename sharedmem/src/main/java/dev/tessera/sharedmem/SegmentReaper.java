@@ -57,7 +57,12 @@ public final class SegmentReaper {
 
     private SegmentReaper() {}
 
-    /** Every segment file in {@code directory}, live or not; an absent directory has none. */
+    /**
+     * Every segment file in {@code directory}, live or not; an absent directory has none.
+     *
+     * @param directory the segment directory
+     * @return what was seen of each file the ownership rule admits, in no particular order
+     */
     public static List<SegmentInfo> list(Path directory) {
         List<SegmentInfo> out = new ArrayList<>();
         FileTrust trust = FileTrust.fromSystemProperties();
@@ -72,6 +77,9 @@ public final class SegmentReaper {
     /**
      * The segment and store files in {@code directory} that the ownership rule refuses, so {@link #list} and
      * {@link #reap} leave them out; each with why (owner and mode).
+     *
+     * @param directory the segment directory
+     * @return one line per refused file: its name, then its owner uid and mode or the error
      */
     public static List<String> untrusted(Path directory) {
         List<String> out = new ArrayList<>();
@@ -91,12 +99,25 @@ public final class SegmentReaper {
         return out;
     }
 
-    /** Removes leaked segments in {@code directory} and returns what it removed. */
+    /**
+     * Removes leaked segments in {@code directory} and returns what it removed.
+     *
+     * Unpublished files are removed after {@link #DEFAULT_UNPUBLISHED_GRACE}.
+     *
+     * @param directory the segment directory
+     * @return what was seen of each removed file
+     */
     public static List<SegmentInfo> reap(Path directory) {
         return reap(directory, DEFAULT_UNPUBLISHED_GRACE);
     }
 
-    /** Removes leaked segments, and unpublished files older than {@code unpublishedGrace}. */
+    /**
+     * Removes leaked segments, and unpublished files older than {@code unpublishedGrace}.
+     *
+     * @param directory the segment directory
+     * @param unpublishedGrace how long an unpublished file (being created, or its creator died) is left alone
+     * @return what was seen of each removed file
+     */
     public static List<SegmentInfo> reap(Path directory, Duration unpublishedGrace) {
         List<SegmentInfo> removed = new ArrayList<>();
         FileTrust trust = FileTrust.fromSystemProperties();

@@ -12,10 +12,14 @@ public final class SegmentSpaceException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path directory;
+    /** Bytes the new segment needed, header included. */
     private final long requestedBytes;
+    /** Usable bytes reported, or -1 if unknown. */
     private final long usableBytes;
 
     /**
+     * Creates the exception; the message names the sizes and the remedies.
+     *
      * @param directory the segment directory
      * @param requestedBytes bytes the new segment needs, header included
      * @param usableBytes bytes the filesystem reported usable, or -1 if unknown
@@ -31,15 +35,29 @@ public final class SegmentSpaceException extends SharedMemoryException {
         this.usableBytes = usableBytes;
     }
 
+    /**
+     * The directory the segment was to be created in. Not serialized: null after deserialization.
+     *
+     * @return the segment directory
+     */
     public Path directory() {
         return directory;
     }
 
+    /**
+     * The size of the segment that did not fit.
+     *
+     * @return bytes the new segment needed, header included
+     */
     public long requestedBytes() {
         return requestedBytes;
     }
 
-    /** Usable bytes the filesystem reported, or -1 if unknown. */
+    /**
+     * The space the filesystem reported.
+     *
+     * @return usable bytes, or -1 if unknown
+     */
     public long usableBytes() {
         return usableBytes;
     }

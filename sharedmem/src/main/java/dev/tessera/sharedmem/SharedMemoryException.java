@@ -10,10 +10,21 @@ package dev.tessera.sharedmem;
 public class SharedMemoryException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message what was wrong and what the caller can do
+     */
     public SharedMemoryException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param message what was wrong and what the caller can do
+     * @param cause the underlying failure, or null
+     */
     public SharedMemoryException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -75,12 +75,25 @@ public final class SharedSegment implements AutoCloseable {
     /** The link from a store value's segment to the store that holds it (see SegmentDescriptor). */
     record StoreLink(String storeName, long storeGeneration) {}
 
-    /** A builder for a new segment. */
+    /**
+     * A builder for a new segment.
+     *
+     * @return a new builder, not thread-safe; {@link Builder#setSize} is required
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Opens an existing segment in the {@linkplain #defaultDirectory() default directory}. */
+    /**
+     * Opens an existing segment in the {@linkplain #defaultDirectory() default directory}.
+     *
+     * @param name the segment name ({@code tessera-} and 32 hex digits)
+     * @return a new handle the caller owns and must close
+     * @throws IllegalArgumentException if {@code name} is not a segment name
+     * @throws UncheckedIOException if the segment does not exist or cannot be mapped
+     * @throws UntrustedFileException if its file belongs to another user or has group/other permission bits
+     * @throws IllegalStateException if the file is not a published segment or its header is corrupt
+     */
     public static SharedSegment open(String name) {
         return open(defaultDirectory(), name);
     }
@@ -90,6 +103,12 @@ public final class SharedSegment implements AutoCloseable {
      * {@link UntrustedFileException} if its file belongs to another user or has group/other permission bits
      * (see "Ownership and permissions" in the README: {@code -Dtessera.shm.trustedOwners},
      * {@code -Dtessera.shm.allowSharedModes}).
+     *
+     * @param directory the directory holding the segment file
+     * @param name the segment name ({@code tessera-} and 32 hex digits)
+     * @return a new handle the caller owns and must close
+     * @throws IllegalArgumentException if {@code name} is not a segment name
+     * @throws IllegalStateException if the file is not a published segment or its header is corrupt
      */
     public static SharedSegment open(Path directory, String name) {
         return open(directory, name, 0, false, FileTrust.fromSystemProperties());
@@ -413,43 +432,82 @@ public final class SharedSegment implements AutoCloseable {
     /**
      * The segment directory: the {@code tessera.shm.dir} system property if set, else {@code /dev/shm}, else
      * {@code java.io.tmpdir/tessera-shm} (for systems without {@code /dev/shm}).
+     *
+     * @return the default segment directory, an absolute path
      */
     public static Path defaultDirectory() {
         return SegmentFiles.defaultDirectory();
     }
 
+    /**
+     * The segment's file name.
+     *
+     * @return {@code tessera-} and 32 hex digits
+     */
     public String name() {
         return name;
     }
 
+    /**
+     * The directory holding the segment file.
+     *
+     * @return the directory
+     */
     public Path directory() {
         return directory;
     }
 
+    /**
+     * The segment file.
+     *
+     * @return {@link #directory()} resolved against {@link #name()}
+     */
     public Path path() {
         return directory.resolve(name);
     }
 
-    /** A random non-zero number fixed at creation; a {@link TensorRef} must carry the same one. */
+    /**
+     * A random non-zero number fixed at creation; a {@link TensorRef} must carry the same one.
+     *
+     * @return the generation from the segment header
+     */
     public long generation() {
         return generation;
     }
 
+    /**
+     * Whether the segment survives its last close (see {@link Builder#optPersistent}).
+     *
+     * @return true if the segment was created persistent
+     */
     public boolean isPersistent() {
         return SegmentDescriptor.isPersistent(lease.header);
     }
 
-    /** Bytes of the data region (after the header), a multiple of 64. */
+    /**
+     * Bytes of the data region (after the header), a multiple of 64.
+     *
+     * @return the data size in bytes
+     */
     public long dataSize() {
         return byteSize - SegmentDescriptor.HEADER_LENGTH;
     }
 
-    /** The data region; invalid (accesses throw {@link IllegalStateException}) once this handle is closed. */
+    /**
+     * The data region; invalid (accesses throw {@link IllegalStateException}) once this handle is closed.
+     *
+     * @return a slice of the mapping, {@link #dataSize()} bytes long
+     */
     public MemorySegment data() {
         return lease.view().asSlice(SegmentDescriptor.HEADER_LENGTH);
     }
 
-    /** The cross-process reference count, read with volatile semantics; -1 once the segment is dead. */
+    /**
+     * The cross-process reference count, read with volatile semantics; -1 once the segment is dead.
+     *
+     * @return the number of references across all processes, or -1
+     * @throws IllegalStateException if this handle is closed
+     */
     public long refCountVolatile() {
         checkOpen();
         return SegmentDescriptor.getRefCountVolatile(lease.header);
@@ -458,6 +516,13 @@ public final class SharedSegment implements AutoCloseable {
     /**
      * A tensor stored in this segment at {@code offset} bytes into the data region (a multiple of 64). The
      * tensor holds its own handle (and mapping), so it stays valid after this handle is closed.
+     *
+     * @param offset the byte offset into the data region, a non-negative multiple of 64
+     * @param dtype the element type
+     * @param shape the dimensions, row-major
+     * @return a new tensor the caller owns and must close
+     * @throws IllegalArgumentException if the tensor does not fit the data region at {@code offset}
+     * @throws IllegalStateException if this handle is closed
      */
     public SharedTensor tensorAt(long offset, DType dtype, long... shape) {
         checkOpen();
@@ -484,6 +549,11 @@ public final class SharedSegment implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@link #close()} has not been called yet.
+     *
+     * @return true until this handle is closed
+     */
     public boolean isOpen() {
         return !lease.closing.get();
     }
@@ -537,6 +607,9 @@ public final class SharedSegment implements AutoCloseable {
         return "SharedSegment[" + path() + ", " + dataSize() + " data bytes" + (isOpen() ? "" : ", closed") + "]";
     }
 
+    /**
+     * Options for {@link SharedSegment#builder()}. Not thread-safe; the caller owns the segment it builds.
+     */
     public static final class Builder {
         private long size = -1;
         private Path directory;
@@ -544,7 +617,15 @@ public final class SharedSegment implements AutoCloseable {
 
         private Builder() {}
 
-        /** Bytes of data the segment must hold (rounded up to a multiple of 64). */
+        /**
+         * Bytes of data the segment must hold (rounded up to a multiple of 64).
+         *
+         * Required.
+         *
+         * @param bytes the data size in bytes, header excluded; 0 is allowed
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is negative
+         */
         public Builder setSize(long bytes) {
             if (bytes < 0) {
                 throw new IllegalArgumentException("size=" + bytes + " (expected >= 0)");
@@ -553,19 +634,36 @@ public final class SharedSegment implements AutoCloseable {
             return this;
         }
 
-        /** The directory to create the segment in; defaults to {@link SharedSegment#defaultDirectory()}. */
+        /**
+         * The directory to create the segment in; defaults to {@link SharedSegment#defaultDirectory()}.
+         *
+         * @param dir the directory; made absolute and normalised
+         * @return this builder
+         */
         public Builder optDirectory(Path dir) {
             this.directory = Objects.requireNonNull(dir, "directory").toAbsolutePath().normalize();
             return this;
         }
 
-        /** A persistent segment survives its last close; the reaper removes it once its owner has died. */
+        /**
+         * A persistent segment survives its last close; the reaper removes it once its owner has died.
+         *
+         * Defaults to false.
+         *
+         * @param persistent true to keep the segment after its last close
+         * @return this builder
+         */
         public Builder optPersistent(boolean persistent) {
             this.persistent = persistent;
             return this;
         }
 
-        /** Creates the segment; throws {@link SegmentSpaceException} if it does not fit. */
+        /**
+         * Creates the segment; throws {@link SegmentSpaceException} if it does not fit.
+         *
+         * @return a new zero-filled segment; the caller owns the handle and must close it
+         * @throws IllegalStateException if {@link #setSize} was not called
+         */
         public SharedSegment build() {
             if (size < 0) {
                 throw new IllegalStateException("setSize(bytes) is required");

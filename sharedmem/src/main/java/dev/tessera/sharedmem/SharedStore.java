@@ -117,33 +117,68 @@ public final class SharedStore implements AutoCloseable {
         this.codec = codec;
     }
 
-    /** Opens the store {@code name} in the default directory, creating it with default options if needed. */
+    /**
+     * Opens the store {@code name} in the default directory, creating it with default options if needed.
+     *
+     * @param name the store's name (see {@link Builder#setName})
+     * @return a new handle the caller owns and must close
+     * @throws IllegalArgumentException if {@code name} is not a valid store name
+     * @throws UntrustedFileException if the store file is refused by the ownership rule
+     */
     public static SharedStore open(String name) {
         return builder().setName(name).build();
     }
 
+    /**
+     * A builder for opening or creating a store; {@link Builder#setName} is required.
+     *
+     * @return a new builder, not thread-safe
+     */
     public static Builder builder() {
         return new Builder();
     }
 
+    /**
+     * The store's name.
+     *
+     * @return the name given to {@link Builder#setName}
+     */
     public String name() {
         return name;
     }
 
-    /** The index file. */
+    /**
+     * The index file.
+     *
+     * @return the path of the store's index segment
+     */
     public Path path() {
         return handle.path();
     }
 
+    /**
+     * Whether the store survives its last close (see {@link Builder#optPersistent}).
+     *
+     * @return true if the store was created persistent
+     */
     public boolean isPersistent() {
         return handle.isPersistent();
     }
 
-    /** The number of keys the index holds. */
+    /**
+     * The number of keys the index holds.
+     *
+     * @return the fixed capacity chosen when the store was created, in keys
+     */
     public int capacity() {
         return index.capacity();
     }
 
+    /**
+     * Whether {@link #close()} has not been called on this handle yet.
+     *
+     * @return true until this handle is closed
+     */
     public boolean isOpen() {
         return !closed.get();
     }
@@ -154,6 +189,10 @@ public final class SharedStore implements AutoCloseable {
      * Sets {@code key} to {@code value}, replacing any previous value. Tensors are copied into shared memory
      * (once); other values must be {@link java.io.Serializable}.
      *
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @param value the value, not null
+     * @throws IllegalArgumentException if the key is empty, too long or not valid Unicode
+     * @throws IllegalStateException if this handle is closed
      * @throws StoreFullException if the key is new and the index has no free entry
      * @throws SegmentSpaceException if the value does not fit the segment directory
      */
@@ -173,6 +212,13 @@ public final class SharedStore implements AutoCloseable {
      * read-only and closed (with its DJL arrays) when {@code update} returns, so return new values, not
      * views of it. Returns what {@code fn} returned (which was stored).
      *
+     * @param <T> the type of the current value
+     * @param <R> the type of the new value
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @param type the expected class of the current value
+     * @param fn the update; may run more than once, must not return null
+     * @return the new value, as stored
+     * @throws NullPointerException if {@code fn} returns null
      * @throws NoSuchElementException if the key is absent
      * @throws ClassCastException if the value is not a {@code type}
      */
@@ -260,6 +306,11 @@ public final class SharedStore implements AutoCloseable {
     /**
      * Removes {@code key} and its value; returns whether it was there. A process that still reads the value
      * keeps it until it closes it.
+     *
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @return true if the key was present
+     * @throws IllegalArgumentException if the key is empty, too long or not valid Unicode
+     * @throws IllegalStateException if this handle is closed
      */
     public boolean remove(String key) {
         byte[] k = keyBytes(key);
@@ -310,12 +361,25 @@ public final class SharedStore implements AutoCloseable {
      * The value of {@code key}, or null if it is absent: a tensor as a read-only {@link SharedTensor} (the
      * caller closes it), any other value decoded. Use {@link #get(String, Class, NDManager)} for values that
      * hold DJL arrays.
+     *
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @return the value, or null if the key is absent
+     * @throws MalformedMessageException if the value is malformed or over a decoding limit
+     * @throws IllegalStateException if this handle is closed
      */
     public Object get(String key) {
         return get(key, Object.class, null);
     }
 
-    /** Like {@link #get(String, Class, NDManager)} without a manager (no DJL arrays in the value). */
+    /**
+     * Like {@link #get(String, Class, NDManager)} without a manager (no DJL arrays in the value).
+     *
+     * @param <T> the expected type
+     * @param key the key
+     * @param type the expected class of the value
+     * @return the value, or null if the key is absent
+     * @throws ClassCastException if the value is not a {@code type}
+     */
     public <T> T get(String key, Class<T> type) {
         return get(key, type, null);
     }
@@ -326,6 +390,11 @@ public final class SharedStore implements AutoCloseable {
      * {@code manager} (copy-on-write: in-place writes stay private), or as an ND4J-owned {@code INDArray}
      * copy. Other values are decoded; DJL arrays inside them are attached to {@code manager}.
      *
+     * @param <T> the expected type
+     * @param key the key, 1 to {@link #MAX_KEY_BYTES} bytes of UTF-8
+     * @param type the expected class of the value
+     * @param manager the manager DJL arrays are attached to, or null if the value holds none
+     * @return the value, or null if the key is absent
      * @throws ClassCastException if the value is not a {@code type}
      * @throws IllegalArgumentException if the value holds DJL arrays and {@code manager} is null
      * @throws MalformedMessageException if the value (or its index entry) is malformed, over one of the
@@ -355,23 +424,51 @@ public final class SharedStore implements AutoCloseable {
         }
     }
 
-    /** The tensor under {@code key} as a read-only, zero-copy {@link SharedTensor} the caller closes, or null. */
+    /**
+     * The tensor under {@code key} as a read-only, zero-copy {@link SharedTensor} the caller closes, or null.
+     *
+     * @param key the key
+     * @return the tensor, or null if the key is absent
+     * @throws ClassCastException if the value is not a tensor
+     */
     public SharedTensor getTensor(String key) {
         return get(key, SharedTensor.class, null);
     }
 
-    /** The tensor under {@code key} as a zero-copy DJL array attached to {@code manager}, or null. */
+    /**
+     * The tensor under {@code key} as a zero-copy DJL array attached to {@code manager}, or null.
+     *
+     * In-place writes to it stay private to this process (copy-on-write).
+     *
+     * @param key the key
+     * @param manager the manager the array is attached to, not null
+     * @return the array, or null if the key is absent
+     * @throws ClassCastException if the value is not a tensor
+     */
     public NDArray getNDArray(String key, NDManager manager) {
         return get(key, NDArray.class, Objects.requireNonNull(manager, "manager"));
     }
 
+    /**
+     * Whether {@code key} has a value now.
+     *
+     * @param key the key
+     * @return true if the key is present
+     * @throws IllegalArgumentException if the key is empty, too long or not valid Unicode
+     * @throws IllegalStateException if this handle is closed
+     */
     public boolean containsKey(String key) {
         byte[] k = keyBytes(key);
         checkOpen();
         return index.lookup(k, StoreIndex.hash(k)) != null;
     }
 
-    /** The keys, sorted; a consistent snapshot. */
+    /**
+     * The keys, sorted; a consistent snapshot.
+     *
+     * @return an unmodifiable sorted set of the keys
+     * @throws IllegalStateException if this handle is closed
+     */
     public Set<String> keys() {
         checkOpen();
         TreeSet<String> keys = new TreeSet<>();
@@ -381,7 +478,12 @@ public final class SharedStore implements AutoCloseable {
         return Collections.unmodifiableSet(keys);
     }
 
-    /** The number of keys. */
+    /**
+     * The number of keys.
+     *
+     * @return the number of keys, at most {@link #capacity()}
+     * @throws IllegalStateException if this handle is closed
+     */
     public int size() {
         checkOpen();
         return (int) index.size();
@@ -574,20 +676,39 @@ public final class SharedStore implements AutoCloseable {
 
         private Builder() {}
 
-        /** The store's name: 1 to 32 of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit. */
+        /**
+         * The store's name: 1 to 32 of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit.
+         *
+         * Required.
+         *
+         * @param name the name
+         * @return this builder
+         * @throws IllegalArgumentException if {@code name} is not a valid store name
+         */
         public Builder setName(String name) {
             SegmentFiles.storeFileName(Objects.requireNonNull(name, "name"));
             this.name = name;
             return this;
         }
 
-        /** The segment directory; defaults to {@link SharedSegment#defaultDirectory()}. */
+        /**
+         * The segment directory; defaults to {@link SharedSegment#defaultDirectory()}.
+         *
+         * @param directory the directory; made absolute and normalised
+         * @return this builder
+         */
         public Builder optDirectory(Path directory) {
             this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
             return this;
         }
 
-        /** How many keys a new store holds (default 1024; 512 bytes of index each). Ignored when it exists. */
+        /**
+         * How many keys a new store holds (default 1024; 512 bytes of index each). Ignored when it exists.
+         *
+         * @param capacity the number of keys, 1 to 2^22
+         * @return this builder
+         * @throws IllegalArgumentException if {@code capacity} is out of range
+         */
         public Builder optCapacity(int capacity) {
             StoreIndexDescriptor.checkCapacity(capacity);
             this.capacity = capacity;
@@ -597,19 +718,35 @@ public final class SharedStore implements AutoCloseable {
         /**
          * Whether a new store survives its last close (until its creator and every process that attached to it
          * are dead and the reaper runs). Default false. Ignored when it exists.
+         *
+         * @param persistent true to keep the store after its last close
+         * @return this builder
          */
         public Builder optPersistent(boolean persistent) {
             this.persistent = persistent;
             return this;
         }
 
-        /** Whether to create the store if it does not exist (default true); if false, a missing store throws. */
+        /**
+         * Whether to create the store if it does not exist (default true); if false, a missing store throws.
+         *
+         * @param create false to only open an existing store
+         * @return this builder
+         */
         public Builder optCreate(boolean create) {
             this.create = create;
             return this;
         }
 
-        /** How long to wait for the store's lock while a live process holds it (default 10 s). */
+        /**
+         * How long to wait for the store's lock while a live process holds it (default 10 s).
+         *
+         * It also bounds how long {@link #build()} waits for a store that is being created or removed.
+         *
+         * @param timeout a positive duration
+         * @return this builder
+         * @throws IllegalArgumentException if {@code timeout} is null, zero or negative
+         */
         public Builder optLockTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("lockTimeout=" + timeout + " (expected > 0)");
@@ -624,6 +761,10 @@ public final class SharedStore implements AutoCloseable {
          * namespace is then looked up in theirs (lowest uid first) before one is created in this user's. Without
          * it, a store file that another user owns is an {@link UntrustedFileException}: see "Ownership and
          * permissions" in the README.
+         *
+         * @param uids the numeric user ids to trust; added to those of earlier calls
+         * @return this builder
+         * @throws IllegalArgumentException if a uid is negative
          */
         public Builder optTrustedOwners(int... uids) {
             for (int uid : Objects.requireNonNull(uids, "uids")) {
@@ -635,49 +776,108 @@ public final class SharedStore implements AutoCloseable {
         /**
          * Whether this handle opens store files that have group or other permission bits (default false, or
          * {@code -Dtessera.shm.allowSharedModes}). Stores this process creates are mode 0600 either way.
+         *
+         * @param allow true to open files with group or other permission bits
+         * @return this builder
          */
         public Builder optAllowSharedModes(boolean allow) {
             this.allowSharedModes = allow;
             return this;
         }
 
-        /** Classes that values may contain, on top of TensorCodec's safe JDK defaults (same syntax). */
+        /**
+         * Classes that values may contain, on top of TensorCodec's safe JDK defaults (same syntax).
+         *
+         * Default: none.
+         *
+         * @param patterns class names or patterns, as for {@link TensorCodec.Builder#optAllowPatterns}
+         * @return this builder
+         * @throws IllegalArgumentException if a pattern is malformed
+         */
         public Builder optAllowPatterns(String... patterns) {
             codec.optAllowPatterns(AllowPatterns.check(patterns).toArray(String[]::new));
             return this;
         }
 
-        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxGraphBytes}. */
+        /**
+         * Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxGraphBytes}.
+         *
+         * Same default and check as there.
+         *
+         * @param bytes the limit in bytes
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
+         */
         public Builder optMaxGraphBytes(int bytes) {
             codec.optMaxGraphBytes(bytes);
             return this;
         }
 
-        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxTensorBytes}. */
+        /**
+         * Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxTensorBytes}.
+         *
+         * Same default and check as there.
+         *
+         * @param bytes the limit in bytes
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
+         */
         public Builder optMaxTensorBytes(long bytes) {
             codec.optMaxTensorBytes(bytes);
             return this;
         }
 
-        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxArrayLength}. */
+        /**
+         * Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxArrayLength}.
+         *
+         * Same default and check as there.
+         *
+         * @param length the limit in elements
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
+         */
         public Builder optMaxArrayLength(int length) {
             codec.optMaxArrayLength(length);
             return this;
         }
 
-        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxReferences}. */
+        /**
+         * Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxReferences}.
+         *
+         * Same default and check as there.
+         *
+         * @param references the limit in object references
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
+         */
         public Builder optMaxReferences(long references) {
             codec.optMaxReferences(references);
             return this;
         }
 
-        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxDepth}. */
+        /**
+         * Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxDepth}.
+         *
+         * Same default and check as there.
+         *
+         * @param depth the limit in nesting levels
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
+         */
         public Builder optMaxDepth(int depth) {
             codec.optMaxDepth(depth);
             return this;
         }
 
-        /** Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxHashWork}. */
+        /**
+         * Decoding limit for values that {@code get} reads; see {@link TensorCodec.Builder#optMaxHashWork}.
+         *
+         * Same default and check as there.
+         *
+         * @param visits the limit in hash-table visits
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
+         */
         public Builder optMaxHashWork(long visits) {
             codec.optMaxHashWork(visits);
             return this;
@@ -686,6 +886,10 @@ public final class SharedStore implements AutoCloseable {
         /**
          * Opens the store, creating it if it does not exist (and {@link #optCreate} allows it).
          *
+         * @return a new handle the caller owns and must close
+         * @throws IllegalStateException if the name was not set, or the store stayed busy (being created or
+         *     removed) for longer than {@link #optLockTimeout}
+         * @throws UntrustedFileException if the store file is refused by the ownership rule
          * @throws NoSuchElementException if it does not exist and creating is off
          */
         public SharedStore build() {

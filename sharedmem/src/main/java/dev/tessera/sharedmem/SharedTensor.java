@@ -71,16 +71,37 @@ public final class SharedTensor implements AutoCloseable {
         return new SharedTensor(handle, offset, dtype, shape.clone(), readOnly);
     }
 
-    /** A new zero-filled tensor in its own segment in the default directory. */
+    /**
+     * A new zero-filled tensor in its own segment in the default directory.
+     *
+     * @param dtype the element type
+     * @param shape the dimensions, row-major (none for a scalar)
+     * @return a new tensor the caller owns and must close
+     * @throws IllegalArgumentException if the shape is invalid (see {@link DType#elementCount(long[])})
+     * @throws SegmentSpaceException if the segment directory has no room for it
+     */
     public static SharedTensor allocate(DType dtype, long... shape) {
         return builder().setDType(dtype).setShape(shape).build();
     }
 
+    /**
+     * A builder for a new tensor in its own segment; {@link Builder#setDType} and {@link Builder#setShape} are
+     * required.
+     *
+     * @return a new builder, not thread-safe
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Copies a DJL array into a new shared tensor with one memory copy (plus one if it is not contiguous). */
+    /**
+     * Copies a DJL array into a new shared tensor with one memory copy (plus one if it is not contiguous).
+     *
+     * @param array the source; it is only read, and stays owned by the caller
+     * @return a new tensor the caller owns and must close
+     * @throws IllegalArgumentException if its data type has no {@link DType}
+     * @throws SegmentSpaceException if the segment directory has no room for it
+     */
     public static SharedTensor copyOf(NDArray array) {
         SharedTensor t = allocate(DType.fromDjl(array.getDataType()), array.getShape().getShape());
         try {
@@ -95,7 +116,15 @@ public final class SharedTensor implements AutoCloseable {
         }
     }
 
-    /** Copies an ND4J array into a new shared tensor with one memory copy (plus one if it is not contiguous). */
+    /**
+     * Copies an ND4J array into a new shared tensor with one memory copy (plus one if it is not contiguous).
+     *
+     * @param array the source; it is only read, and stays owned by the caller
+     * @return a new tensor the caller owns and must close
+     * @throws UnsupportedOperationException if ND4J is not on the class path
+     * @throws IllegalArgumentException if its data type has no {@link DType}
+     * @throws SegmentSpaceException if the segment directory has no room for it
+     */
     public static SharedTensor copyOf(INDArray array) {
         Nd4jSupport.requirePresent();
         Nd4jSupport.Contiguous src = Nd4jSupport.contiguous(array);
@@ -110,53 +139,110 @@ public final class SharedTensor implements AutoCloseable {
         }
     }
 
-    /** The stub for this tensor; it carries this tensor's read-only flag. */
+    /**
+     * The stub for this tensor; it carries this tensor's read-only flag.
+     *
+     * @return a new stub; it owns nothing and stays valid (but unopenable) after the segment is released
+     */
     public TensorRef ref() {
         return new TensorRef(handle.directory(), handle.name(), offset, dtype, shape, handle.generation(), readOnly);
     }
 
+    /**
+     * The element type.
+     *
+     * @return the dtype, never null
+     */
     public DType dtype() {
         return dtype;
     }
 
+    /**
+     * The dimensions, row-major.
+     *
+     * @return a fresh copy of the shape (empty for a scalar)
+     */
     public long[] shape() {
         return shape.clone();
     }
 
+    /**
+     * Number of elements.
+     *
+     * @return the product of the dimensions
+     */
     public long elementCount() {
         return DType.elementCount(shape);
     }
 
+    /**
+     * Size of the tensor's data.
+     *
+     * @return bytes: {@link #elementCount()} times {@link DType#byteSize()}
+     */
     public long byteSize() {
         return byteSize;
     }
 
+    /**
+     * Whether the Java views are read-only and the native views copy-on-write.
+     *
+     * @return true if this tensor was opened read-only
+     */
     public boolean isReadOnly() {
         return readOnly;
     }
 
+    /**
+     * Whether {@link #close()} has not been called yet.
+     *
+     * @return true until the tensor is closed
+     */
     public boolean isOpen() {
         return !closed.get();
     }
 
-    /** The tensor's bytes (read-only if the tensor is); invalid once the tensor is closed. */
+    /**
+     * The tensor's bytes (read-only if the tensor is); invalid once the tensor is closed.
+     *
+     * @return a slice of the mapping, {@link #byteSize()} bytes long
+     * @throws IllegalStateException if the tensor is closed
+     */
     public MemorySegment segment() {
         checkOpen();
         MemorySegment s = handle.data().asSlice(offset, byteSize);
         return readOnly ? s.asReadOnly() : s;
     }
 
-    /** A read-only view of the bytes, whatever this tensor's own mode. */
+    /**
+     * A read-only view of the bytes, whatever this tensor's own mode.
+     *
+     * @return a read-only slice of the mapping, {@link #byteSize()} bytes long
+     * @throws IllegalStateException if the tensor is closed
+     */
     public MemorySegment readOnlySegment() {
         return segment().asReadOnly();
     }
 
-    /** The bytes as a native-order buffer (read-only if the tensor is); at most 2 GiB. */
+    /**
+     * The bytes as a native-order buffer (read-only if the tensor is); at most 2 GiB.
+     *
+     * @return a buffer over the mapping, invalid once the tensor is closed
+     * @throws UnsupportedOperationException if the tensor is larger than {@code Integer.MAX_VALUE} bytes
+     * @throws IllegalStateException if the tensor is closed
+     */
     public ByteBuffer asByteBuffer() {
         checkByteBufferSize();
         return segment().asByteBuffer().order(ByteOrder.nativeOrder());
     }
 
+    /**
+     * The bytes as a read-only native-order buffer, whatever this tensor's own mode; at most 2 GiB.
+     *
+     * @return a read-only buffer over the mapping, invalid once the tensor is closed
+     * @throws UnsupportedOperationException if the tensor is larger than {@code Integer.MAX_VALUE} bytes
+     * @throws IllegalStateException if the tensor is closed
+     */
     public ByteBuffer asReadOnlyByteBuffer() {
         checkByteBufferSize();
         return readOnlySegment().asByteBuffer().order(ByteOrder.nativeOrder());
@@ -165,12 +251,26 @@ public final class SharedTensor implements AutoCloseable {
     /**
      * A zero-copy DJL array over the tensor, living in a new sub-manager of {@code manager}. It is closed when
      * this tensor is closed or {@code manager} is, whichever comes first. Copy-on-write if read-only.
+     *
+     * @param manager the parent manager; the view lives in a new sub-manager of it
+     * @return the view, owned by this tensor
+     * @throws UnsupportedOperationException for {@link DType#BFLOAT16} and {@link DType#INT16}, or a tensor over
+     *     2 GiB
+     * @throws IllegalStateException if the tensor is closed
      */
     public NDArray toNDArray(NDManager manager) {
         return djlView(manager, readOnly);
     }
 
-    /** A zero-copy DJL array whose in-place writes stay private to this process (copy-on-write). */
+    /**
+     * A zero-copy DJL array whose in-place writes stay private to this process (copy-on-write).
+     *
+     * @param manager the parent manager; the view lives in a new sub-manager of it
+     * @return the view, owned by this tensor
+     * @throws UnsupportedOperationException for {@link DType#BFLOAT16} and {@link DType#INT16}, or a tensor over
+     *     2 GiB
+     * @throws IllegalStateException if the tensor is closed
+     */
     public NDArray toReadOnlyNDArray(NDManager manager) {
         return djlView(manager, true);
     }
@@ -193,12 +293,24 @@ public final class SharedTensor implements AutoCloseable {
         }
     }
 
-    /** A zero-copy ND4J array over the tensor, closed when this tensor is. Copy-on-write if read-only. */
+    /**
+     * A zero-copy ND4J array over the tensor, closed when this tensor is. Copy-on-write if read-only.
+     *
+     * @return the view, owned by this tensor
+     * @throws IllegalStateException if the tensor is closed
+     * @throws UnsupportedOperationException if ND4J is not on the class path
+     */
     public INDArray toINDArray() {
         return nd4jView(readOnly);
     }
 
-    /** A zero-copy ND4J array whose in-place writes stay private to this process (copy-on-write). */
+    /**
+     * A zero-copy ND4J array whose in-place writes stay private to this process (copy-on-write).
+     *
+     * @return the view, owned by this tensor
+     * @throws IllegalStateException if the tensor is closed
+     * @throws UnsupportedOperationException if ND4J is not on the class path
+     */
     public INDArray toReadOnlyINDArray() {
         return nd4jView(true);
     }
@@ -265,6 +377,7 @@ public final class SharedTensor implements AutoCloseable {
                 + (readOnly ? ", read-only" : "") + (isOpen() ? "" : ", closed") + "]";
     }
 
+    /** Options for {@link SharedTensor#builder()}. Not thread-safe; the tensor it builds is owned by the caller. */
     public static final class Builder {
         private DType dtype;
         private long[] shape;
@@ -273,30 +386,63 @@ public final class SharedTensor implements AutoCloseable {
 
         private Builder() {}
 
+        /**
+         * Sets the element type. Required.
+         *
+         * @param dtype the element type
+         * @return this builder
+         * @throws NullPointerException if {@code dtype} is null
+         */
         public Builder setDType(DType dtype) {
             this.dtype = Objects.requireNonNull(dtype, "dtype");
             return this;
         }
 
+        /**
+         * Sets the dimensions, row-major (none for a scalar). Required.
+         *
+         * @param shape the dimensions; copied
+         * @return this builder
+         * @throws IllegalArgumentException if a dimension is negative, the rank exceeds {@link DType#MAX_RANK} or
+         *     the element count overflows a {@code long}
+         */
         public Builder setShape(long... shape) {
             DType.elementCount(Objects.requireNonNull(shape, "shape"));
             this.shape = shape.clone();
             return this;
         }
 
-        /** The segment directory; defaults to {@link SharedSegment#defaultDirectory()}. */
+        /**
+         * The segment directory; defaults to {@link SharedSegment#defaultDirectory()}.
+         *
+         * @param directory the directory; made absolute and normalised
+         * @return this builder
+         */
         public Builder optDirectory(Path directory) {
             this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
             return this;
         }
 
-        /** Whether the segment survives its last close (until the reaper finds its owner dead). */
+        /**
+         * Whether the segment survives its last close (until the reaper finds its owner dead).
+         *
+         * Defaults to false.
+         *
+         * @param persistent true to keep the segment after the last handle closes
+         * @return this builder
+         */
         public Builder optPersistent(boolean persistent) {
             this.persistent = persistent;
             return this;
         }
 
-        /** Allocates the tensor; throws {@link SegmentSpaceException} if it does not fit. */
+        /**
+         * Allocates the tensor; throws {@link SegmentSpaceException} if it does not fit.
+         *
+         * @return a new zero-filled tensor the caller owns and must close
+         * @throws IllegalStateException if the dtype or the shape was not set
+         * @throws IllegalArgumentException if the size in bytes overflows a {@code long}
+         */
         public SharedTensor build() {
             if (dtype == null || shape == null) {
                 throw new IllegalStateException("setDType and setShape are required (dtype=" + dtype + ", shape="

@@ -56,16 +56,29 @@ public final class StagingPool implements AutoCloseable {
         this.idleNanos = b.idleTimeout.toNanos();
     }
 
+    /**
+     * A builder for a staging pool; every option has a default.
+     *
+     * @return a new builder, not thread-safe
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** NDArrays and INDArrays smaller than this travel inside the message instead (SharedTensors never do). */
+    /**
+     * NDArrays and INDArrays smaller than this travel inside the message instead (SharedTensors never do).
+     *
+     * @return the threshold in bytes ({@link Builder#optMinTensorBytes}, default 64 KiB)
+     */
     public long minTensorBytes() {
         return minTensorBytes;
     }
 
-    /** Bytes of segments the pool holds now, free or busy. */
+    /**
+     * Bytes of segments the pool holds now, free or busy.
+     *
+     * @return the total data size in bytes of the pooled segments, at most {@link Builder#optMaxBytes}
+     */
     public synchronized long pooledBytes() {
         return pooledBytes;
     }
@@ -300,13 +313,24 @@ public final class StagingPool implements AutoCloseable {
 
         private Builder() {}
 
-        /** The segment directory; defaults to {@link SharedSegment#defaultDirectory()}. */
+        /**
+         * The segment directory; defaults to {@link SharedSegment#defaultDirectory()}.
+         *
+         * @param directory the directory; made absolute and normalised
+         * @return this builder
+         */
         public Builder optDirectory(Path directory) {
             this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
             return this;
         }
 
-        /** The most bytes of segments the pool keeps, free or busy; default 2 GiB. */
+        /**
+         * The most bytes of segments the pool keeps, free or busy; default 2 GiB.
+         *
+         * @param bytes the bound in bytes; 0 stages every tensor in a one-off segment
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is negative
+         */
         public Builder optMaxBytes(long bytes) {
             if (bytes < 0) {
                 throw new IllegalArgumentException("maxBytes=" + bytes + " (expected >= 0)");
@@ -319,6 +343,10 @@ public final class StagingPool implements AutoCloseable {
          * The smallest NDArray or INDArray worth staging; smaller ones travel inside the message, which is
          * cheaper for them. SharedTensors are always staged (they decode into shared memory anyway). Default
          * 64 KiB.
+         *
+         * @param bytes the threshold in bytes
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is negative
          */
         public Builder optMinTensorBytes(long bytes) {
             if (bytes < 0) {
@@ -328,7 +356,13 @@ public final class StagingPool implements AutoCloseable {
             return this;
         }
 
-        /** How long a free segment is kept unused before it is released; default 10 s. */
+        /**
+         * How long a free segment is kept unused before it is released; default 10 s.
+         *
+         * @param timeout a positive duration
+         * @return this builder
+         * @throws IllegalArgumentException if {@code timeout} is null, zero or negative
+         */
         public Builder optIdleTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("idleTimeout=" + timeout + " (expected > 0)");
@@ -337,6 +371,11 @@ public final class StagingPool implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Creates the pool; it allocates no segment until the first tensor is staged.
+         *
+         * @return a new pool the caller owns and must close
+         */
         public StagingPool build() {
             return new StagingPool(this);
         }

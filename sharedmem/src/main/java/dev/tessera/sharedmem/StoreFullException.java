@@ -9,7 +9,9 @@ package dev.tessera.sharedmem;
 public final class StoreFullException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
+    /** The store's name. */
     private final String store;
+    /** The store's capacity, in entries. */
     private final int capacity;
 
     StoreFullException(String store, int capacity, String key) {
@@ -20,12 +22,20 @@ public final class StoreFullException extends SharedMemoryException {
         this.capacity = capacity;
     }
 
-    /** The store's name. */
+    /**
+     * The full store.
+     *
+     * @return the store's name
+     */
     public String store() {
         return store;
     }
 
-    /** The number of entries the store holds. */
+    /**
+     * The store's fixed capacity.
+     *
+     * @return the number of entries (keys) the store's index holds
+     */
     public int capacity() {
         return capacity;
     }

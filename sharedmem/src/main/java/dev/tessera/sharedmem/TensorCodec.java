@@ -138,20 +138,42 @@ public final class TensorCodec {
     record Limits(int maxGraphBytes, long maxTensorBytes, int maxArrayLength, long maxReferences, int maxDepth,
             long maxHashWork) {}
 
+    /**
+     * A builder for a codec; every option has a default (mode {@link Mode#COPY}, no extra allow patterns).
+     *
+     * @return a new builder, not thread-safe
+     */
     public static Builder builder() {
         return new Builder();
     }
 
+    /**
+     * How this codec's {@code encode} makes tensors travel.
+     *
+     * @return the mode set with {@link Builder#optMode}
+     */
     public Mode mode() {
         return mode;
     }
 
-    /** The caller's patterns, on top of {@link #DEFAULT_ALLOWED}. */
+    /**
+     * The caller's patterns, on top of {@link #DEFAULT_ALLOWED}.
+     *
+     * @return an unmodifiable list of the patterns given to {@link Builder#optAllowPatterns}, in order
+     */
     public List<String> allowPatterns() {
         return allowPatterns;
     }
 
-    /** Encodes {@code graph} into one array (at most 2 GiB; use the channel form for more). */
+    /**
+     * Encodes {@code graph} into one array (at most 2 GiB; use the channel form for more).
+     *
+     * @param graph a tensor ({@link SharedTensor}, DJL or ND4J array) or a {@link java.io.Serializable} graph
+     *     that holds tensors anywhere inside
+     * @return the message; it carries a reference to any shared memory it names until it is decoded
+     * @throws IllegalArgumentException if the graph cannot be serialized or the message exceeds a byte[]
+     * @throws SegmentSpaceException if {@link Mode#SHARE} or staging needs a segment that does not fit
+     */
     public byte[] encode(Object graph) {
         Encoding e = prepare(graph);
         try {
@@ -180,6 +202,11 @@ public final class TensorCodec {
      * Encodes {@code graph} onto {@code out}; tensor bytes go from memory to the channel without an intermediate
      * copy. The message's references are handed off before its first byte is written (a receiver may decode
      * it at once); if writing fails, those still pending are taken back.
+     *
+     * @param graph the graph, as for {@link #encode(Object)}
+     * @param out the channel; not closed
+     * @throws UncheckedIOException if writing to the channel fails
+     * @throws IllegalArgumentException if the graph cannot be serialized
      */
     public void encode(Object graph, WritableByteChannel out) {
         Encoding e = prepare(graph);
@@ -242,6 +269,9 @@ public final class TensorCodec {
      * may be null if there are none). Every length the message declares is checked against the bytes it has
      * before anything is allocated.
      *
+     * @param bytes the message
+     * @param manager the manager decoded NDArrays are attached to; may be null if the message holds none
+     * @return the decoded graph; SharedTensors in it are owned by the caller
      * @throws MalformedMessageException if the message is malformed, truncated, over a decoding limit, holds a
      *     class the allow-list rejects, or names a tensor stub that cannot be opened
      * @throws SegmentSpaceException if a SharedTensor it holds does not fit the segment directory
@@ -251,7 +281,17 @@ public final class TensorCodec {
         return decode(bytes, 0, Objects.requireNonNull(bytes, "bytes").length, manager);
     }
 
-    /** Like {@link #decode(byte[], NDManager)} for the message that fills {@code bytes[offset, offset + length)}. */
+    /**
+     * Like {@link #decode(byte[], NDManager)} for the message that fills {@code bytes[offset, offset + length)}.
+     *
+     * @param bytes the array holding the message
+     * @param offset index of the message's first byte
+     * @param length the message's size in bytes
+     * @param manager the manager decoded NDArrays are attached to; may be null if the message holds none
+     * @return the decoded graph; SharedTensors in it are owned by the caller
+     * @throws IndexOutOfBoundsException if the range is outside {@code bytes}
+     * @throws MalformedMessageException as {@link #decode(byte[], NDManager)}
+     */
     public Object decode(byte[] bytes, int offset, int length, NDManager manager) {
         Objects.checkFromIndexSize(offset, length, Objects.requireNonNull(bytes, "bytes").length);
         return decode(Channels.newChannel(new ByteArrayInputStream(bytes, offset, length)), length, manager);
@@ -263,6 +303,9 @@ public final class TensorCodec {
      * reserved when the graph is decoded, before the tensor bytes arrive: {@link Builder#optMaxTensorBytes}
      * bounds it.
      *
+     * @param in the channel; not closed, and left just after the message
+     * @param manager the manager decoded NDArrays are attached to; may be null if the message holds none
+     * @return the decoded graph; SharedTensors in it are owned by the caller
      * @throws MalformedMessageException as {@link #decode(byte[], NDManager)}, or if the channel ends early
      * @throws UncheckedIOException if reading the channel fails
      */
@@ -452,7 +495,14 @@ public final class TensorCodec {
         }
     }
 
-    /** Placeholder for a tensor whose bytes follow the graph. Validated by its canonical constructor. */
+    /**
+     * Placeholder for a tensor whose bytes follow the graph. Validated by its canonical constructor.
+     *
+     * @param index the tensor's position among the tensors of the message
+     * @param kind what to decode it as (NDArray, INDArray or SharedTensor)
+     * @param dtype the {@link DType#code()}
+     * @param shape the dimensions
+     */
     record CopiedTensor(int index, byte kind, int dtype, long[] shape) implements Serializable {
         CopiedTensor {
             if (index < 0 || kind < KIND_NDARRAY || kind > KIND_SHARED) {
@@ -462,7 +512,13 @@ public final class TensorCodec {
         }
     }
 
-    /** Placeholder for a tensor in shared memory; {@code handoff} means the message carries a reference. */
+    /**
+     * Placeholder for a tensor in shared memory; {@code handoff} means the message carries a reference.
+     *
+     * @param kind what to decode it as (NDArray, INDArray or SharedTensor)
+     * @param ref the {@link TensorRef} compact form
+     * @param handoff whether the first decoder takes over a reference the message carries
+     */
     record SharedStub(byte kind, byte[] ref, boolean handoff) implements Serializable {
         SharedStub {
             if (kind < KIND_NDARRAY || kind > KIND_SHARED || ref == null) {
@@ -828,6 +884,10 @@ public final class TensorCodec {
         }
     }
 
+    /**
+     * Options for {@link TensorCodec#builder()}. Not thread-safe; the codec it builds does not own the
+     * {@link StagingPool} given to it.
+     */
     public static final class Builder {
         private Mode mode = Mode.COPY;
         private final List<String> patterns = new ArrayList<>();
@@ -842,13 +902,23 @@ public final class TensorCodec {
 
         private Builder() {}
 
-        /** How tensors travel; default {@link Mode#COPY}. */
+        /**
+         * How tensors travel; default {@link Mode#COPY}.
+         *
+         * @param mode the mode
+         * @return this builder
+         */
         public Builder optMode(Mode mode) {
             this.mode = Objects.requireNonNull(mode, "mode");
             return this;
         }
 
-        /** Same as {@link #optMode}. */
+        /**
+         * Same as {@link #optMode}.
+         *
+         * @param mode the mode
+         * @return this builder
+         */
         public Builder mode(Mode mode) {
             return optMode(mode);
         }
@@ -856,7 +926,11 @@ public final class TensorCodec {
         /**
          * Class-name patterns to accept on decode, on top of the safe defaults, in
          * {@link ObjectInputFilter.Config#createFilter} syntax: {@code com.example.Task},
-         * {@code com.example.*} (one package) or {@code com.example.**} (and its subpackages).
+         * {@code com.example.*} (one package) or {@code com.example.**} (and its subpackages). Default: none.
+         *
+         * @param patterns the patterns; added to those of earlier calls
+         * @return this builder
+         * @throws IllegalArgumentException if a pattern is malformed
          */
         public Builder optAllowPatterns(String... patterns) {
             for (String p : patterns) {
@@ -865,7 +939,12 @@ public final class TensorCodec {
             return this;
         }
 
-        /** Same as {@link #optAllowPatterns}. */
+        /**
+         * Same as {@link #optAllowPatterns}.
+         *
+         * @param patterns the patterns
+         * @return this builder
+         */
         public Builder allowPatterns(String... patterns) {
             return optAllowPatterns(patterns);
         }
@@ -881,6 +960,9 @@ public final class TensorCodec {
          * that the first decoder takes over (it owns an independent copy). Such messages are decoded once,
          * on this machine; without a pool (the default) COPY messages are self-contained bytes. The caller
          * keeps owning the pool.
+         *
+         * @param pool the pool, not null
+         * @return this builder
          */
         public Builder optStaging(StagingPool pool) {
             this.staging = Objects.requireNonNull(pool, "pool");
@@ -890,6 +972,9 @@ public final class TensorCodec {
         /**
          * Where decoding puts SharedTensors copied in COPY mode; default {@link SharedSegment#defaultDirectory()}.
          * Stubs naming it may then be opened by this process (see {@link TensorRef}).
+         *
+         * @param directory the directory
+         * @return this builder
          */
         public Builder optDirectory(Path directory) {
             this.directory = dev.tessera.sharedmem.internal.SegmentFiles.useDirectory(
@@ -901,6 +986,10 @@ public final class TensorCodec {
          * The largest graph (the message without its tensor bytes) decode accepts; default
          * {@value #DEFAULT_MAX_GRAPH_BYTES} (256 MiB). A channel's graph is read as it arrives, so a header
          * that declares more than is sent costs only what was sent.
+         *
+         * @param bytes the limit in bytes
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxGraphBytes(int bytes) {
             this.maxGraphBytes = (int) positive("maxGraphBytes", bytes);
@@ -912,6 +1001,10 @@ public final class TensorCodec {
          * {@value #DEFAULT_MAX_TENSOR_BYTES} (1 GiB). Decoding from a channel reserves that memory before the
          * bytes arrive, so this bounds what a lying sender can make it reserve; a {@code byte[]} message must
          * also hold them.
+         *
+         * @param bytes the limit in bytes
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxTensorBytes(long bytes) {
             this.maxTensorBytes = positive("maxTensorBytes", bytes);
@@ -921,19 +1014,35 @@ public final class TensorCodec {
         /**
          * The longest array (also the table of a collection) the graph may declare, in elements; default
          * {@value #DEFAULT_MAX_ARRAY_LENGTH}. Independently of it, an array must fit the bytes left in the graph.
+         *
+         * @param length the limit in elements
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxArrayLength(int length) {
             this.maxArrayLength = (int) positive("maxArrayLength", length);
             return this;
         }
 
-        /** The most objects and back-references the graph may hold; default {@value #DEFAULT_MAX_REFERENCES}. */
+        /**
+         * The most objects and back-references the graph may hold; default {@value #DEFAULT_MAX_REFERENCES}.
+         *
+         * @param references the limit
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
+         */
         public Builder optMaxReferences(long references) {
             this.maxReferences = positive("maxReferences", references);
             return this;
         }
 
-        /** The deepest object nesting decode accepts; default {@value #DEFAULT_MAX_DEPTH}. */
+        /**
+         * The deepest object nesting decode accepts; default {@value #DEFAULT_MAX_DEPTH}.
+         *
+         * @param depth the limit in nesting levels
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
+         */
         public Builder optMaxDepth(int depth) {
             this.maxDepth = (int) positive("maxDepth", depth);
             return this;
@@ -947,6 +1056,10 @@ public final class TensorCodec {
          * entry counts the elements a hash of it would visit, before its container can hash it; a
          * back-reference directly inside a {@code HashSet} or {@code HashMap} counts as the largest collection
          * seen so far. A tree-shaped graph of n elements nested d deep costs about n times d.
+         *
+         * @param visits the limit in element visits
+         * @return this builder
+         * @throws IllegalArgumentException if the value is not positive
          */
         public Builder optMaxHashWork(long visits) {
             this.maxHashWork = positive("maxHashWork", visits);
@@ -960,6 +1073,11 @@ public final class TensorCodec {
             return value;
         }
 
+        /**
+         * Creates the codec.
+         *
+         * @return a new immutable, thread-safe codec
+         */
         public TensorCodec build() {
             return new TensorCodec(this);
         }

@@ -87,40 +87,86 @@ public final class TensorRef implements Serializable {
         }
     }
 
+    /**
+     * The directory holding the segment file.
+     *
+     * @return a normalised absolute path
+     */
     public Path directory() {
         return directory;
     }
 
+    /**
+     * The segment's file name within {@link #directory()}.
+     *
+     * @return a Tessera segment name
+     */
     public String segmentName() {
         return segmentName;
     }
 
-    /** Byte offset of the tensor in the segment's data region. */
+    /**
+     * Byte offset of the tensor in the segment's data region (after the header).
+     *
+     * @return the offset in bytes, a non-negative multiple of 64
+     */
+
     public long offset() {
         return offset;
     }
 
+    /**
+     * The element type.
+     *
+     * @return the dtype, never null
+     */
     public DType dtype() {
         return dtype;
     }
 
+    /**
+     * The dimensions, row-major.
+     *
+     * @return a fresh copy of the shape (empty for a scalar)
+     */
     public long[] shape() {
         return shape.clone();
     }
 
+    /**
+     * The generation of the segment this stub was made for; {@link #open()} refuses a segment that was
+     * re-created or reused with another generation.
+     *
+     * @return the generation read from the segment header
+     */
     public long generation() {
         return generation;
     }
 
+    /**
+     * Whether {@link #open()} returns a read-only tensor. Advisory: it does not stop another opener.
+     *
+     * @return true if the read-only flag is set
+     */
     public boolean isReadOnly() {
         return readOnly;
     }
 
+    /**
+     * Size of the tensor's data.
+     *
+     * @return bytes: the element count times {@link DType#byteSize()}
+     */
     public long byteSize() {
         return dtype.byteSizeOf(shape);
     }
 
-    /** The same stub with the read-only flag set: {@link #open()} then returns a read-only tensor. */
+    /**
+     * The same stub with the read-only flag set: {@link #open()} then returns a read-only tensor.
+     *
+     * @return this stub if it is already read-only, otherwise a new one
+     */
+
     public TensorRef asReadOnly() {
         return readOnly ? this : new TensorRef(directory, segmentName, offset, dtype, shape, generation, true);
     }
@@ -132,12 +178,19 @@ public final class TensorRef implements Serializable {
      *     the stub names a directory this process does not use (see the class comment)
      * @throws UntrustedFileException if the segment file belongs to another user or has group/other permission
      *     bits (opt in with {@code -Dtessera.shm.trustedOwners} / {@code -Dtessera.shm.allowSharedModes})
+     * @return a new tensor the caller owns and must close; read-only if {@link #isReadOnly()}
      */
     public SharedTensor open() {
         return open(readOnly, false);
     }
 
-    /** Like {@link #open()}, but the tensor is read-only whatever the flag says. */
+    /**
+     * Like {@link #open()}, but the tensor is read-only whatever the flag says.
+     *
+     * @return a new read-only tensor the caller owns and must close
+     * @throws InvalidTensorRefException as {@link #open()}
+     * @throws UntrustedFileException as {@link #open()}
+     */
     public SharedTensor openReadOnly() {
         return open(true, false);
     }
@@ -169,7 +222,11 @@ public final class TensorRef implements Serializable {
         }
     }
 
-    /** The compact binary form; see the class comment. */
+    /**
+     * The compact binary form; see the class comment.
+     *
+     * @return a new array, about 50 bytes for a 4-d stub in {@code /dev/shm}
+     */
     public byte[] toBytes() {
         byte[] dir = directory.toString().getBytes(StandardCharsets.UTF_8);
         ByteArrayOutputStream out = new ByteArrayOutputStream(48 + dir.length + 10 * shape.length);
@@ -196,6 +253,8 @@ public final class TensorRef implements Serializable {
      *
      * @throws InvalidTensorRefException if the bytes are malformed, truncated, have trailing bytes, or
      *     describe an impossible tensor
+     * @param bytes the compact form, exactly
+     * @return the stub; opening it is checked only by {@link #open()}
      */
     public static TensorRef fromBytes(byte[] bytes) {
         try {
@@ -301,17 +360,32 @@ public final class TensorRef implements Serializable {
                 + ", generation " + Long.toHexString(generation) + (readOnly ? ", read-only" : "") + "]";
     }
 
+    /**
+     * Serializes a stub as its compact form.
+     *
+     * @return the serial form holding {@link #toBytes()}
+     */
     @Serial
     private Object writeReplace() {
         return new SerialForm(toBytes());
     }
 
+    /**
+     * Refuses a stream that bypasses the serial form.
+     *
+     * @param in the stream, not read
+     * @throws java.io.InvalidObjectException always
+     */
     @Serial
     private void readObject(java.io.ObjectInputStream in) throws java.io.InvalidObjectException {
         throw new java.io.InvalidObjectException("TensorRef is serialized through its SerialForm");
     }
 
-    /** The Java serialization form: the compact bytes, validated again on the way in. */
+    /**
+     * The Java serialization form: the compact bytes, validated again on the way in.
+     *
+     * @param bytes the compact form ({@link #toBytes()})
+     */
     private record SerialForm(byte[] bytes) implements Serializable {
         @Serial
         private Object readResolve() throws ObjectStreamException {

@@ -12,9 +12,19 @@ public final class UntrustedFileException extends SharedMemoryException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path path;
+    /** The numeric owner uid, or -1 if unknown. */
     private final int ownerUid;
+    /** The file's permission bits. */
     private final int mode;
 
+    /**
+     * Creates the exception.
+     *
+     * @param path the refused file
+     * @param ownerUid the numeric user id that owns it, or -1 if unknown
+     * @param mode its permission bits (for example {@code 0644})
+     * @param message why it was refused and how to opt in
+     */
     public UntrustedFileException(Path path, int ownerUid, int mode, String message) {
         super(message);
         this.path = path;
@@ -22,17 +32,29 @@ public final class UntrustedFileException extends SharedMemoryException {
         this.mode = mode;
     }
 
-    /** The refused file. */
+    /**
+     * The refused file. Not serialized: null after deserialization.
+     *
+     * @return its path
+     */
     public Path path() {
         return path;
     }
 
-    /** The numeric user id that owns it, or -1 where the platform does not tell. */
+    /**
+     * The file's owner.
+     *
+     * @return the numeric user id that owns it, or -1 where the platform does not tell
+     */
     public int ownerUid() {
         return ownerUid;
     }
 
-    /** Its permission bits (for example {@code 0644}). */
+    /**
+     * The file's permissions.
+     *
+     * @return its permission bits (for example {@code 0644})
+     */
     public int mode() {
         return mode;
     }
