@@ -305,7 +305,7 @@ public final class SegmentFiles {
      * so the file checked is the file mapped even if the name is swapped meanwhile. Without libc downcalls or
      * procfs it checks the attributes of the path right after opening it.
      *
-     * @throws UntrustedFileException if {@code trust} refuses the file
+     * @throws dev.tessera.sharedmem.UntrustedFileException if {@code trust} refuses the file
      * @throws java.nio.file.NoSuchFileException if it does not exist
      */
     public static CheckedFile openChecked(Path path, FileTrust trust) throws IOException {
