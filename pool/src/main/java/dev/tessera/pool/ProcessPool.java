@@ -33,6 +33,12 @@ import java.util.HexFormat;
  * </ul>
  */
 public final class ProcessPool extends AbstractPool {
+    /**
+     * How much longer the pool waits for all workers than each worker may take to start: a slot's own start
+     * timeout fires first and names the worker and the cause; this wait is only the backstop.
+     */
+    static final long READY_MARGIN_MILLIS = 5_000;
+
     private ProcessPool(Builder b) {
         super(start(b, b.resolveName("processes")));
     }
@@ -45,7 +51,7 @@ public final class ProcessPool extends AbstractPool {
         String token = HexFormat.of().formatHex(secret);
         WorkerScope parent = WorkerScope.current();
         return new PoolCore(name, workers, b.setup(), (core, i) -> new ProcessSlot(core, i, config, parent, token),
-                b.startTimeout.toMillis() + 5_000, () -> {}); // each slot removes its socket directory itself
+                b.startTimeout.toMillis() + READY_MARGIN_MILLIS, () -> {}); // each slot removes its socket directory itself
     }
 
     /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */
