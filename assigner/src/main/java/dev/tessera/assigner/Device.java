@@ -13,7 +13,9 @@ public final class Device {
 
     /** What kind of processor a device is. */
     public enum Kind {
+        /** A GPU: a CUDA device ({@code cuda:N}, {@code gpu:N}) or a virtual accelerator with index -1. */
         GPU,
+        /** The host CPU, with host memory. */
         CPU
     }
 
@@ -31,7 +33,14 @@ public final class Device {
         this.power = power;
     }
 
-    /** A GPU {@code cuda:index} offering {@code memoryMb} MB for models. */
+    /**
+     * A GPU {@code cuda:index} offering {@code memoryMb} MB for models, with the default power (1).
+     *
+     * @param index the CUDA ordinal (>= 0)
+     * @param memoryMb memory available for models, in MB (finite, >= 0)
+     * @return the device
+     * @throws IllegalArgumentException when {@code index} is negative or {@code memoryMb} is negative or not finite
+     */
     public static Device gpu(int index, double memoryMb) {
         if (index < 0) {
             throw new IllegalArgumentException("index=" + index + " (expected >= 0)");
@@ -39,14 +48,29 @@ public final class Device {
         return new Device("cuda:" + index, Kind.GPU, index, checkMemory(memoryMb), null);
     }
 
-    /** The CPU, offering {@code memoryMb} MB of host memory for models. */
+    /**
+     * The CPU, named {@code cpu} with index -1, offering {@code memoryMb} MB of host memory for models; its default
+     * power is the assigner's {@code cpuWeight}.
+     *
+     * @param memoryMb host memory available for models, in MB (finite, >= 0)
+     * @return the device
+     * @throws IllegalArgumentException when {@code memoryMb} is negative or not finite
+     */
     public static Device cpu(double memoryMb) {
         return new Device("cpu", Kind.CPU, -1, checkMemory(memoryMb), null);
     }
 
     /**
-     * A device from its name: {@code cpu}, {@code cuda:N} or {@code gpu:N}. Any other name is a virtual GPU
-     * (for example {@code tpu0}), with index -1.
+     * A device from its name: {@code cpu}, {@code cuda:N}, {@code gpu:N} or {@code gpuN}. Any other name is a
+     * virtual GPU (for example {@code tpu0}), with index -1. Prefixes and {@code cpu} are matched ignoring case;
+     * the name is trimmed and otherwise kept as given.
+     *
+     * @param name the device name
+     * @param memoryMb memory available for models, in MB (finite, >= 0)
+     * @return the device
+     * @throws NullPointerException when {@code name} is null
+     * @throws IllegalArgumentException when the name is blank, its index has more than 9 digits, or {@code memoryMb}
+     *     is negative or not finite
      */
     public static Device of(String name, double memoryMb) {
         Objects.requireNonNull(name, "name");
@@ -72,7 +96,14 @@ public final class Device {
         return new Device(n, Kind.GPU, -1, checkMemory(memoryMb), null);
     }
 
-    /** A copy of this device with an explicit compute power (>= 0). */
+    /**
+     * A copy of this device with an explicit compute power, which replaces the assigner's default (1 for a GPU,
+     * {@code cpuWeight} for the CPU). A power of 0 lets the device take only models of complexity 0 under balance.
+     *
+     * @param power relative compute power (finite, >= 0)
+     * @return a new device; this one is unchanged
+     * @throws IllegalArgumentException when {@code power} is negative, NaN or infinite
+     */
     public Device withPower(double power) {
         if (!(power >= 0) || Double.isInfinite(power)) {
             throw new IllegalArgumentException("power=" + power + " for device " + name + " (expected finite >= 0)");
@@ -80,7 +111,13 @@ public final class Device {
         return new Device(name, kind, index, memoryMb, power);
     }
 
-    /** A copy of this device with another memory size. */
+    /**
+     * A copy of this device with another memory size; name, kind, index and power stay.
+     *
+     * @param memoryMb memory available for models, in MB (finite, >= 0)
+     * @return a new device; this one is unchanged
+     * @throws IllegalArgumentException when {@code memoryMb} is negative or not finite
+     */
     public Device withMemoryMb(double memoryMb) {
         return new Device(name, kind, index, checkMemory(memoryMb), power);
     }
@@ -92,33 +129,66 @@ public final class Device {
         return memoryMb;
     }
 
+    /**
+     * The device name, as given or as built ({@code cpu}, {@code cuda:N}); unique within one assigner.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
+    /**
+     * Whether this is a GPU or the CPU.
+     *
+     * @return the kind
+     */
     public Kind kind() {
         return kind;
     }
 
+    /**
+     * Whether the kind is {@link Kind#GPU} (virtual GPUs included).
+     *
+     * @return true for a GPU
+     */
     public boolean isGpu() {
         return kind == Kind.GPU;
     }
 
-    /** The CUDA ordinal, or -1 for the CPU and for virtual devices. */
+    /**
+     * The CUDA ordinal, or -1 for the CPU and for virtual devices.
+     *
+     * @return the ordinal, or -1
+     */
     public int index() {
         return index;
     }
 
+    /**
+     * Memory available for models, in MB, before the assigner's {@code maxMemRatio} is applied.
+     *
+     * @return the memory in MB (finite, >= 0)
+     */
     public double memoryMb() {
         return memoryMb;
     }
 
-    /** The explicit compute power, or {@code null} when the assigner's default applies. */
+    /**
+     * The explicit compute power, or {@code null} when the assigner's default applies.
+     *
+     * @return the power set by {@link #withPower(double)}, or null
+     */
     public Double power() {
         return power;
     }
 
-    /** The compute power used for placement: the explicit one, else 1 for a GPU and {@code cpuWeight} for the CPU. */
+    /**
+     * The compute power used for placement: the explicit one, else 1 for a GPU and {@code cpuWeight} for the CPU.
+     *
+     * @param cpuWeight the power a CPU without explicit power gets
+     * @return the relative compute power
+     */
     public double effectivePower(double cpuWeight) {
         if (power != null) {
             return power;
@@ -126,7 +196,12 @@ public final class Device {
         return kind == Kind.CPU ? cpuWeight : 1.0;
     }
 
-    /** The DJL device this stands for: {@code Device.gpu(index)} for a CUDA GPU, otherwise the CPU. */
+    /**
+     * The DJL device this stands for: {@code Device.gpu(index)} for a CUDA GPU, otherwise (CPU, or virtual GPU
+     * with index -1) the CPU.
+     *
+     * @return the DJL device
+     */
     public ai.djl.Device toDjlDevice() {
         return kind == Kind.GPU && index >= 0 ? ai.djl.Device.gpu(index) : ai.djl.Device.cpu();
     }

@@ -23,7 +23,10 @@ public final class Devices {
 
     /**
      * The machine's devices: each CUDA GPU DJL's engine sees, with its free memory from {@link CudaUtils}, then
-     * the CPU with the memory the OS reports available.
+     * the CPU with the memory the OS reports available ({@code MemAvailable} on Linux, else the JVM's free physical
+     * memory). Memory is in MB; powers are left to the assigner's defaults. Loads DJL's engine on first use.
+     *
+     * @return an immutable list: the GPUs in ordinal order, then the CPU
      */
     public static List<Device> detect() {
         List<Device> out = new ArrayList<>();
@@ -35,14 +38,20 @@ public final class Devices {
         return List.copyOf(out);
     }
 
-    /** Whether DJL's engine sees at least one CUDA GPU. */
+    /**
+     * Whether DJL's engine sees at least one CUDA GPU. Loads DJL's engine on first use.
+     *
+     * @return true when {@code Engine.getInstance().getGpuCount() > 0}
+     */
     public static boolean hasGpu() {
         return Engine.getInstance().getGpuCount() > 0;
     }
 
     /**
      * The documented virtual set used when a machine has no GPU: four 16 GB GPUs ({@code cuda:0..cuda:3}, power
-     * 1) and a 64 GB CPU (power {@code cpuWeight}).
+     * 1) and a 64 GB CPU (power {@code cpuWeight}); see {@link #VIRTUAL_GPU_MB} and {@link #VIRTUAL_CPU_MB}.
+     *
+     * @return an immutable list of five devices, a new one on each call
      */
     public static List<Device> virtualSet() {
         List<Device> out = new ArrayList<>();

@@ -36,11 +36,23 @@ public final class ModelAssigner {
         this.spec = spec;
     }
 
+    /**
+     * A new builder with machin's defaults; see each {@code opt*} method for its default.
+     *
+     * @return a new, empty builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The device of each model, in the order the models were added. Computes the placement on first use. */
+    /**
+     * The device of each model, in the order the models were added. Computes the placement on first use, as
+     * {@link #placement()} does, with the same exceptions.
+     *
+     * @return an unmodifiable list with one device per model
+     * @throws PlacementInfeasibleException when the hard constraints cannot be met (with the numbers)
+     * @throws PlacementDivergedException when the gradient phase's loss becomes NaN or infinite
+     */
     public List<Device> assignment() {
         return placement().assignment();
     }
@@ -49,7 +61,13 @@ public final class ModelAssigner {
      * The full result: per-device memory and compute load and the cost terms. Computes the placement on first
      * use, and then moves each Block's parameters to its device when {@code moveModels} is set.
      *
+     * <p>Runs at most once per assigner: later calls return the same object. When the run throws, nothing is
+     * cached and the next call runs again. Blocks while another thread computes the placement.
+     *
+     * @return the placement; with {@link PlacementMethod#REFINED} it is always feasible
      * @throws PlacementInfeasibleException when the hard constraints cannot be met (with the numbers)
+     * @throws PlacementDivergedException when the gradient phase's loss becomes NaN or infinite (lower {@code
+     *     updateRate} or check the input for non-finite values)
      */
     public synchronized Placement placement() {
         if (placement == null) {
@@ -97,23 +115,61 @@ public final class ModelAssigner {
 
         private Builder() {}
 
-        /** Adds a model by size in MB (before the multiplier); its complexity defaults to its demand, as in machin. */
+        /**
+         * Adds a model by size in MB (before the multiplier); its complexity defaults to its demand (sizeMb ×
+         * modelSizeMultiplier), as in machin.
+         *
+         * @param name a name unique among the models
+         * @param sizeMb the model's size in MB (finite, >= 0)
+         * @return this builder
+         * @throws NullPointerException when {@code name} is null
+         * @throws IllegalArgumentException when the name is already used or {@code sizeMb} is negative or not finite
+         */
         public Builder addModel(String name, double sizeMb) {
             return add(name, sizeMb, null, null);
         }
 
-        /** Adds a model by size in MB (before the multiplier) and complexity (any unit, >= 0). */
+        /**
+         * Adds a model by size in MB (before the multiplier) and complexity (any unit, >= 0).
+         *
+         * @param name a name unique among the models
+         * @param sizeMb the model's size in MB (finite, >= 0)
+         * @param complexity the model's compute complexity, in any unit shared by all models (finite, >= 0)
+         * @return this builder
+         * @throws NullPointerException when {@code name} is null
+         * @throws IllegalArgumentException when the name is already used or a number is negative or not finite
+         */
         public Builder addModel(String name, double sizeMb, double complexity) {
             return add(name, sizeMb, checkNonNegative("complexity of model " + name, complexity), null);
         }
 
-        /** Adds a DJL block, sized by {@link ModelSizeEstimator#sizeMb(Block)}; it moves to its device if moveModels. */
+        /**
+         * Adds a DJL block, sized now by {@link ModelSizeEstimator#sizeMb(Block)} (MB, before the multiplier); its
+         * complexity defaults to its demand. The block is held by reference and its parameters move to its device
+         * when {@code moveModels} is set.
+         *
+         * @param name a name unique among the models
+         * @param block the block; not copied
+         * @return this builder
+         * @throws NullPointerException when {@code name} or {@code block} is null
+         * @throws IllegalArgumentException when the name is already used
+         */
         public Builder addBlock(String name, Block block) {
             Objects.requireNonNull(block, "block");
             return add(name, ModelSizeEstimator.sizeMb(block), null, block);
         }
 
-        /** Adds a DJL block with an explicit complexity. */
+        /**
+         * Adds a DJL block, as {@link #addBlock(String, Block)} does, with an explicit complexity.
+         *
+         * @param name a name unique among the models
+         * @param block the block; not copied
+         * @param complexity the model's compute complexity, in any unit shared by all models (finite, >= 0)
+         * @return this builder
+         * @throws NullPointerException when {@code name} or {@code block} is null
+         * @throws IllegalArgumentException when the name is already used or {@code complexity} is negative or not
+         *     finite
+         */
         public Builder addBlock(String name, Block block, double complexity) {
             Objects.requireNonNull(block, "block");
             return add(name, ModelSizeEstimator.sizeMb(block), checkNonNegative("complexity of model " + name, complexity), block);
@@ -137,13 +193,30 @@ public final class ModelAssigner {
 
         /**
          * Declares traffic of {@code volume} (any unit, >= 0) from one model to another, by name. A connection from
-         * a model to itself is an error: traffic within a model costs nothing wherever it goes.
+         * a model to itself is an error: traffic within a model costs nothing wherever it goes. Both models must
+         * have been added already. Repeated connections add up.
+         *
+         * @param from the sending model's name
+         * @param to the receiving model's name
+         * @param volume the traffic, in any unit shared by all connections (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when a name is unknown, {@code from} equals {@code to}, or {@code volume}
+         *     is negative or not finite
          */
         public Builder connect(String from, String to, double volume) {
             return connect(modelIndex(from), modelIndex(to), volume);
         }
 
-        /** Declares traffic by model index (the order of addition), as machin's connection dict does. */
+        /**
+         * Declares traffic by model index (the order of addition), as machin's connection dict does.
+         *
+         * @param from the sending model's index ({@code 0 <= from <} the number of models)
+         * @param to the receiving model's index ({@code 0 <= to <} the number of models)
+         * @param volume the traffic, in any unit shared by all connections (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when an index is out of range, {@code from == to}, or {@code volume} is
+         *     negative or not finite
+         */
         public Builder connect(int from, int to, double volume) {
             checkIndex("from", from);
             checkIndex("to", to);
@@ -171,6 +244,15 @@ public final class ModelAssigner {
             }
         }
 
+        /**
+         * The devices to place on, in order (required; for example {@link Devices#detect()} or {@link
+         * Devices#virtualSet()}). The list is copied; each call replaces the previous one.
+         *
+         * @param devices at least one device, names unique
+         * @return this builder
+         * @throws NullPointerException when the list or an element is null
+         * @throws IllegalArgumentException when the list is empty or a device name appears twice
+         */
         public Builder setDevices(List<Device> devices) {
             Objects.requireNonNull(devices, "devices");
             if (devices.isEmpty()) {
@@ -186,7 +268,16 @@ public final class ModelAssigner {
             return this;
         }
 
-        /** An explicit m×m device distance matrix (finite, >= 0, zero diagonal), in device order. */
+        /**
+         * An explicit m×m device distance matrix (finite, >= 0, zero diagonal), in device order; the matrix is
+         * copied. Default: none, so distances derive from {@link #optGpuGpuDistance} and {@link
+         * #optCpuGpuDistance}, which this replaces. {@link #build()} checks that it is m×m.
+         *
+         * @param distance distance[r][c] from device r to device c, in any unit
+         * @return this builder
+         * @throws NullPointerException when {@code distance} is null
+         * @throws IllegalArgumentException when an entry is negative or not finite, or a diagonal entry is not 0
+         */
         public Builder optDistance(double[][] distance) {
             Objects.requireNonNull(distance, "distance");
             for (int r = 0; r < distance.length; r++) {
@@ -204,11 +295,27 @@ public final class ModelAssigner {
             return this;
         }
 
+        /**
+         * Multiplies each model's size into its memory demand (demand = sizeMb × multiplier), leaving room for
+         * gradients and activations. Default {@value ModelSizeEstimator#DEFAULT_SIZE_MULTIPLIER} (machin's).
+         *
+         * @param v the multiplier (finite, > 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is not > 0 or is infinite (the message gives the value)
+         */
         public Builder optModelSizeMultiplier(double v) {
             modelSizeMultiplier = checkPositive("modelSizeMultiplier", v);
             return this;
         }
 
+        /**
+         * The fraction of each device's {@link Device#memoryMb()} that models may use (capacity = memoryMb ×
+         * ratio). Default 0.5 (machin's).
+         *
+         * @param v the ratio ({@code 0 < v <= 1})
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is not in (0, 1] (the message gives the value)
+         */
         public Builder optMaxMemRatio(double v) {
             if (!(v > 0 && v <= 1)) {
                 throw new IllegalArgumentException("maxMemRatio=" + v + " (expected 0 < x <= 1)");
@@ -217,31 +324,79 @@ public final class ModelAssigner {
             return this;
         }
 
+        /**
+         * The compute power of a CPU device without an explicit {@link Device#withPower power}, relative to 1 for
+         * a GPU. Default 0 (machin's): the CPU gets no share of the compute.
+         *
+         * @param v the relative power (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
+         */
         public Builder optCpuWeight(double v) {
             cpuWeight = checkNonNegative("cpuWeight", v);
             return this;
         }
 
+        /**
+         * Weight of the communication term (Σ volume × distance, normalised by Σ volume × max distance) in the
+         * objective. Default 2 (machin's).
+         *
+         * @param v the weight (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
+         */
         public Builder optConnectionWeight(double v) {
             connectionWeight = checkNonNegative("connectionWeight", v);
             return this;
         }
 
+        /**
+         * Weight of the gradient phase's memory (and balance) overflow penalty; the discrete phase of
+         * {@link PlacementMethod#REFINED} enforces the limits exactly regardless. Default 0.01 (machin's).
+         *
+         * @param v the weight (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
+         */
         public Builder optSizeMatchWeight(double v) {
             sizeMatchWeight = checkNonNegative("sizeMatchWeight", v);
             return this;
         }
 
+        /**
+         * Weight of the compute-balance term Σ_d (complexity share_d − power share_d)² in the objective. Default 1
+         * (machin's).
+         *
+         * @param v the weight (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
+         */
         public Builder optComplexityMatchWeight(double v) {
             complexityMatchWeight = checkNonNegative("complexityMatchWeight", v);
             return this;
         }
 
+        /**
+         * Weight of the gradient phase's annealed entropy term, which hardens each model's device probabilities
+         * towards the end of the descent. Default 1 (machin's).
+         *
+         * @param v the weight (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
+         */
         public Builder optEntropyWeight(double v) {
             entropyWeight = checkNonNegative("entropyWeight", v);
             return this;
         }
 
+        /**
+         * Number of gradient-descent (Adam) steps in the gradient phase; 0 skips the descent and hardens the
+         * seeded initial weights. Default 500 (machin's).
+         *
+         * @param v the number of steps (>= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative (the message gives the value)
+         */
         public Builder optIterations(int v) {
             if (v < 0) {
                 throw new IllegalArgumentException("iterations=" + v + " (expected >= 0)");
@@ -250,27 +405,64 @@ public final class ModelAssigner {
             return this;
         }
 
+        /**
+         * The gradient phase's Adam learning rate; lower it when the run throws {@link PlacementDivergedException}.
+         * Default 0.01 (machin's).
+         *
+         * @param v the learning rate (finite, > 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is not > 0 or is infinite (the message gives the value)
+         */
         public Builder optUpdateRate(double v) {
             updateRate = checkPositive("updateRate", v);
             return this;
         }
 
+        /**
+         * Distance between two devices of the same kind (GPU to GPU), used when no {@link #optDistance} matrix is
+         * given. Default 1 (machin's).
+         *
+         * @param v the distance, in the unit of the other distances (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
+         */
         public Builder optGpuGpuDistance(double v) {
             gpuGpuDistance = checkNonNegative("gpuGpuDistance", v);
             return this;
         }
 
+        /**
+         * Distance between the CPU and a GPU, used when no {@link #optDistance} matrix is given. Default 10
+         * (machin's).
+         *
+         * @param v the distance, in the unit of the other distances (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
+         */
         public Builder optCpuGpuDistance(double v) {
             cpuGpuDistance = checkNonNegative("cpuGpuDistance", v);
             return this;
         }
 
-        /** Whether {@link #placement()} moves each added Block's parameters to its device (default true). */
+        /**
+         * Whether {@link #placement()} moves each added Block's initialised parameters to its device, in place
+         * (default true). A block placed on a GPU DJL does not see stays where it is, with a warning.
+         *
+         * @param v true to move the blocks
+         * @return this builder
+         */
         public Builder optMoveModels(boolean v) {
             moveModels = v;
             return this;
         }
 
+        /**
+         * Seed of the gradient phase's initial weights and of the local search; a seed fixes the answer on every
+         * engine. Default 0.
+         *
+         * @param v the seed (any value)
+         * @return this builder
+         */
         public Builder optSeed(long v) {
             seed = v;
             return this;
@@ -279,29 +471,61 @@ public final class ModelAssigner {
         /**
          * Turns on the balance constraint: compute on d ≤ (1+ε) × power share_d × total complexity, raised to the
          * largest single model's complexity when the device has power. Off by default.
+         *
+         * @param v the tolerance ε (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
          */
         public Builder optBalanceTolerance(double v) {
             balanceTolerance = checkNonNegative("balanceTolerance", v);
             return this;
         }
 
+        /**
+         * How to search for the placement. Default {@link PlacementMethod#REFINED}.
+         *
+         * @param v the method
+         * @return this builder
+         * @throws NullPointerException when {@code v} is null
+         */
         public Builder optMethod(PlacementMethod v) {
             method = Objects.requireNonNull(v, "method");
             return this;
         }
 
-        /** Scales the number of local-search kicks (default 1); results stay deterministic for a seed. */
+        /**
+         * Scales the number of local-search kicks per start of {@link PlacementMethod#REFINED} (default 1); results
+         * stay deterministic for a seed.
+         *
+         * @param v the scale factor (finite, >= 0)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code v} is negative, NaN or infinite (the message gives the value)
+         */
         public Builder optSearchEffort(double v) {
             searchEffort = checkNonNegative("searchEffort", v);
             return this;
         }
 
-        /** Where the gradient phase runs; default: the first GPU when DJL sees one, else the CPU. */
+        /**
+         * Where the gradient phase runs; default: the first GPU when DJL sees one, else the CPU.
+         *
+         * @param v the DJL device
+         * @return this builder
+         * @throws NullPointerException when {@code v} is null
+         */
         public Builder optComputeDevice(ai.djl.Device v) {
             computeDevice = Objects.requireNonNull(v, "computeDevice");
             return this;
         }
 
+        /**
+         * Receives progress of the gradient and search phases, on the thread that computes the placement.
+         * Default {@link ProgressListener#NONE}.
+         *
+         * @param v the listener; held by reference
+         * @return this builder
+         * @throws NullPointerException when {@code v} is null
+         */
         public Builder optProgressListener(ProgressListener v) {
             progress = Objects.requireNonNull(v, "progressListener");
             return this;
@@ -309,8 +533,9 @@ public final class ModelAssigner {
 
         /**
          * Checks how the values combine and copies them into a new assigner; later changes to this builder do not
-         * reach it.
+         * reach it. The placement itself is computed later, on the first call to {@link ModelAssigner#placement()}.
          *
+         * @return a new assigner
          * @throws IllegalStateException when no model was added or {@link #setDevices} was not called
          * @throws IllegalArgumentException when an explicit distance matrix is not m×m for the m devices
          */

@@ -26,12 +26,24 @@ public final class ModelSizeEstimator {
 
     private ModelSizeEstimator() {}
 
-    /** Size in MB (2^20 bytes) of the block's tensors. */
+    /**
+     * Size in MB (2^20 bytes) of the block's tensors, as {@link #bytes(Block)} counts them.
+     *
+     * @param block the block; not modified
+     * @return the size in MB (>= 0)
+     */
     public static double sizeMb(Block block) {
         return bytes(block) / BYTES_PER_MB;
     }
 
-    /** {@link #sizeMb(Block)} times {@code sizeMultiplier}, as machin's assigner estimates demand. */
+    /**
+     * {@link #sizeMb(Block)} times {@code sizeMultiplier}, as machin's assigner estimates demand.
+     *
+     * @param block the block; not modified
+     * @param sizeMultiplier the multiplier (> 0), usually {@link #DEFAULT_SIZE_MULTIPLIER}
+     * @return the estimated demand in MB
+     * @throws IllegalArgumentException when {@code sizeMultiplier} is not > 0 (the message gives the value)
+     */
     public static double estimateMb(Block block, double sizeMultiplier) {
         if (!(sizeMultiplier > 0)) {
             throw new IllegalArgumentException("sizeMultiplier=" + sizeMultiplier + " (expected > 0)");
@@ -39,7 +51,14 @@ public final class ModelSizeEstimator {
         return sizeMb(block) * sizeMultiplier;
     }
 
-    /** Bytes held by the block's parameters and by NDArray fields of the block and its children. */
+    /**
+     * Bytes held by the block's parameters and by NDArray (or NDList) fields of the block and its children, each
+     * array counted once. Closed arrays and fields the module system hides count 0; an uninitialised parameter
+     * counts as float32 of its declared shape.
+     *
+     * @param block the block; not modified
+     * @return the number of bytes (>= 0)
+     */
     public static long bytes(Block block) {
         Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         long total = 0;

@@ -13,7 +13,18 @@ import java.util.Map;
  */
 public final class Placement {
 
-    /** What one device carries. {@code complexityShare} is this device's share of the total complexity. */
+    /**
+     * What one device carries. {@code complexityShare} is this device's share of the total complexity.
+     *
+     * @param device the device
+     * @param usedMb the memory demand placed on it, in MB (sizeMb × modelSizeMultiplier, summed)
+     * @param capacityMb the memory models may use, in MB (memoryMb × maxMemRatio)
+     * @param complexity the complexity placed on it, in the models' complexity unit
+     * @param complexityLimit its balance limit, or NaN when {@code balanceTolerance} is not set
+     * @param complexityShare its share of the total complexity (0..1; 0 when the total is 0)
+     * @param powerShare its share of the total compute power (0..1)
+     * @param models the names of the models placed on it, in input order
+     */
     public record DeviceLoad(
             Device device,
             double usedMb,
@@ -28,6 +39,13 @@ public final class Placement {
      * The cost terms. {@code objective} is the normalised objective the assigner minimises; {@code
      * communication} is Σ volume × distance; {@code overflowMb} and {@code balanceExcess} are 0 for a feasible
      * placement.
+     *
+     * @param objective the normalised objective (connectionWeight × communication / (Σ volume × max distance) +
+     *     complexityMismatch)
+     * @param communication Σ volume × distance over all connections, in volume × distance units
+     * @param complexityMismatch complexityMatchWeight × Σ_d (complexity share_d − power share_d)²
+     * @param overflowMb memory demand above capacity, in MB, summed over devices
+     * @param balanceExcess complexity above the balance limits, summed over devices (0 when balance is not set)
      */
     public record Cost(
             double objective,
@@ -36,7 +54,16 @@ public final class Placement {
             double overflowMb,
             double balanceExcess) {}
 
-    /** A connection between models on different devices, with its cost (volume × distance). */
+    /**
+     * A connection between models on different devices, with its cost (volume × distance).
+     *
+     * @param from the sending model's name
+     * @param to the receiving model's name
+     * @param fromDevice the name of the sending model's device
+     * @param toDevice the name of the receiving model's device
+     * @param volume the connection's traffic, as given to {@code connect}
+     * @param cost volume × the distance between the two devices
+     */
     public record Crossing(String from, String to, String fromDevice, String toDevice, double volume, double cost) {}
 
     private final List<String> models;
@@ -72,16 +99,29 @@ public final class Placement {
         this.seconds = seconds;
     }
 
-    /** Model names in input order. */
+    /**
+     * Model names in input order.
+     *
+     * @return an unmodifiable list
+     */
     public List<String> models() {
         return models;
     }
 
+    /**
+     * The devices placed on, in the order given to {@code setDevices}.
+     *
+     * @return an unmodifiable list
+     */
     public List<Device> devices() {
         return devices;
     }
 
-    /** The device of each model, in input order. */
+    /**
+     * The device of each model, in input order.
+     *
+     * @return a new unmodifiable list on each call
+     */
     public List<Device> assignment() {
         List<Device> out = new ArrayList<>(assignment.length);
         for (int d : assignment) {
@@ -90,12 +130,20 @@ public final class Placement {
         return Collections.unmodifiableList(out);
     }
 
-    /** The index into {@link #devices()} of each model's device. */
+    /**
+     * The index into {@link #devices()} of each model's device, in input order.
+     *
+     * @return a new array on each call; the caller owns it
+     */
     public int[] deviceIndices() {
         return assignment.clone();
     }
 
-    /** Model name to device name, in input order. */
+    /**
+     * Model name to device name, in input order.
+     *
+     * @return a new unmodifiable map on each call, iterating in input order
+     */
     public Map<String, String> assignmentByName() {
         Map<String, String> out = new LinkedHashMap<>();
         for (int i = 0; i < assignment.length; i++) {
@@ -104,33 +152,66 @@ public final class Placement {
         return Collections.unmodifiableMap(out);
     }
 
+    /**
+     * What each device carries, in device order.
+     *
+     * @return an unmodifiable list with one entry per device
+     */
     public List<DeviceLoad> loads() {
         return loads;
     }
 
+    /**
+     * The cost terms of this placement.
+     *
+     * @return the cost
+     */
     public Cost cost() {
         return cost;
     }
 
-    /** Connections that cross devices, heaviest (by cost) first. */
+    /**
+     * Connections that cross devices, heaviest (by cost) first; connections within one device are left out.
+     *
+     * @return an unmodifiable list
+     */
     public List<Crossing> crossings() {
         return crossings;
     }
 
-    /** Hard constraint violations, each a sentence with numbers; empty for a feasible placement. */
+    /**
+     * Hard constraint violations (memory, and balance when set), each a sentence with numbers; empty for a
+     * feasible placement, and always empty for {@link PlacementMethod#REFINED}.
+     *
+     * @return an unmodifiable list
+     */
     public List<String> violations() {
         return violations;
     }
 
+    /**
+     * Whether the placement meets every hard constraint.
+     *
+     * @return true when {@link #violations()} is empty
+     */
     public boolean feasible() {
         return violations.isEmpty();
     }
 
+    /**
+     * The method that produced this placement.
+     *
+     * @return the method set by {@code optMethod}
+     */
     public PlacementMethod method() {
         return method;
     }
 
-    /** Wall-clock seconds the run took. */
+    /**
+     * Wall-clock seconds the run took (both phases, without moving the blocks).
+     *
+     * @return the duration in seconds
+     */
     public double seconds() {
         return seconds;
     }

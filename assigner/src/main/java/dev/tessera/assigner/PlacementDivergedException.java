@@ -8,6 +8,11 @@ package dev.tessera.assigner;
 public final class PlacementDivergedException extends PlacementException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message the cause, naming the loss, the step and the learning rate
+     */
     public PlacementDivergedException(String message) {
         super(message);
     }

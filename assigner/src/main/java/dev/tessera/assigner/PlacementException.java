@@ -8,6 +8,11 @@ package dev.tessera.assigner;
 public class PlacementException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message the cause, naming what failed and what the caller can do
+     */
     public PlacementException(String message) {
         super(message);
     }

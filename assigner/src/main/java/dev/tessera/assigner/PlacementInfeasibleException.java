@@ -9,6 +9,11 @@ public class PlacementInfeasibleException extends PlacementException {
 
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message the cause, naming the failing constraint and its numbers
+     */
     public PlacementInfeasibleException(String message) {
         super(message);
     }

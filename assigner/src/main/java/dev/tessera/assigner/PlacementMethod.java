@@ -16,7 +16,14 @@ public enum PlacementMethod {
      */
     GRADIENT;
 
-    /** Parses {@code refined} or {@code gradient}, ignoring case. */
+    /**
+     * Parses {@code refined} or {@code gradient}, ignoring case and surrounding blanks.
+     *
+     * @param text the method name
+     * @return the method
+     * @throws IllegalArgumentException when the text names no method (the message gives the text)
+     * @throws NullPointerException when {@code text} is null
+     */
     public static PlacementMethod parse(String text) {
         try {
             return valueOf(text.trim().toUpperCase(Locale.ROOT));
