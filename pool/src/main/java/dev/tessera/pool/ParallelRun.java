@@ -102,6 +102,7 @@ final class ParallelRun<R> implements Iterator<R> {
             }
             if (inFlight.isEmpty() && exhausted) {
                 end();
+                progress.allCompleted(completedTasks, dispatchedBatches);
                 progress.finish();
                 return false;
             }

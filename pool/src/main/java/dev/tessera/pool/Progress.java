@@ -49,6 +49,8 @@ final class Progress {
         this.startNanos = clock.getAsLong();
     }
 
+    private boolean finalReported; // "Done N out of N" was given
+
     void print(String message) {
         if (verbose > 0) {
             if (barOnScreen) {
@@ -70,6 +72,17 @@ final class Progress {
         return (clock.getAsLong() - startNanos) / 1e9;
     }
 
+    /**
+     * The run ended with every task done. The last batch can come back before the iterator is known to be
+     * exhausted (it held exactly a batch's worth of tasks), and then its report had no total: give the final
+     * "Done N out of N" now, unless it was given already.
+     */
+    void allCompleted(long completedTasks, long dispatchedBatches) {
+        if (!finalReported) {
+            batchCompleted(completedTasks, completedTasks, dispatchedBatches);
+        }
+    }
+
     /** After a batch completed: {@code total} is -1 while the iterator is not exhausted. */
     void batchCompleted(long completedTasks, long total, long dispatchedBatches) {
         double elapsed = elapsedSeconds();
@@ -89,6 +102,7 @@ final class Progress {
         }
         long index = completedTasks;
         boolean last = index == total;
+        finalReported |= last;
         // about `verbose` messages per run: one each time index * verbose / total reaches a new integer,
         // also when a batch of many tasks jumped past it
         long bucket = total == 0 ? 0 : index * verbose / total;

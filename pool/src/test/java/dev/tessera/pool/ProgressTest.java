@@ -28,6 +28,30 @@ class ProgressTest {
     }
 
     @Test
+    void aRunWhoseLastBatchCameBackBeforeExhaustionWasKnownStillEndsWithDoneNOutOfN() {
+        Progress p = progress(5, false);
+        for (int i = 1; i <= 100; i++) {
+            p.batchCompleted(i, -1, i); // the iterator held exactly 100 batches of one: not known exhausted yet
+        }
+        assertFalse(messages.get(messages.size() - 1).contains("out of"), messages.toString());
+        p.allCompleted(100, 100);
+        assertTrue(messages.get(messages.size() - 1).matches(
+                "\\[Parallel\\(n_jobs=2\\)]: Done 100 out of 100 \\| elapsed: +[0-9.]+s remaining: +0\\.0s"), messages.toString());
+        int before = messages.size();
+        p.allCompleted(100, 100);
+        assertEquals(before, messages.size(), "given once");
+    }
+
+    @Test
+    void theFinalMessageIsNotRepeatedWhenTheLastBatchKnewTheTotal() {
+        Progress p = progress(5, false);
+        p.batchCompleted(100, 100, 1);
+        int before = messages.size();
+        p.allCompleted(100, 1);
+        assertEquals(before, messages.size(), messages.toString());
+    }
+
+    @Test
     void theBarAppearsOnlyOnceTheRunHasLastedOneSecond() {
         Progress p = progress(1, true);
         now += 999 * MS;
