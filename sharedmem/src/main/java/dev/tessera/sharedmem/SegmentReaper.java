@@ -182,9 +182,12 @@ public final class SegmentReaper {
                     && !SegmentDescriptor.compareAndSetRefCount(header, refs, SegmentDescriptor.RELEASED)) {
                 return Optional.empty(); // the count moved since we read it: someone is using the segment
             }
-            if (claim && !info.orphaned() && refs > 0 && SegmentDescriptor.anyAttachedCertainlyDead(header)) {
+            if (claim && !info.orphaned() && refs > 0) {
                 SegmentDescriptor.releaseDeadHolders(header);
-                return Optional.of(published(path, size, header, SegmentDescriptor.getRefCountVolatile(header), stores));
+                long now = SegmentDescriptor.getRefCountVolatile(header);
+                if (now != refs) {
+                    return Optional.of(published(path, size, header, now, stores));
+                }
             }
             return Optional.of(info);
         } catch (NoSuchFileException e) {

@@ -134,7 +134,11 @@ public final class SharedSegment implements AutoCloseable {
             checkStillSameGeneration(mapping.segment(), path, expectedGeneration, tookHandoff);
             return new SharedSegment(directory, name, mapping, LastRelease.UNLINK);
         } catch (InternalError e) {
-            SegmentMappings.release(faulted(mapping, e));
+            try {
+                mapping.markFaultedOrRethrow(e);
+            } finally {
+                SegmentMappings.release(mapping);
+            }
             throw truncated(path, e);
         } catch (RuntimeException | Error e) {
             SegmentMappings.release(mapping);
@@ -145,16 +149,6 @@ public final class SharedSegment implements AutoCloseable {
     /** Opens with the process-wide trust (the system properties); for stubs. */
     static SharedSegment open(Path directory, String name, long expectedGeneration, boolean takeHandoff) {
         return open(directory, name, expectedGeneration, takeHandoff, FileTrust.fromSystemProperties());
-    }
-
-    /** Marks {@code mapping} as faulted if {@code e} is a fault on a mapped page, else rethrows {@code e}. */
-    private static SegmentMappings.Mapping faulted(SegmentMappings.Mapping mapping, InternalError e) {
-        if (!SegmentMappings.isMappingFault(e)) {
-            SegmentMappings.release(mapping);
-            throw e;
-        }
-        mapping.markFaulted(e);
-        return mapping;
     }
 
     private static IllegalStateException truncated(Path path, InternalError e) {
@@ -254,7 +248,7 @@ public final class SharedSegment implements AutoCloseable {
                 SegmentFiles.deleteQuietly(path);
             }
         } catch (InternalError e) {
-            faulted(mapping, e);
+            mapping.markFaultedOrRethrow(e); // released once, below, either way
         } finally {
             SegmentMappings.release(mapping);
         }
@@ -384,7 +378,11 @@ public final class SharedSegment implements AutoCloseable {
             }
             return new SharedSegment(directory, fileName, private_, lastRelease);
         } catch (InternalError e) {
-            SegmentMappings.release(faulted(private_, e));
+            try {
+                private_.markFaultedOrRethrow(e);
+            } finally {
+                SegmentMappings.release(private_);
+            }
             throw truncated(path, e);
         } catch (IndexBusyException | RuntimeException | Error e) {
             SegmentMappings.release(private_);
@@ -735,10 +733,7 @@ public final class SharedSegment implements AutoCloseable {
             try {
                 releaseReference();
             } catch (InternalError e) { // a fault delivered after the access it came from; see releaseReference
-                if (!SegmentMappings.isMappingFault(e)) {
-                    throw e;
-                }
-                mapping.markFaulted(e);
+                mapping.markFaultedOrRethrow(e);
             }
             if (!leaked) {
                 Arena a = takeViews();
@@ -777,10 +772,7 @@ public final class SharedSegment implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("releasing {} failed: {}", path, e.toString());
             } catch (InternalError e) {
-                if (!SegmentMappings.isMappingFault(e)) {
-                    throw e;
-                }
-                mapping.markFaulted(e);
+                mapping.markFaultedOrRethrow(e);
             }
         }
 

@@ -2,7 +2,6 @@ package dev.tessera.sharedmem;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.tessera.sharedmem.internal.AllowPatterns;
 import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
@@ -795,7 +794,7 @@ public final class SharedStore implements AutoCloseable {
          * @throws IllegalArgumentException if a pattern is malformed
          */
         public Builder optAllowPatterns(String... patterns) {
-            codec.optAllowPatterns(AllowPatterns.check(patterns).toArray(String[]::new));
+            codec.optAllowPatterns(patterns); // the codec builder checks them
             return this;
         }
 

@@ -933,9 +933,7 @@ public final class TensorCodec {
          * @throws IllegalArgumentException if a pattern is malformed
          */
         public Builder optAllowPatterns(String... patterns) {
-            for (String p : patterns) {
-                addPattern(p);
-            }
+            this.patterns.addAll(AllowPatterns.check(patterns));
             return this;
         }
 
@@ -947,10 +945,6 @@ public final class TensorCodec {
          */
         public Builder allowPatterns(String... patterns) {
             return optAllowPatterns(patterns);
-        }
-
-        private void addPattern(String p) {
-            patterns.add(AllowPatterns.check(p));
         }
 
         /**

@@ -305,17 +305,6 @@ public final class SegmentDescriptor {
         return killed;
     }
 
-    /** Whether an attach slot names a process that has certainly exited (see {@link #releaseDeadHolders}). */
-    public static boolean anyAttachedCertainlyDead(MemorySegment header) {
-        for (int i = 0; i < SLOT_COUNT; i++) {
-            long v = getSlotVolatile(header, i);
-            if (slotHandles(v) > 0 && ProcessLiveness.isCertainlyDead(slotPid(v))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** Drops {@code n} references at once; like {@link #release}, returns true when this call killed it. */
     private static boolean releaseMany(MemorySegment header, long n) {
         boolean persistent = isPersistent(header);

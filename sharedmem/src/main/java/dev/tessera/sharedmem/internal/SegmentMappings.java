@@ -93,6 +93,17 @@ public final class SegmentMappings {
             return faulted;
         }
 
+        /**
+         * Marks this mapping faulted if {@code e} is a fault on a mapped page (see {@link #isMappingFault}), else
+         * rethrows {@code e}.
+         */
+        public void markFaultedOrRethrow(InternalError e) {
+            if (!isMappingFault(e)) {
+                throw e;
+            }
+            markFaulted(e);
+        }
+
         /** Records that an access to this mapping faulted; see {@link #faulted()}. */
         public void markFaulted(Throwable fault) {
             if (!faulted) {
@@ -110,10 +121,7 @@ public final class SegmentMappings {
             try {
                 return SegmentDescriptor.getRefCountVolatile(segment) == SegmentDescriptor.RELEASED;
             } catch (InternalError e) { // SIGBUS: the page is past the end of the file now
-                if (!isMappingFault(e)) {
-                    throw e;
-                }
-                markFaulted(e);
+                markFaultedOrRethrow(e);
                 return true;
             }
         }
@@ -151,11 +159,16 @@ public final class SegmentMappings {
         Mapping fresh = map(path, true, trust);
         List<Mapping> unmap = new ArrayList<>();
         Mapping result;
+        Mapping refused = null;
         synchronized (LOCK) {
             Mapping m = MAPPINGS.get(path);
             if (m != null && !m.dead()) {
-                unmap.add(fresh); // another thread mapped it meanwhile
+                unmap.add(fresh); // another thread mapped it meanwhile, perhaps under a looser trust than ours
                 result = m;
+                if (!trust.admits(m.status.ownerUid(), m.status.mode())) {
+                    refused = m;
+                    result = null;
+                }
             } else {
                 if (m != null) {
                     MAPPINGS.remove(path); // dead: unmapped by its last user, or now if idle
@@ -166,9 +179,14 @@ public final class SegmentMappings {
                 MAPPINGS.put(path, fresh);
                 result = fresh;
             }
-            use(result);
+            if (result != null) {
+                use(result);
+            }
         }
         unmap.forEach(SegmentMappings::unmap);
+        if (refused != null) {
+            trust.check(path, refused.status.ownerUid(), refused.status.mode()); // throws, naming owner and mode
+        }
         return result;
     }
 
