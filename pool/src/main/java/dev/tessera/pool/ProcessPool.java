@@ -51,7 +51,7 @@ public final class ProcessPool extends AbstractPool {
         String token = HexFormat.of().formatHex(secret);
         WorkerScope parent = WorkerScope.current();
         return new PoolCore(name, workers, b.setup(), (core, i) -> new ProcessSlot(core, i, config, parent, token),
-                b.startTimeout.toMillis() + READY_MARGIN_MILLIS, () -> {}); // each slot removes its socket directory itself
+                b.startTimeout.toMillis() + READY_MARGIN_MILLIS); // each slot removes its socket directory itself
     }
 
     /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */

@@ -16,7 +16,7 @@ public final class ThreadPool extends AbstractPool {
 
     static PoolCore start(PoolOptions<?> b, String name) {
         WorkerScope parent = WorkerScope.current();
-        return new PoolCore(name, b.resolveWorkers(), b.setup(), (core, i) -> new ThreadSlot(core, i, parent), 60_000, () -> {});
+        return new PoolCore(name, b.resolveWorkers(), b.setup(), (core, i) -> new ThreadSlot(core, i, parent), 60_000);
     }
 
     /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */

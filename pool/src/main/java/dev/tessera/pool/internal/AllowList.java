@@ -162,11 +162,23 @@ public final class AllowList {
         if (c.isPrimitive() || baseFilter.checkInput(new Probe(c)) == ObjectInputFilter.Status.ALLOWED) {
             return new Allowance("", type, unwrap);
         }
-        boolean jdk = c.getClassLoader() == null || c.getClassLoader() == ClassLoader.getPlatformClassLoader();
-        if (jdk && c.isHidden()) {
+        if (isJdk(c) && c.isHidden()) {
             return new Allowance("", type, unwrap); // a JDK lambda travels as a SerializedLambda of a JDK class
         }
-        return new Allowance(jdk ? c.getName() : AllowPatterns.packageTreeOf(c), type, unwrap);
+        return new Allowance(patternFor(c), type, unwrap);
+    }
+
+    /**
+     * The pattern that admits {@code c}: its exact name for a JDK class (a JDK package is never allowed whole),
+     * else its package tree (see {@link AllowPatterns#packageTreeOf}).
+     */
+    static String patternFor(Class<?> c) {
+        String tree = isJdk(c) ? null : AllowPatterns.packageTreeOf(c);
+        return tree != null ? tree : c.getName();
+    }
+
+    private static boolean isJdk(Class<?> c) {
+        return c.getClassLoader() == null || c.getClassLoader() == ClassLoader.getPlatformClassLoader();
     }
 
     /** The component accessors of this library's own task-adapter records, whose components are user code. */

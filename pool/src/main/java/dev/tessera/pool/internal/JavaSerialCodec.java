@@ -58,14 +58,7 @@ public final class JavaSerialCodec implements PayloadCodec {
                     + "of a linked chain");
         }
         return new InvalidClassException("class " + c.getName() + " is not on the deserialization allow-list " + allowList.patterns(
-                allowances) + "; allow it with optAllowPatterns(\"" + suggestion(c) + "\") on the pool builder");
-    }
-
-    /** The pattern to suggest for a rejected class: its package tree, or the class itself for a JDK class. */
-    static String suggestion(Class<?> c) {
-        boolean jdk = c.getClassLoader() == null || c.getClassLoader() == ClassLoader.getPlatformClassLoader();
-        String tree = dev.tessera.sharedmem.internal.AllowPatterns.packageTreeOf(c);
-        return jdk || tree == null ? c.getName() : tree;
+                allowances) + "; allow it with optAllowPatterns(\"" + AllowList.patternFor(c) + "\") on the pool builder");
     }
 
     /** Wraps the filter to remember what it rejected, for the message. One per stream. */

@@ -30,19 +30,16 @@ public final class PoolCore implements Engine {
     private final WorkerSlot[] slots;
     private final LinkedBlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
     private final AtomicInteger state = new AtomicInteger(OPEN);
-    private final Runnable afterExit;
-    private final java.util.concurrent.atomic.AtomicBoolean cleaned = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** Creates the slots with {@code factory} and starts them; returns once every worker is ready. */
     public PoolCore(String name, int workers, WorkerSetup setup, BiFunction<PoolCore, Integer, WorkerSlot> factory,
-            long startTimeoutMillis, Runnable afterExit) {
+            long startTimeoutMillis) {
         if (setup.contexts() != null && setup.contexts().size() != workers) {
             throw new IllegalArgumentException("workerContexts.size()=" + setup.contexts().size()
                     + " (expected one context per worker: " + workers + ")");
         }
         this.name = name;
         this.setup = setup;
-        this.afterExit = afterExit;
         this.slots = new WorkerSlot[workers];
         for (int i = 0; i < workers; i++) {
             slots[i] = factory.apply(this, i);
@@ -190,13 +187,6 @@ public final class PoolCore implements Engine {
                 s.exited.join();
             }
         }
-        cleanUp();
-    }
-
-    private void cleanUp() {
-        if (cleaned.compareAndSet(false, true)) {
-            afterExit.run();
-        }
     }
 
     private void joinQuietly(long millis) {
@@ -217,6 +207,5 @@ public final class PoolCore implements Engine {
                 // the slot ended with an error it already reported
             }
         }
-        cleanUp();
     }
 }

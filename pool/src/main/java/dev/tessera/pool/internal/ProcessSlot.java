@@ -156,8 +156,7 @@ public final class ProcessSlot extends WorkerSlot {
             return; // replaced, stopped or being stopped meanwhile
         }
         Integer code = dead.exitValue();
-        LOG.warn("idle worker {} {}; starting a replacement", workerName(),
-                CrashReport.reason(code, stderr.lastLines(1_000), config.errorFile(dead.pid())));
+        LOG.warn("idle worker {} {}; starting a replacement", workerName(), crashReason(code)); // process == dead
         destroy();
         restart(null);
     }
