@@ -23,7 +23,6 @@ final class PlacementRun {
     private final PlacementSpec spec;
     private final List<String> names;
     private final List<Device> devices;
-    private final double[] sizesMb;
     private final Problem problem;
 
     PlacementRun(PlacementSpec spec) {
@@ -32,7 +31,7 @@ final class PlacementRun {
         this.devices = spec.devices();
         int n = spec.n();
         int m = spec.m();
-        this.sizesMb = spec.sizesMb();
+        double[] sizesMb = spec.sizesMb();
         double[] given = spec.complexities();
         double[] demand = new double[n];
         double[] complexity = new double[n];
@@ -166,7 +165,7 @@ final class PlacementRun {
             throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                     "model '%s' needs %.1f MB (sizeMb %.1f x modelSizeMultiplier %s) but the largest device holds"
                             + " %.1f MB (memoryMb x maxMemRatio %s)",
-                    names.get(i), problem.demand[i], sizesMb[i], spec.modelSizeMultiplier(), maxCap, spec.maxMemRatio()));
+                    names.get(i), problem.demand[i], spec.sizesMb()[i], spec.modelSizeMultiplier(), maxCap, spec.maxMemRatio()));
         }
         for (int d = 0; d < problem.m; d++) {
             if (problem.allowed(i, d)) {

@@ -6,9 +6,10 @@ import java.util.Map;
 
 /**
  * Everything one placement needs, copied out of a {@link ModelAssigner.Builder} by {@link ModelAssigner.Builder#build()}:
- * the models, the connections, the devices with their distance matrix, and every setting. Immutable (arrays are
- * copied in and copied out), so changing the builder after {@code build()} changes nothing about the built
- * assigner. The DJL blocks and the listener are shared references, not copies.
+ * the models, the connections, the devices with their distance matrix, and every setting. Changing the builder
+ * after {@code build()} changes nothing about the built assigner: {@link #of} builds every array afresh (the distance
+ * matrix is the builder's own deep copy, which the builder replaces and never writes), and nothing writes them
+ * afterwards, so they are not copied again on each read. The DJL blocks and the listener are shared references.
  *
  * @param names model names, in the order of addition
  * @param sizesMb each model's size in MB, before the multiplier
@@ -51,14 +52,8 @@ record PlacementSpec(
 
     PlacementSpec {
         names = List.copyOf(names);
-        sizesMb = sizesMb.clone();
-        complexities = complexities.clone();
         blocks = Map.copyOf(blocks);
-        edgeFrom = edgeFrom.clone();
-        edgeTo = edgeTo.clone();
-        edgeVolume = edgeVolume.clone();
         devices = List.copyOf(devices);
-        distance = deepCopy(distance);
     }
 
     /** Snapshots {@code b}; {@link ModelAssigner.Builder#build()} has already checked how its values combine. */
@@ -100,44 +95,6 @@ record PlacementSpec(
             }
         }
         return dist;
-    }
-
-    private static double[][] deepCopy(double[][] a) {
-        double[][] out = new double[a.length][];
-        for (int r = 0; r < a.length; r++) {
-            out[r] = a[r].clone();
-        }
-        return out;
-    }
-
-    @Override
-    public double[] sizesMb() {
-        return sizesMb.clone();
-    }
-
-    @Override
-    public double[] complexities() {
-        return complexities.clone();
-    }
-
-    @Override
-    public int[] edgeFrom() {
-        return edgeFrom.clone();
-    }
-
-    @Override
-    public int[] edgeTo() {
-        return edgeTo.clone();
-    }
-
-    @Override
-    public double[] edgeVolume() {
-        return edgeVolume.clone();
-    }
-
-    @Override
-    public double[][] distance() {
-        return deepCopy(distance);
     }
 
     /** The number of models. */

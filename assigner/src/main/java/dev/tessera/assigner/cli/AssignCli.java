@@ -401,8 +401,8 @@ public final class AssignCli implements Runnable {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(what + " '" + text + "' is not a number");
         }
-        if (!(v >= 0 && v <= InputFiles.MAX_VALUE)) {
-            throw new IllegalArgumentException(what + " " + text.trim() + " (expected a number from 0 to " + InputFiles.MAX_VALUE + ")");
+        if (!InputFiles.inRange(v)) {
+            throw new IllegalArgumentException(what + " " + text.trim() + " (expected " + InputFiles.RANGE + ")");
         }
         return v;
     }

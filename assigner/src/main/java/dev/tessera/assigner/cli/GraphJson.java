@@ -237,8 +237,8 @@ public final class GraphJson {
                 throw error(path, "expected a number, got " + show(node));
             }
             double v = node.doubleValue();
-            if (!(v >= 0 && v <= InputFiles.MAX_VALUE)) {
-                throw error(path, "expected a number from 0 to " + InputFiles.MAX_VALUE + ", got " + show(node));
+            if (!InputFiles.inRange(v)) {
+                throw error(path, "expected " + InputFiles.RANGE + ", got " + show(node));
             }
             return v;
         }

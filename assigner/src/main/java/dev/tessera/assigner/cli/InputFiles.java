@@ -51,6 +51,13 @@ final class InputFiles {
      * then stay within the float range of the gradient phase, which at 1e308 returns NaN.
      */
     static final double MAX_VALUE = 1e30;
+    /** How messages name the accepted range of a size, memory, volume or other non-negative input number. */
+    static final String RANGE = "a number from 0 to " + MAX_VALUE;
+
+    /** Whether {@code v} is a non-negative input number within {@link #MAX_VALUE} (false for NaN). */
+    static boolean inRange(double v) {
+        return v >= 0 && v <= MAX_VALUE;
+    }
 
     private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder()
             .maxDocumentLength(MAX_FILE_BYTES)

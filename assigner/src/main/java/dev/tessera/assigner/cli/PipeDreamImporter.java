@@ -83,12 +83,12 @@ public final class PipeDreamImporter {
             }
             try {
                 double v = Double.parseDouble(pair[1].trim());
-                if (!(v >= 0 && v <= InputFiles.MAX_VALUE)) {
+                if (!InputFiles.inRange(v)) {
                     throw new NumberFormatException();
                 }
                 kv.put(pair[0].trim(), v);
             } catch (NumberFormatException e) {
-                throw new GraphFormatException(where + ": " + pair[0].trim() + "=" + pair[1].trim() + " (expected a number from 0 to " + InputFiles.MAX_VALUE + ")");
+                throw new GraphFormatException(where + ": " + pair[0].trim() + "=" + pair[1].trim() + " (expected " + InputFiles.RANGE + ")");
             }
         }
         String[] keys = {"forward_compute_time", "backward_compute_time", "activation_size", "parameter_size"};
