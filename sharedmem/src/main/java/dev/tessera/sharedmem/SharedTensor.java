@@ -3,6 +3,7 @@ package dev.tessera.sharedmem;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.tessera.sharedmem.internal.Nd4jPresence;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -126,7 +127,7 @@ public final class SharedTensor implements AutoCloseable {
      * @throws SegmentSpaceException if the segment directory has no room for it
      */
     public static SharedTensor copyOf(INDArray array) {
-        Nd4jSupport.requirePresent();
+        Nd4jPresence.requirePresent();
         Nd4jSupport.Contiguous src = Nd4jSupport.contiguous(array);
         SharedTensor t = allocate(Nd4jSupport.dtypeOf(array), Nd4jSupport.shapeOf(array));
         try {
@@ -316,7 +317,7 @@ public final class SharedTensor implements AutoCloseable {
     }
 
     private synchronized INDArray nd4jView(boolean copyOnWrite) {
-        Nd4jSupport.requirePresent();
+        Nd4jPresence.requirePresent();
         checkOpen();
         INDArray array = Nd4jSupport.view(copyOnWrite ? privateCopy() : segment(), dtype, shape);
         views.add(array);

@@ -1,6 +1,7 @@
 package dev.tessera.sharedmem;
 
 import ai.djl.ndarray.NDArray;
+import dev.tessera.sharedmem.internal.Nd4jPresence;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentFiles;
 import dev.tessera.sharedmem.internal.StoreIndex;
@@ -47,7 +48,7 @@ final class StoreValue {
             ByteBuffer bytes = dtype.byteSizeOf(shape) == 0 ? ByteBuffer.allocate(0) : a.toByteBuffer(true);
             return tensor(dtype, shape, MemorySegment.ofBuffer(bytes), directory, link);
         }
-        if (Nd4jSupport.isINDArray(value)) {
+        if (Nd4jPresence.isINDArray(value)) {
             org.nd4j.linalg.api.ndarray.INDArray a = (org.nd4j.linalg.api.ndarray.INDArray) value;
             Nd4jSupport.Contiguous c = Nd4jSupport.contiguous(a);
             StoreValue v = tensor(Nd4jSupport.dtypeOf(a), Nd4jSupport.shapeOf(a), c.memory(), directory, link);

@@ -3,6 +3,7 @@ package dev.tessera.sharedmem;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.sharedmem.internal.AllowPatterns;
+import dev.tessera.sharedmem.internal.Nd4jPresence;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -437,7 +438,7 @@ public final class TensorCodec {
     }
 
     private static boolean isTensor(Object graph) {
-        return graph instanceof NDArray || graph instanceof SharedTensor || Nd4jSupport.isINDArray(graph);
+        return graph instanceof NDArray || graph instanceof SharedTensor || Nd4jPresence.isINDArray(graph);
     }
 
     /** The graph of a message that is one tensor: its placeholder, without Java serialization. */
@@ -549,10 +550,10 @@ public final class TensorCodec {
 
         Object replace(Object original) {
             // ND4J's writeReplace runs before replaceObject: turn its proxy back into the array it stands for
-            Object obj = Nd4jSupport.isINDArrayProxy(original) ? Nd4jSupport.fromProxy(original) : original;
+            Object obj = Nd4jPresence.isINDArrayProxy(original) ? Nd4jSupport.fromProxy(original) : original;
             byte kind = obj instanceof NDArray ? KIND_NDARRAY
                     : obj instanceof SharedTensor ? KIND_SHARED
-                    : Nd4jSupport.isINDArray(obj) ? KIND_INDARRAY : 0;
+                    : Nd4jPresence.isINDArray(obj) ? KIND_INDARRAY : 0;
             if (kind == 0) {
                 return original;
             }
@@ -831,7 +832,7 @@ public final class TensorCodec {
             return obj instanceof CharSequence || obj instanceof Number || obj instanceof Boolean
                     || obj instanceof Character || obj instanceof UUID || obj instanceof java.time.temporal.Temporal
                     || obj.getClass().isArray() || obj instanceof Enum<?> || obj instanceof NDArray
-                    || Nd4jSupport.isINDArray(obj);
+                    || Nd4jPresence.isINDArray(obj);
         }
 
         void rollbackUnlessCommitted() {

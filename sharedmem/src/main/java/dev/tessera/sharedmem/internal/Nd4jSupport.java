@@ -29,7 +29,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Everything that touches ND4J, kept in one class so that ND4J stays an optional dependency: nothing else
- * names an ND4J type in a method body, and this class is loaded only when an ND4J feature is used.
+ * names an ND4J type in a method body, and this class is loaded only when {@link Nd4jPresence} says ND4J is there
+ * (loading it without ND4J fails: its nested pointer class extends JavaCPP's).
  * Stateless and thread-safe.
  *
  * <p>Zero-copy views wrap the segment address in a JavaCPP {@link Pointer} without a deallocator and build
@@ -39,31 +40,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 @SuppressWarnings({"deprecation", "restricted"}) // restricted: reinterpret of ND4J's own buffers; ND4J's canonical type names (INT, LONG, ...) are marked deprecated aliases
 public final class Nd4jSupport {
-    private static final boolean PRESENT = isOnClasspath();
-
     private Nd4jSupport() {}
-
-    private static boolean isOnClasspath() {
-        try {
-            Class.forName("org.nd4j.linalg.api.ndarray.INDArray", false, Nd4jSupport.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException | LinkageError e) {
-            return false;
-        }
-    }
-
-    /** True if {@code o} is an INDArray; false (without loading ND4J) when ND4J is not on the classpath. */
-    public static boolean isINDArray(Object o) {
-        return PRESENT && o instanceof INDArray;
-    }
-
-    /**
-     * True for ND4J's serialization proxy. {@code BaseNDArray.writeReplace} substitutes it for every INDArray
-     * before an {@link java.io.ObjectOutputStream} calls {@code replaceObject}, so a codec sees the proxy.
-     */
-    public static boolean isINDArrayProxy(Object o) {
-        return PRESENT && o != null && o.getClass().getName().equals("org.nd4j.linalg.api.ndarray.BaseNDArrayProxy");
-    }
 
     /**
      * The array a proxy stands for, through the proxy's own {@code readResolve} (which wraps the same data
@@ -76,13 +53,6 @@ public final class Nd4jSupport {
             return (INDArray) resolve.invoke(proxy);
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new IllegalStateException("cannot unwrap ND4J's serialization proxy " + proxy.getClass(), e);
-        }
-    }
-
-    public static void requirePresent() {
-        if (!PRESENT) {
-            throw new UnsupportedOperationException(
-                    "ND4J is not on the classpath: add org.nd4j:nd4j-native to use INDArray views");
         }
     }
 
