@@ -370,7 +370,8 @@ public final class TensorCodec {
                 throw guard.violation();
             }
             throw new MalformedMessageException("the message holds " + d.rejected + ", which the allow-list rejects ("
-                    + e.getMessage() + "); allow it with TensorCodec.builder().allowPatterns(\"com.example.**\")", e);
+                    + e.getMessage() + "); allow it with optAllowPatterns(\"" + d.rejectedPattern
+                    + "\") on the codec's or store's builder", e);
         } catch (IOException | ClassNotFoundException e) {
             throw new MalformedMessageException("cannot decode the message's graph: " + e, e);
         }
@@ -645,6 +646,7 @@ public final class TensorCodec {
         boolean committed;
         boolean missingManager;
         String rejected = "a class";
+        String rejectedPattern = "com.example.**";
         Class<?> justResolved;
 
         Decoding(NDManager manager, Path directory) {
@@ -665,6 +667,10 @@ public final class TensorCodec {
                 ObjectInputFilter.Status status = filter.checkInput(info);
                 if (status == ObjectInputFilter.Status.REJECTED) {
                     rejected = info.serialClass() != null ? "class " + info.serialClass().getName() : "a class";
+                    if (info.serialClass() != null) {
+                        String tree = AllowPatterns.packageTreeOf(info.serialClass());
+                        rejectedPattern = tree != null ? tree : info.serialClass().getName();
+                    }
                 }
                 return status;
             };

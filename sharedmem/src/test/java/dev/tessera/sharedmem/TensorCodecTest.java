@@ -186,6 +186,8 @@ class TensorCodecTest {
                 () -> codec(Mode.COPY).decode(message, null));
         assertTrue(e.getMessage().contains("class dev.tessera.sharedmem.TensorCodecTest$Evil, which the allow-list "
                 + "rejects") && e.getMessage().contains("allowPatterns("), e.getMessage());
+        assertTrue(e.getMessage().contains("optAllowPatterns(\"dev.tessera.sharedmem.**\")"),
+                "suggests the rejected class's own package tree: " + e.getMessage());
         Object ok = TensorCodec.builder().allowPatterns("dev.tessera.sharedmem.*").build().decode(message, null);
         assertInstanceOf(Evil.class, ((List<?>) ok).get(0));
     }

@@ -139,7 +139,7 @@ public final class TensorAwareCodec implements PayloadCodec {
             return tensors(allowances).decode(bytes, 1, bytes.length - 1, manager != null ? manager : root());
         } catch (IllegalArgumentException e) {
             // sharedmem names its own builder option; in a pool the option is the pool builder's
-            throw new IOException(e.getMessage().replace("TensorCodec.builder().allowPatterns", "optAllowPatterns"), e);
+            throw new IOException(e.getMessage().replace("on the codec's or store's builder", "on the pool builder"), e);
         }
     }
 
