@@ -370,8 +370,8 @@ public final class TensorCodec {
                 throw guard.violation();
             }
             throw new MalformedMessageException("the message holds " + d.rejected + ", which the allow-list rejects ("
-                    + e.getMessage() + "); allow it with optAllowPatterns(\"" + d.rejectedPattern
-                    + "\") on the codec's or store's builder", e);
+                    + e.getMessage() + "); allow it with allowPatterns(\"" + d.rejectedPattern + "\") on the codec's "
+                    + "builder or optAllowPatterns(\"" + d.rejectedPattern + "\") on the store's", e);
         } catch (IOException | ClassNotFoundException e) {
             throw new MalformedMessageException("cannot decode the message's graph: " + e, e);
         }

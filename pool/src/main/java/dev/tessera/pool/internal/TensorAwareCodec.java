@@ -139,7 +139,9 @@ public final class TensorAwareCodec implements PayloadCodec {
             return tensors(allowances).decode(bytes, 1, bytes.length - 1, manager != null ? manager : root());
         } catch (IllegalArgumentException e) {
             // sharedmem names its own builder option; in a pool the option is the pool builder's
-            throw new IOException(e.getMessage().replace("on the codec's or store's builder", "on the pool builder"), e);
+            throw new IOException(e.getMessage().replaceFirst(
+                    "allowPatterns\\(\"([^\"]*)\"\\) on the codec's builder or optAllowPatterns\\(\"[^\"]*\"\\) on the store's",
+                    "optAllowPatterns(\"$1\") on the pool builder"), e);
         }
     }
 
