@@ -1,0 +1,409 @@
+package dev.tessera.tools.assign;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tessera.assigner.Device;
+import dev.tessera.assigner.Devices;
+import dev.tessera.assigner.ModelAssigner;
+import dev.tessera.assigner.Placement;
+import dev.tessera.assigner.PlacementInfeasibleException;
+import dev.tessera.assigner.PlacementMethod;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * The placement CLI ({@code ./tessera assign} and {@code ./tessera demo}). Not thread-safe (one instance per
+ * run); holds no resources after {@link #run} returns. Exit codes: 0 success, 1 internal error, 2 bad input (a
+ * one-line message that names the file and the field, line, option or limit), 3 infeasible. No stack trace is
+ * printed unless {@code --debug} is given.
+ */
+@Command(
+        name = "tessera",
+        mixinStandardHelpOptions = true,
+        subcommands = {AssignCli.Assign.class, AssignCli.Demo.class},
+        description = "Places models (or the layers of one model) on GPUs and the CPU.")
+public final class AssignCli implements Runnable {
+    public static final int EXIT_INTERNAL_ERROR = 1;
+    public static final int EXIT_BAD_INPUT = 2;
+    public static final int EXIT_INFEASIBLE = 3;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(System.out, System.err, args));
+    }
+
+    /** Runs the CLI with the given streams and returns the exit code (for tests and embedding). */
+    public static int run(PrintStream out, PrintStream err, String... args) {
+        CommandLine cli = new CommandLine(new AssignCli());
+        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new java.io.PrintWriter(err, true));
+        cli.setParameterExceptionHandler((ex, ignored) -> badArguments(ex));
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> report(err, ex, debug(cmd)));
+        try {
+            return cli.execute(args);
+        } catch (RuntimeException | Error e) { // what picocli lets through: Errors (out of memory) and handler failures
+            boolean debug = cli.getSubcommands().values().stream().anyMatch(AssignCli::debug);
+            return report(err, e, debug);
+        }
+    }
+
+    /** Without a sub-command: a usage error. */
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (expected assign or demo)");
+    }
+
+    /** A sub-command that has the {@code --debug} flag. */
+    private interface Debuggable {
+        boolean debug();
+    }
+
+    private static boolean debug(CommandLine cmd) {
+        return cmd.getCommand() instanceof Debuggable d && d.debug();
+    }
+
+    /** Prints one line for {@code ex} (and its stack trace with --debug) and returns the exit code. */
+    private static int report(PrintStream err, Throwable ex, boolean debug) {
+        int code;
+        String line;
+        if (ex instanceof GraphFormatException || ex instanceof IllegalArgumentException) {
+            code = EXIT_BAD_INPUT;
+            line = "bad input: " + ex.getMessage();
+        } else if (ex instanceof java.io.IOException || ex instanceof java.io.UncheckedIOException) {
+            code = EXIT_BAD_INPUT;
+            line = "cannot read input: " + ex.getMessage();
+        } else if (ex instanceof PlacementInfeasibleException) {
+            code = EXIT_INFEASIBLE;
+            line = "infeasible: " + ex.getMessage();
+        } else if (ex instanceof OutOfMemoryError) {
+            code = EXIT_INTERNAL_ERROR;
+            line = "out of memory (" + ex.getMessage() + "); give the JVM more heap, e.g. TESSERA_JAVA_OPTS=-Xmx8g";
+        } else {
+            code = EXIT_INTERNAL_ERROR;
+            line = "internal error: " + ex.getClass().getSimpleName() + ": " + ex.getMessage()
+                    + (debug ? "" : " (run again with --debug for the stack trace)");
+        }
+        err.println("tessera: " + oneLine(line));
+        if (debug) {
+            ex.printStackTrace(err);
+        }
+        err.flush();
+        return code;
+    }
+
+    /** picocli's own errors (unknown option, missing GRAPH, bad --format of demo): one line, exit 2. */
+    private static int badArguments(CommandLine.ParameterException ex) {
+        CommandLine cmd = ex.getCommandLine();
+        String file = cmd.getCommand() instanceof Assign a && a.graph != null ? a.graph + ": " : "";
+        java.io.PrintWriter err = cmd.getErr();
+        err.println("tessera: bad input: " + file + oneLine(ex.getMessage()) + " (see " + cmd.getCommandSpec().qualifiedName() + " --help)");
+        if (debug(cmd)) {
+            ex.printStackTrace(err);
+        }
+        err.flush();
+        return EXIT_BAD_INPUT;
+    }
+
+    private static String oneLine(String s) {
+        return String.valueOf(s).replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    enum Format {
+        table,
+        json
+    }
+
+    enum InputFormat {
+        json,
+        pipedream
+    }
+
+    @Command(name = "assign", mixinStandardHelpOptions = true,
+            description = "Place the models of GRAPH on devices and print where each goes.")
+    static final class Assign implements Callable<Integer>, Debuggable {
+        @Parameters(index = "0", paramLabel = "GRAPH", description = "Graph file: placement JSON, or a PipeDream graph.txt with --input-format pipedream.")
+        Path graph;
+
+        @Option(names = "--devices", split = ",", paramLabel = "NAME[=MB][@POWER]",
+                description = "Devices to use, e.g. cuda:0,cuda:1,cpu or cuda:0=16000@1.5. Memory comes from the graph file or detection when not given.")
+        List<String> devices;
+
+        @Option(names = "--format", defaultValue = "table", description = "table (for people) or json. Default: ${DEFAULT-VALUE}.")
+        String format;
+
+        @Option(names = "--seed", description = "Random seed, an integer (same seed, same answer).")
+        String seed;
+
+        @Option(names = "--method", description = "refined (default) or gradient (machin's argmax, for comparison).")
+        String method;
+
+        @Option(names = "--option", paramLabel = "KEY=VALUE", description = "A builder option, e.g. maxMemRatio=0.7 (repeatable); overrides the file's options.")
+        Map<String, String> options = new LinkedHashMap<>();
+
+        @Option(names = "--input-format", defaultValue = "json", description = "json or pipedream. Default: ${DEFAULT-VALUE}.")
+        String inputFormat;
+
+        @Option(names = "--debug", description = "On an error, also print the Java stack trace.")
+        boolean debug;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public boolean debug() {
+            return debug;
+        }
+
+        @Override
+        public Integer call() {
+            String file = graph.toString();
+            InputFormat in = choice(file, "--input-format", inputFormat, InputFormat.values());
+            Format out = choice(file, "--format", format, Format.values());
+            Map<String, Object> extra = commandLineOptions(file);
+            GraphSpec g = in == InputFormat.pipedream ? PipeDreamImporter.read(graph) : GraphJson.read(graph);
+            try {
+                g = g.withDevices(resolveDevices(g, devices));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+            }
+            Placement p = place(g.withOptions(extra), file, graph.getFileName().toString(), spec.commandLine().getErr());
+            java.io.PrintWriter w = spec.commandLine().getOut();
+            w.print(out == Format.json ? PlacementFormatter.jsonLine(p) + System.lineSeparator() : PlacementFormatter.table(p, 5));
+            w.flush();
+            return 0;
+        }
+
+        /** --option, --seed and --method as builder options, each checked; errors name the file and the option. */
+        private Map<String, Object> commandLineOptions(String file) {
+            Map<String, Object> extra = new LinkedHashMap<>();
+            options.forEach((k, v) -> extra.put(k, checkedOption(file, "--option " + k + "=" + v, k, v)));
+            if (seed != null) {
+                extra.put("seed", checkedOption(file, "--seed " + seed, "seed", seed));
+            }
+            if (method != null) {
+                extra.put("method", checkedOption(file, "--method " + method, "method", method));
+            }
+            return extra;
+        }
+
+        private static Object checkedOption(String file, String given, String name, String value) {
+            try {
+                GraphSpec.checkOption(name, value);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": " + given + ": " + e.getMessage(), e);
+            }
+            return value;
+        }
+
+        private static <E extends Enum<E>> E choice(String file, String option, String value, E[] values) {
+            for (E e : values) {
+                if (e.name().equalsIgnoreCase(value.trim())) {
+                    return e;
+                }
+            }
+            throw new IllegalArgumentException(file + ": " + option + " " + value + ": expected one of " + java.util.Arrays.toString(values));
+        }
+    }
+
+    @Command(name = "demo", mixinStandardHelpOptions = true,
+            description = "Place the bundled real model graphs and compare with their proven optimal cost.")
+    static final class Demo implements Callable<Integer>, Debuggable {
+        @Parameters(index = "0", paramLabel = "DIR", description = "Folder with graph JSON files and optima.json.")
+        Path dir;
+
+        @Option(names = "--format", defaultValue = "table", description = "table or json. Default: ${DEFAULT-VALUE}.")
+        Format format;
+
+        @Option(names = "--debug", description = "On an error, also print the Java stack trace.")
+        boolean debug;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public boolean debug() {
+            return debug;
+        }
+
+        @Override
+        public Integer call() {
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            List<Path> graphs = graphFiles(dir);
+            Map<String, Double> optima = optima(dir.resolve("optima.json"));
+            List<Device> detected = Devices.hasGpu() ? Devices.detect() : null;
+            boolean gpu = detected != null;
+            if (format == Format.table) {
+                out.println(gpu ? "Placing on this machine's devices: " + detected
+                        : "No GPU here: placing on each graph's own virtual set of 4 GPUs and a CPU (see samples/graphs/README.md).");
+            }
+            List<String> summary = new ArrayList<>();
+            for (Path f : graphs) {
+                String name = f.getFileName().toString().replaceFirst("\\.json$", "");
+                GraphSpec g = GraphJson.read(f);
+                if (gpu) {
+                    g = g.withDevices(detected);
+                }
+                Placement p = place(g, f.toString(), name, spec.commandLine().getErr());
+                Double opt = optima.get(name);
+                if (format == Format.json) {
+                    com.fasterxml.jackson.databind.node.ObjectNode o = PlacementFormatter.json(p);
+                    o.put("graph", name);
+                    o.put("optimum", opt);
+                    out.println(o);
+                } else {
+                    out.printf(Locale.ROOT, "%n== %s: %d models, %d connections%n", name, g.models().size(), g.connections().size());
+                    out.print(PlacementFormatter.table(p, 3));
+                }
+                summary.add(String.format(Locale.ROOT, "%-14s %8.1f %10s %8s %9s %7.2f", name, p.cost().communication(),
+                        opt == null || gpu ? "-" : String.format(Locale.ROOT, "%.1f", opt),
+                        opt == null || gpu ? "-" : String.format(Locale.ROOT, "%.3fx", p.cost().communication() / opt),
+                        p.feasible() ? "yes" : "NO", p.seconds()));
+            }
+            if (format == Format.table) {
+                out.printf(Locale.ROOT, "%n%-14s %8s %10s %8s %9s %7s%n", "graph", "comm", "optimum", "ratio", "feasible", "seconds");
+                summary.forEach(out::println);
+            }
+            out.flush();
+            return 0;
+        }
+
+        private static List<Path> graphFiles(Path dir) {
+            if (!Files.isDirectory(dir)) {
+                throw new GraphFormatException(dir + (Files.exists(dir) ? ": not a directory" : ": no such directory"));
+            }
+            List<Path> graphs;
+            try (Stream<Path> files = Files.list(dir)) {
+                graphs = files.filter(f -> f.toString().endsWith(".json") && !f.getFileName().toString().equals("optima.json"))
+                        .sorted().toList();
+            } catch (IOException e) {
+                throw new GraphFormatException(dir + ": cannot list: " + e.getMessage(), e);
+            }
+            if (graphs.isEmpty()) {
+                throw new GraphFormatException(dir + ": no graph .json files");
+            }
+            return graphs;
+        }
+
+        private static Map<String, Double> optima(Path file) {
+            Map<String, Double> out = new LinkedHashMap<>();
+            if (Files.exists(file)) {
+                JsonNode root = InputFiles.readTree(file.toString(), InputFiles.readText(file));
+                if (root == null || !root.isObject()) {
+                    throw new GraphFormatException(file + ": expected a JSON object of graph name to {\"optimum\": number}");
+                }
+                root.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().path("optimum").asDouble()));
+            }
+            return out;
+        }
+    }
+
+    /** Places {@code g}; a builder argument error names {@code source} (the file) and is bad input. */
+    static Placement place(GraphSpec g, String source, String label, java.io.PrintWriter err) {
+        StderrProgress progress = new StderrProgress(err, label);
+        try {
+            ModelAssigner assigner;
+            try {
+                assigner = g.toBuilder().optProgressListener(progress).build();
+            } catch (IllegalArgumentException e) {
+                throw new GraphFormatException(source + ": " + e.getMessage(), e);
+            }
+            return assigner.placement();
+        } finally {
+            progress.finish();
+        }
+    }
+
+    /**
+     * Devices from --devices (with memory from the graph, detection, or NAME=MB), the graph, or detection. Errors
+     * are {@link IllegalArgumentException}s that start with {@code --devices ARG:}.
+     */
+    static List<Device> resolveDevices(GraphSpec g, List<String> requested) {
+        if (requested == null || requested.isEmpty()) {
+            return g.devices() != null ? g.devices() : Devices.detect();
+        }
+        List<Device> known = new ArrayList<>(g.devices() != null ? g.devices() : List.of());
+        List<Device> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String raw : requested) {
+            String arg = raw.trim();
+            Device d = parseDevice(arg, known);
+            if (d == null) {
+                known.addAll(Devices.detect()); // detect once, only when a name is not in the graph file
+                d = parseDevice(arg, known);
+            }
+            if (d == null) {
+                String name = arg.split("[=@]")[0];
+                throw new IllegalArgumentException("--devices " + arg + ": device '" + name + "' is not in the graph file"
+                        + " and not on this machine; give its memory as " + name + "=MEGABYTES");
+            }
+            if (!seen.add(d.name())) {
+                throw new IllegalArgumentException("--devices " + arg + ": device '" + d.name() + "' is given twice");
+            }
+            out.add(d);
+        }
+        return out;
+    }
+
+    private static Device parseDevice(String arg, List<Device> known) {
+        try {
+            String spec = arg;
+            Double power = null;
+            int at = spec.indexOf('@');
+            if (at >= 0) {
+                power = number("power", spec.substring(at + 1));
+                spec = spec.substring(0, at);
+            }
+            String name = spec;
+            Double memory = null;
+            int eq = spec.indexOf('=');
+            if (eq >= 0) {
+                name = spec.substring(0, eq);
+                memory = number("memory", spec.substring(eq + 1));
+            }
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("empty device name (expected NAME[=MB][@POWER], e.g. cuda:0=16000)");
+            }
+            Device d = memory != null ? Device.of(name, memory) : lookup(name, known);
+            return d != null && power != null ? d.withPower(power) : d;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--devices " + (arg.isEmpty() ? "''" : arg) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The known device of that name, or null. */
+    private static Device lookup(String name, List<Device> known) {
+        for (Device d : known) {
+            if (d.name().equals(name)) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    private static double number(String what, String text) {
+        double v;
+        try {
+            v = Double.parseDouble(text.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(what + " '" + text + "' is not a number");
+        }
+        if (!InputFiles.inRange(v)) {
+            throw new IllegalArgumentException(what + " " + text.trim() + " (expected " + InputFiles.RANGE + ")");
+        }
+        return v;
+    }
+}

@@ -1,0 +1,315 @@
+package dev.tessera.tools.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.tessera.pool.AsyncResult;
+import dev.tessera.pool.Parallel;
+import dev.tessera.pool.ProcessPool;
+import dev.tessera.pool.SequentialPool;
+import dev.tessera.pool.SerializableCallable;
+import dev.tessera.pool.SerializableFunction;
+import dev.tessera.pool.ThreadPool;
+import dev.tessera.pool.WorkerCrashedException;
+import dev.tessera.pool.WorkerPool;
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.SharedTensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.IntStream;
+
+/**
+ * The pool benchmark ({@code ./tessera bench pool}): per-task overhead of {@code apply} round trips
+ * and of {@code map} / {@code Parallel} over 100,000 tiny tasks on sequential, thread and process pools,
+ * next to a plain {@link ExecutorService} measured in the same run; a 64 MB tensor ({@code SharedTensor}
+ * and DJL {@code NDArray}) handed to a process worker by stub and by copy; and how fast a killed worker is
+ * detected. Every figure is the median of
+ * several runs after a warm-up. Not thread-safe; run it alone on the machine for stable numbers.
+ *
+ * <p>Usage: {@code PoolBenchmark [--format table|json] [--quick]}.
+ */
+public final class PoolBenchmark {
+    private static final int WORKERS = 2;
+    private static final int MAP_TASKS = 100_000;
+    private static final long TENSOR_BYTES = 64L << 20;
+
+    private final boolean json;
+    private final boolean quick;
+    private final List<String[]> rows = new ArrayList<>();
+
+    private PoolBenchmark(boolean json, boolean quick) {
+        this.json = json;
+        this.quick = quick;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String format = "table";
+        boolean quick = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--format" -> format = args[++i];
+                case "--quick" -> quick = true;
+                default -> throw new IllegalArgumentException("unknown argument '" + args[i]
+                        + "' (expected --format table|json, --quick)");
+            }
+        }
+        if (!format.equals("table") && !format.equals("json")) {
+            throw new IllegalArgumentException("--format " + format + " (expected table or json)");
+        }
+        new PoolBenchmark(format.equals("json"), quick).run();
+        System.exit(0);
+    }
+
+    private int applyCalls() {
+        return quick ? 2_000 : 20_000;
+    }
+
+    private int runs() {
+        return quick ? 3 : 5;
+    }
+
+    private void run() throws Exception {
+        ExecutorService executor = Executors.newFixedThreadPool(WORKERS);
+        try (WorkerPool sequential = SequentialPool.create();
+                WorkerPool threads = ThreadPool.builder().optWorkers(WORKERS).build();
+                WorkerPool processes = ProcessPool.builder().optWorkers(WORKERS).build()) {
+            double execApply = applyExecutor(executor);
+            report("executor", "apply", "medianMicros", execApply, Double.NaN);
+            report("sequential", "apply", "medianMicros", applyPool(sequential), execApply);
+            report("thread", "apply", "medianMicros", applyPool(threads), execApply);
+            report("process", "apply", "medianMicros", applyPool(processes), execApply);
+
+            double execMap = mapExecutor(executor);
+            report("executor", "map", "tasksPerSec", execMap, Double.NaN);
+            report("sequential", "map", "tasksPerSec", mapPool(sequential), execMap);
+            report("thread", "map", "tasksPerSec", mapPool(threads), execMap);
+            report("process", "map", "tasksPerSec", mapPool(processes), execMap);
+
+            for (Parallel.Backend b : List.of(Parallel.Backend.SEQUENTIAL, Parallel.Backend.THREADS,
+                    Parallel.Backend.PROCESSES)) {
+                report(b == Parallel.Backend.SEQUENTIAL ? "sequential" : b == Parallel.Backend.THREADS ? "thread" : "process",
+                        "parallel", "tasksPerSec", parallel(b), execMap);
+            }
+            report("process", "crash-detect", "medianMicros", crashDetection(processes), Double.NaN);
+        } finally {
+            executor.shutdownNow();
+        }
+        tensors();
+        if (!json) {
+            printTable();
+        }
+    }
+
+    private double applyExecutor(ExecutorService executor) throws Exception {
+        Callable<Integer> task = () -> 1;
+        return medianOfCalls(() -> executor.submit(task).get());
+    }
+
+    private double applyPool(WorkerPool pool) throws Exception {
+        SerializableCallable<Integer> task = () -> 1;
+        return medianOfCalls(() -> pool.apply(task));
+    }
+
+    private interface Call {
+        void call() throws Exception;
+    }
+
+    /** Median latency in µs of single calls, after a warm-up of the same size. */
+    private double medianOfCalls(Call call) throws Exception {
+        int n = applyCalls();
+        for (int i = 0; i < n; i++) {
+            call.call();
+        }
+        long[] t = new long[n];
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            call.call();
+            t[i] = System.nanoTime() - t0;
+        }
+        return median(t) / 1e3;
+    }
+
+    private static List<Integer> inputs() {
+        return IntStream.range(0, MAP_TASKS).boxed().toList();
+    }
+
+    /** A plain executor given the same chunks as {@code Pool.map}: ceil(n / (4 × workers)). */
+    private double mapExecutor(ExecutorService executor) throws Exception {
+        List<Integer> in = inputs();
+        int chunk = (in.size() + 4 * WORKERS - 1) / (4 * WORKERS);
+        return medianRate(() -> {
+            List<Future<List<Integer>>> parts = new ArrayList<>();
+            for (int from = 0; from < in.size(); from += chunk) {
+                List<Integer> slice = in.subList(from, Math.min(from + chunk, in.size()));
+                parts.add(executor.submit(() -> {
+                    List<Integer> out = new ArrayList<>(slice.size());
+                    for (Integer x : slice) {
+                        out.add(x + 1);
+                    }
+                    return out;
+                }));
+            }
+            List<Integer> all = new ArrayList<>(in.size());
+            for (Future<List<Integer>> f : parts) {
+                all.addAll(f.get());
+            }
+            check(all.size());
+        });
+    }
+
+    private double mapPool(WorkerPool pool) throws Exception {
+        List<Integer> in = inputs();
+        return medianRate(() -> check(pool.map((Integer x) -> x + 1, in).size()));
+    }
+
+    /** joblib's {@code Parallel()(delayed(f)(x) for x in xs)} with automatic batching. */
+    private double parallel(Parallel.Backend backend) throws Exception {
+        List<SerializableCallable<Integer>> tasks = new ArrayList<>(MAP_TASKS);
+        SerializableFunction<Integer, Integer> inc = x -> x + 1;
+        for (int i = 0; i < MAP_TASKS; i++) {
+            tasks.add(Parallel.delayed(inc, i));
+        }
+        try (Parallel p = Parallel.builder().optNJobs(backend == Parallel.Backend.SEQUENTIAL ? 1 : WORKERS)
+                .optBackend(backend).build()) {
+            return medianRate(() -> check(p.call(tasks).size()));
+        }
+    }
+
+    private static void check(int size) {
+        if (size != MAP_TASKS) {
+            throw new IllegalStateException("got " + size + " results (expected " + MAP_TASKS + ")");
+        }
+    }
+
+    /** Median tasks per second of {@code runs()} runs, after two warm-up runs. */
+    private double medianRate(Call run) throws Exception {
+        run.call();
+        run.call();
+        long[] t = new long[runs()];
+        for (int i = 0; i < t.length; i++) {
+            long t0 = System.nanoTime();
+            run.call();
+            t[i] = System.nanoTime() - t0;
+        }
+        return MAP_TASKS / (median(t) / 1e9);
+    }
+
+    /** Kills a busy worker with SIGKILL and measures until its task fails; the pool replaces it. */
+    private double crashDetection(WorkerPool pool) throws Exception {
+        Path dir = Files.createTempDirectory("tessera-bench-");
+        long[] t = new long[3];
+        try {
+            for (int i = 0; i < t.length; i++) {
+                String pidFile = dir.resolve("pid" + i).toString();
+                AsyncResult<Object> r = pool.applyAsync((String f) -> {
+                    Files.writeString(Path.of(f + ".tmp"), Long.toString(ProcessHandle.current().pid()));
+                    Files.move(Path.of(f + ".tmp"), Path.of(f));
+                    Thread.sleep(60_000);
+                    return null;
+                }, pidFile);
+                while (!Files.exists(Path.of(pidFile))) {
+                    Thread.sleep(1);
+                }
+                long pid = Long.parseLong(Files.readString(Path.of(pidFile)));
+                long t0 = System.nanoTime();
+                ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+                try {
+                    r.get(Duration.ofSeconds(10));
+                    throw new IllegalStateException("the killed worker's task succeeded");
+                } catch (WorkerCrashedException expected) {
+                    t[i] = System.nanoTime() - t0;
+                }
+                pool.apply(() -> 1); // wait for the replacement before the next round
+            }
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+        return median(t) / 1e3;
+    }
+
+    /**
+     * A 64 MB tensor handed to a process worker that reads one element, by stub and by copy: first a
+     * {@code SharedTensor} (a stub is the tensor's own memory), then a DJL {@code NDArray} (a stub costs
+     * one copy into a fresh segment, which the worker maps).
+     */
+    private void tensors() throws Exception {
+        long floats = TENSOR_BYTES / 4;
+        try (SharedTensor tensor = SharedTensor.allocate(DType.FLOAT32, floats);
+                NDManager manager = NDManager.newBaseManager()) {
+            tensor.asByteBuffer().putFloat(0, 1.5f);
+            NDArray array = manager.zeros(new Shape(floats));
+            array.set(new NDIndex(0), 1.5f);
+            for (boolean copy : new boolean[] {false, true}) {
+                try (WorkerPool pool = ProcessPool.builder().optWorkers(1).optCopyTensors(copy).build()) {
+                    String mode = copy ? "copy" : "stub";
+                    report("process", "tensor-" + mode, "medianMicros", handOff(() -> pool.apply((SharedTensor t) -> {
+                        try (t) {
+                            return t.asByteBuffer().getFloat(0);
+                        }
+                    }, tensor)), Double.NaN);
+                    report("process", "ndarray-" + mode, "medianMicros",
+                            handOff(() -> pool.apply((NDArray a) -> a.getFloat(0), array)), Double.NaN);
+                }
+            }
+        }
+    }
+
+    /** Median µs of calls that hand the 64 MB tensor to the worker, which answers with its first element. */
+    private double handOff(Callable<Float> call) throws Exception {
+        int calls = quick ? 10 : 30;
+        long[] t = new long[calls];
+        for (int i = -3; i < calls; i++) {
+            long t0 = System.nanoTime();
+            float v = call.call();
+            if (v != 1.5f) {
+                throw new IllegalStateException("worker read " + v + " (expected 1.5)");
+            }
+            if (i >= 0) {
+                t[i] = System.nanoTime() - t0;
+            }
+        }
+        return median(t) / 1e3;
+    }
+
+    private static double median(long[] values) {
+        long[] s = values.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
+    }
+
+    private void report(String pool, String kase, String metric, double value, double baseline) {
+        if (json) {
+            String extra = kase.startsWith("tensor") || kase.startsWith("ndarray") ? ", \"bytes\": " + TENSOR_BYTES : "";
+            System.out.printf(Locale.ROOT, "{\"bench\": \"pool\", \"pool\": \"%s\", \"case\": \"%s\"%s, \"%s\": %.1f}%n",
+                    pool, kase, extra, metric, value);
+            System.out.flush();
+        } else {
+            String ratio = Double.isNaN(baseline) ? "" : metric.equals("medianMicros")
+                    ? String.format(Locale.ROOT, "%.2fx executor latency", value / baseline)
+                    : String.format(Locale.ROOT, "%.2fx executor rate", value / baseline);
+            rows.add(new String[] {pool, kase, metric, String.format(Locale.ROOT, "%,.1f", value), ratio});
+        }
+    }
+
+    private void printTable() {
+        System.out.printf("%-11s %-13s %-13s %16s  %s%n", "pool", "case", "metric", "value", "vs executor (same run)");
+        for (String[] r : rows) {
+            System.out.printf("%-11s %-13s %-13s %16s  %s%n", (Object[]) r);
+        }
+    }
+}
