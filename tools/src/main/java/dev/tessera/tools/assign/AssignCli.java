@@ -72,6 +72,12 @@ public final class AssignCli implements Runnable {
         boolean debug();
     }
 
+    /** The {@code --debug} flag, mixed into each sub-command. */
+    static final class DebugOption {
+        @Option(names = "--debug", description = "On an error, also print the Java stack trace.")
+        boolean debug;
+    }
+
     private static boolean debug(CommandLine cmd) {
         return cmd.getCommand() instanceof Debuggable d && d.debug();
     }
@@ -157,65 +163,69 @@ public final class AssignCli implements Runnable {
         @Option(names = "--input-format", defaultValue = "json", description = "json or pipedream. Default: ${DEFAULT-VALUE}.")
         String inputFormat;
 
-        @Option(names = "--debug", description = "On an error, also print the Java stack trace.")
-        boolean debug;
+        @CommandLine.Mixin
+        DebugOption debugOption;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Override
         public boolean debug() {
-            return debug;
+            return debugOption.debug;
         }
 
+        /** Every option and argument error is an IllegalArgumentException; it is reported once, naming the file. */
         @Override
         public Integer call() {
-            String file = graph.toString();
-            InputFormat in = choice(file, "--input-format", inputFormat, InputFormat.values());
-            Format out = choice(file, "--format", format, Format.values());
-            Map<String, Object> extra = commandLineOptions(file);
-            GraphSpec g = in == InputFormat.pipedream ? PipeDreamImporter.read(graph) : GraphJson.read(graph);
             try {
-                g = g.withDevices(resolveDevices(g, devices));
+                return placeAndPrint();
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+                throw new GraphFormatException(graph + ": " + e.getMessage(), e);
             }
-            Placement p = place(g.withOptions(extra), file, graph.getFileName().toString(), spec.commandLine().getErr());
+        }
+
+        private int placeAndPrint() {
+            InputFormat in = choice("--input-format", inputFormat, InputFormat.values());
+            Format out = choice("--format", format, Format.values());
+            Map<String, Object> extra = commandLineOptions();
+            GraphSpec g = in == InputFormat.pipedream ? PipeDreamImporter.read(graph) : GraphJson.read(graph);
+            g = g.withDevices(resolveDevices(g, devices));
+            Placement p = place(g.withOptions(extra), graph.getFileName().toString(), spec.commandLine().getErr());
             java.io.PrintWriter w = spec.commandLine().getOut();
             w.print(out == Format.json ? PlacementFormatter.jsonLine(p) + System.lineSeparator() : PlacementFormatter.table(p, 5));
             w.flush();
             return 0;
         }
 
-        /** --option, --seed and --method as builder options, each checked; errors name the file and the option. */
-        private Map<String, Object> commandLineOptions(String file) {
+        /** --option, --seed and --method as builder options, each checked; errors name the option. */
+        private Map<String, Object> commandLineOptions() {
             Map<String, Object> extra = new LinkedHashMap<>();
-            options.forEach((k, v) -> extra.put(k, checkedOption(file, "--option " + k + "=" + v, k, v)));
+            options.forEach((k, v) -> extra.put(k, checkedOption("--option " + k + "=" + v, k, v)));
             if (seed != null) {
-                extra.put("seed", checkedOption(file, "--seed " + seed, "seed", seed));
+                extra.put("seed", checkedOption("--seed " + seed, "seed", seed));
             }
             if (method != null) {
-                extra.put("method", checkedOption(file, "--method " + method, "method", method));
+                extra.put("method", checkedOption("--method " + method, "method", method));
             }
             return extra;
         }
 
-        private static Object checkedOption(String file, String given, String name, String value) {
+        private static Object checkedOption(String given, String name, String value) {
             try {
                 GraphSpec.checkOption(name, value);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(file + ": " + given + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException(given + ": " + e.getMessage(), e);
             }
             return value;
         }
 
-        private static <E extends Enum<E>> E choice(String file, String option, String value, E[] values) {
+        private static <E extends Enum<E>> E choice(String option, String value, E[] values) {
             for (E e : values) {
                 if (e.name().equalsIgnoreCase(value.trim())) {
                     return e;
                 }
             }
-            throw new IllegalArgumentException(file + ": " + option + " " + value + ": expected one of " + java.util.Arrays.toString(values));
+            throw new IllegalArgumentException(option + " " + value + ": expected one of " + java.util.Arrays.toString(values));
         }
     }
 
@@ -228,15 +238,15 @@ public final class AssignCli implements Runnable {
         @Option(names = "--format", defaultValue = "table", description = "table or json. Default: ${DEFAULT-VALUE}.")
         Format format;
 
-        @Option(names = "--debug", description = "On an error, also print the Java stack trace.")
-        boolean debug;
+        @CommandLine.Mixin
+        DebugOption debugOption;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Override
         public boolean debug() {
-            return debug;
+            return debugOption.debug;
         }
 
         @Override
@@ -257,7 +267,12 @@ public final class AssignCli implements Runnable {
                 if (gpu) {
                     g = g.withDevices(detected);
                 }
-                Placement p = place(g, f.toString(), name, spec.commandLine().getErr());
+                Placement p;
+                try {
+                    p = place(g, name, spec.commandLine().getErr());
+                } catch (IllegalArgumentException e) {
+                    throw new GraphFormatException(f + ": " + e.getMessage(), e);
+                }
                 Double opt = optima.get(name);
                 if (format == Format.json) {
                     com.fasterxml.jackson.databind.node.ObjectNode o = PlacementFormatter.json(p);
@@ -311,17 +326,14 @@ public final class AssignCli implements Runnable {
         }
     }
 
-    /** Places {@code g}; a builder argument error names {@code source} (the file) and is bad input. */
-    static Placement place(GraphSpec g, String source, String label, java.io.PrintWriter err) {
+    /**
+     * Places {@code g}, reporting progress under {@code label}. A builder argument error is an
+     * {@link IllegalArgumentException}, which the caller reports naming the file.
+     */
+    static Placement place(GraphSpec g, String label, java.io.PrintWriter err) {
         StderrProgress progress = new StderrProgress(err, label);
         try {
-            ModelAssigner assigner;
-            try {
-                assigner = g.toBuilder().optProgressListener(progress).build();
-            } catch (IllegalArgumentException e) {
-                throw new GraphFormatException(source + ": " + e.getMessage(), e);
-            }
-            return assigner.placement();
+            return g.toBuilder().optProgressListener(progress).build().placement();
         } finally {
             progress.finish();
         }
