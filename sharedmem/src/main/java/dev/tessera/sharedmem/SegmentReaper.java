@@ -225,15 +225,15 @@ public final class SegmentReaper {
         SegmentInfo.Kind kind = SegmentInfo.Kind.SEGMENT;
         String store = null;
         boolean held = false;
-        String valueOf = SegmentDescriptor.getStoreName(header); // the store whose value this is, if any
-        if (SegmentDescriptor.isStoreIndex(header)) {
+        String valueOf = SegmentDescriptor.getLinkName(header); // the store whose value this is, if any
+        if ((SegmentDescriptor.getKind(header) == SharedStore.KIND)) {
             kind = SegmentInfo.Kind.STORE;
             store = SegmentFiles.storeNameOf(name);
         } else if (valueOf != null) {
             kind = SegmentInfo.Kind.STORE_VALUE;
             store = valueOf;
             // after the attach slots: see the class comment
-            held = stores.holds(store, SegmentDescriptor.getStoreGeneration(header),
+            held = stores.holds(store, SegmentDescriptor.getLinkGeneration(header),
                     SegmentFiles.nameBits(name), SegmentDescriptor.getGeneration(header));
         }
         long age = System.currentTimeMillis() - SegmentDescriptor.getCreatedMillis(header);

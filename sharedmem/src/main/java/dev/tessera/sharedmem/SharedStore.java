@@ -3,6 +3,9 @@ package dev.tessera.sharedmem;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.sharedmem.internal.FileTrust;
+import dev.tessera.sharedmem.internal.ReferenceOwner;
+import dev.tessera.sharedmem.internal.SegmentLease;
+import dev.tessera.sharedmem.internal.SegmentReference;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
@@ -98,21 +101,45 @@ public final class SharedStore implements AutoCloseable {
 
     private final String name;
     private final Path directory;
-    private final SharedSegment handle;
+    private final SegmentLease handle;
     private final StoreIndex index;
-    private final SharedSegment.StoreLink link;
+    private final StoreLink link;
     private final TensorCodec codec;
     private final FileTrust trust;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private SharedStore(String name, Path directory, SharedSegment handle, long lockTimeoutNanos, TensorCodec codec,
+    /** The segment kind of a store index (see {@code SegmentDescriptor.getKind}). */
+    static final int KIND = 1;
+    /** The reference owner a store handle is of its index segment. */
+    static final String OWNER = "SharedStore";
+    /** The reference owner a {@code get} is of a value's segment while it reads it. */
+    static final String READER = "SharedStore reader";
+    /** The owner of a value segment's reference once an index entry holds it; whoever removes the entry releases it. */
+    static final ReferenceOwner ENTRY = ReferenceOwner.record("a store index entry");
+
+    /** The link from a store value's segment to the store index that holds it. */
+    record StoreLink(String storeName, long storeGeneration) {
+        /** A new value segment linked to this store; its writer's lease hands it to an entry. */
+        SegmentLease create(Path directory, long dataBytes) {
+            return SegmentLease.create(directory, dataBytes, false,
+                    header -> SegmentDescriptor.putLink(header, storeName, storeGeneration), "SharedStore writer");
+        }
+    }
+
+    private static SegmentLease openIndex(Path dir, String fileName, SegmentReference.LastRelease onLast,
+            FileTrust trust) throws SegmentLease.BusyException {
+        return SegmentLease.openPrivate(dir, fileName, KIND, onLast,
+                header -> StoreIndex.claimUnlink(header.asSlice(SegmentDescriptor.HEADER_LENGTH)), trust, OWNER);
+    }
+
+    private SharedStore(String name, Path directory, SegmentLease handle, long lockTimeoutNanos, TensorCodec codec,
             FileTrust trust) {
         this.name = name;
         this.directory = directory;
         this.trust = trust;
         this.handle = handle;
-        this.index = new StoreIndex(handle.mapping().asSlice(SegmentDescriptor.HEADER_LENGTH), name, lockTimeoutNanos);
-        this.link = new SharedSegment.StoreLink(name, handle.generation());
+        this.index = new StoreIndex(handle.view().asSlice(SegmentDescriptor.HEADER_LENGTH), name, lockTimeoutNanos);
+        this.link = new StoreLink(name, handle.generation());
         this.codec = codec;
     }
 
@@ -349,8 +376,8 @@ public final class SharedStore implements AutoCloseable {
 
     private static void release(Path directory, byte[] entry, FileTrust trust) {
         if (entry != null && entry.length > 0 && StoreIndex.hasSegment(entry)) {
-            SharedSegment.releaseUnheld(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
-                    StoreIndex.segmentGenerationOf(entry), trust);
+            SegmentReference.releaseUnheld(directory.resolve(SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry))),
+                    StoreIndex.segmentGenerationOf(entry), ENTRY, trust);
         }
     }
 
@@ -561,7 +588,7 @@ public final class SharedStore implements AutoCloseable {
         String segmentName = SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry));
         SharedSegment s;
         try {
-            s = SharedSegment.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust);
+            s = SharedSegment.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust, READER);
         } catch (UncheckedIOException | IllegalStateException e) {
             throw new ValueGoneException(e.getMessage());
         }
@@ -900,11 +927,11 @@ public final class SharedStore implements AutoCloseable {
             TensorCodec codec = this.codec.optDirectory(dir).build();
             long timeoutNanos = lockTimeout.toNanos();
             String storeName = name;
-            SharedSegment.LastRelease onLast =
+            SegmentReference.LastRelease onLast =
                     (mapping, path) -> destroy(mapping, path, storeName, dir, timeoutNanos, trust);
-            SharedSegment handle = openOrCreate(dir, onLast, timeoutNanos, trust);
+            SegmentLease handle = openOrCreate(dir, onLast, timeoutNanos, trust);
             try {
-                StoreIndex.checkLayout(handle.mapping().asSlice(SegmentDescriptor.HEADER_LENGTH),
+                StoreIndex.checkLayout(handle.view().asSlice(SegmentDescriptor.HEADER_LENGTH),
                         handle.path().toString());
                 return new SharedStore(name, dir, handle, timeoutNanos, codec, trust);
             } catch (RuntimeException | Error e) {
@@ -913,16 +940,16 @@ public final class SharedStore implements AutoCloseable {
             }
         }
 
-        private SharedSegment openOrCreate(Path dir, SharedSegment.LastRelease onLast, long timeoutNanos,
+        private SegmentLease openOrCreate(Path dir, SegmentReference.LastRelease onLast, long timeoutNanos,
                 FileTrust trust) {
             String fileName = SegmentFiles.storeFileName(name);
             long deadline = System.nanoTime() + timeoutNanos;
             for (int attempt = 0; ; attempt++) {
                 try {
-                    SharedSegment existing = SharedSegment.openStoreIndex(dir, fileName, onLast, trust);
+                    SegmentLease existing = openIndex(dir, fileName, onLast, trust);
                     for (java.util.Iterator<Integer> it = trust.trustedOwners().stream().sorted().iterator();
                             existing == null && it.hasNext(); ) { // then the namespaces of trusted users
-                        existing = SharedSegment.openStoreIndex(dir, SegmentFiles.storeFileName(it.next(), name), onLast,
+                        existing = openIndex(dir, SegmentFiles.storeFileName(it.next(), name), onLast,
                                 trust);
                     }
                     if (existing != null) {
@@ -931,14 +958,14 @@ public final class SharedStore implements AutoCloseable {
                     if (!create) {
                         throw new NoSuchElementException("no store '" + name + "' in " + dir);
                     }
-                    return SharedSegment.createStoreIndex(dir, fileName, StoreIndexDescriptor.dataBytes(capacity),
-                            persistent, data -> StoreIndex.initialize(data, capacity), onLast);
+                    return SegmentLease.createPrivate(dir, fileName, StoreIndexDescriptor.dataBytes(capacity), KIND,
+                            persistent, data -> StoreIndex.initialize(data, capacity), onLast, OWNER);
                 } catch (UncheckedIOException e) {
                     if (!(e.getCause() instanceof FileAlreadyExistsException)) {
                         throw e;
                     }
                     // another process created it first: open theirs
-                } catch (SharedSegment.IndexBusyException e) {
+                } catch (SegmentLease.BusyException e) {
                     if (System.nanoTime() - deadline >= 0) {
                         throw new IllegalStateException("store '" + name + "' could not be opened: " + e.getMessage()
                                 + " for more than " + timeoutNanos / 1_000_000 + " ms (if its creator died, "

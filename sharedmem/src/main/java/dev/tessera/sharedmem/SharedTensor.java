@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SharedTensor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SharedTensor.class);
+    /** How the handle a tensor holds names itself as a reference owner. */
+    static final String OWNER = "SharedTensor";
 
     private final SharedSegment handle;
     private final long offset;
@@ -451,7 +453,7 @@ public final class SharedTensor implements AutoCloseable {
             }
             long bytes = dtype.byteSizeOf(shape);
             Path dir = directory != null ? directory : SharedSegment.defaultDirectory();
-            SharedSegment handle = SharedSegment.create(dir, bytes, persistent);
+            SharedSegment handle = SharedSegment.create(dir, bytes, persistent, OWNER);
             return new SharedTensor(handle, 0, dtype, shape, false);
         }
     }

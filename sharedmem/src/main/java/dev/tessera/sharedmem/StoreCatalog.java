@@ -127,7 +127,7 @@ final class StoreCatalog implements AutoCloseable {
             }
             MemorySegment m = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0, size, arena, trust);
             if (SegmentDescriptor.getLayoutVersionAcquire(m) != SegmentDescriptor.LAYOUT_VERSION
-                    || !SegmentDescriptor.isStoreIndex(m)) {
+                    || !(SegmentDescriptor.getKind(m) == SharedStore.KIND)) {
                 return Optional.empty();
             }
             StoreIndex.checkLayout(m.asSlice(SegmentDescriptor.HEADER_LENGTH), path.toString());
