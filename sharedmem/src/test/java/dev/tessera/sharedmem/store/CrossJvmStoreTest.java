@@ -1,15 +1,16 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.sharedmem.SegmentInfo;
+import dev.tessera.sharedmem.SegmentReaper;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.sharedmem.cli.ShmCli;
 import dev.tessera.sharedmem.testing.ChildJvm;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
-import dev.tessera.sharedmem.testing.StoreCounters;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -133,7 +134,7 @@ class CrossJvmStoreTest {
                     "--dir", dir.toString()));
             String listing = out.toString();
             assertTrue(listing.contains("3 segment(s)"), listing);
-            assertTrue(listing.contains(dev.tessera.sharedmem.internal.SegmentFiles.storeFileName("orphan")) && listing.contains("store 'orphan'"), listing);
+            assertTrue(listing.contains(StoreFiles.fileName("orphan")) && listing.contains("store 'orphan'"), listing);
             assertTrue(listing.contains("value of store 'orphan'"), listing);
             assertEquals(List.of(), SegmentReaper.reap(dir), "its process is alive");
             child.kill9();

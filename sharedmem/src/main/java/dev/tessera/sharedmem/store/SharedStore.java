@@ -1,7 +1,14 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.MalformedMessageException;
+import dev.tessera.sharedmem.SegmentReaper;
+import dev.tessera.sharedmem.SharedSegment;
+import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.TensorCodec;
+import dev.tessera.sharedmem.UntrustedFileException;
 import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.ReferenceOwner;
 import dev.tessera.sharedmem.internal.SegmentLease;
@@ -9,8 +16,6 @@ import dev.tessera.sharedmem.internal.SegmentReference;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
-import dev.tessera.sharedmem.internal.StoreIndex;
-import dev.tessera.sharedmem.internal.StoreIndexDescriptor;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -93,7 +98,7 @@ public final class SharedStore implements AutoCloseable {
     /** The longest key, in UTF-8 bytes. */
     public static final int MAX_KEY_BYTES = StoreIndexDescriptor.MAX_KEY_BYTES;
     /** The longest store name, in characters. */
-    public static final int MAX_NAME_LENGTH = SegmentFiles.MAX_STORE_NAME_LENGTH;
+    public static final int MAX_NAME_LENGTH = StoreFiles.MAX_NAME_LENGTH;
     /** The number of keys a new store holds unless {@link Builder#optCapacity} says otherwise. */
     public static final int DEFAULT_CAPACITY = 1024;
 
@@ -114,6 +119,8 @@ public final class SharedStore implements AutoCloseable {
     static final String OWNER = "SharedStore";
     /** The reference owner a {@code get} is of a value's segment while it reads it. */
     static final String READER = "SharedStore reader";
+    /** The reference owner a tensor that {@code get} returns is of its segment. */
+    static final String TENSOR_READER = "SharedTensor";
     /** The owner of a value segment's reference once an index entry holds it; whoever removes the entry releases it. */
     static final ReferenceOwner ENTRY = ReferenceOwner.record("a store index entry");
 
@@ -533,7 +540,7 @@ public final class SharedStore implements AutoCloseable {
         boolean asShared = type.isAssignableFrom(SharedTensor.class);
         boolean asDjl = NDArray.class.isAssignableFrom(type);
         boolean asNd4j = type.getName().equals("org.nd4j.linalg.api.ndarray.INDArray");
-        TensorRef ref = tensorRefOf(key, entry);
+        TensorEntry ref = tensorEntryOf(key, entry);
         DType dtype = ref.dtype();
         long[] shape = ref.shape();
         if (!asShared && !asDjl && !asNd4j) {
@@ -564,41 +571,55 @@ public final class SharedStore implements AutoCloseable {
         }
     }
 
-    /** The stub of a tensor entry; an entry no writer could have made is a {@link MalformedMessageException}. */
-    private TensorRef tensorRefOf(String key, byte[] entry) {
+    /** What a tensor entry names: its segment, and the tensor in it. */
+    private record TensorEntry(String segmentName, long generation, DType dtype, long[] shape) {}
+
+    /** The tensor an entry names; an entry no writer could have made is a {@link MalformedMessageException}. */
+    private TensorEntry tensorEntryOf(String key, byte[] entry) {
         try {
-            return new TensorRef(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)), 0,
-                    DType.fromCode(StoreIndex.dtypeCodeOf(entry)), StoreIndex.shapeOf(entry),
-                    StoreIndex.segmentGenerationOf(entry), true);
+            DType dtype = DType.fromCode(StoreIndex.dtypeCodeOf(entry));
+            long[] shape = StoreIndex.shapeOf(entry);
+            dtype.byteSizeOf(shape); // checks the rank and every dimension
+            return new TensorEntry(SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
+                    StoreIndex.segmentGenerationOf(entry), dtype, shape);
         } catch (RuntimeException e) {
             throw new MalformedMessageException("the index entry of key '" + key + "' in store '" + name + "' is not "
                     + "a valid tensor entry (" + e.getMessage() + "); remove the key or recreate the store", e);
         }
     }
 
-    private SharedTensor openTensor(TensorRef ref) throws ValueGoneException {
+    /** Opens an entry's tensor, read-only, with this handle's file trust. */
+    private SharedTensor openTensor(TensorEntry t) throws ValueGoneException {
+        SegmentLease lease;
         try {
-            return ref.open(true, false, trust);
-        } catch (InvalidTensorRefException e) {
-            throw new ValueGoneException(e.getMessage());
+            lease = SegmentLease.open(directory, t.segmentName(), t.generation(), false, trust, TENSOR_READER);
+        } catch (UncheckedIOException | IllegalStateException e) {
+            throw new ValueGoneException("cannot open " + t.segmentName() + ": " + e.getMessage());
+        }
+        try {
+            return SharedTensor.ofLease(lease, t.dtype(), t.shape(), true);
+        } catch (IllegalArgumentException e) {
+            lease.close();
+            throw new ValueGoneException("cannot open " + t.segmentName() + ": " + e.getMessage());
         }
     }
 
     private byte[] segmentBytes(byte[] entry) throws ValueGoneException {
         String segmentName = SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry));
-        SharedSegment s;
+        SegmentLease s;
         try {
-            s = SharedSegment.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust, READER);
+            s = SegmentLease.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust, READER);
         } catch (UncheckedIOException | IllegalStateException e) {
             throw new ValueGoneException(e.getMessage());
         }
         try (s) {
             long length = StoreIndex.valueLengthOf(entry);
-            if (length < 0 || length > s.data().byteSize()) {
+            MemorySegment data = s.view().asSlice(SegmentDescriptor.HEADER_LENGTH);
+            if (length < 0 || length > data.byteSize()) {
                 throw new MalformedMessageException("the index entry of a value in store '" + name + "' declares "
-                        + length + " bytes, but its segment " + segmentName + " holds " + s.data().byteSize(), null);
+                        + length + " bytes, but its segment " + segmentName + " holds " + data.byteSize(), null);
             }
-            return s.data().asSlice(0, length).toArray(ValueLayout.JAVA_BYTE);
+            return data.asSlice(0, length).toArray(ValueLayout.JAVA_BYTE);
         }
     }
 
@@ -712,7 +733,7 @@ public final class SharedStore implements AutoCloseable {
          * @throws IllegalArgumentException if {@code name} is not a valid store name
          */
         public Builder setName(String name) {
-            SegmentFiles.storeFileName(Objects.requireNonNull(name, "name"));
+            StoreFiles.fileName(Objects.requireNonNull(name, "name"));
             this.name = name;
             return this;
         }
@@ -942,14 +963,14 @@ public final class SharedStore implements AutoCloseable {
 
         private SegmentLease openOrCreate(Path dir, SegmentReference.LastRelease onLast, long timeoutNanos,
                 FileTrust trust) {
-            String fileName = SegmentFiles.storeFileName(name);
+            String fileName = StoreFiles.fileName(name);
             long deadline = System.nanoTime() + timeoutNanos;
             for (int attempt = 0; ; attempt++) {
                 try {
                     SegmentLease existing = openIndex(dir, fileName, onLast, trust);
                     for (java.util.Iterator<Integer> it = trust.trustedOwners().stream().sorted().iterator();
                             existing == null && it.hasNext(); ) { // then the namespaces of trusted users
-                        existing = openIndex(dir, SegmentFiles.storeFileName(it.next(), name), onLast,
+                        existing = openIndex(dir, StoreFiles.fileName(it.next(), name), onLast,
                                 trust);
                     }
                     if (existing != null) {

@@ -1,13 +1,14 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentLease;
 import ai.djl.ndarray.NDArray;
 import dev.tessera.sharedmem.internal.Nd4jPresence;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentFiles;
-import dev.tessera.sharedmem.internal.StoreIndex;
-import dev.tessera.sharedmem.internal.StoreIndexDescriptor;
 import java.io.Serializable;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
