@@ -122,18 +122,9 @@ public final class SegmentLease implements AutoCloseable {
             SegmentReference.LastRelease lastRelease, java.util.function.Predicate<MemorySegment> unlinkReleased,
             FileTrust trust, String ownerName) throws BusyException {
         Path path = directory.resolve(fileName);
-        SegmentMappings.Mapping mapping;
-        try {
-            try (SegmentFiles.CheckedFile f = SegmentFiles.openChecked(path, trust)) { // a squatter: refused at once
-                if (f.status().size() < SegmentDescriptor.HEADER_LENGTH) {
-                    throw new BusyException(path + " is being created");
-                }
-            }
-            mapping = SegmentMappings.acquirePrivate(path, trust);
-        } catch (NoSuchFileException e) {
+        SegmentMappings.Mapping mapping = mapPrivately(path, trust);
+        if (mapping == null) {
             return null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + path + ": " + e.getMessage(), e);
         }
         try {
             MemorySegment header = mapping.segment();
@@ -161,6 +152,22 @@ public final class SegmentLease implements AutoCloseable {
         } catch (BusyException | RuntimeException | Error e) {
             SegmentMappings.release(mapping);
             throw e;
+        }
+    }
+
+    /** A mapping of its own of the file at {@code path}, or null if there is none; refuses a squatter at once. */
+    private static SegmentMappings.Mapping mapPrivately(Path path, FileTrust trust) throws BusyException {
+        try {
+            try (SegmentFiles.CheckedFile f = SegmentFiles.openChecked(path, trust)) {
+                if (f.status().size() < SegmentDescriptor.HEADER_LENGTH) {
+                    throw new BusyException(path + " is being created");
+                }
+            }
+            return SegmentMappings.acquirePrivate(path, trust);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open " + path + ": " + e.getMessage(), e);
         }
     }
 

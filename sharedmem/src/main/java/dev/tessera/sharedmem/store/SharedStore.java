@@ -10,9 +10,7 @@ import dev.tessera.sharedmem.SharedTensor;
 import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.UntrustedFileException;
 import dev.tessera.sharedmem.internal.FileTrust;
-import dev.tessera.sharedmem.internal.ReferenceOwner;
 import dev.tessera.sharedmem.internal.SegmentLease;
-import dev.tessera.sharedmem.internal.SegmentReference;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
@@ -23,20 +21,16 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -108,36 +102,10 @@ public final class SharedStore implements AutoCloseable {
     private final Path directory;
     private final SegmentLease handle;
     private final StoreIndex index;
-    private final StoreLink link;
+    private final StoreSegments.Link link;
     private final TensorCodec codec;
     private final FileTrust trust;
     private final AtomicBoolean closed = new AtomicBoolean();
-
-    /** The segment kind of a store index (see {@code SegmentDescriptor.getKind}). */
-    static final int KIND = 1;
-    /** The reference owner a store handle is of its index segment. */
-    static final String OWNER = "SharedStore";
-    /** The reference owner a {@code get} is of a value's segment while it reads it. */
-    static final String READER = "SharedStore reader";
-    /** The reference owner a tensor that {@code get} returns is of its segment. */
-    static final String TENSOR_READER = "SharedTensor";
-    /** The owner of a value segment's reference once an index entry holds it; whoever removes the entry releases it. */
-    static final ReferenceOwner ENTRY = ReferenceOwner.record("a store index entry");
-
-    /** The link from a store value's segment to the store index that holds it. */
-    record StoreLink(String storeName, long storeGeneration) {
-        /** A new value segment linked to this store; its writer's lease hands it to an entry. */
-        SegmentLease create(Path directory, long dataBytes) {
-            return SegmentLease.create(directory, dataBytes, false,
-                    header -> SegmentDescriptor.putLink(header, storeName, storeGeneration), "SharedStore writer");
-        }
-    }
-
-    private static SegmentLease openIndex(Path dir, String fileName, SegmentReference.LastRelease onLast,
-            FileTrust trust) throws SegmentLease.BusyException {
-        return SegmentLease.openPrivate(dir, fileName, KIND, onLast,
-                header -> StoreIndex.claimUnlink(header.asSlice(SegmentDescriptor.HEADER_LENGTH)), trust, OWNER);
-    }
 
     private SharedStore(String name, Path directory, SegmentLease handle, long lockTimeoutNanos, TensorCodec codec,
             FileTrust trust) {
@@ -146,7 +114,7 @@ public final class SharedStore implements AutoCloseable {
         this.trust = trust;
         this.handle = handle;
         this.index = new StoreIndex(handle.view().asSlice(SegmentDescriptor.HEADER_LENGTH), name, lockTimeoutNanos);
-        this.link = new StoreLink(name, handle.generation());
+        this.link = new StoreSegments.Link(name, handle.generation());
         this.codec = codec;
     }
 
@@ -378,14 +346,7 @@ public final class SharedStore implements AutoCloseable {
 
     /** Drops the reference that a replaced or removed entry held on its value segment. */
     private void release(byte[] entry) {
-        release(directory, entry, trust);
-    }
-
-    private static void release(Path directory, byte[] entry, FileTrust trust) {
-        if (entry != null && entry.length > 0 && StoreIndex.hasSegment(entry)) {
-            SegmentReference.releaseUnheld(directory.resolve(SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry))),
-                    StoreIndex.segmentGenerationOf(entry), ENTRY, trust);
-        }
+        StoreSegments.releaseValue(directory, entry, trust);
     }
 
     // -------------------------------------------------------------------------------------------- reads
@@ -592,7 +553,7 @@ public final class SharedStore implements AutoCloseable {
     private SharedTensor openTensor(TensorEntry t) throws ValueGoneException {
         SegmentLease lease;
         try {
-            lease = SegmentLease.open(directory, t.segmentName(), t.generation(), false, trust, TENSOR_READER);
+            lease = SegmentLease.open(directory, t.segmentName(), t.generation(), false, trust, StoreSegments.TENSOR_READER);
         } catch (UncheckedIOException | IllegalStateException e) {
             throw new ValueGoneException("cannot open " + t.segmentName() + ": " + e.getMessage());
         }
@@ -608,7 +569,7 @@ public final class SharedStore implements AutoCloseable {
         String segmentName = SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry));
         SegmentLease s;
         try {
-            s = SegmentLease.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust, READER);
+            s = SegmentLease.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust, StoreSegments.READER);
         } catch (UncheckedIOException | IllegalStateException e) {
             throw new ValueGoneException(e.getMessage());
         }
@@ -674,39 +635,6 @@ public final class SharedStore implements AutoCloseable {
     @Override
     public String toString() {
         return "SharedStore[" + name + " in " + directory + (isOpen() ? "" : ", closed") + "]";
-    }
-
-    /**
-     * Runs when the last reference to a non-persistent store's index goes: unlinks the index file first (so
-     * the name is free at once), then removes every entry and releases its value.
-     */
-    private static void destroy(MemorySegment mapping, Path path, String name, Path directory, long lockTimeoutNanos,
-            FileTrust trust) {
-        MemorySegment data = mapping.asSlice(SegmentDescriptor.HEADER_LENGTH);
-        if (StoreIndex.claimUnlink(data)) {
-            SegmentFiles.deleteQuietly(path);
-        }
-        StoreIndex index = new StoreIndex(data, name, lockTimeoutNanos);
-        List<byte[]> released = new ArrayList<>();
-        try {
-            index.lock();
-            try {
-                for (long slot = 0; slot < index.capacity(); slot++) {
-                    byte[] entry = index.entryImage(slot);
-                    if (StoreIndex.stateOf(entry) == StoreIndexDescriptor.STATE_LIVE) {
-                        index.commit(slot, StoreIndex.tombstoneImage(), index.live() - 1, index.tombstones() + 1);
-                        released.add(entry);
-                    }
-                }
-            } finally {
-                index.unlock();
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("removing store '{}' failed: {}; the reaper will collect its values", name, e.toString());
-        }
-        for (byte[] entry : released) {
-            release(directory, entry, trust);
-        }
     }
 
     /** Options for opening (or creating) a store. */
@@ -947,10 +875,8 @@ public final class SharedStore implements AutoCloseable {
             FileTrust trust = FileTrust.fromSystemProperties().with(trustedOwners, allowSharedModes);
             TensorCodec codec = this.codec.optDirectory(dir).build();
             long timeoutNanos = lockTimeout.toNanos();
-            String storeName = name;
-            SegmentReference.LastRelease onLast =
-                    (mapping, path) -> destroy(mapping, path, storeName, dir, timeoutNanos, trust);
-            SegmentLease handle = openOrCreate(dir, onLast, timeoutNanos, trust);
+            SegmentLease handle = StoreSegments.openOrCreateIndex(dir, name, create, capacity, persistent,
+                    timeoutNanos, trust);
             try {
                 StoreIndex.checkLayout(handle.view().asSlice(SegmentDescriptor.HEADER_LENGTH),
                         handle.path().toString());
@@ -961,40 +887,5 @@ public final class SharedStore implements AutoCloseable {
             }
         }
 
-        private SegmentLease openOrCreate(Path dir, SegmentReference.LastRelease onLast, long timeoutNanos,
-                FileTrust trust) {
-            String fileName = StoreFiles.fileName(name);
-            long deadline = System.nanoTime() + timeoutNanos;
-            for (int attempt = 0; ; attempt++) {
-                try {
-                    SegmentLease existing = openIndex(dir, fileName, onLast, trust);
-                    for (java.util.Iterator<Integer> it = trust.trustedOwners().stream().sorted().iterator();
-                            existing == null && it.hasNext(); ) { // then the namespaces of trusted users
-                        existing = openIndex(dir, StoreFiles.fileName(it.next(), name), onLast,
-                                trust);
-                    }
-                    if (existing != null) {
-                        return existing;
-                    }
-                    if (!create) {
-                        throw new NoSuchElementException("no store '" + name + "' in " + dir);
-                    }
-                    return SegmentLease.createPrivate(dir, fileName, StoreIndexDescriptor.dataBytes(capacity), KIND,
-                            persistent, data -> StoreIndex.initialize(data, capacity), onLast, OWNER);
-                } catch (UncheckedIOException e) {
-                    if (!(e.getCause() instanceof FileAlreadyExistsException)) {
-                        throw e;
-                    }
-                    // another process created it first: open theirs
-                } catch (SegmentLease.BusyException e) {
-                    if (System.nanoTime() - deadline >= 0) {
-                        throw new IllegalStateException("store '" + name + "' could not be opened: " + e.getMessage()
-                                + " for more than " + timeoutNanos / 1_000_000 + " ms (if its creator died, "
-                                + "./tessera shm gc removes it after a minute)", e);
-                    }
-                    LockSupport.parkNanos(Math.min(1_000_000L, 10_000L << Math.min(attempt, 7)));
-                }
-            }
-        }
     }
 }

@@ -130,7 +130,7 @@ final class StoreCatalog implements SegmentKind.Holders {
             }
             MemorySegment m = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0, size, arena, trust);
             if (SegmentDescriptor.getLayoutVersionAcquire(m) != SegmentDescriptor.LAYOUT_VERSION
-                    || !(SegmentDescriptor.getKind(m) == SharedStore.KIND)) {
+                    || !(SegmentDescriptor.getKind(m) == StoreSegments.KIND)) {
                 return Optional.empty();
             }
             StoreIndex.checkLayout(m.asSlice(SegmentDescriptor.HEADER_LENGTH), path.toString());

@@ -21,7 +21,7 @@ public final class StoreSegmentKind implements SegmentKind {
 
     @Override
     public int code() {
-        return SharedStore.KIND;
+        return StoreSegments.KIND;
     }
 
     @Override

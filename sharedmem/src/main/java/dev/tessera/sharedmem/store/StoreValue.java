@@ -40,7 +40,7 @@ final class StoreValue {
     }
 
     /** Copies a tensor into a new linked segment, or encodes any other value with {@code codec}. */
-    static StoreValue prepare(Object value, TensorCodec codec, Path directory, SharedStore.StoreLink link) {
+    static StoreValue prepare(Object value, TensorCodec codec, Path directory, StoreSegments.Link link) {
         Objects.requireNonNull(value, "value");
         if (value instanceof SharedTensor t) {
             return tensor(t.dtype(), t.shape(), t.segment(), directory, link);
@@ -77,7 +77,7 @@ final class StoreValue {
     }
 
     private static StoreValue tensor(DType dtype, long[] shape, MemorySegment bytes, Path directory,
-            SharedStore.StoreLink link) {
+            StoreSegments.Link link) {
         long size = dtype.byteSizeOf(shape);
         SegmentLease s = link.create(directory, size);
         try {
@@ -107,7 +107,7 @@ final class StoreValue {
     /** The index entry owns the segment's reference now; this process lets go of its handle. */
     void handOver() {
         if (segment != null) {
-            segment.closeTransferring(SharedStore.ENTRY);
+            segment.closeTransferring(StoreSegments.ENTRY);
         }
     }
 

@@ -25,7 +25,7 @@ class StoreFilesTest {
     void theStoreIsTheRegisteredSegmentKindThatOwnsItsFiles() {
         SegmentKind kind = SegmentKind.owning(StoreFiles.fileName("named"));
         assertTrue(kind instanceof StoreSegmentKind, "found through META-INF/services: " + SegmentKind.registered());
-        assertEquals(kind, SegmentKind.of(SharedStore.KIND));
+        assertEquals(kind, SegmentKind.of(StoreSegments.KIND));
         assertEquals("named", kind.holderNameOf(StoreFiles.fileName("named")));
         assertNull(SegmentKind.owning("tessera-0123456789abcdef0123456789abcdef"), "segment names stay the segments'");
     }
