@@ -32,8 +32,6 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A key-value store in shared memory that every process on the machine opens by name: thread-safe; the caller
@@ -96,7 +94,6 @@ public final class SharedStore implements AutoCloseable {
     /** The number of keys a new store holds unless {@link Builder#optCapacity} says otherwise. */
     public static final int DEFAULT_CAPACITY = 1024;
 
-    private static final Logger LOG = LoggerFactory.getLogger(SharedStore.class);
 
     private final String name;
     private final Path directory;
