@@ -1,7 +1,7 @@
 package dev.tessera.sharedmem;
 
 /**
- * Thrown when a {@link TensorCodec} message (or a {@link SharedStore} value) cannot be decoded: it is malformed
+ * Thrown when a {@link TensorCodec} message (or a {@link dev.tessera.sharedmem.store.SharedStore} value) cannot be decoded: it is malformed
  * or truncated, declares more than its bytes hold, exceeds one of the codec's decoding limits, holds a class
  * the allow-list rejects, or names a tensor stub that cannot be opened. Immutable; it owns nothing, and by the
  * time it is thrown everything the failed decode had created is released.

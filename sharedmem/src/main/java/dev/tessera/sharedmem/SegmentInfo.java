@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * What a {@link SegmentReaper} saw of one segment file. Immutable.
  *
- * @param name the segment name ({@code tessera-store-UID-STORE} names for store indexes)
+ * @param name the file name ({@code tessera-} and 32 hex digits for a segment; a registered kind names its own
+ *     files, such as {@code tessera-store-UID-STORE} for a store's index)
  * @param path the file
  * @param sizeBytes the file size, header included
  * @param published whether the header was complete (an unpublished file is being created, or its creator
@@ -18,21 +19,24 @@ import java.util.List;
  * @param anyAttachedAlive whether one of them is still running
  * @param refCount the cross-process reference count (-1 once released)
  * @param ageMillis milliseconds since creation (or since the file was last modified, if unpublished)
- * @param kind a plain segment, a {@link SharedStore}'s index, or a value a store holds
- * @param store for a store index or a store value, the store's name; otherwise null
- * @param heldByStore for a store value, whether a live store still holds it; otherwise false
+ * @param kind a plain segment, a holder (a store's index), or a segment a holder holds (a store's value)
+ * @param store for a holder or a held segment, the holder's name (the store's name); otherwise null
+ * @param heldByStore for a held segment, whether a live holder still holds it; otherwise false
  */
 public record SegmentInfo(String name, Path path, long sizeBytes, boolean published, boolean persistent,
         long ownerPid, boolean ownerAlive, List<Long> attachedPids, boolean anyAttachedAlive, long refCount,
         long ageMillis, Kind kind, String store, boolean heldByStore) {
 
-    /** What a segment file is. */
+    /**
+     * What a segment file is. The segment layer knows holders only as a registered segment kind; the one kind
+     * today is the store ({@code dev.tessera.sharedmem.store.SharedStore}), hence the names.
+     */
     public enum Kind {
         /** A segment of tensors (or anything else). */
         SEGMENT,
-        /** The index of a {@link SharedStore}. */
+        /** A holder: a segment of a registered kind, the index of a {@code SharedStore}. */
         STORE,
-        /** A value held by a {@link SharedStore}. */
+        /** A segment linked to a holder: a value held by a {@code SharedStore}. */
         STORE_VALUE
     }
 
@@ -46,10 +50,10 @@ public record SegmentInfo(String name, Path path, long sizeBytes, boolean publis
     }
 
     /**
-     * True when nothing that could still use the segment is alive: the reaper may remove it. For a store
-     * value that means no process holds it and no live store does; for a non-persistent store index that no
-     * attached process is alive (only handles hold it); otherwise that its owner and every attached process
-     * are dead.
+     * True when nothing that could still use the segment is alive: the reaper may remove it. For a held
+     * segment (a store value) that means no process holds it and no live holder does; for a non-persistent
+     * holder (a store index) that no attached process is alive (only handles hold it); otherwise that its owner
+     * and every attached process are dead.
      *
      * @return whether the segment is published and orphaned; an unpublished file is never orphaned here
      */

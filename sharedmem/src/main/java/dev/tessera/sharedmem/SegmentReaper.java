@@ -4,8 +4,8 @@ import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.ProcessLiveness;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.SegmentKind;
 import dev.tessera.sharedmem.internal.SegmentMappings;
-import dev.tessera.sharedmem.internal.StoreIndex;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -33,13 +33,15 @@ import java.util.Optional;
  * process loses a segment it holds: at worst an opener loses the race and is told so. Files whose header was
  * never published are removed only after a grace period, because their creator may still be writing them.
  *
- * <p>{@link SharedStore}s: a store index is a segment like any other (leaked when every process that opened
- * it is dead; a persistent one also needs its creator dead). A value a store holds belongs to the store, not
- * to the process that put it: it is leaked when no process has it open and no live store's index refers to
- * it (the store is gone, or the entry was replaced or removed by a process that died before releasing the
- * value). Store indexes are examined first, so a pass that removes a store also removes its values. The
- * index is read after the value's attach slots, so a value that a put is still inserting (its creator is
- * attached until the entry is in the index) is never mistaken for a leaked one.
+ * <p>Holders and linked segments: a layer built on segments (the store) registers a segment kind
+ * ({@code internal.SegmentKind}, found through the service loader), whose segments are holders that only
+ * handles hold (leaked when every process that opened one is dead; a persistent one also needs its creator
+ * dead), and which other segments may link to (a store's values). A linked segment belongs to its holder, not
+ * to the process that created it: it is leaked when no process has it open and the holder's kind says no live
+ * holder holds it. Holder files are examined first, so a pass that removes a holder also removes what it
+ * held. The kind is asked after the linked segment's attach slots are read, so a segment that is still being
+ * added to its holder (its creator stays attached until then) is never mistaken for a leaked one. This class
+ * knows nothing else of any kind.
  *
  * <p>Dead holders of live segments: while a segment's owner (or another holder) lives, {@link #reap} gives
  * back the references of attached processes that have exited (see
@@ -66,16 +68,16 @@ public final class SegmentReaper {
     public static List<SegmentInfo> list(Path directory) {
         List<SegmentInfo> out = new ArrayList<>();
         FileTrust trust = FileTrust.fromSystemProperties();
-        try (StoreCatalog stores = new StoreCatalog(directory, trust)) {
+        try (KindHolders holders = new KindHolders(directory, trust)) {
             for (Path path : segmentFiles(directory)) {
-                inspect(path, false, stores, trust).ifPresent(out::add);
+                inspect(path, false, holders, trust).ifPresent(out::add);
             }
         }
         return out;
     }
 
     /**
-     * The segment and store files in {@code directory} that the ownership rule refuses, so {@link #list} and
+     * The segment files (and files of registered kinds) in {@code directory} that the ownership rule refuses, so {@link #list} and
      * {@link #reap} leave them out; each with why (owner and mode).
      *
      * @param directory the segment directory
@@ -121,9 +123,9 @@ public final class SegmentReaper {
     public static List<SegmentInfo> reap(Path directory, Duration unpublishedGrace) {
         List<SegmentInfo> removed = new ArrayList<>();
         FileTrust trust = FileTrust.fromSystemProperties();
-        try (StoreCatalog stores = new StoreCatalog(directory, trust)) {
+        try (KindHolders holders = new KindHolders(directory, trust)) {
             for (Path path : segmentFiles(directory)) {
-                inspect(path, true, stores, trust)
+                inspect(path, true, holders, trust)
                         .filter(info -> info.orphaned()
                                 || (info.published() && info.refCount() == SegmentDescriptor.RELEASED)
                                 || (!info.published() && info.ageMillis() > unpublishedGrace.toMillis()))
@@ -134,7 +136,7 @@ public final class SegmentReaper {
         return removed;
     }
 
-    /** Segment and store index files, store indexes first, each group sorted by name. */
+    /** Segment files and the files of registered kinds, those first, each group sorted by name. */
     private static List<Path> segmentFiles(Path directory) {
         List<Path> files = new ArrayList<>();
         if (!Files.isDirectory(directory)) {
@@ -143,7 +145,7 @@ public final class SegmentReaper {
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, SegmentFiles.PREFIX + "*")) {
             for (Path p : stream) {
                 String name = p.getFileName().toString();
-                if ((SegmentFiles.isSegmentName(name) || SegmentFiles.isStoreFileName(name))
+                if ((SegmentFiles.isSegmentName(name) || SegmentKind.owning(name) != null)
                         && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                     files.add(p);
                 }
@@ -151,7 +153,7 @@ public final class SegmentReaper {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + directory + ": " + e.getMessage(), e);
         }
-        files.sort(Comparator.comparing((Path p) -> !SegmentFiles.isStoreFileName(p.getFileName().toString()))
+        files.sort(Comparator.comparing((Path p) -> SegmentKind.owning(p.getFileName().toString()) == null)
                 .thenComparing(Comparator.naturalOrder()));
         return files;
     }
@@ -161,7 +163,7 @@ public final class SegmentReaper {
      * gives back the references of dead holders of a segment that is not orphaned (its count is then RELEASED
      * if they were the last).
      */
-    private static Optional<SegmentInfo> inspect(Path path, boolean claim, StoreCatalog stores, FileTrust trust) {
+    private static Optional<SegmentInfo> inspect(Path path, boolean claim, KindHolders holders, FileTrust trust) {
         long size = -1;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment header;
@@ -177,7 +179,7 @@ public final class SegmentReaper {
                 return Optional.of(unpublished(path, size));
             }
             long refs = SegmentDescriptor.getRefCountVolatile(header);
-            SegmentInfo info = published(path, size, header, refs, stores);
+            SegmentInfo info = published(path, size, header, refs, holders);
             if (claim && info.orphaned() && refs >= 0
                     && !SegmentDescriptor.compareAndSetRefCount(header, refs, SegmentDescriptor.RELEASED)) {
                 return Optional.empty(); // the count moved since we read it: someone is using the segment
@@ -186,7 +188,7 @@ public final class SegmentReaper {
                 SegmentDescriptor.releaseDeadHolders(header);
                 long now = SegmentDescriptor.getRefCountVolatile(header);
                 if (now != refs) {
-                    return Optional.of(published(path, size, header, now, stores));
+                    return Optional.of(published(path, size, header, now, holders));
                 }
             }
             return Optional.of(info);
@@ -208,7 +210,7 @@ public final class SegmentReaper {
         }
     }
 
-    private static SegmentInfo published(Path path, long size, MemorySegment header, long refs, StoreCatalog stores) {
+    private static SegmentInfo published(Path path, long size, MemorySegment header, long refs, KindHolders holders) {
         long ownerPid = SegmentDescriptor.getOwnerPid(header);
         boolean ownerAlive = ProcessLiveness.isAlive(ownerPid, SegmentDescriptor.getOwnerStartMillis(header));
         List<Long> attached = new ArrayList<>();
@@ -225,16 +227,17 @@ public final class SegmentReaper {
         SegmentInfo.Kind kind = SegmentInfo.Kind.SEGMENT;
         String store = null;
         boolean held = false;
-        String valueOf = SegmentDescriptor.getStoreName(header); // the store whose value this is, if any
-        if (SegmentDescriptor.isStoreIndex(header)) {
+        String linkedTo = SegmentDescriptor.getLinkName(header); // the holder this segment belongs to, if any
+        SegmentKind holderKind = SegmentKind.of(SegmentDescriptor.getKind(header));
+        if (holderKind != null) {
             kind = SegmentInfo.Kind.STORE;
-            store = SegmentFiles.storeNameOf(name);
-        } else if (valueOf != null) {
+            store = holderKind.holderNameOf(name);
+        } else if (linkedTo != null) {
             kind = SegmentInfo.Kind.STORE_VALUE;
-            store = valueOf;
+            store = linkedTo;
             // after the attach slots: see the class comment
-            held = stores.holds(store, SegmentDescriptor.getStoreGeneration(header),
-                    SegmentFiles.nameBits(name), SegmentDescriptor.getGeneration(header));
+            held = holders.holds(linkedTo, SegmentDescriptor.getLinkGeneration(header), name,
+                    SegmentDescriptor.getGeneration(header));
         }
         long age = System.currentTimeMillis() - SegmentDescriptor.getCreatedMillis(header);
         return new SegmentInfo(name, path, size, true, SegmentDescriptor.isPersistent(header), ownerPid,
@@ -245,16 +248,16 @@ public final class SegmentReaper {
         long age = System.currentTimeMillis()
                 - Files.getLastModifiedTime(path, LinkOption.NOFOLLOW_LINKS).toMillis();
         String name = path.getFileName().toString();
-        boolean isStore = SegmentFiles.isStoreFileName(name);
+        SegmentKind kind = SegmentKind.owning(name);
         return new SegmentInfo(name, path, size, false, false, 0, false, List.of(), false, 0, age,
-                isStore ? SegmentInfo.Kind.STORE : SegmentInfo.Kind.SEGMENT,
-                isStore ? SegmentFiles.storeNameOf(name) : null, false);
+                kind != null ? SegmentInfo.Kind.STORE : SegmentInfo.Kind.SEGMENT,
+                kind != null ? kind.holderNameOf(name) : null, false);
     }
 
     private static boolean unlink(SegmentInfo info) {
         try {
             if (info.kind() == SegmentInfo.Kind.STORE && info.published()) {
-                return claimStoreUnlink(info.path()) && Files.deleteIfExists(info.path());
+                return claimHolderUnlink(info.path()) && Files.deleteIfExists(info.path());
             }
             return Files.deleteIfExists(info.path());
         } catch (IOException | UntrustedFileException e) {
@@ -262,12 +265,50 @@ public final class SegmentReaper {
         }
     }
 
-    /** A released store index may be unlinked by exactly one process (see StoreIndex#claimUnlink). */
-    private static boolean claimStoreUnlink(Path path) throws IOException {
+    /** A released holder file may be unlinked by exactly one process (see SegmentKind#claimUnlink). */
+    private static boolean claimHolderUnlink(Path path) throws IOException {
+        SegmentKind kind = SegmentKind.owning(path.getFileName().toString());
+        if (kind == null) {
+            return true;
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment mapping = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0,
-                    SegmentDescriptor.HEADER_LENGTH + 128, arena, FileTrust.fromSystemProperties());
-            return StoreIndex.claimUnlink(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH));
+                    SegmentDescriptor.HEADER_LENGTH + kind.claimBytes(), arena, FileTrust.fromSystemProperties());
+            return kind.claimUnlink(mapping.asSlice(SegmentDescriptor.HEADER_LENGTH));
+        }
+    }
+
+    /** The holders of every registered kind in one directory, opened on first use by one pass. */
+    private static final class KindHolders implements AutoCloseable {
+        private final Path directory;
+        private final FileTrust trust;
+        private List<SegmentKind.Holders> opened; // null until the first question
+
+        KindHolders(Path directory, FileTrust trust) {
+            this.directory = directory;
+            this.trust = trust;
+        }
+
+        boolean holds(String holderName, long holderGeneration, String segmentName, long segmentGeneration) {
+            if (opened == null) {
+                opened = new ArrayList<>();
+                for (SegmentKind k : SegmentKind.registered()) {
+                    opened.add(k.holders(directory, trust));
+                }
+            }
+            for (SegmentKind.Holders h : opened) {
+                if (h.holds(holderName, holderGeneration, segmentName, segmentGeneration)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public void close() {
+            if (opened != null) {
+                opened.forEach(SegmentKind.Holders::close);
+            }
         }
     }
 }

@@ -3,7 +3,7 @@ package dev.tessera.sharedmem;
 /**
  * The base of the shared-memory failures a caller can act on: no room for a segment
  * ({@link SegmentSpaceException}), a stub that cannot be opened ({@link InvalidTensorRefException}), a full store
- * ({@link StoreFullException}) and a file this process must not trust ({@link UntrustedFileException}). A message
+ * ({@link dev.tessera.sharedmem.store.StoreFullException}) and a file this process must not trust ({@link UntrustedFileException}). A message
  * that cannot be decoded is a {@link MalformedMessageException}, which stays an {@link IllegalArgumentException}
  * because it is bad input to {@code decode}, as with every other argument check. Immutable.
  */

@@ -1,5 +1,6 @@
 package dev.tessera.sharedmem;
 
+import dev.tessera.sharedmem.internal.SegmentLease;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -41,6 +42,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SharedTensor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SharedTensor.class);
+    /** How the handle a tensor holds names itself as a reference owner. */
+    static final String OWNER = "SharedTensor";
 
     private final SharedSegment handle;
     private final long offset;
@@ -59,6 +62,21 @@ public final class SharedTensor implements AutoCloseable {
         this.shape = shape;
         this.byteSize = dtype.byteSizeOf(shape);
         this.readOnly = readOnly;
+    }
+
+    /**
+     * Not an API: a tensor over a lease that a layer built on segments opened itself (the store opens its values
+     * with its own file trust). The tensor takes ownership of the lease, at offset 0; checks that it fits.
+     *
+     * @param lease an open lease, which the new tensor owns (close it yourself only if this throws)
+     * @param dtype the element type
+     * @param shape the dimensions, row-major
+     * @param readOnly whether the tensor is read-only
+     * @return a new tensor the caller owns and must close
+     * @throws IllegalArgumentException if the tensor does not fit the lease's data region
+     */
+    public static SharedTensor ofLease(SegmentLease lease, DType dtype, long[] shape, boolean readOnly) {
+        return wrap(new SharedSegment(lease), 0, dtype, shape, readOnly);
     }
 
     /** Wraps a handle the new tensor takes ownership of; checks that the tensor fits the segment. */
@@ -451,7 +469,7 @@ public final class SharedTensor implements AutoCloseable {
             }
             long bytes = dtype.byteSizeOf(shape);
             Path dir = directory != null ? directory : SharedSegment.defaultDirectory();
-            SharedSegment handle = SharedSegment.create(dir, bytes, persistent);
+            SharedSegment handle = SharedSegment.create(dir, bytes, persistent, OWNER);
             return new SharedTensor(handle, 0, dtype, shape, false);
         }
     }

@@ -1,7 +1,9 @@
 package dev.tessera.sharedmem;
 
+import dev.tessera.sharedmem.internal.ReferenceOwner;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
+import dev.tessera.sharedmem.internal.SegmentReference;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,9 +27,10 @@ import org.slf4j.LoggerFactory;
  * pages are already allocated and mapped, and a copy is one memcpy into one of them.
  *
  * <p>Ownership, per staged tensor: the pool holds one reference to each of its segments. Staging a tensor
- * takes a free segment (only the pool's reference is left: count 1, no pending handoff), gives it a new
- * generation, then swaps the count from 1 to 2; the second reference travels with the message as a handoff
- * (see {@link SharedSegment}) and the first decoder takes it over. The receiver owns an independent copy
+ * takes a free segment (only the pool's reference is left: count 1, nothing in flight), gives it a new
+ * generation, then reserves a second reference while the pool is the sole holder; that reference belongs to the
+ * staged copy, then travels with the message (it is transferred to the message in flight) and the first decoder
+ * takes it over. The receiver owns an independent copy
  * until it closes it: the sender never reads the segment, and reuses it only once the receiver's reference
  * is gone. A stub of an earlier message that is decoded again fails as stale (its generation is old). A
  * message that is never decoded keeps its segment busy, like a {@link TensorCodec.Mode#SHARE} message.
@@ -39,6 +42,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class StagingPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StagingPool.class);
+    /** The reference owner a pool's own handle on each of its segments is. */
+    static final String OWNER = "StagingPool";
+    /** The reference owner a staged copy is until its message goes out. */
+    static final String STAGED = "staged copy";
 
     private final Path directory;
     private final long maxBytes;
@@ -83,47 +90,50 @@ public final class StagingPool implements AutoCloseable {
         return pooledBytes;
     }
 
-    /** A segment of the pool, and what the pool knows about it. */
+    /**
+     * A segment of the pool, and what the pool knows about it. The pool's handle is the owner
+     * {@code "StagingPool"} of one reference; a staged copy borrows a second one, only while the pool is the sole
+     * holder (see {@link SegmentReference#tryReserveSole}).
+     */
     private static final class Slot {
         final SharedSegment handle;
-        final MemorySegment header;
+        final SegmentReference reference;
+        final ReferenceOwner pool;
         final long capacity;
         long lastUsedNanos;
 
         Slot(SharedSegment handle) {
             this.handle = handle;
-            this.header = handle.header();
+            this.reference = handle.lease().reference();
+            this.pool = handle.lease().owner();
             this.capacity = handle.dataSize();
         }
 
         boolean isFree() {
-            return SegmentDescriptor.getRefCountVolatile(header) == 1
-                    && SegmentDescriptor.getPendingHandoffsVolatile(header) == 0;
+            return reference.isHeldOnlyBy(pool);
         }
 
-        /** Drops the message's reference of a claimed slot (2 -> 1: free again, or gone if the pool let go). */
-        void giveBack() {
-            if (SegmentDescriptor.release(header)) {
-                SegmentFiles.deleteQuietly(handle.path());
-            }
-        }
-
-        /** Renews the generation, then claims the message's reference; false if a receiver still holds it. */
-        boolean claim(long generation) {
-            SegmentDescriptor.putGenerationVolatile(header, generation);
-            return SegmentDescriptor.compareAndSetRefCount(header, 1, 2);
+        /** Renews the generation, then lends a reference to {@code staged}; false if a receiver still holds one. */
+        boolean claim(long generation, ReferenceOwner staged) {
+            SegmentDescriptor.putGenerationVolatile(handle.lease().header(), generation);
+            return reference.tryReserveSole(pool, staged);
         }
     }
 
-    /** One staged copy on its way to a receiver. Not thread-safe; one encode call owns it. */
+    /**
+     * One staged copy on its way to a receiver. Not thread-safe; one encode call owns it. Until its message goes
+     * out, its reference belongs to it (the owner {@code "staged copy"}); then to the message in flight.
+     */
     final class Staged {
         private final Slot slot; // null for a one-off segment
+        private final ReferenceOwner owner;
         private final SharedTensor oneOff;
         private final TensorRef ref;
         private boolean handedOff;
 
-        private Staged(Slot slot, SharedTensor oneOff, TensorRef ref) {
+        private Staged(Slot slot, ReferenceOwner owner, SharedTensor oneOff, TensorRef ref) {
             this.slot = slot;
+            this.owner = owner;
             this.oneOff = oneOff;
             this.ref = ref;
         }
@@ -132,11 +142,11 @@ public final class StagingPool implements AutoCloseable {
             return ref;
         }
 
-        /** The message goes out: its reference is now pending for the first decoder. */
+        /** The message goes out: its reference is now in flight, for the first decoder to take over. */
         void handOff() {
             handedOff = true;
             if (slot != null) {
-                SegmentDescriptor.addPendingHandoff(slot.header);
+                slot.reference.transfer(owner, ReferenceOwner.IN_FLIGHT);
             } else {
                 oneOff.closeHandingOff();
             }
@@ -146,7 +156,7 @@ public final class StagingPool implements AutoCloseable {
         void abort() {
             if (!handedOff) {
                 if (slot != null) {
-                    slot.giveBack();
+                    slot.reference.release(owner);
                 } else {
                     oneOff.close();
                 }
@@ -160,12 +170,13 @@ public final class StagingPool implements AutoCloseable {
     Staged stage(MemorySegment bytes, DType dtype, long[] shape) {
         long size = bytes.byteSize();
         long generation = SegmentFiles.newGeneration();
-        Slot slot = claimSlot(size, generation);
+        ReferenceOwner staged = ReferenceOwner.local(STAGED);
+        Slot slot = claimSlot(size, generation, staged);
         if (slot == null) {
             SharedTensor t = SharedTensor.builder().setDType(dtype).setShape(shape).optDirectory(directory).build();
             try {
                 MemorySegment.copy(bytes, 0, t.segment(), 0, size);
-                return new Staged(null, t, t.ref());
+                return new Staged(null, null, t, t.ref());
             } catch (RuntimeException | Error e) {
                 t.close();
                 throw e;
@@ -174,14 +185,15 @@ public final class StagingPool implements AutoCloseable {
         try {
             MemorySegment.copy(bytes, 0, slot.handle.data(), 0, size);
         } catch (RuntimeException | Error e) {
-            slot.giveBack();
+            slot.reference.release(staged);
             throw e;
         }
-        return new Staged(slot, null, new TensorRef(directory, slot.handle.name(), 0, dtype, shape, generation, false));
+        return new Staged(slot, staged, null,
+                new TensorRef(directory, slot.handle.name(), 0, dtype, shape, generation, false));
     }
 
     /** A free slot that fits, claimed; a new one if there is room; null if the pool is full. */
-    private Slot claimSlot(long size, long generation) {
+    private Slot claimSlot(long size, long generation, ReferenceOwner staged) {
         List<Slot> evicted = new ArrayList<>();
         try {
             synchronized (this) {
@@ -195,7 +207,7 @@ public final class StagingPool implements AutoCloseable {
                         best = s;
                     }
                 }
-                if (best != null && best.claim(generation)) {
+                if (best != null && best.claim(generation, staged)) {
                     best.lastUsedNanos = System.nanoTime();
                     return best;
                 }
@@ -216,20 +228,20 @@ public final class StagingPool implements AutoCloseable {
         } finally {
             evicted.forEach(s -> s.handle.close());
         }
-        return newSlot(size, generation);
+        return newSlot(size, generation, staged);
     }
 
-    private Slot newSlot(long size, long generation) {
+    private Slot newSlot(long size, long generation, ReferenceOwner staged) {
         Slot slot;
         try {
-            slot = new Slot(SharedSegment.create(directory, size, false));
+            slot = new Slot(SharedSegment.create(directory, size, false, OWNER));
         } catch (RuntimeException | Error e) {
             synchronized (this) {
                 pooledBytes -= SegmentDescriptor.alignUp(size);
             }
             throw e;
         }
-        slot.claim(generation); // nobody else knows it yet: 1 -> 2 cannot fail
+        slot.claim(generation, staged); // nobody else knows it yet: 1 -> 2 cannot fail
         slot.lastUsedNanos = System.nanoTime();
         synchronized (this) {
             if (!closed) {
@@ -238,7 +250,7 @@ public final class StagingPool implements AutoCloseable {
                 return slot;
             }
         }
-        slot.giveBack(); // the pool closed meanwhile
+        slot.reference.release(staged); // the pool closed meanwhile
         slot.handle.close();
         throw new IllegalStateException("staging pool is closed");
     }

@@ -210,7 +210,7 @@ public final class TensorRef implements Serializable {
     SharedTensor open(boolean asReadOnly, boolean takeHandoff, FileTrust trust) {
         SharedSegment handle;
         try {
-            handle = SharedSegment.open(directory, segmentName, generation, takeHandoff, trust);
+            handle = SharedSegment.open(directory, segmentName, generation, takeHandoff, trust, SharedTensor.OWNER);
         } catch (UncheckedIOException | IllegalStateException | IllegalArgumentException e) {
             throw new InvalidTensorRefException("cannot open " + this + ": " + e.getMessage(), e);
         }

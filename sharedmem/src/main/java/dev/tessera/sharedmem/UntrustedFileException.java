@@ -4,8 +4,8 @@ import java.nio.file.Path;
 
 /**
  * Thrown when a segment or store file is refused because of who owns it or who else may access it: a file
- * owned by another user (and not {@linkplain SharedStore.Builder#optTrustedOwners trusted}), or one with group
- * or other permission bits (unless {@linkplain SharedStore.Builder#optAllowSharedModes allowed}). Immutable.
+ * owned by another user (and not {@linkplain dev.tessera.sharedmem.store.SharedStore.Builder#optTrustedOwners trusted}), or one with group
+ * or other permission bits (unless {@linkplain dev.tessera.sharedmem.store.SharedStore.Builder#optAllowSharedModes allowed}). Immutable.
  * See "Ownership and permissions" in the module README for the rule and how to opt in.
  */
 public final class UntrustedFileException extends SharedMemoryException {

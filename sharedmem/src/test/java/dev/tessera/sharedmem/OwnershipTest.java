@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.SegmentFiles;
 import dev.tessera.sharedmem.internal.SegmentMappings;
+import dev.tessera.sharedmem.store.SharedStore;
+import dev.tessera.sharedmem.store.StoreTestFiles;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
@@ -112,7 +114,7 @@ class OwnershipTest {
         try (SharedStore store = SharedStore.builder().setName("modes").optPersistent(true).build()) {
             store.put("x", "planted?");
         }
-        Path index = ShmLeakCheck.directory().resolve(SegmentFiles.storeFileName("modes"));
+        Path index = ShmLeakCheck.directory().resolve(StoreTestFiles.fileName("modes"));
         try {
             Files.setPosixFilePermissions(index, PosixFilePermissions.fromString("rw-rw-rw-"));
             UntrustedFileException e = assertThrows(UntrustedFileException.class, () -> SharedStore.open("modes"));
@@ -128,7 +130,7 @@ class OwnershipTest {
 
     @Test
     void aSquattedEmptyStoreFileIsRefusedAtOnceNotWaitedFor() throws Exception {
-        Path squat = ShmLeakCheck.directory().resolve(SegmentFiles.storeFileName("squat"));
+        Path squat = ShmLeakCheck.directory().resolve(StoreTestFiles.fileName("squat"));
         Files.createFile(squat);
         try {
             Files.setPosixFilePermissions(squat, PosixFilePermissions.fromString("rw-rw-rw-"));
@@ -147,10 +149,7 @@ class OwnershipTest {
         try (SharedStore store = SharedStore.open("named")) {
             String expected = "tessera-store-" + FileTrust.selfUid() + "-named";
             assertEquals(expected, store.path().getFileName().toString());
-            assertTrue(SegmentFiles.isStoreFileName(expected));
-            assertEquals("named", SegmentFiles.storeNameOf(expected));
-            assertEquals("x-named", SegmentFiles.storeNameOf("tessera-store-1000-x-named"));
-            assertFalse(SegmentFiles.isStoreFileName("tessera-store-named"), "the old, squattable form");
+            assertEquals(expected, StoreTestFiles.fileName("named")); // the naming rules: StoreFilesTest
             List<SegmentInfo> infos = SegmentReaper.list(ShmLeakCheck.directory());
             assertEquals(1, infos.size());
             assertEquals(SegmentInfo.Kind.STORE, infos.getFirst().kind());
@@ -230,7 +229,7 @@ class OwnershipTest {
     @Test
     void aPlantedStoreIndexOfAnotherUserIsRefusedAndItsValueNeverReturned() throws Exception {
         assumeRoot();
-        Path index = ShmLeakCheck.directory().resolve(SegmentFiles.storeFileName("planted"));
+        Path index = ShmLeakCheck.directory().resolve(StoreTestFiles.fileName("planted"));
         try {
             try (SharedStore attacker = SharedStore.builder().setName("planted").optPersistent(true).build()) {
                 attacker.put("lr", 0.5); // inline: lives in the index itself
@@ -245,7 +244,7 @@ class OwnershipTest {
                     "trusting the owner does not also allow its mode");
 
             // a deliberate multi-user store: the other user's namespace, opened with both opt-ins
-            Path theirs = ShmLeakCheck.directory().resolve(SegmentFiles.storeFileName(NOBODY, "planted"));
+            Path theirs = ShmLeakCheck.directory().resolve(StoreTestFiles.fileName(NOBODY, "planted"));
             Files.move(index, theirs);
             index = theirs;
             try (SharedStore shared = SharedStore.builder().setName("planted").optTrustedOwners(NOBODY)

@@ -139,21 +139,7 @@ class TensorCodecLimitsTest {
 
     /** The "SerialDOS" graph: each level's two sets both hold the next level's two, so hashing doubles per level. */
     static Set<Object> nestedSets(int depth) {
-        Set<Object> root = new HashSet<>();
-        Set<Object> s1 = root;
-        Set<Object> s2 = new HashSet<>();
-        for (int i = 0; i < depth; i++) {
-            Set<Object> t1 = new HashSet<>();
-            Set<Object> t2 = new HashSet<>();
-            t1.add("foo");
-            s1.add(t1);
-            s1.add(t2);
-            s2.add(t1);
-            s2.add(t2);
-            s1 = t1;
-            s2 = t2;
-        }
-        return root;
+        return dev.tessera.sharedmem.testing.HostileGraphs.nestedSets(depth);
     }
 
     @ParameterizedTest

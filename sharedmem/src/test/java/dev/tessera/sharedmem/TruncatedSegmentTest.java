@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.sharedmem.internal.SegmentMappings;
+import dev.tessera.sharedmem.store.SharedStore;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;

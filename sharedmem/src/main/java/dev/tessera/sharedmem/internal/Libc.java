@@ -27,7 +27,7 @@ import java.util.Optional;
  * zeros through a channel.
  */
 @SuppressWarnings("restricted") // native access is this class's purpose; the launcher enables it
-public final class Libc {
+final class Libc {
     public static final int ENOSPC = 28;
     public static final int EFBIG = 27;
     public static final int EDQUOT = 122;

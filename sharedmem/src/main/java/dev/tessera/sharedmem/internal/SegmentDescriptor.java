@@ -19,8 +19,8 @@ import java.lang.invoke.VarHandle;
  *   +-----------------+-----------------+----------------+
  *   64                72                80               88    89                128
  *   +-----------------+-----------------+----------------+-----+-----------------+  cache line 1:
- *   | ref count       | pending handoffs| store gen      | len | store name      |  counts: CAS by every
- *   +-----------------+-----------------+----------------+-----+-----------------+  process; store link:
+ *   | ref count       | pending handoffs| link gen       | len | link name       |  counts: CAS by every
+ *   +-----------------+-----------------+----------------+-----+-----------------+  process; link:
  *                                                                                    written once, before
  *                                                                                    publication
  *   128: SLOT_COUNT attach slots of 16 bytes, one per attached process
@@ -41,11 +41,14 @@ import java.lang.invoke.VarHandle;
  * positive count), so a segment that was released or reaped can never be revived. The process that moves
  * the count to {@code RELEASED} unlinks the file.
  *
- * <p>Store link: a segment that holds a value of a {@code SharedStore} names that store (its name, up to
- * {@link #MAX_STORE_NAME_BYTES} ASCII bytes) and the store index's generation, so that a reaper can tell
- * whether a live store still holds it. A segment that is not a store value has generation 0 there. The link
- * sits in what layout version 1 left as zeroed padding, so it is a compatible extension of that version: a
- * reader that ignores it sees an ordinary segment. {@link #FLAG_STORE_INDEX} marks a store's index segment.
+ * <p>Flags: {@link #FLAG_PERSISTENT}, {@link #FLAG_HANDLES_ONLY}, and in bits 8-15 an opaque <em>kind</em>
+ * (0 for a plain segment) that another layer registers through {@link SegmentKind}; this layer gives it no
+ * meaning beyond handing the segment to the registered kind when a reaper or a listing looks at it.
+ *
+ * <p>Link: a segment may name the segment that holds it (its holder's name, up to {@link #MAX_LINK_NAME_BYTES}
+ * ASCII bytes, and its generation), so that a reaper can ask the holder's kind whether a live holder still
+ * holds it (a store's value names its store). A segment without a holder has generation 0 there. The link sits
+ * in what layout version 1 left as zeroed padding, so it is a compatible extension of that version.
  *
  * <p>Attach slots let a reaper tell a leaked segment from a live one: each process holding handles owns one
  * slot with its pid, its start time (to survive pid reuse) and its number of handles. Slots of different
@@ -67,10 +70,10 @@ public final class SegmentDescriptor {
     public static final int CREATED_MILLIS_OFFSET = 56;
     public static final int REF_COUNT_OFFSET = 64;
     public static final int PENDING_HANDOFFS_OFFSET = 72;
-    public static final int STORE_GENERATION_OFFSET = 80;
-    public static final int STORE_NAME_LENGTH_OFFSET = 88;
-    public static final int STORE_NAME_OFFSET = 89;
-    public static final int MAX_STORE_NAME_BYTES = 128 - STORE_NAME_OFFSET;
+    public static final int LINK_GENERATION_OFFSET = 80;
+    public static final int LINK_NAME_LENGTH_OFFSET = 88;
+    public static final int LINK_NAME_OFFSET = 89;
+    public static final int MAX_LINK_NAME_BYTES = 128 - LINK_NAME_OFFSET;
     public static final int SLOTS_OFFSET = 128;
     public static final int SLOT_LENGTH = 16;
     public static final int HEADER_LENGTH = 4096;
@@ -78,8 +81,13 @@ public final class SegmentDescriptor {
     public static final long DATA_ALIGNMENT = 64;
 
     public static final int FLAG_PERSISTENT = 1;
-    /** The segment is the index of a {@code SharedStore} (its data region is laid out by StoreIndexDescriptor). */
-    public static final int FLAG_STORE_INDEX = 2;
+    /**
+     * Only attached handles ever hold the segment (no references in flight, none held by records): a closing
+     * handle, and the reaper, may release it once every attached process is dead.
+     */
+    public static final int FLAG_HANDLES_ONLY = 2;
+    public static final int KIND_SHIFT = 8;
+    public static final int MAX_KIND = 0xFF;
     public static final long RELEASED = -1;
 
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
@@ -220,44 +228,57 @@ public final class SegmentDescriptor {
         }
     }
 
-    /**
-     * Links a segment to the store that holds it as a value; call before {@link #initialize} publishes the
-     * header. {@code storeName} is ASCII of at most {@link #MAX_STORE_NAME_BYTES} bytes.
-     */
-    public static void putStoreLink(MemorySegment header, String storeName, long storeGeneration) {
-        byte[] name = storeName.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        if (name.length == 0 || name.length > MAX_STORE_NAME_BYTES || storeGeneration == 0) {
-            throw new IllegalArgumentException("store link '" + storeName + "' (expected 1.." + MAX_STORE_NAME_BYTES
-                    + " ASCII bytes) with generation " + storeGeneration + " (expected non-zero)");
+    /** The flags word of a new segment. */
+    public static int flags(int kind, boolean persistent, boolean handlesOnly) {
+        if (kind < 0 || kind > MAX_KIND) {
+            throw new IllegalArgumentException("kind=" + kind + " (expected 0.." + MAX_KIND + ")");
         }
-        header.set(ValueLayout.JAVA_LONG, STORE_GENERATION_OFFSET, storeGeneration);
-        header.set(ValueLayout.JAVA_BYTE, STORE_NAME_LENGTH_OFFSET, (byte) name.length);
-        MemorySegment.copy(name, 0, header, ValueLayout.JAVA_BYTE, STORE_NAME_OFFSET, name.length);
+        return (kind << KIND_SHIFT) | (persistent ? FLAG_PERSISTENT : 0) | (handlesOnly ? FLAG_HANDLES_ONLY : 0);
     }
 
-    /** The generation of the store index holding this segment as a value, or 0 if it is not a store value. */
-    public static long getStoreGeneration(MemorySegment header) {
-        return header.get(ValueLayout.JAVA_LONG, STORE_GENERATION_OFFSET);
+    /** The segment's kind: 0 for a plain segment, else the code a {@link SegmentKind} registered. */
+    public static int getKind(MemorySegment header) {
+        return (getFlags(header) >>> KIND_SHIFT) & MAX_KIND;
     }
 
-    /** The name of the store holding this segment as a value, or null if it is not a store value. */
-    public static String getStoreName(MemorySegment header) {
-        int length = Byte.toUnsignedInt(header.get(ValueLayout.JAVA_BYTE, STORE_NAME_LENGTH_OFFSET));
-        if (getStoreGeneration(header) == 0 || length == 0 || length > MAX_STORE_NAME_BYTES) {
+    public static boolean isHandlesOnly(MemorySegment header) {
+        return (getFlags(header) & FLAG_HANDLES_ONLY) != 0;
+    }
+
+    /**
+     * Links a segment to the segment that holds it; call before {@link #initialize} publishes the header.
+     * {@code holderName} is ASCII of at most {@link #MAX_LINK_NAME_BYTES} bytes.
+     */
+    public static void putLink(MemorySegment header, String holderName, long holderGeneration) {
+        byte[] name = holderName.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (name.length == 0 || name.length > MAX_LINK_NAME_BYTES || holderGeneration == 0) {
+            throw new IllegalArgumentException("link '" + holderName + "' (expected 1.." + MAX_LINK_NAME_BYTES
+                    + " ASCII bytes) with generation " + holderGeneration + " (expected non-zero)");
+        }
+        header.set(ValueLayout.JAVA_LONG, LINK_GENERATION_OFFSET, holderGeneration);
+        header.set(ValueLayout.JAVA_BYTE, LINK_NAME_LENGTH_OFFSET, (byte) name.length);
+        MemorySegment.copy(name, 0, header, ValueLayout.JAVA_BYTE, LINK_NAME_OFFSET, name.length);
+    }
+
+    /** The generation of the holder this segment links to, or 0 if it has none. */
+    public static long getLinkGeneration(MemorySegment header) {
+        return header.get(ValueLayout.JAVA_LONG, LINK_GENERATION_OFFSET);
+    }
+
+    /** The name of the holder this segment links to, or null if it has none. */
+    public static String getLinkName(MemorySegment header) {
+        int length = Byte.toUnsignedInt(header.get(ValueLayout.JAVA_BYTE, LINK_NAME_LENGTH_OFFSET));
+        if (getLinkGeneration(header) == 0 || length == 0 || length > MAX_LINK_NAME_BYTES) {
             return null;
         }
         byte[] name = new byte[length];
-        MemorySegment.copy(header, ValueLayout.JAVA_BYTE, STORE_NAME_OFFSET, name, 0, length);
+        MemorySegment.copy(header, ValueLayout.JAVA_BYTE, LINK_NAME_OFFSET, name, 0, length);
         return new String(name, java.nio.charset.StandardCharsets.US_ASCII);
-    }
-
-    public static boolean isStoreIndex(MemorySegment header) {
-        return (getFlags(header) & FLAG_STORE_INDEX) != 0;
     }
 
     /**
      * Kills a non-persistent segment whose remaining references all belong to dead processes: for segments
-     * whose references are all handles (a store index: no handoffs, no store references), so that a holder
+     * whose references are all handles (see {@link #FLAG_HANDLES_ONLY}), so that a holder
      * killed with {@code kill -9} does not keep it alive. Scans the attach slots, then swaps the count it read
      * before the scan for {@link #RELEASED}; a process that opens the segment meanwhile has claimed a slot
      * before retaining, so it either shows up in the scan or fails to retain. Returns true when this call
@@ -284,7 +305,7 @@ public final class SegmentDescriptor {
      *
      * <p>Why this is exact: every handle counted in a slot holds one reference (it attached, then retained or
      * took a handoff; a handle that hands its reference off or leaves it to a store detaches), and travelling
-     * handoffs and store references are in no slot, so they stay counted. Only one caller can claim a slot, so
+     * handoffs and references held by records are in no slot, so they stay counted. Only one caller can claim a slot, so
      * two processes discounting at once drop each dead holder once. A live process that opens meanwhile either
      * retained first (the count stays positive) or finds the segment released and gets a clear error. A pid that
      * a new process reuses counts as alive (the slot stays, erring on the side of keeping the segment). One

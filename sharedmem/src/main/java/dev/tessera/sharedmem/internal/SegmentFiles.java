@@ -35,21 +35,10 @@ public final class SegmentFiles {
     /** System property naming the segment directory; read on every call so tests can point it elsewhere. */
     public static final String DIRECTORY_PROPERTY = "tessera.shm.dir";
     public static final int NAME_BITS = 128;
-    /**
-     * Store index files are named this prefix, the numeric uid of the user who created the store, a dash and
-     * the store name ({@code tessera-store-1000-experiment}): each user has a store namespace of their own, and
-     * a file in a user's namespace that another user planted is refused (see {@link FileTrust}).
-     */
-    public static final String STORE_PREFIX = "tessera-store-";
-    /** The longest store name, in characters. */
-    public static final int MAX_STORE_NAME_LENGTH = 32;
     /** System property: further directories, separated by the path separator, that stubs may name. */
     public static final String ALLOWED_DIRECTORIES_PROPERTY = "tessera.shm.allowedDirectories";
 
     private static final Pattern NAME = Pattern.compile("tessera-[0-9a-f]{32}");
-    private static final String STORE_NAME_REGEX = "[A-Za-z0-9][A-Za-z0-9._-]{0,31}";
-    private static final Pattern STORE_NAME = Pattern.compile(STORE_NAME_REGEX);
-    private static final Pattern STORE_FILE_NAME = Pattern.compile("tessera-store-(\\d{1,10}|x)-(" + STORE_NAME_REGEX + ")");
     private static final java.util.Set<Path> USED_DIRECTORIES = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final HexFormat HEX = HexFormat.of();
@@ -139,39 +128,6 @@ public final class SegmentFiles {
 
     public static boolean isSegmentName(String name) {
         return name != null && NAME.matcher(name).matches();
-    }
-
-    /** Whether {@code name} is a valid store name: 1 to 32 of {@code [A-Za-z0-9._-]}, not starting with . or -. */
-    public static boolean isStoreName(String name) {
-        return name != null && STORE_NAME.matcher(name).matches();
-    }
-
-    /** The index file name of this user's store {@code storeName} (which must be valid). */
-    public static String storeFileName(String storeName) {
-        return storeFileName(FileTrust.selfUid(), storeName);
-    }
-
-    /** The index file name of user {@code uid}'s store {@code storeName} (which must be valid). */
-    public static String storeFileName(int uid, String storeName) {
-        if (!isStoreName(storeName)) {
-            throw new IllegalArgumentException("store name '" + storeName + "' (expected 1.." + MAX_STORE_NAME_LENGTH
-                    + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
-        }
-        return STORE_PREFIX + (uid >= 0 ? Integer.toString(uid) : "x") + "-" + storeName;
-    }
-
-    /** Whether {@code fileName} names a store index file (of any user). */
-    public static boolean isStoreFileName(String fileName) {
-        return fileName != null && STORE_FILE_NAME.matcher(fileName).matches();
-    }
-
-    /** The store name in a store index file name, or null if it is not one. */
-    public static String storeNameOf(String fileName) {
-        if (fileName == null) {
-            return null;
-        }
-        java.util.regex.Matcher m = STORE_FILE_NAME.matcher(fileName);
-        return m.matches() ? m.group(2) : null;
     }
 
     public static String nameOf(byte[] bits) {

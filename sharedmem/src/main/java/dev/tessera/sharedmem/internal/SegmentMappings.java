@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * opened again and again (a worker receiving the same tensor's stub) is mapped once.
  *
  * <p>What the cache holds is address space, never a reference: the cross-process reference count and attach
- * slots are the handles' business. An idle mapping is unmapped as soon as its segment is dead (reference count
+ * slots are the business of the handles, through the {@link SegmentReference} each mapping carries. An idle mapping is unmapped as soon as its segment is dead (reference count
  * {@code RELEASED}: its memory would otherwise stay allocated while we keep it mapped), after
  * {@link #IDLE_MILLIS} without use, or when more than {@link #MAX_IDLE} mappings are idle (least recently used
  * first). A daemon sweeper thread runs while there are idle mappings and checks them every
@@ -66,6 +66,7 @@ public final class SegmentMappings {
         private long idleSinceNanos; // guarded by LOCK
         private volatile boolean faulted;
         private volatile boolean retired;
+        private SegmentReference reference; // guarded by this; made by the first user
 
         private Mapping(Path path, Arena arena, SegmentFiles.Mapped mapped, boolean cached) {
             this.path = path;
@@ -78,6 +79,17 @@ public final class SegmentMappings {
         /** The whole file (header included); valid while this mapping is acquired. */
         public MemorySegment segment() {
             return segment;
+        }
+
+        /**
+         * This process's side of the segment's reference count, shared by every user of this mapping; the first
+         * user decides what the last release does (a cached mapping's users always unlink).
+         */
+        public synchronized SegmentReference reference(SegmentReference.LastRelease lastRelease, boolean handlesOnly) {
+            if (reference == null) {
+                reference = new SegmentReference(path, segment, lastRelease, handlesOnly);
+            }
+            return reference;
         }
 
         /** The owner and mode the file had when it was mapped (its owner cannot change but by root). */

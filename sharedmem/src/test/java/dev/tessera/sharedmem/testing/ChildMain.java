@@ -46,11 +46,11 @@ public final class ChildMain {
                     Integer.parseInt(args[4]));
             case "decode-sum" -> decodeSum();
             case "decode-copies" -> decodeCopies();
-            case "store-visit" -> StoreCommands.visit(args[1]);
-            case "store-count" -> StoreCommands.count(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]));
-            case "store-crash-in-write" -> StoreCommands.crashInWrite(args[1], args[2]);
-            case "store-hold" -> StoreCommands.hold(args[1], args[2]);
-            case "store-create-and-hold" -> StoreCommands.createAndHold(args[1]);
+            case "store-visit" -> dev.tessera.sharedmem.store.StoreCommands.visit(args[1]);
+            case "store-count" -> dev.tessera.sharedmem.store.StoreCommands.count(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+            case "store-crash-in-write" -> dev.tessera.sharedmem.store.StoreCommands.crashInWrite(args[1], args[2]);
+            case "store-hold" -> dev.tessera.sharedmem.store.StoreCommands.hold(args[1], args[2]);
+            case "store-create-and-hold" -> dev.tessera.sharedmem.store.StoreCommands.createAndHold(args[1]);
             default -> throw new IllegalArgumentException("unknown command " + args[0]);
         }
     }
@@ -152,7 +152,8 @@ public final class ChildMain {
     }
 
     /** Reads one line from the parent; the parent kills us before or releases us by closing stdin. */
-    static void awaitParent() throws java.io.IOException {
+    /** Blocks until the parent writes a line to this child's standard input. */
+    public static void awaitParent() throws java.io.IOException {
         STDIN.readLine();
     }
 

@@ -1,14 +1,15 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.sharedmem.SegmentInfo;
+import dev.tessera.sharedmem.SegmentReaper;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.sharedmem.testing.ChildJvm;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
-import dev.tessera.sharedmem.testing.StoreCounters;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -129,7 +130,7 @@ class CrossJvmStoreTest {
             List<SegmentInfo> listing = SegmentReaper.list(dir);
             assertEquals(3, listing.size(), listing.toString());
             assertTrue(listing.stream().anyMatch(i -> i.kind() == SegmentInfo.Kind.STORE && "orphan".equals(i.store())
-                    && i.name().equals(dev.tessera.sharedmem.internal.SegmentFiles.storeFileName("orphan"))), listing.toString());
+                    && i.name().equals(StoreFiles.fileName("orphan"))), listing.toString());
             assertEquals(2, listing.stream().filter(i -> i.kind() == SegmentInfo.Kind.STORE_VALUE
                     && "orphan".equals(i.store())).count(), listing.toString());
             assertEquals(List.of(), SegmentReaper.reap(dir), "its process is alive");

@@ -1,4 +1,4 @@
-package dev.tessera.sharedmem.internal;
+package dev.tessera.sharedmem.store;
 
 /**
  * The layout of a {@code SharedStore} index: the data region of a segment flagged
@@ -42,7 +42,7 @@ package dev.tessera.sharedmem.internal;
  * applying twice is harmless). The sequence number makes the entries a seqlock for readers, which never
  * take the lock.
  */
-public final class StoreIndexDescriptor {
+final class StoreIndexDescriptor {
     /** "TSSTORE1" as a little-endian long. */
     public static final long MAGIC = 0x3145_524F_5453_5354L;
     public static final int FORMAT_VERSION = 1;

@@ -1,4 +1,6 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
+
+import dev.tessera.sharedmem.SharedMemoryException;
 
 /**
  * Thrown when a new key does not fit a {@link SharedStore}: every entry of its index is in use. Immutable.

@@ -1,6 +1,5 @@
-package dev.tessera.sharedmem.testing;
+package dev.tessera.sharedmem.store;
 
-import dev.tessera.sharedmem.SharedStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;

@@ -1,10 +1,11 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
+import dev.tessera.sharedmem.UntrustedFileException;
 import dev.tessera.sharedmem.internal.FileTrust;
 import dev.tessera.sharedmem.internal.ProcessLiveness;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
-import dev.tessera.sharedmem.internal.StoreIndex;
+import dev.tessera.sharedmem.internal.SegmentKind;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,7 @@ import java.util.Set;
  * generation. The entries are read as a consistent snapshot (see {@link StoreIndex#read}) and reused while the
  * index's sequence number does not change, so a snapshot is never older than the question.
  */
-final class StoreCatalog implements AutoCloseable {
+final class StoreCatalog implements SegmentKind.Holders {
     private static final long SNAPSHOT_TIMEOUT_NANOS = 2_000_000_000L;
     private static final HexFormat HEX = HexFormat.of();
 
@@ -51,7 +52,9 @@ final class StoreCatalog implements AutoCloseable {
         this.trust = trust;
     }
 
-    boolean holds(String storeName, long storeGeneration, byte[] valueNameBits, long valueGeneration) {
+    @Override
+    public boolean holds(String storeName, long storeGeneration, String segmentName, long valueGeneration) {
+        byte[] valueNameBits = SegmentFiles.nameBits(segmentName);
         for (MemorySegment header : mappings.computeIfAbsent(storeName, this::mapAll)) {
             if (SegmentDescriptor.getGeneration(header) == storeGeneration) {
                 return holds(header, storeName, valueNameBits, valueGeneration);
@@ -86,7 +89,7 @@ final class StoreCatalog implements AutoCloseable {
             int capacity = index.capacity();
             for (long slot = 0; slot < capacity; slot++) {
                 byte[] entry = index.entryImage(slot);
-                if (StoreIndex.stateOf(entry) == dev.tessera.sharedmem.internal.StoreIndexDescriptor.STATE_LIVE
+                if (StoreIndex.stateOf(entry) == StoreIndexDescriptor.STATE_LIVE
                         && StoreIndex.hasSegment(entry)) {
                     values.add(key(StoreIndex.segmentNameBitsOf(entry), StoreIndex.segmentGenerationOf(entry)));
                 }
@@ -107,9 +110,9 @@ final class StoreCatalog implements AutoCloseable {
     /** Every admitted, published index file of a store called {@code storeName}, of any user. */
     private List<MemorySegment> mapAll(String storeName) {
         List<MemorySegment> out = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, SegmentFiles.STORE_PREFIX + "*-" + storeName)) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, StoreFiles.PREFIX + "*-" + storeName)) {
             for (Path path : files) {
-                if (storeName.equals(SegmentFiles.storeNameOf(path.getFileName().toString()))) {
+                if (storeName.equals(StoreFiles.storeNameOf(path.getFileName().toString()))) {
                     map(path).ifPresent(out::add);
                 }
             }
@@ -127,12 +130,12 @@ final class StoreCatalog implements AutoCloseable {
             }
             MemorySegment m = SegmentFiles.mapRange(path, FileChannel.MapMode.READ_WRITE, 0, size, arena, trust);
             if (SegmentDescriptor.getLayoutVersionAcquire(m) != SegmentDescriptor.LAYOUT_VERSION
-                    || !SegmentDescriptor.isStoreIndex(m)) {
+                    || !(SegmentDescriptor.getKind(m) == StoreSegments.KIND)) {
                 return Optional.empty();
             }
             StoreIndex.checkLayout(m.asSlice(SegmentDescriptor.HEADER_LENGTH), path.toString());
             return Optional.of(m);
-        } catch (IOException | IllegalStateException | dev.tessera.sharedmem.UntrustedFileException e) {
+        } catch (IOException | IllegalStateException | UntrustedFileException e) {
             return Optional.empty(); // missing, unpublished, not an index or not trusted: it holds nothing
         }
     }

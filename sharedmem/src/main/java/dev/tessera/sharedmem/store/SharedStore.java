@@ -1,13 +1,19 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.MalformedMessageException;
+import dev.tessera.sharedmem.SegmentReaper;
+import dev.tessera.sharedmem.SharedSegment;
+import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.TensorCodec;
+import dev.tessera.sharedmem.UntrustedFileException;
 import dev.tessera.sharedmem.internal.FileTrust;
+import dev.tessera.sharedmem.internal.SegmentLease;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
-import dev.tessera.sharedmem.internal.StoreIndex;
-import dev.tessera.sharedmem.internal.StoreIndexDescriptor;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -15,23 +21,17 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A key-value store in shared memory that every process on the machine opens by name: thread-safe; the caller
@@ -90,29 +90,28 @@ public final class SharedStore implements AutoCloseable {
     /** The longest key, in UTF-8 bytes. */
     public static final int MAX_KEY_BYTES = StoreIndexDescriptor.MAX_KEY_BYTES;
     /** The longest store name, in characters. */
-    public static final int MAX_NAME_LENGTH = SegmentFiles.MAX_STORE_NAME_LENGTH;
+    public static final int MAX_NAME_LENGTH = StoreFiles.MAX_NAME_LENGTH;
     /** The number of keys a new store holds unless {@link Builder#optCapacity} says otherwise. */
     public static final int DEFAULT_CAPACITY = 1024;
 
-    private static final Logger LOG = LoggerFactory.getLogger(SharedStore.class);
 
     private final String name;
     private final Path directory;
-    private final SharedSegment handle;
+    private final SegmentLease handle;
     private final StoreIndex index;
-    private final SharedSegment.StoreLink link;
+    private final StoreSegments.Link link;
     private final TensorCodec codec;
     private final FileTrust trust;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private SharedStore(String name, Path directory, SharedSegment handle, long lockTimeoutNanos, TensorCodec codec,
+    private SharedStore(String name, Path directory, SegmentLease handle, long lockTimeoutNanos, TensorCodec codec,
             FileTrust trust) {
         this.name = name;
         this.directory = directory;
         this.trust = trust;
         this.handle = handle;
-        this.index = new StoreIndex(handle.mapping().asSlice(SegmentDescriptor.HEADER_LENGTH), name, lockTimeoutNanos);
-        this.link = new SharedSegment.StoreLink(name, handle.generation());
+        this.index = new StoreIndex(handle.view().asSlice(SegmentDescriptor.HEADER_LENGTH), name, lockTimeoutNanos);
+        this.link = new StoreSegments.Link(name, handle.generation());
         this.codec = codec;
     }
 
@@ -193,7 +192,7 @@ public final class SharedStore implements AutoCloseable {
      * @throws IllegalArgumentException if the key is empty, too long or not valid Unicode
      * @throws IllegalStateException if this handle is closed
      * @throws StoreFullException if the key is new and the index has no free entry
-     * @throws SegmentSpaceException if the value does not fit the segment directory
+     * @throws dev.tessera.sharedmem.SegmentSpaceException if the value does not fit the segment directory
      */
     public void put(String key, Object value) {
         byte[] k = keyBytes(key);
@@ -344,14 +343,7 @@ public final class SharedStore implements AutoCloseable {
 
     /** Drops the reference that a replaced or removed entry held on its value segment. */
     private void release(byte[] entry) {
-        release(directory, entry, trust);
-    }
-
-    private static void release(Path directory, byte[] entry, FileTrust trust) {
-        if (entry != null && entry.length > 0 && StoreIndex.hasSegment(entry)) {
-            SharedSegment.releaseUnheld(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
-                    StoreIndex.segmentGenerationOf(entry), trust);
-        }
+        StoreSegments.releaseValue(directory, entry, trust);
     }
 
     // -------------------------------------------------------------------------------------------- reads
@@ -506,7 +498,7 @@ public final class SharedStore implements AutoCloseable {
         boolean asShared = type.isAssignableFrom(SharedTensor.class);
         boolean asDjl = NDArray.class.isAssignableFrom(type);
         boolean asNd4j = type.getName().equals("org.nd4j.linalg.api.ndarray.INDArray");
-        TensorRef ref = tensorRefOf(key, entry);
+        TensorEntry ref = tensorEntryOf(key, entry);
         DType dtype = ref.dtype();
         long[] shape = ref.shape();
         if (!asShared && !asDjl && !asNd4j) {
@@ -537,41 +529,55 @@ public final class SharedStore implements AutoCloseable {
         }
     }
 
-    /** The stub of a tensor entry; an entry no writer could have made is a {@link MalformedMessageException}. */
-    private TensorRef tensorRefOf(String key, byte[] entry) {
+    /** What a tensor entry names: its segment, and the tensor in it. */
+    private record TensorEntry(String segmentName, long generation, DType dtype, long[] shape) {}
+
+    /** The tensor an entry names; an entry no writer could have made is a {@link MalformedMessageException}. */
+    private TensorEntry tensorEntryOf(String key, byte[] entry) {
         try {
-            return new TensorRef(directory, SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)), 0,
-                    DType.fromCode(StoreIndex.dtypeCodeOf(entry)), StoreIndex.shapeOf(entry),
-                    StoreIndex.segmentGenerationOf(entry), true);
+            DType dtype = DType.fromCode(StoreIndex.dtypeCodeOf(entry));
+            long[] shape = StoreIndex.shapeOf(entry);
+            dtype.byteSizeOf(shape); // checks the rank and every dimension
+            return new TensorEntry(SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry)),
+                    StoreIndex.segmentGenerationOf(entry), dtype, shape);
         } catch (RuntimeException e) {
             throw new MalformedMessageException("the index entry of key '" + key + "' in store '" + name + "' is not "
                     + "a valid tensor entry (" + e.getMessage() + "); remove the key or recreate the store", e);
         }
     }
 
-    private SharedTensor openTensor(TensorRef ref) throws ValueGoneException {
+    /** Opens an entry's tensor, read-only, with this handle's file trust. */
+    private SharedTensor openTensor(TensorEntry t) throws ValueGoneException {
+        SegmentLease lease;
         try {
-            return ref.open(true, false, trust);
-        } catch (InvalidTensorRefException e) {
-            throw new ValueGoneException(e.getMessage());
+            lease = SegmentLease.open(directory, t.segmentName(), t.generation(), false, trust, StoreSegments.TENSOR_READER);
+        } catch (UncheckedIOException | IllegalStateException e) {
+            throw new ValueGoneException("cannot open " + t.segmentName() + ": " + e.getMessage());
+        }
+        try {
+            return SharedTensor.ofLease(lease, t.dtype(), t.shape(), true);
+        } catch (IllegalArgumentException e) {
+            lease.close();
+            throw new ValueGoneException("cannot open " + t.segmentName() + ": " + e.getMessage());
         }
     }
 
     private byte[] segmentBytes(byte[] entry) throws ValueGoneException {
         String segmentName = SegmentFiles.nameOf(StoreIndex.segmentNameBitsOf(entry));
-        SharedSegment s;
+        SegmentLease s;
         try {
-            s = SharedSegment.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust);
+            s = SegmentLease.open(directory, segmentName, StoreIndex.segmentGenerationOf(entry), false, trust, StoreSegments.READER);
         } catch (UncheckedIOException | IllegalStateException e) {
             throw new ValueGoneException(e.getMessage());
         }
         try (s) {
             long length = StoreIndex.valueLengthOf(entry);
-            if (length < 0 || length > s.data().byteSize()) {
+            MemorySegment data = s.view().asSlice(SegmentDescriptor.HEADER_LENGTH);
+            if (length < 0 || length > data.byteSize()) {
                 throw new MalformedMessageException("the index entry of a value in store '" + name + "' declares "
-                        + length + " bytes, but its segment " + segmentName + " holds " + s.data().byteSize(), null);
+                        + length + " bytes, but its segment " + segmentName + " holds " + data.byteSize(), null);
             }
-            return s.data().asSlice(0, length).toArray(ValueLayout.JAVA_BYTE);
+            return data.asSlice(0, length).toArray(ValueLayout.JAVA_BYTE);
         }
     }
 
@@ -628,39 +634,6 @@ public final class SharedStore implements AutoCloseable {
         return "SharedStore[" + name + " in " + directory + (isOpen() ? "" : ", closed") + "]";
     }
 
-    /**
-     * Runs when the last reference to a non-persistent store's index goes: unlinks the index file first (so
-     * the name is free at once), then removes every entry and releases its value.
-     */
-    private static void destroy(MemorySegment mapping, Path path, String name, Path directory, long lockTimeoutNanos,
-            FileTrust trust) {
-        MemorySegment data = mapping.asSlice(SegmentDescriptor.HEADER_LENGTH);
-        if (StoreIndex.claimUnlink(data)) {
-            SegmentFiles.deleteQuietly(path);
-        }
-        StoreIndex index = new StoreIndex(data, name, lockTimeoutNanos);
-        List<byte[]> released = new ArrayList<>();
-        try {
-            index.lock();
-            try {
-                for (long slot = 0; slot < index.capacity(); slot++) {
-                    byte[] entry = index.entryImage(slot);
-                    if (StoreIndex.stateOf(entry) == StoreIndexDescriptor.STATE_LIVE) {
-                        index.commit(slot, StoreIndex.tombstoneImage(), index.live() - 1, index.tombstones() + 1);
-                        released.add(entry);
-                    }
-                }
-            } finally {
-                index.unlock();
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("removing store '{}' failed: {}; the reaper will collect its values", name, e.toString());
-        }
-        for (byte[] entry : released) {
-            release(directory, entry, trust);
-        }
-    }
-
     /** Options for opening (or creating) a store. */
     public static final class Builder {
         private String name;
@@ -685,7 +658,7 @@ public final class SharedStore implements AutoCloseable {
          * @throws IllegalArgumentException if {@code name} is not a valid store name
          */
         public Builder setName(String name) {
-            SegmentFiles.storeFileName(Objects.requireNonNull(name, "name"));
+            StoreFiles.fileName(Objects.requireNonNull(name, "name"));
             this.name = name;
             return this;
         }
@@ -899,12 +872,10 @@ public final class SharedStore implements AutoCloseable {
             FileTrust trust = FileTrust.fromSystemProperties().with(trustedOwners, allowSharedModes);
             TensorCodec codec = this.codec.optDirectory(dir).build();
             long timeoutNanos = lockTimeout.toNanos();
-            String storeName = name;
-            SharedSegment.LastRelease onLast =
-                    (mapping, path) -> destroy(mapping, path, storeName, dir, timeoutNanos, trust);
-            SharedSegment handle = openOrCreate(dir, onLast, timeoutNanos, trust);
+            SegmentLease handle = StoreSegments.openOrCreateIndex(dir, name, create, capacity, persistent,
+                    timeoutNanos, trust);
             try {
-                StoreIndex.checkLayout(handle.mapping().asSlice(SegmentDescriptor.HEADER_LENGTH),
+                StoreIndex.checkLayout(handle.view().asSlice(SegmentDescriptor.HEADER_LENGTH),
                         handle.path().toString());
                 return new SharedStore(name, dir, handle, timeoutNanos, codec, trust);
             } catch (RuntimeException | Error e) {
@@ -913,40 +884,5 @@ public final class SharedStore implements AutoCloseable {
             }
         }
 
-        private SharedSegment openOrCreate(Path dir, SharedSegment.LastRelease onLast, long timeoutNanos,
-                FileTrust trust) {
-            String fileName = SegmentFiles.storeFileName(name);
-            long deadline = System.nanoTime() + timeoutNanos;
-            for (int attempt = 0; ; attempt++) {
-                try {
-                    SharedSegment existing = SharedSegment.openStoreIndex(dir, fileName, onLast, trust);
-                    for (java.util.Iterator<Integer> it = trust.trustedOwners().stream().sorted().iterator();
-                            existing == null && it.hasNext(); ) { // then the namespaces of trusted users
-                        existing = SharedSegment.openStoreIndex(dir, SegmentFiles.storeFileName(it.next(), name), onLast,
-                                trust);
-                    }
-                    if (existing != null) {
-                        return existing;
-                    }
-                    if (!create) {
-                        throw new NoSuchElementException("no store '" + name + "' in " + dir);
-                    }
-                    return SharedSegment.createStoreIndex(dir, fileName, StoreIndexDescriptor.dataBytes(capacity),
-                            persistent, data -> StoreIndex.initialize(data, capacity), onLast);
-                } catch (UncheckedIOException e) {
-                    if (!(e.getCause() instanceof FileAlreadyExistsException)) {
-                        throw e;
-                    }
-                    // another process created it first: open theirs
-                } catch (SharedSegment.IndexBusyException e) {
-                    if (System.nanoTime() - deadline >= 0) {
-                        throw new IllegalStateException("store '" + name + "' could not be opened: " + e.getMessage()
-                                + " for more than " + timeoutNanos / 1_000_000 + " ms (if its creator died, "
-                                + "./tessera shm gc removes it after a minute)", e);
-                    }
-                    LockSupport.parkNanos(Math.min(1_000_000L, 10_000L << Math.min(attempt, 7)));
-                }
-            }
-        }
     }
 }

@@ -1,10 +1,12 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.sharedmem.MalformedMessageException;
+import dev.tessera.sharedmem.testing.HostileGraphs;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import java.io.Serializable;
 import java.time.Duration;
@@ -22,7 +24,7 @@ class SharedStoreDecodeTest {
     @Test
     void aPlantedNestedSetValueIsRefusedInsteadOfHangingEveryReader() {
         try (SharedStore store = SharedStore.open("planted")) {
-            store.put("evil", TensorCodecLimitsTest.nestedSets(40)); // HashSet and String are allowed by default
+            store.put("evil", HostileGraphs.nestedSets(40)); // HashSet and String are allowed by default
             store.put("fine", List.of("still", "readable"));
             MalformedMessageException e = assertTimeoutPreemptively(Duration.ofSeconds(20),
                     () -> assertThrows(MalformedMessageException.class, () -> store.get("evil")));
@@ -34,7 +36,7 @@ class SharedStoreDecodeTest {
     @Test
     void aValueOfAClassTheReaderDoesNotAllowIsAMalformedMessage() {
         try (SharedStore permissive = SharedStore.builder().setName("mixed")
-                        .optAllowPatterns("dev.tessera.sharedmem.SharedStoreDecodeTest$Planted").build();
+                        .optAllowPatterns("dev.tessera.sharedmem.store.SharedStoreDecodeTest$Planted").build();
                 SharedStore strict = SharedStore.open("mixed")) {
             permissive.put("p", new Planted("x"));
             assertEquals(new Planted("x"), permissive.get("p", Planted.class));

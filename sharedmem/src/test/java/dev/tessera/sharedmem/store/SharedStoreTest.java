@@ -1,4 +1,4 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,6 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.SegmentInfo;
+import dev.tessera.sharedmem.SegmentReaper;
+import dev.tessera.sharedmem.SharedTensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -127,7 +131,7 @@ class SharedStoreTest {
             assertTrue(e.getMessage().contains("allow-list") && e.getMessage().contains("Config"), e.getMessage());
         }
         try (SharedStore store = SharedStore.builder().setName("allow")
-                .optAllowPatterns("dev.tessera.sharedmem.SharedStoreTest$Config").build()) {
+                .optAllowPatterns("dev.tessera.sharedmem.store.SharedStoreTest$Config").build()) {
             store.put("cfg", new Config("a", 0.5));
             assertEquals(new Config("a", 0.5), store.get("cfg", Config.class));
         }

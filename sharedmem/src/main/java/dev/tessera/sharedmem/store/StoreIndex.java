@@ -1,7 +1,9 @@
-package dev.tessera.sharedmem.internal;
+package dev.tessera.sharedmem.store;
 
-import static dev.tessera.sharedmem.internal.StoreIndexDescriptor.*;
+import static dev.tessera.sharedmem.store.StoreIndexDescriptor.*;
 
+import dev.tessera.sharedmem.internal.ProcessLiveness;
+import dev.tessera.sharedmem.internal.SegmentFiles;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -31,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * <p>Keys hash with FNV-1a plus a murmur finaliser; a slot of the table is found by linear probing, removed
  * keys leave tombstones that inserts reuse.
  */
-public final class StoreIndex {
+final class StoreIndex {
     private static final Logger LOG = LoggerFactory.getLogger(StoreIndex.class);
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final long LIVENESS_CHECK_NANOS = 1_000_000;

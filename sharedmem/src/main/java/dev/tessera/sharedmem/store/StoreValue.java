@@ -1,11 +1,14 @@
-package dev.tessera.sharedmem;
+package dev.tessera.sharedmem.store;
 
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.SharedTensor;
+import dev.tessera.sharedmem.TensorCodec;
+import dev.tessera.sharedmem.internal.SegmentDescriptor;
+import dev.tessera.sharedmem.internal.SegmentLease;
 import ai.djl.ndarray.NDArray;
 import dev.tessera.sharedmem.internal.Nd4jPresence;
 import dev.tessera.sharedmem.internal.Nd4jSupport;
 import dev.tessera.sharedmem.internal.SegmentFiles;
-import dev.tessera.sharedmem.internal.StoreIndex;
-import dev.tessera.sharedmem.internal.StoreIndexDescriptor;
 import java.io.Serializable;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,13 +24,13 @@ import java.util.Objects;
  */
 final class StoreValue {
     private final byte kind;
-    private final SharedSegment segment; // null for inline values
+    private final SegmentLease segment; // null for inline values
     private final DType dtype;
     private final long[] shape;
     private final long length;
     private final byte[] payload;
 
-    private StoreValue(byte kind, SharedSegment segment, DType dtype, long[] shape, long length, byte[] payload) {
+    private StoreValue(byte kind, SegmentLease segment, DType dtype, long[] shape, long length, byte[] payload) {
         this.kind = kind;
         this.segment = segment;
         this.dtype = dtype;
@@ -37,7 +40,7 @@ final class StoreValue {
     }
 
     /** Copies a tensor into a new linked segment, or encodes any other value with {@code codec}. */
-    static StoreValue prepare(Object value, TensorCodec codec, Path directory, SharedSegment.StoreLink link) {
+    static StoreValue prepare(Object value, TensorCodec codec, Path directory, StoreSegments.Link link) {
         Objects.requireNonNull(value, "value");
         if (value instanceof SharedTensor t) {
             return tensor(t.dtype(), t.shape(), t.segment(), directory, link);
@@ -63,9 +66,9 @@ final class StoreValue {
         if (message.length <= StoreIndexDescriptor.MAX_INLINE_BYTES) {
             return new StoreValue(StoreIndexDescriptor.KIND_INLINE, null, null, null, message.length, message);
         }
-        SharedSegment s = SharedSegment.create(directory, message.length, false, link);
+        SegmentLease s = link.create(directory, message.length);
         try {
-            MemorySegment.copy(MemorySegment.ofArray(message), 0, s.data(), 0, message.length);
+            MemorySegment.copy(MemorySegment.ofArray(message), 0, data(s), 0, message.length);
             return new StoreValue(StoreIndexDescriptor.KIND_SEGMENT, s, null, null, message.length, new byte[0]);
         } catch (RuntimeException | Error e) {
             s.close();
@@ -74,11 +77,11 @@ final class StoreValue {
     }
 
     private static StoreValue tensor(DType dtype, long[] shape, MemorySegment bytes, Path directory,
-            SharedSegment.StoreLink link) {
+            StoreSegments.Link link) {
         long size = dtype.byteSizeOf(shape);
-        SharedSegment s = SharedSegment.create(directory, size, false, link);
+        SegmentLease s = link.create(directory, size);
         try {
-            MemorySegment.copy(bytes, 0, s.data(), 0, size);
+            MemorySegment.copy(bytes, 0, data(s), 0, size);
             byte[] shapeBytes = new byte[8 * shape.length];
             MemorySegment.copy(shape, 0, MemorySegment.ofArray(shapeBytes), ValueLayout.JAVA_LONG_UNALIGNED, 0,
                     shape.length);
@@ -89,9 +92,13 @@ final class StoreValue {
         }
     }
 
+    private static MemorySegment data(SegmentLease s) {
+        return s.view().asSlice(SegmentDescriptor.HEADER_LENGTH);
+    }
+
     /** The index entry that describes this value under {@code key}. */
     byte[] image(byte[] key, int hash) {
-        byte[] nameBits = segment != null ? SegmentFiles.nameBits(segment.name()) : null;
+        byte[] nameBits = segment != null ? SegmentFiles.nameBits(segment.path().getFileName().toString()) : null;
         long generation = segment != null ? segment.generation() : 0;
         return StoreIndex.liveImage(key, hash, kind, dtype != null ? dtype.code() : 0,
                 shape != null ? shape.length : 0, nameBits, generation, length, payload);
@@ -100,7 +107,7 @@ final class StoreValue {
     /** The index entry owns the segment's reference now; this process lets go of its handle. */
     void handOver() {
         if (segment != null) {
-            segment.closeKeepingReference();
+            segment.closeTransferring(StoreSegments.ENTRY);
         }
     }
 
