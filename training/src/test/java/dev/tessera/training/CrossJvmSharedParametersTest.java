@@ -59,12 +59,12 @@ class CrossJvmSharedParametersTest {
 
     @Test
     void droppingTheSharedParametersUnderGcPressureNeverUnmapsWhileTheBlockTrains() throws Exception {
-        runScenario("gc-dropped", "40");
+        runScenario("gc-dropped", "20");
     }
 
     @Test
     void aBlockTrainsOnPrivateCopiesAfterCloseUnderGcPressure() throws Exception {
-        runScenario("close-then-use", "30");
+        runScenario("close-then-use", "15");
     }
 
     private static void runScenario(String... args) throws Exception {
