@@ -37,12 +37,15 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class AllowList {
     /**
      * Allowed everywhere; see the class comment for why these and not {@code java.**}. The filter tries them
-     * in order, so the classes of every message (this library's, then {@code java.lang}) come first.
+     * in order, so the classes of every message (this library's, then {@code java.lang}) come first. They
+     * cover sharedmem's {@code TensorCodec} defaults (its JDK value and collection classes, {@code NDList},
+     * its own placeholders), so a task's plain messages and its tensor messages allow the same classes: this
+     * list, with the pool's and the task's patterns, is the one policy both codecs decode with.
      */
     public static final List<String> DEFAULTS = List.of(
             "dev.tessera.**", "java.lang.*", "java.util.*", "java.lang.invoke.SerializedLambda", "java.util.concurrent.*",
             "java.util.concurrent.atomic.*", "java.util.regex.Pattern", "java.math.*", "java.time.**", "java.io.*",
-            "java.nio.*", "java.nio.file.*", "java.net.URI", "ai.djl.ndarray.types.**");
+            "java.nio.*", "java.nio.file.*", "java.net.URI", "ai.djl.ndarray.types.**", "ai.djl.ndarray.NDList");
     /** The deepest object nesting a plain message may have. */
     static final int MAX_DEPTH = 1000;
     private static final int MAX_CACHED_FILTERS = 256;

@@ -26,10 +26,14 @@ import java.util.function.Supplier;
  * @param allowPatterns serialization allow-list, passed to workers
  * @param copyTensors whether tensors travel as copies instead of stubs
  * @param startTimeoutMillis how long a worker may take to start and run its initializer
+ * @param functionCacheCapacity how many task functions each worker keeps ({@link FunctionIds})
  */
 public record ProcessConfig(String javaBinary, String classPath, List<String> jvmOptions, Map<String, String> env,
         Path tempDir, Supplier<TensorAwareCodec> codec, List<String> allowPatterns, boolean copyTensors,
-        long startTimeoutMillis) {
+        long startTimeoutMillis, int functionCacheCapacity) {
+    /** Default of {@code functionCacheCapacity}. */
+    public static final int DEFAULT_FUNCTION_CACHE_CAPACITY = FunctionIds.DEFAULT_CAPACITY;
+
     /** Native thread pools we cap in workers; the caller's own setting always wins. */
     public static final List<String> THREAD_ENV =
             List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS");
@@ -105,12 +109,7 @@ public record ProcessConfig(String javaBinary, String classPath, List<String> jv
         if (jvmOptions.stream().noneMatch(o -> o.startsWith(ERROR_FILE))) {
             cmd.add(ERROR_FILE + defaultErrorFile());
         }
-        cmd.add("-D" + WorkerScope.DEPTH_PROPERTY + "=" + scope.depth());
-        cmd.add("-D" + WorkerScope.CPUS_PROPERTY + "=" + scope.cpuBudget());
-        cmd.add("-Dtessera.pool.worker=" + scope.name());
-        cmd.add("-Dtessera.pool.slot=" + scope.slot());
-        cmd.add("-Dtessera.pool.allow=" + String.join(",", allowPatterns));
-        cmd.add("-Dtessera.pool.copyTensors=" + copyTensors);
+        cmd.addAll(scope.launchSettings(allowPatterns, copyTensors).jvmOptions());
         if (jvmOptions.stream().noneMatch(o -> o.startsWith("-D" + DJL_THREADS + "="))) {
             cmd.add("-D" + DJL_THREADS + "=" + scope.cpuBudget());
         }
