@@ -1,5 +1,7 @@
 package dev.tessera.pool;
 
+import dev.tessera.pool.internal.Outcomes;
+
 import dev.tessera.pool.internal.Chunk;
 import dev.tessera.pool.internal.ChunkResult;
 import dev.tessera.pool.internal.ChunkSink;

@@ -49,6 +49,9 @@ public final class AllowList {
     /** The deepest object nesting a plain message may have. */
     static final int MAX_DEPTH = 1000;
     private static final int MAX_CACHED_FILTERS = 256;
+    /** Where this library's task adapters live ({@code Tasks.OfFunction}, {@code Parallel.Delayed}). */
+    private static final java.util.Set<String> ADAPTER_PACKAGES = java.util.Set.of("dev.tessera.pool",
+            "dev.tessera.pool.parallel");
 
     private final List<String> base;
     private final ObjectInputFilter baseFilter;
@@ -186,7 +189,7 @@ public final class AllowList {
 
     /** The component accessors of this library's own task-adapter records, whose components are user code. */
     private static Method[] adapterAccessors(Class<?> type) {
-        if (!type.isRecord() || !type.getPackageName().equals("dev.tessera.pool")) {
+        if (!type.isRecord() || !ADAPTER_PACKAGES.contains(type.getPackageName())) {
             return new Method[0];
         }
         List<Method> out = new ArrayList<>();
