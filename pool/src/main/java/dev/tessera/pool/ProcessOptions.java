@@ -1,6 +1,5 @@
 package dev.tessera.pool;
 
-import dev.tessera.pool.internal.Codecs;
 import dev.tessera.pool.internal.ProcessConfig;
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.io.IOException;
@@ -109,7 +108,7 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
         List<String> allow = List.copyOf(allowPatterns);
         boolean copy = copyTensors;
         return new ProcessConfig(ProcessConfig.javaBinaryOfThisJvm(), System.getProperty("java.class.path"), jvm,
-                ProcessConfig.threadLimits(workers, env), dir, () -> Codecs.create(allow, copy), allow, copy,
+                ProcessConfig.threadLimits(workers, env), dir, allow, copy,
                 startTimeout.toMillis(), functionCacheCapacity);
     }
 }

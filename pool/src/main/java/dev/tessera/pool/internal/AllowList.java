@@ -34,7 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * defaults cover everything, the common case), so a worker accepts a new user package without a restart.
  * The parent decodes the task's results with the same allowances. Filters are cached per allowance string.
  */
-public final class AllowList {
+final class AllowList {
     /**
      * Allowed everywhere; see the class comment for why these and not {@code java.**}. The filter tries them
      * in order, so the classes of every message (this library's, then {@code java.lang}) come first. They

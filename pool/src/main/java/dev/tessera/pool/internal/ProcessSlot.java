@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * open pipe that is never written: when this JVM dies, the worker reads EOF and exits, so workers never
  * outlive their parent. All of the worker's state changes under the slot's worker lock.
  */
-public final class ProcessSlot extends WorkerSlot {
+final class ProcessSlot extends WorkerSlot {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessSlot.class);
 
     private final ProcessConfig config;
@@ -65,7 +65,7 @@ public final class ProcessSlot extends WorkerSlot {
         super(core, index, parentScope);
         this.config = config;
         this.token = token;
-        this.codec = config.codec().get();
+        this.codec = config.newCodec();
     }
 
     @Override

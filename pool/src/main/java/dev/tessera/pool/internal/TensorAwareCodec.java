@@ -25,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * the first NDArray among the task's arguments ({@link #encodeTracking}). Thread-safe: the lazily created
  * manager is guarded.
  */
-public final class TensorAwareCodec implements PayloadCodec {
+final class TensorAwareCodec implements PayloadCodec {
     private static final byte PLAIN = 0;
     private static final byte TENSORS = 1;
 
