@@ -5,7 +5,8 @@ package dev.tessera.pool;
  * pool owns its workers; the caller keeps owning the arguments and receives the results. This is the seam
  * that {@code Parallel}'s built-in backends run on, and a custom
  * {@link dev.tessera.pool.parallel.ParallelBackend} can run on it too: every pool ({@link SequentialPool},
- * {@link ThreadPool}, {@link ProcessPool}) implements it.
+ * {@link ThreadPool}, {@link ProcessPool}, and the context pools, whose context a batch's function does not
+ * receive) implements it.
  *
  * <pre>{@code
  * try (ThreadPool pool = ThreadPool.builder().optWorkers(4).build()) {

@@ -96,9 +96,8 @@ abstract class PoolContractTest {
 
     @Test
     void submitBatchRunsTheCallsInOrderAndReportsOnce() throws Exception {
-        assumeTrue(pool instanceof BatchSubmitter, "context pools take context functions");
         BatchOutcome outcome = new BatchOutcome();
-        BatchSubmitter.Submission s = ((BatchSubmitter) pool).submitBatch(x -> (Integer) x * 10,
+        BatchSubmitter.Submission s = assertInstanceOf(BatchSubmitter.class, pool, "every pool").submitBatch(x -> (Integer) x * 10,
                 new Object[] {1, 2, 3}, 7, outcome);
         assertEquals(List.of(10, 20, 30), Arrays.asList(outcome.values.get(30, TimeUnit.SECONDS)));
         assertEquals(1, outcome.outcomes.get());
@@ -109,9 +108,8 @@ abstract class PoolContractTest {
 
     @Test
     void submitBatchReportsTheFirstFailingCallByItsIndex() {
-        assumeTrue(pool instanceof BatchSubmitter, "context pools take context functions");
         BatchOutcome outcome = new BatchOutcome();
-        ((BatchSubmitter) pool).submitBatch(x -> {
+        assertInstanceOf(BatchSubmitter.class, pool, "every pool").submitBatch(x -> {
             if ((Integer) x == 2) {
                 throw new IllegalStateException("bad " + x);
             }

@@ -4,8 +4,6 @@ import ai.djl.ndarray.NDManager;
 import dev.tessera.pool.PoolException;
 import dev.tessera.pool.TaskFailedException;
 import dev.tessera.pool.WorkerCrashedException;
-import dev.tessera.pool.internal.protocol.HelloFlyweight;
-import dev.tessera.pool.internal.protocol.InitFlyweight;
 import dev.tessera.pool.internal.protocol.LaunchSettings;
 import dev.tessera.pool.internal.protocol.MessageChannel;
 import dev.tessera.pool.internal.protocol.MessageTypes;
@@ -112,24 +110,10 @@ final class ProcessSlot extends WorkerSlot {
     }
 
     private void handshake() throws IOException, InterruptedException {
+        WorkerSetup setup = core.setup();
         try {
-            MessageChannel.Frame hello = messages.receive();
-            if (hello.type() != MessageTypes.HELLO || !token.equals(new HelloFlyweight().wrap(hello.body()).token())) {
-                throw new IOException("unexpected peer on the worker socket (bad hello)");
-            }
-            WorkerSetup setup = core.setup();
-            WorkerInit init = new WorkerInit(scope, setup.initializer(), setup.initArgs(), setup.context(index));
-            String allow = codec.allowList().allowancesFor(init.initializer(),
-                    new Object[] {init.initArgs(), init.context()});
-            InitFlyweight.send(messages, allow, codec.encode(init));
-            MessageChannel.Frame reply = messages.receive();
-            if (reply.type() == MessageTypes.INIT_FAILED) {
-                Throwable cause = decodeThrowable(reply.body(), 0, reply.body().length, allow);
-                throw new PoolException("initializer failed in worker " + scope.name() + ": " + cause, cause);
-            }
-            if (reply.type() != MessageTypes.READY) {
-                throw new IOException("protocol error: expected READY, got " + MessageTypes.name(reply.type()));
-            }
+            WorkerHandshake.run(messages, token,
+                    new WorkerInit(scope, setup.initializer(), setup.initArgs(), setup.context(index)), codec);
         } catch (IOException e) {
             throw startFailure("its channel broke during the handshake", e);
         }
@@ -140,15 +124,6 @@ final class ProcessSlot extends WorkerSlot {
         destroy();
         return new PoolException("worker JVM " + scope.name() + " failed to start: " + why
                 + (code == null ? "" : " (exit code " + code + ")") + "; see its stderr above", e);
-    }
-
-    private Throwable decodeThrowable(byte[] bytes, int offset, int length, String allow) {
-        try {
-            return (Throwable) codec.decode(bytes, offset, length, null, allow);
-        } catch (Throwable t) {
-            ChunkResult.rethrowIfFatal(t);
-            return new PoolException("undecodable error from worker: " + t);
-        }
     }
 
     /** Replaces the worker when it dies while no chunk runs on it (a running chunk's driver sees EOF itself). */
@@ -313,7 +288,8 @@ final class ProcessSlot extends WorkerSlot {
 
     private void failed(Chunk c, TaskFailedFlyweight reply, String allow) throws IOException {
         checkCorrelation(c, reply.correlationId());
-        Throwable cause = decodeThrowable(reply.body(), reply.payloadOffset(), reply.payloadLength(), allow);
+        Throwable cause = WorkerHandshake.decodeThrowable(codec, reply.body(), reply.payloadOffset(),
+                reply.payloadLength(), allow);
         c.fail(new TaskFailedException(c.describe() + " failed in worker " + workerName() + ": "
                 + cause.getMessage(), cause));
     }

@@ -32,7 +32,8 @@ import java.util.stream.StreamSupport;
  * }
  * }</pre>
  *
- * <p>Effective configuration, resolved at {@link Parallel.Builder#build()}: explicit builder values,
+ * <p>Effective configuration, resolved once at {@link Parallel.Builder#build()} into one immutable value
+ * that later scopes do not change and that the backend and its workers are configured with: explicit builder values,
  * then the enclosing {@link #config()} scope, then the defaults (nJobs 1, processes). A negative nJobs
  * means {@code cpus + 1 + nJobs} (-1 all CPUs, -2 all but one); an effective value of 1 runs
  * sequentially; {@code require(SHAREDMEM)} or {@code prefer(THREADS)} select threads, and an explicit
