@@ -1,7 +1,6 @@
 package dev.tessera.pool;
 
 import dev.tessera.pool.internal.NoParallelScope;
-
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.util.ArrayList;
 import java.util.List;
