@@ -4,6 +4,7 @@ import dev.tessera.pool.internal.Chunk;
 import dev.tessera.pool.internal.ChunkResult;
 import dev.tessera.pool.internal.ChunkSink;
 import dev.tessera.pool.internal.Engine;
+import dev.tessera.pool.internal.Outcomes;
 import dev.tessera.pool.internal.Task;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -16,7 +17,7 @@ import java.util.function.Consumer;
  * {@link Task}, and results flow back through {@link ChunkSink}s. Subclasses only choose the engine.
  * Thread-safe because the engine is.
  */
-abstract class AbstractPool implements WorkerPool {
+abstract class AbstractPool implements WorkerPool, BatchSubmitter {
     final Engine engine;
     final ChunkIds ids = new ChunkIds();
 
@@ -183,6 +184,31 @@ abstract class AbstractPool implements WorkerPool {
     public <T, R> Iterator<R> imapUnordered(SerializableFunction<? super T, ? extends R> fn,
             Iterable<? extends T> args, int chunksize) {
         return new ImapIterator<>(engine, ids, Tasks.of(fn), fn, args.iterator(), chunksize, false);
+    }
+
+    @Override
+    public Submission submitBatch(SerializableFunction<Object, Object> fn, Object[] args, long firstIndex,
+            Listener listener) {
+        Objects.requireNonNull(listener, "listener");
+        Chunk chunk = new Chunk(ids.next(), Tasks.of(Objects.requireNonNull(fn, "fn")), fn, args, firstIndex,
+                new ChunkSink() {
+                    @Override
+                    public void onResult(Chunk c, ChunkResult r) {
+                        RuntimeException failure = Outcomes.firstFailure(c, r);
+                        if (failure != null) {
+                            listener.onFailure(failure);
+                        } else {
+                            listener.onResult(r.values());
+                        }
+                    }
+
+                    @Override
+                    public void onFailure(Chunk c, RuntimeException failure) {
+                        listener.onFailure(failure);
+                    }
+                });
+        engine.submit(chunk);
+        return chunk;
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.tessera.pool.internal.Chunk;
 import dev.tessera.pool.internal.ChunkResult;
 import dev.tessera.pool.internal.ChunkSink;
 import dev.tessera.pool.internal.Engine;
+import dev.tessera.pool.internal.Outcomes;
 import dev.tessera.pool.internal.Task;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

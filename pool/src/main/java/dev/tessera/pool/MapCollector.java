@@ -3,6 +3,7 @@ package dev.tessera.pool;
 import dev.tessera.pool.internal.Chunk;
 import dev.tessera.pool.internal.ChunkResult;
 import dev.tessera.pool.internal.ChunkSink;
+import dev.tessera.pool.internal.Outcomes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

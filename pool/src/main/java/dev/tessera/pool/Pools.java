@@ -1,5 +1,6 @@
 package dev.tessera.pool;
 
+import dev.tessera.pool.internal.NoParallelScope;
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,7 +9,7 @@ import java.util.List;
  * Process-wide shared pools, one per kind, created on first use with one worker per CPU (the worker's
  * CPU share inside a worker). Thread-safe. The library owns them: their {@code close()} and
  * {@code terminate()} are ignored, and they are terminated by a shutdown hook when the JVM exits.
- * Inside {@link Parallel#noParallel()} both getters return a shared {@link SequentialPool} instead
+ * Inside {@link dev.tessera.pool.parallel.Parallel#noParallel()} both getters return a shared {@link SequentialPool} instead
  * (pynitride's {@code FakePool}); {@link #refreshProcessPool()} replaces the process pool (pynitride's
  * {@code process_pool(new=True)}).
  */
@@ -28,7 +29,7 @@ public final class Pools {
         static final WorkerPool INSTANCE = new SharedPool(SequentialPool.builder().optName("shared-sequential").build());
     }
 
-    /** The shared thread pool; the shared sequential pool inside {@link Parallel#noParallel()}. */
+    /** The shared thread pool; the shared sequential pool inside {@link dev.tessera.pool.parallel.Parallel#noParallel()}. */
     public static WorkerPool threadPool() {
         if (sequentialScope()) {
             return Sequential.INSTANCE;
@@ -47,7 +48,7 @@ public final class Pools {
 
     /**
      * The shared process pool (worker JVMs start on first use); the shared sequential pool inside
-     * {@link Parallel#noParallel()}. If {@link #optAllowPatterns} added patterns since it started, it is
+     * {@link dev.tessera.pool.parallel.Parallel#noParallel()}. If {@link #optAllowPatterns} added patterns since it started, it is
      * first replaced as by {@link #refreshProcessPool()}.
      */
     public static WorkerPool processPool() {
@@ -65,7 +66,7 @@ public final class Pools {
      * Replaces the shared process pool with a fresh one (new worker JVMs, current {@link #optAllowPatterns})
      * and closes the old one: its queued tasks finish, then its workers exit. Returns the new pool; code
      * still holding the old one gets {@link IllegalStateException} on its next submission. Inside
-     * {@link Parallel#noParallel()} it returns the shared sequential pool and replaces nothing.
+     * {@link dev.tessera.pool.parallel.Parallel#noParallel()} it returns the shared sequential pool and replaces nothing.
      */
     public static WorkerPool refreshProcessPool() {
         if (sequentialScope()) {
@@ -115,8 +116,7 @@ public final class Pools {
     }
 
     private static boolean sequentialScope() {
-        ParallelConfig.Frame scope = ParallelConfig.current();
-        return scope != null && scope.forcesSequential();
+        return NoParallelScope.active();
     }
 
     /** Wraps a new singleton; the first one installs the hook that terminates the current ones at exit. */

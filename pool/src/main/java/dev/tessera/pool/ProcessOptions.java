@@ -1,6 +1,5 @@
 package dev.tessera.pool;
 
-import dev.tessera.pool.internal.Codecs;
 import dev.tessera.pool.internal.ProcessConfig;
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.io.IOException;
@@ -27,6 +26,7 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
     final Map<String, String> env = new LinkedHashMap<>();
     final List<String> allowPatterns = new ArrayList<>();
     Duration startTimeout = Duration.ofSeconds(60);
+    int functionCacheCapacity = ProcessConfig.DEFAULT_FUNCTION_CACHE_CAPACITY;
 
     /**
      * Tensors (DJL {@code NDArray}, {@code SharedTensor}) cross as copies of their bytes instead of
@@ -83,6 +83,15 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
         return self();
     }
 
+    /** How many task functions each worker keeps before the least recently used is sent again; for tests. */
+    B functionCacheCapacity(int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("functionCacheCapacity=" + capacity + " (expected > 0)");
+        }
+        this.functionCacheCapacity = capacity;
+        return self();
+    }
+
     ProcessConfig config(int workers) {
         Path dir = Path.of(System.getProperty("java.io.tmpdir"));
         if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
@@ -99,7 +108,7 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
         List<String> allow = List.copyOf(allowPatterns);
         boolean copy = copyTensors;
         return new ProcessConfig(ProcessConfig.javaBinaryOfThisJvm(), System.getProperty("java.class.path"), jvm,
-                ProcessConfig.threadLimits(workers, env), dir, () -> Codecs.create(allow, copy), allow, copy,
-                startTimeout.toMillis());
+                ProcessConfig.threadLimits(workers, env), dir, allow, copy,
+                startTimeout.toMillis(), functionCacheCapacity);
     }
 }

@@ -1,11 +1,7 @@
 package dev.tessera.pool;
 
-import dev.tessera.pool.internal.PoolCore;
-import dev.tessera.pool.internal.ProcessConfig;
-import dev.tessera.pool.internal.ProcessSlot;
-import dev.tessera.pool.internal.WorkerScope;
-import java.security.SecureRandom;
-import java.util.HexFormat;
+import dev.tessera.pool.internal.Engine;
+import dev.tessera.pool.internal.Engines;
 
 /**
  * A pool of worker JVMs started with this JVM's java binary, class path and JVM options. Thread-safe.
@@ -43,15 +39,10 @@ public final class ProcessPool extends AbstractPool {
         super(start(b, b.resolveName("processes")));
     }
 
-    static PoolCore start(ProcessOptions<?> b, String name) {
+    static Engine start(ProcessOptions<?> b, String name) {
         int workers = b.resolveWorkers();
-        ProcessConfig config = b.config(workers);
-        byte[] secret = new byte[16];
-        new SecureRandom().nextBytes(secret);
-        String token = HexFormat.of().formatHex(secret);
-        WorkerScope parent = WorkerScope.current();
-        return new PoolCore(name, workers, b.setup(), (core, i) -> new ProcessSlot(core, i, config, parent, token),
-                b.startTimeout.toMillis() + READY_MARGIN_MILLIS); // each slot removes its socket directory itself
+        return Engines.processes(name, workers, b.setup(), b.config(workers),
+                b.startTimeout.toMillis() + READY_MARGIN_MILLIS);
     }
 
     /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */

@@ -1,6 +1,6 @@
 package dev.tessera.pool;
 
-import dev.tessera.pool.internal.InlineEngine;
+import dev.tessera.pool.internal.Engines;
 
 /**
  * A pool that runs every task in the calling thread when it is submitted (pynitride's
@@ -9,7 +9,7 @@ import dev.tessera.pool.internal.InlineEngine;
  */
 public final class SequentialPool extends AbstractPool {
     private SequentialPool(Builder b) {
-        super(new InlineEngine(b.resolveName("sequential"), b.setup()));
+        super(Engines.inline(b.resolveName("sequential"), b.setup()));
     }
 
     /** A sequential pool with default options. */

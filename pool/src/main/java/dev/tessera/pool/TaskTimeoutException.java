@@ -5,7 +5,7 @@ public final class TaskTimeoutException extends PoolException {
     private static final long serialVersionUID = 1L;
 
     /**
-     * A timeout, reported by {@link AsyncResult#get(java.time.Duration)} or a {@link Parallel} call.
+     * A timeout, reported by {@link AsyncResult#get(java.time.Duration)} or a {@link dev.tessera.pool.parallel.Parallel} call.
      *
      * @param message what was not ready, after how long, and what the caller can do
      */

@@ -1,8 +1,7 @@
 package dev.tessera.pool;
 
-import dev.tessera.pool.internal.PoolCore;
-import dev.tessera.pool.internal.ThreadSlot;
-import dev.tessera.pool.internal.WorkerScope;
+import dev.tessera.pool.internal.Engine;
+import dev.tessera.pool.internal.Engines;
 
 /**
  * A pool of platform threads in this JVM; tasks and results are passed by reference, never copied.
@@ -14,9 +13,8 @@ public final class ThreadPool extends AbstractPool {
         super(start(b, b.resolveName("threads")));
     }
 
-    static PoolCore start(PoolOptions<?> b, String name) {
-        WorkerScope parent = WorkerScope.current();
-        return new PoolCore(name, b.resolveWorkers(), b.setup(), (core, i) -> new ThreadSlot(core, i, parent), 60_000);
+    static Engine start(PoolOptions<?> b, String name) {
+        return Engines.threads(name, b.resolveWorkers(), b.setup());
     }
 
     /** A new builder with the defaults listed on {@link Builder}; a builder is not thread-safe. */

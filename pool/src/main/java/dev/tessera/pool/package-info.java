@@ -1,5 +1,5 @@
 /**
- * Worker pools and a joblib-style {@link dev.tessera.pool.Parallel} front end.
+ * Worker pools and a joblib-style {@link dev.tessera.pool.parallel.Parallel} front end.
  *
  * <p><b>What it is for.</b> Fanning Java work out to workers (rollouts, data preparation, evaluating
  * many models) with the API of Python's {@code multiprocessing.Pool} ({@link dev.tessera.pool.WorkerPool}),
@@ -12,8 +12,8 @@
  * {@code (context, argument) -> result}, queued FIFO and taken by worker slots; so one contract test
  * suite covers all five pools. Process workers each have their own Unix domain socket (one chunk in
  * flight per worker), which is why a worker's death is seen at once as end-of-stream by the one thread
- * that waits on it. {@link dev.tessera.pool.Parallel} sits one level above: it batches tasks and hands
- * the batches to a {@link dev.tessera.pool.ParallelBackend} (sequential in the caller, or a thread or
+ * that waits on it. {@link dev.tessera.pool.parallel.Parallel} sits one level above: it batches tasks and hands
+ * the batches to a {@link dev.tessera.pool.parallel.ParallelBackend} (sequential in the caller, or a thread or
  * process pool, or one a user registered), so joblib's batching, pre-dispatch and fail-fast rules live in
  * one place whatever runs the batches.
  *

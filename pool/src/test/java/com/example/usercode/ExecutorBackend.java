@@ -1,6 +1,6 @@
 package com.example.usercode;
 
-import dev.tessera.pool.ParallelBackend;
+import dev.tessera.pool.parallel.ParallelBackend;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tessera.pool.Parallel;
-import dev.tessera.pool.ParallelConfig;
+import dev.tessera.pool.parallel.Parallel;
+import dev.tessera.pool.parallel.ParallelConfig;
 import dev.tessera.pool.SerializableCallable;
 import dev.tessera.pool.TaskFailedException;
 import dev.tessera.pool.TaskTimeoutException;

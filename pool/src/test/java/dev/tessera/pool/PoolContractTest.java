@@ -76,6 +76,53 @@ abstract class PoolContractTest {
         assertEquals((Object) null, pool.<Object>apply(() -> null));
     }
 
+    /** Collects the one outcome of a submitted batch. */
+    static final class BatchOutcome implements BatchSubmitter.Listener {
+        final CompletableFuture<Object[]> values = new CompletableFuture<>();
+        final AtomicInteger outcomes = new AtomicInteger();
+
+        @Override
+        public void onResult(Object[] v) {
+            outcomes.incrementAndGet();
+            values.complete(v);
+        }
+
+        @Override
+        public void onFailure(RuntimeException failure) {
+            outcomes.incrementAndGet();
+            values.completeExceptionally(failure);
+        }
+    }
+
+    @Test
+    void submitBatchRunsTheCallsInOrderAndReportsOnce() throws Exception {
+        BatchOutcome outcome = new BatchOutcome();
+        BatchSubmitter.Submission s = assertInstanceOf(BatchSubmitter.class, pool, "every pool").submitBatch(x -> (Integer) x * 10,
+                new Object[] {1, 2, 3}, 7, outcome);
+        assertEquals(List.of(10, 20, 30), Arrays.asList(outcome.values.get(30, TimeUnit.SECONDS)));
+        assertEquals(1, outcome.outcomes.get());
+        assertTrue(s.describe().contains("#7..9"), s.describe());
+        assertTrue(s.startedNanos() > 0);
+        assertFalse(s.cancel(new CancellationException("too late")), "a finished batch cannot be cancelled");
+    }
+
+    @Test
+    void submitBatchReportsTheFirstFailingCallByItsIndex() {
+        BatchOutcome outcome = new BatchOutcome();
+        assertInstanceOf(BatchSubmitter.class, pool, "every pool").submitBatch(x -> {
+            if ((Integer) x == 2) {
+                throw new IllegalStateException("bad " + x);
+            }
+            return x;
+        }, new Object[] {1, 2, 3}, 40, outcome);
+        Exception e = assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> outcome.values.get(30, TimeUnit.SECONDS));
+        TaskFailedException failure = assertInstanceOf(TaskFailedException.class, e.getCause());
+        assertTrue(failure.getMessage().startsWith("task #41 failed in worker "), failure.getMessage());
+        assertTrue(failure.getMessage().contains("IllegalStateException: bad 2"), failure.getMessage());
+        assertEquals(1, outcome.outcomes.get());
+    }
+
     @Test
     void applyAsyncRunsCallbackWithTheResult() {
         CompletableFuture<Integer> seen = new CompletableFuture<>();

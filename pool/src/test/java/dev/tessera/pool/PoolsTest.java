@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.pool.parallel.Parallel;
+import dev.tessera.pool.parallel.ParallelConfig;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

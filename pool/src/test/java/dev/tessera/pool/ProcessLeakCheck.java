@@ -6,15 +6,15 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The shared leak check of tests that fork worker JVMs: no child process of this JVM outlives its pool. */
-final class ProcessLeakCheck {
+public final class ProcessLeakCheck {
     private ProcessLeakCheck() {}
 
-    static List<ProcessHandle> liveWorkers() {
+    public static List<ProcessHandle> liveWorkers() {
         return ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList();
     }
 
     /** Asserts at most {@code allowed} worker JVMs are alive (the class's shared pool), killing any extra. */
-    static void assertAtMost(int allowed) {
+    public static void assertAtMost(int allowed) {
         List<ProcessHandle> live = liveWorkers();
         if (live.size() > allowed) {
             // give processes that are being reaped right now a moment, then clean up whatever is left

@@ -6,9 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.example.other.Foreign;
-import com.example.usercode.UserTasks;
 import com.example.usercode.UserTasks.Point;
 import com.example.usercode.UserTasks.Tally;
+import com.example.usercode.UserTasks;
+import dev.tessera.pool.parallel.Parallel;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;

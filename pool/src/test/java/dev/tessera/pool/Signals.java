@@ -12,10 +12,10 @@ import java.util.concurrent.TimeoutException;
  * waits for. Works the same for thread and process workers. Paths are passed as strings because
  * {@link Path} is not serializable.
  */
-final class Signals {
+public final class Signals {
     private Signals() {}
 
-    static void touch(String path) {
+    public static void touch(String path) {
         try {
             Files.writeString(Path.of(path), "x", StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (IOException e) {
@@ -24,7 +24,7 @@ final class Signals {
     }
 
     /** Blocks until the file exists; the bounded wait turns a broken test into a failure, not a hang. */
-    static void await(String path, long timeoutMillis) throws TimeoutException, InterruptedException {
+    public static void await(String path, long timeoutMillis) throws TimeoutException, InterruptedException {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         Path p = Path.of(path);
         while (!Files.exists(p)) {
@@ -35,7 +35,7 @@ final class Signals {
         }
     }
 
-    static void appendLine(String path, String line) {
+    public static void appendLine(String path, String line) {
         try {
             Files.writeString(Path.of(path), line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
@@ -43,7 +43,7 @@ final class Signals {
         }
     }
 
-    static java.util.List<String> lines(String path) {
+    public static java.util.List<String> lines(String path) {
         try {
             return Files.exists(Path.of(path)) ? Files.readAllLines(Path.of(path)) : java.util.List.of();
         } catch (IOException e) {

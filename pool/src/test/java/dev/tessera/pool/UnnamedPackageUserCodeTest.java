@@ -2,6 +2,7 @@ package dev.tessera.pool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.tessera.pool.parallel.Parallel;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;

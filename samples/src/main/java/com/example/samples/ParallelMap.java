@@ -1,6 +1,6 @@
 package com.example.samples;
 
-import dev.tessera.pool.Parallel;
+import dev.tessera.pool.parallel.Parallel;
 import dev.tessera.pool.ProcessPool;
 import java.io.Serializable;
 import java.util.List;

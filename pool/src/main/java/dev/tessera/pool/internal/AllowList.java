@@ -34,18 +34,24 @@ import java.util.concurrent.ConcurrentHashMap;
  * defaults cover everything, the common case), so a worker accepts a new user package without a restart.
  * The parent decodes the task's results with the same allowances. Filters are cached per allowance string.
  */
-public final class AllowList {
+final class AllowList {
     /**
      * Allowed everywhere; see the class comment for why these and not {@code java.**}. The filter tries them
-     * in order, so the classes of every message (this library's, then {@code java.lang}) come first.
+     * in order, so the classes of every message (this library's, then {@code java.lang}) come first. They
+     * cover sharedmem's {@code TensorCodec} defaults (its JDK value and collection classes, {@code NDList},
+     * its own placeholders), so a task's plain messages and its tensor messages allow the same classes: this
+     * list, with the pool's and the task's patterns, is the one policy both codecs decode with.
      */
     public static final List<String> DEFAULTS = List.of(
             "dev.tessera.**", "java.lang.*", "java.util.*", "java.lang.invoke.SerializedLambda", "java.util.concurrent.*",
             "java.util.concurrent.atomic.*", "java.util.regex.Pattern", "java.math.*", "java.time.**", "java.io.*",
-            "java.nio.*", "java.nio.file.*", "java.net.URI", "ai.djl.ndarray.types.**");
+            "java.nio.*", "java.nio.file.*", "java.net.URI", "ai.djl.ndarray.types.**", "ai.djl.ndarray.NDList");
     /** The deepest object nesting a plain message may have. */
     static final int MAX_DEPTH = 1000;
     private static final int MAX_CACHED_FILTERS = 256;
+    /** Where this library's task adapters live ({@code Tasks.OfFunction}, {@code Parallel.Delayed}). */
+    private static final java.util.Set<String> ADAPTER_PACKAGES = java.util.Set.of("dev.tessera.pool",
+            "dev.tessera.pool.parallel");
 
     private final List<String> base;
     private final ObjectInputFilter baseFilter;
@@ -183,7 +189,7 @@ public final class AllowList {
 
     /** The component accessors of this library's own task-adapter records, whose components are user code. */
     private static Method[] adapterAccessors(Class<?> type) {
-        if (!type.isRecord() || !type.getPackageName().equals("dev.tessera.pool")) {
+        if (!type.isRecord() || !ADAPTER_PACKAGES.contains(type.getPackageName())) {
             return new Method[0];
         }
         List<Method> out = new ArrayList<>();

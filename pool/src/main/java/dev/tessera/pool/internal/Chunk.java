@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * QUEUED → RUNNING → DONE, or to CANCELLED from either of the first two; the sink hears exactly one
  * outcome because every transition to a final state is a CAS.
  */
-public final class Chunk {
+public final class Chunk implements dev.tessera.pool.BatchSubmitter.Submission {
     static final int QUEUED = 0;
     static final int RUNNING = 1;
     static final int DONE = 2;
@@ -44,6 +44,7 @@ public final class Chunk {
     }
 
     /** Human description used in exception messages. */
+    @Override
     public String describe() {
         return args.length == 1
                 ? "task #" + firstIndex + " (chunk " + id + ")"
@@ -51,11 +52,13 @@ public final class Chunk {
     }
 
     /** Name of the worker that ran (or runs) this chunk. */
+    @Override
     public String workerName() {
         return workerName;
     }
 
     /** When a worker took the chunk ({@link System#nanoTime()}), or 0 while it is queued. */
+    @Override
     public long startedNanos() {
         return startedNanos;
     }
@@ -93,6 +96,7 @@ public final class Chunk {
      * Cancels the chunk: a queued chunk is simply skipped later; a running one has its worker
      * interrupted (threads) or killed and replaced (processes). Returns whether this call cancelled it.
      */
+    @Override
     public boolean cancel(RuntimeException reason) {
         if (state.compareAndSet(QUEUED, CANCELLED)) {
             sink.onFailure(this, reason);

@@ -3,7 +3,7 @@ package dev.tessera.pool.internal;
 import java.util.List;
 
 /** Chooses the payload codec for a pool and its workers. Stateless. */
-public final class Codecs {
+final class Codecs {
     private Codecs() {}
 
     public static TensorAwareCodec create(List<String> allowPatterns, boolean copyTensors) {

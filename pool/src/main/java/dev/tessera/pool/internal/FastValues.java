@@ -97,12 +97,13 @@ final class FastValues {
         return bigger.put(b.flip());
     }
 
-    static boolean isFast(byte[] message) {
-        return message.length > 0 && (message[0] == ARGS || message[0] == RESULT);
+    static boolean isFast(byte[] message, int offset, int length) {
+        return length > 0 && (message[offset] == ARGS || message[offset] == RESULT);
     }
 
-    static Object decode(byte[] message) {
-        ByteBuffer in = ByteBuffer.wrap(message);
+    /** Decodes the {@code length} bytes of {@code message} from {@code offset}. */
+    static Object decode(byte[] message, int offset, int length) {
+        ByteBuffer in = ByteBuffer.wrap(message, offset, length);
         byte kind = in.get();
         int n = in.getInt();
         Object[] values = new Object[n];

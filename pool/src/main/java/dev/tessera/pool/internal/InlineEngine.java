@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * One logical worker: its initializer runs at construction and again after every
  * {@code maxTasksPerChild} chunks, which is this engine's way of "replacing" the worker.
  */
-public final class InlineEngine implements Engine {
+final class InlineEngine implements Engine {
     private final String name;
     private final WorkerSetup setup;
     private final AtomicBoolean open = new AtomicBoolean(true);

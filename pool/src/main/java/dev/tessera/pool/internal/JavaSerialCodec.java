@@ -13,7 +13,7 @@ import java.io.ObjectOutputStream;
  * be deserialized; anything else fails with {@link InvalidClassException} naming the class and the
  * {@code optAllowPatterns} that would allow it, before its code runs. Thread-safe (no shared streams).
  */
-public final class JavaSerialCodec implements PayloadCodec {
+final class JavaSerialCodec implements PayloadCodec {
     private final AllowList allowList;
 
     public JavaSerialCodec(AllowList allowList) {

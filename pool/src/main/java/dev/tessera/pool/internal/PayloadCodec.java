@@ -7,7 +7,7 @@ import java.io.IOException;
  * transport depends only on this interface, so plain Java serialization and the tensor-aware
  * {@code TensorCodec} are interchangeable. Implementations are thread-safe.
  */
-public interface PayloadCodec {
+interface PayloadCodec {
     byte[] encode(Object graph) throws IOException;
 
     Object decode(byte[] bytes) throws IOException;

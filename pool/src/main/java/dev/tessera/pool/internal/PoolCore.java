@@ -19,7 +19,7 @@ import java.util.function.BiFunction;
  * queued work finish. {@link #terminate()} drains the queue first, failing what it removes, and then
  * kills running workers. The state moves OPEN → CLOSING → CLOSED or OPEN/CLOSING → TERMINATED, by CAS.
  */
-public final class PoolCore implements Engine {
+final class PoolCore implements Engine {
     private static final int OPEN = 0;
     private static final int CLOSING = 1;
     private static final int TERMINATED = 2;

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * How worker JVMs of one pool are started: the parent's own java binary, class path and JVM options
@@ -22,14 +21,17 @@ import java.util.function.Supplier;
  * @param env extra environment for every worker (thread limits and the caller's)
  * @param tempDir where each worker start makes its private socket directory, and where workers write their
  *     native crash reports ({@code hs_err}) unless the JVM options name an {@code -XX:ErrorFile}
- * @param codec encoder of payloads in the parent
  * @param allowPatterns serialization allow-list, passed to workers
  * @param copyTensors whether tensors travel as copies instead of stubs
  * @param startTimeoutMillis how long a worker may take to start and run its initializer
+ * @param functionCacheCapacity how many task functions each worker keeps ({@link FunctionIds})
  */
 public record ProcessConfig(String javaBinary, String classPath, List<String> jvmOptions, Map<String, String> env,
-        Path tempDir, Supplier<TensorAwareCodec> codec, List<String> allowPatterns, boolean copyTensors,
-        long startTimeoutMillis) {
+        Path tempDir, List<String> allowPatterns, boolean copyTensors,
+        long startTimeoutMillis, int functionCacheCapacity) {
+    /** Default of {@code functionCacheCapacity}. */
+    public static final int DEFAULT_FUNCTION_CACHE_CAPACITY = FunctionIds.DEFAULT_CAPACITY;
+
     /** Native thread pools we cap in workers; the caller's own setting always wins. */
     public static final List<String> THREAD_ENV =
             List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS");
@@ -38,6 +40,11 @@ public record ProcessConfig(String javaBinary, String classPath, List<String> jv
     /** Prefix of the private directory a worker's socket lives in while the worker starts. */
     static final String SOCKET_DIR_PREFIX = "tessera-pool-";
     private static final String ERROR_FILE = "-XX:ErrorFile=";
+
+    /** A new codec for one slot's messages in the parent, with the pool's allow-list and tensor mode. */
+    TensorAwareCodec newCodec() {
+        return Codecs.create(allowPatterns, copyTensors);
+    }
 
     /**
      * Creates a private (0700) directory for one worker's socket, so no other user can connect first. The
@@ -105,12 +112,7 @@ public record ProcessConfig(String javaBinary, String classPath, List<String> jv
         if (jvmOptions.stream().noneMatch(o -> o.startsWith(ERROR_FILE))) {
             cmd.add(ERROR_FILE + defaultErrorFile());
         }
-        cmd.add("-D" + WorkerScope.DEPTH_PROPERTY + "=" + scope.depth());
-        cmd.add("-D" + WorkerScope.CPUS_PROPERTY + "=" + scope.cpuBudget());
-        cmd.add("-Dtessera.pool.worker=" + scope.name());
-        cmd.add("-Dtessera.pool.slot=" + scope.slot());
-        cmd.add("-Dtessera.pool.allow=" + String.join(",", allowPatterns));
-        cmd.add("-Dtessera.pool.copyTensors=" + copyTensors);
+        cmd.addAll(scope.launchSettings(allowPatterns, copyTensors).jvmOptions());
         if (jvmOptions.stream().noneMatch(o -> o.startsWith("-D" + DJL_THREADS + "="))) {
             cmd.add("-D" + DJL_THREADS + "=" + scope.cpuBudget());
         }

@@ -4,13 +4,18 @@ import ai.djl.ndarray.NDManager;
 import dev.tessera.pool.PoolException;
 import dev.tessera.pool.TaskFailedException;
 import dev.tessera.pool.WorkerCrashedException;
+import dev.tessera.pool.internal.protocol.LaunchSettings;
+import dev.tessera.pool.internal.protocol.MessageChannel;
+import dev.tessera.pool.internal.protocol.MessageTypes;
+import dev.tessera.pool.internal.protocol.ResultFlyweight;
+import dev.tessera.pool.internal.protocol.TaskFailedFlyweight;
+import dev.tessera.pool.internal.protocol.TaskFlyweight;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * open pipe that is never written: when this JVM dies, the worker reads EOF and exits, so workers never
  * outlive their parent. All of the worker's state changes under the slot's worker lock.
  */
-public final class ProcessSlot extends WorkerSlot {
+final class ProcessSlot extends WorkerSlot {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessSlot.class);
 
     private final ProcessConfig config;
@@ -49,9 +54,8 @@ public final class ProcessSlot extends WorkerSlot {
     private StderrTail stderr;
     private SocketChannel channel;
     private OutputStream stdin;
-    private Wire wire;
-    private FunctionCache<Object, Integer> sentFunctions;
-    private int nextFunctionId;
+    private MessageChannel messages;
+    private FunctionIds functionIds;
     /** Whether this slot ever sent tensors as stubs, so a worker may have died holding shared segments. */
     private boolean sentStubs;
 
@@ -59,7 +63,7 @@ public final class ProcessSlot extends WorkerSlot {
         super(core, index, parentScope);
         this.config = config;
         this.token = token;
-        this.codec = config.codec().get();
+        this.codec = config.newCodec();
     }
 
     @Override
@@ -79,8 +83,8 @@ public final class ProcessSlot extends WorkerSlot {
             Files.deleteIfExists(socket);
             Files.deleteIfExists(dir);
         }
-        wire = new Wire(channel);
-        sentFunctions = new FunctionCache<>();
+        messages = new MessageChannel(channel);
+        functionIds = new FunctionIds(config.functionCacheCapacity());
         handshake();
         watch(process);
     }
@@ -89,7 +93,7 @@ public final class ProcessSlot extends WorkerSlot {
         ProcessBuilder pb = new ProcessBuilder(config.command(scope, socket))
                 .redirectOutput(ProcessBuilder.Redirect.INHERIT);
         pb.environment().putAll(config.env());
-        pb.environment().put(WorkerMain.TOKEN_ENV, token);
+        pb.environment().put(LaunchSettings.TOKEN_ENV, token);
         Process p = pb.start();
         process = p;
         stdin = p.getOutputStream();
@@ -106,21 +110,10 @@ public final class ProcessSlot extends WorkerSlot {
     }
 
     private void handshake() throws IOException, InterruptedException {
+        WorkerSetup setup = core.setup();
         try {
-            Wire.Frame hello = wire.receive();
-            if (hello.type() != Wire.HELLO || !token.equals(new String(hello.a(), StandardCharsets.UTF_8))) {
-                throw new IOException("unexpected peer on the worker socket (bad hello)");
-            }
-            WorkerSetup setup = core.setup();
-            WorkerInit init = new WorkerInit(scope, setup.initializer(), setup.initArgs(), setup.context(index));
-            String allow = codec.allowList().allowancesFor(init.initializer(),
-                    new Object[] {init.initArgs(), init.context()});
-            wire.send(Wire.INIT, 0, 0, allow, codec.encode(init), null);
-            Wire.Frame reply = wire.receive();
-            if (reply.type() == Wire.INIT_FAILED) {
-                Throwable cause = decodeThrowable(reply.a(), allow);
-                throw new PoolException("initializer failed in worker " + scope.name() + ": " + cause, cause);
-            }
+            WorkerHandshake.run(messages, token,
+                    new WorkerInit(scope, setup.initializer(), setup.initArgs(), setup.context(index)), codec);
         } catch (IOException e) {
             throw startFailure("its channel broke during the handshake", e);
         }
@@ -131,15 +124,6 @@ public final class ProcessSlot extends WorkerSlot {
         destroy();
         return new PoolException("worker JVM " + scope.name() + " failed to start: " + why
                 + (code == null ? "" : " (exit code " + code + ")") + "; see its stderr above", e);
-    }
-
-    private Throwable decodeThrowable(byte[] bytes, String allow) {
-        try {
-            return (Throwable) codec.decode(bytes, null, allow);
-        } catch (Throwable t) {
-            ChunkResult.rethrowIfFatal(t);
-            return new PoolException("undecodable error from worker: " + t);
-        }
     }
 
     /** Replaces the worker when it dies while no chunk runs on it (a running chunk's driver sees EOF itself). */
@@ -163,7 +147,7 @@ public final class ProcessSlot extends WorkerSlot {
 
     @Override
     protected void execute(Chunk c) {
-        if (wire == null && !restart(c)) {
+        if (messages == null && !restart(c)) {
             return;
         }
         String allow = codec.allowList().allowancesFor(c.taskKey, c.args);
@@ -172,7 +156,7 @@ public final class ProcessSlot extends WorkerSlot {
             return;
         }
         sentStubs |= !config.copyTensors() && TensorAwareCodec.carriesTensors(args.bytes());
-        Wire.Frame reply = exchange(c, allow, args.bytes());
+        MessageChannel.Frame reply = exchange(c, allow, args.bytes());
         if (reply != null) {
             complete(c, reply, allow, args.manager());
         }
@@ -191,50 +175,85 @@ public final class ProcessSlot extends WorkerSlot {
 
     /**
      * Sends the chunk and reads the reply; null when the chunk failed. A send that fails means the worker
-     * died before it read the task, so the task goes once to a replacement; a read that fails is a crash.
+     * died before it read the task, so the task goes once to a replacement; a read that fails is a crash. A
+     * worker that answers it does not hold the task's function gets the function once more.
      */
-    private Wire.Frame exchange(Chunk c, String allow, byte[] args) {
-        for (int attempt = 0; ; attempt++) {
-            Integer known = c.taskKey == null ? null : sentFunctions.get(c.taskKey);
-            TensorAwareCodec.Encoded fn = known != null ? null : encode(c, c.task, "function");
-            if (known == null && fn == null) {
+    private MessageChannel.Frame exchange(Chunk c, String allow, byte[] args) {
+        boolean replaced = false;
+        boolean resent = false;
+        while (true) {
+            FunctionIds.Assignment fn = functionIds.assign(c.taskKey);
+            byte[] function = fn.send() ? encodeFunction(c) : null;
+            if (fn.send() && function == null) {
                 return null;
             }
-            int fnId = known != null ? known : c.taskKey == null ? -1 : nextFunctionId++;
             try {
-                wire.send(Wire.TASK, c.id, fnId, allow, fn == null ? null : fn.bytes(), args);
+                TaskFlyweight.send(messages, c.id, fn.id(), functionIds.pendingEvictions(), allow, function, args);
+                functionIds.evictionsSent();
             } catch (IllegalArgumentException e) {
+                forgetSent(c, fn);
                 c.fail(new TaskFailedException(c.describe() + " cannot be sent to worker " + workerName() + ": "
                         + e.getMessage(), e));
                 return null;
             } catch (IOException e) {
-                if (attempt > 0 || core.isTerminated()) {
+                if (replaced || core.isTerminated()) {
                     crashed(c, e);
                     return null;
                 }
+                replaced = true;
                 if (!replaceDeadWorker(c, e)) {
                     return null;
                 }
                 continue;
             }
-            return receive(c, fnId, known == null);
+            MessageChannel.Frame reply = receive(c, fn);
+            if (reply == null || resent || failureReason(reply) != TaskFailedFlyweight.UNKNOWN_FUNCTION) {
+                return reply;
+            }
+            resent = true; // the worker lacks the function the parent thinks it holds: send it along this time
         }
     }
 
-    private Wire.Frame receive(Chunk c, int fnId, boolean sentFunction) {
+    private byte[] encodeFunction(Chunk c) {
+        TensorAwareCodec.Encoded fn = encode(c, c.task, "function");
+        if (fn == null) {
+            functionIds.forget(c.taskKey);
+            return null;
+        }
+        return fn.bytes();
+    }
+
+    /** Forgets a function assigned for a task that never reached the worker. */
+    private void forgetSent(Chunk c, FunctionIds.Assignment fn) {
+        if (fn.send()) {
+            functionIds.forget(c.taskKey);
+        }
+    }
+
+    private MessageChannel.Frame receive(Chunk c, FunctionIds.Assignment fn) {
         try {
-            Wire.Frame reply = wire.receive();
-            if (reply.type() == Wire.TASK_FAILED && reply.aux() == Wire.FUNCTION_NOT_KEPT) {
-                if (c.taskKey != null) {
-                    sentFunctions.remove(c.taskKey); // sent again next time
-                }
-            } else if (sentFunction && fnId >= 0) {
-                sentFunctions.put(c.taskKey, fnId); // the worker kept it too: the caches stay mirrored
+            MessageChannel.Frame reply = messages.receive();
+            int reason = failureReason(reply);
+            if (reason == TaskFailedFlyweight.UNKNOWN_FUNCTION
+                    || (reason == TaskFailedFlyweight.FUNCTION_UNDECODABLE && fn.send())) {
+                functionIds.forget(c.taskKey); // the worker does not hold it: sent again next time
             }
             return reply;
         } catch (IOException e) {
             crashed(c, e);
             return null;
+        }
+    }
+
+    /** The reason of a TASK_FAILED reply, or -1 for any other reply. */
+    private static int failureReason(MessageChannel.Frame reply) {
+        if (reply.type() != MessageTypes.TASK_FAILED) {
+            return -1;
+        }
+        try {
+            return new TaskFailedFlyweight().wrap(reply.body()).reason();
+        } catch (IOException e) {
+            return -1; // complete() reports the corrupt reply
         }
     }
 
@@ -252,28 +271,48 @@ public final class ProcessSlot extends WorkerSlot {
      * manager; without one, or once it is closed, they attach to this slot's codec manager, which the
      * pool closes when it shuts down.
      */
-    private void complete(Chunk c, Wire.Frame reply, String allow, NDManager argumentManager) {
-        if (reply.id() != c.id || (reply.type() != Wire.RESULT && reply.type() != Wire.TASK_FAILED)) {
-            crashed(c, new IOException("protocol error: expected the reply to chunk " + c.id + ", got type "
-                    + reply.type() + " id " + reply.id()));
-            return;
+    private void complete(Chunk c, MessageChannel.Frame reply, String allow, NDManager argumentManager) {
+        try {
+            if (reply.type() == MessageTypes.TASK_FAILED) {
+                failed(c, new TaskFailedFlyweight().wrap(reply.body()), allow);
+            } else if (reply.type() == MessageTypes.RESULT) {
+                succeeded(c, new ResultFlyweight().wrap(reply.body()), allow, argumentManager);
+            } else {
+                throw new IOException("protocol error: expected the reply to chunk " + c.id + ", got "
+                        + MessageTypes.name(reply.type()));
+            }
+        } catch (IOException e) {
+            crashed(c, e);
         }
-        if (reply.type() == Wire.TASK_FAILED) {
-            Throwable cause = decodeThrowable(reply.a(), allow);
-            c.fail(new TaskFailedException(c.describe() + " failed in worker " + workerName() + ": "
-                    + cause.getMessage(), cause));
-            return;
-        }
+    }
+
+    private void failed(Chunk c, TaskFailedFlyweight reply, String allow) throws IOException {
+        checkCorrelation(c, reply.correlationId());
+        Throwable cause = WorkerHandshake.decodeThrowable(codec, reply.body(), reply.payloadOffset(),
+                reply.payloadLength(), allow);
+        c.fail(new TaskFailedException(c.describe() + " failed in worker " + workerName() + ": "
+                + cause.getMessage(), cause));
+    }
+
+    private void succeeded(Chunk c, ResultFlyweight reply, String allow, NDManager argumentManager)
+            throws IOException {
+        checkCorrelation(c, reply.correlationId());
         ChunkResult result;
         try {
             NDManager into = argumentManager != null && argumentManager.isOpen() ? argumentManager : null;
-            result = (ChunkResult) codec.decode(reply.a(), into, allow);
+            result = (ChunkResult) codec.decode(reply.body(), reply.payloadOffset(), reply.payloadLength(), into, allow);
         } catch (Throwable t) {
             c.fail(new TaskFailedException("result of " + c.describe() + " from worker " + workerName()
                     + " cannot be decoded in the parent: " + t.getMessage(), t));
             return;
         }
         c.complete(result);
+    }
+
+    private static void checkCorrelation(Chunk c, long correlationId) throws IOException {
+        if (correlationId != c.id) {
+            throw new IOException("protocol error: expected the reply to chunk " + c.id + ", got one to " + correlationId);
+        }
     }
 
     private void crashed(Chunk c, IOException cause) {
@@ -341,9 +380,9 @@ public final class ProcessSlot extends WorkerSlot {
     @Override
     protected void stopWorker() {
         Process p = process;
-        if (wire != null) {
+        if (messages != null) {
             try {
-                wire.send(Wire.STOP, 0, 0, null, null);
+                messages.send(MessageTypes.STOP);
             } catch (IOException e) {
                 // already gone
             }
@@ -365,7 +404,7 @@ public final class ProcessSlot extends WorkerSlot {
         closeQuietly(channel);
         closeQuietly(stdin);
         channel = null;
-        wire = null;
+        messages = null;
         stdin = null;
         if (p != null) {
             p.destroyForcibly();

@@ -25,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * the first NDArray among the task's arguments ({@link #encodeTracking}). Thread-safe: the lazily created
  * manager is guarded.
  */
-public final class TensorAwareCodec implements PayloadCodec {
+final class TensorAwareCodec implements PayloadCodec {
     private static final byte PLAIN = 0;
     private static final byte TENSORS = 1;
 
@@ -112,31 +112,38 @@ public final class TensorAwareCodec implements PayloadCodec {
 
     @Override
     public Object decode(byte[] bytes) throws IOException {
-        return decode(bytes, null, "");
+        return decode(bytes, 0, bytes.length, null, "");
+    }
+
+    /** Decodes a whole message; see {@link #decode(byte[], int, int, NDManager, String)}. */
+    public Object decode(byte[] bytes, NDManager manager, String allowances) throws IOException {
+        return decode(bytes, 0, bytes.length, manager, allowances);
     }
 
     /**
-     * Decodes a message of a task with the given allowances ({@link AllowList#allowancesFor}); NDArrays attach
+     * Decodes the message in {@code length} bytes of {@code bytes} from {@code offset} (a part of a received
+     * frame, not copied), of a task with the given allowances ({@link AllowList#allowancesFor}); NDArrays attach
      * to {@code manager}, or to this codec's root manager when it is null.
      */
-    public Object decode(byte[] bytes, NDManager manager, String allowances) throws IOException {
-        if (bytes.length == 0) {
+    public Object decode(byte[] bytes, int offset, int length, NDManager manager, String allowances)
+            throws IOException {
+        if (length <= 0) {
             throw new IOException("empty message");
         }
-        if (FastValues.isFast(bytes)) {
+        if (FastValues.isFast(bytes, offset, length)) {
             try {
-                return FastValues.decode(bytes);
+                return FastValues.decode(bytes, offset, length);
             } catch (RuntimeException e) {
                 throw new IOException("corrupt message: " + e.getMessage(), e);
             }
         }
-        if (bytes[0] == PLAIN) {
-            return plain.decode(bytes, 1, bytes.length - 1, allowances);
+        if (bytes[offset] == PLAIN) {
+            return plain.decode(bytes, offset + 1, length - 1, allowances);
         }
         try {
             // past the kind byte, without copying what may be a large tensor message; every declared length is
             // checked against the array's bytes
-            return tensors(allowances).decode(bytes, 1, bytes.length - 1, manager != null ? manager : root());
+            return tensors(allowances).decode(bytes, offset + 1, length - 1, manager != null ? manager : root());
         } catch (IllegalArgumentException e) {
             // sharedmem names its own builder option; in a pool the option is the pool builder's
             throw new IOException(e.getMessage().replaceFirst(
@@ -158,7 +165,12 @@ public final class TensorAwareCodec implements PayloadCodec {
 
     /** Whether the message carries tensors. */
     public static boolean carriesTensors(byte[] message) {
-        return message.length > 0 && message[0] == TENSORS;
+        return carriesTensors(message, 0, message.length);
+    }
+
+    /** Whether the message in {@code length} bytes of {@code bytes} from {@code offset} carries tensors. */
+    public static boolean carriesTensors(byte[] bytes, int offset, int length) {
+        return length > 0 && bytes[offset] == TENSORS;
     }
 
     @Override

@@ -7,7 +7,7 @@ import dev.tessera.pool.TaskFailedException;
  * fresh thread for the slot, so thread-locals set by the initializer or tasks do not carry over.
  * Cancelling its chunk interrupts the thread; the interrupt flag is cleared before the next chunk.
  */
-public final class ThreadSlot extends WorkerSlot {
+final class ThreadSlot extends WorkerSlot {
     private volatile Thread thread;
 
     public ThreadSlot(PoolCore core, int index, WorkerScope parentScope) {

@@ -1,6 +1,16 @@
 package dev.tessera.pool.internal;
 
+import ai.djl.ndarray.NDManager;
 import dev.tessera.pool.RemoteException;
+import dev.tessera.pool.internal.protocol.HelloFlyweight;
+import dev.tessera.pool.internal.protocol.InitFailedFlyweight;
+import dev.tessera.pool.internal.protocol.InitFlyweight;
+import dev.tessera.pool.internal.protocol.LaunchSettings;
+import dev.tessera.pool.internal.protocol.MessageChannel;
+import dev.tessera.pool.internal.protocol.MessageTypes;
+import dev.tessera.pool.internal.protocol.ResultFlyweight;
+import dev.tessera.pool.internal.protocol.TaskFailedFlyweight;
+import dev.tessera.pool.internal.protocol.TaskFlyweight;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,15 +18,14 @@ import java.io.NotSerializableException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Entry point of a worker JVM: connects to the parent's socket, runs the initializer, then serves
- * TASK frames one at a time until STOP or end-of-stream.
+ * TASK messages ({@link dev.tessera.pool.internal.protocol}) one at a time until STOP or end-of-stream.
  *
  * <p>The worker must never outlive its parent: a daemon thread blocks reading stdin (a pipe only the
  * parent holds) and halts the JVM at EOF, and {@code ProcessHandle.parent().onExit()} does the same as
@@ -27,29 +36,28 @@ import java.util.List;
  * {@link VirtualMachineError} ends the JVM (out of memory exits through {@code -XX:+ExitOnOutOfMemoryError}).
  */
 public final class WorkerMain {
-    static final String TOKEN_ENV = "TESSERA_POOL_TOKEN";
-
-    private final Wire wire;
+    private final MessageChannel channel;
     private final TensorAwareCodec codec;
-    private final FunctionCache<Integer, Task> functions = new FunctionCache<>();
+    /** The functions the parent told this worker to keep, by the parent's ids ({@link FunctionIds}). */
+    private final Map<Integer, Task> functions = new HashMap<>();
+    private final TaskFlyweight task = new TaskFlyweight();
     private Object context;
 
-    private WorkerMain(Wire wire, TensorAwareCodec codec) {
-        this.wire = wire;
+    private WorkerMain(MessageChannel channel, TensorAwareCodec codec) {
+        this.channel = channel;
         this.codec = codec;
     }
 
     public static void main(String[] args) throws Exception {
         Path socket = Path.of(args[0]);
         watchParent(socket);
-        String allow = System.getProperty("tessera.pool.allow", "");
-        List<String> patterns = allow.isEmpty() ? List.of() : Arrays.asList(allow.split(","));
-        TensorAwareCodec codec = Codecs.create(patterns, Boolean.getBoolean("tessera.pool.copyTensors"));
-        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        channel.connect(UnixDomainSocketAddress.of(socket));
-        Wire wire = new Wire(channel);
-        wire.send(Wire.HELLO, 0, 0, System.getenv(TOKEN_ENV).getBytes(StandardCharsets.UTF_8), null);
-        int status = new WorkerMain(wire, codec).serve();
+        LaunchSettings settings = LaunchSettings.ofThisJvm();
+        TensorAwareCodec codec = Codecs.create(settings.allowPatterns(), settings.copyTensors());
+        SocketChannel socketChannel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        socketChannel.connect(UnixDomainSocketAddress.of(socket));
+        MessageChannel channel = new MessageChannel(socketChannel);
+        HelloFlyweight.send(channel, System.getenv(LaunchSettings.TOKEN_ENV));
+        int status = new WorkerMain(channel, codec).serve();
         codec.close();
         System.exit(status);
     }
@@ -86,100 +94,124 @@ public final class WorkerMain {
     }
 
     private int serve() throws IOException {
-        if (!init(wire.receive())) {
+        if (!init(channel.receive())) {
             return 1;
         }
         while (true) {
-            Wire.Frame f;
+            MessageChannel.Frame f;
             try {
-                f = wire.receive();
+                f = channel.receive();
             } catch (EOFException e) {
                 return 0; // the parent closed the channel
             }
-            if (f.type() == Wire.STOP) {
+            if (f.type() == MessageTypes.STOP) {
                 return 0;
             }
-            if (f.type() != Wire.TASK) {
-                throw new IOException("protocol error: unexpected frame type " + f.type());
+            if (f.type() != MessageTypes.TASK) {
+                throw new IOException("protocol error: unexpected message " + MessageTypes.name(f.type()));
             }
-            serveTask(f);
+            serveTask(task.wrap(f.body()));
         }
     }
 
-    private boolean init(Wire.Frame f) throws IOException {
+    private boolean init(MessageChannel.Frame f) throws IOException {
+        String allow = "";
         try {
-            WorkerInit init = (WorkerInit) codec.decode(f.a(), null, f.allow());
+            if (f.type() != MessageTypes.INIT) {
+                throw new IOException("protocol error: expected INIT, got " + MessageTypes.name(f.type()));
+            }
+            InitFlyweight m = new InitFlyweight().wrap(f.body());
+            allow = m.allowances();
+            WorkerInit init = (WorkerInit) codec.decode(m.body(), m.payloadOffset(), m.payloadLength(), null, allow);
             WorkerScope.bindProcess(init.scope());
             context = init.context();
             new WorkerSetup(init.initializer(), init.initArgs(), null, 0).runInitializer();
-            wire.send(Wire.READY, 0, 0, null, null);
+            channel.send(MessageTypes.READY);
             return true;
         } catch (Throwable t) {
             ChunkResult.rethrowIfFatal(t);
             Throwable cause = t.getCause() != null ? t.getCause() : t;
-            wire.send(Wire.INIT_FAILED, 0, 0, encodeThrowable(cause, f.allow()), null);
+            InitFailedFlyweight.send(channel, encodeThrowable(cause, allow));
             return false;
         }
     }
 
-    /** Runs one TASK frame and answers RESULT, or TASK_FAILED when its function or arguments cannot be decoded. */
-    private void serveTask(Wire.Frame f) throws IOException {
-        Task task;
+    /** Runs one TASK and answers RESULT, or TASK_FAILED when its function or arguments cannot be decoded. */
+    private void serveTask(TaskFlyweight t) throws IOException {
+        String allow = t.allowances();
+        for (int id : t.evictedFunctionIds()) {
+            functions.remove(id);
+        }
+        Task fn;
         try {
-            task = function(f);
-        } catch (Throwable t) {
-            ChunkResult.rethrowIfFatal(t);
-            failTask(f, Wire.FUNCTION_NOT_KEPT, new IOException("the worker could not decode the task function: "
-                    + t.getMessage(), t));
+            fn = function(t, allow);
+        } catch (UnknownFunction e) {
+            TaskFailedFlyweight.send(channel, t.correlationId(), TaskFailedFlyweight.UNKNOWN_FUNCTION,
+                    encodeThrowable(e, allow));
+            return;
+        } catch (Throwable e) {
+            ChunkResult.rethrowIfFatal(e);
+            TaskFailedFlyweight.send(channel, t.correlationId(), TaskFailedFlyweight.FUNCTION_UNDECODABLE,
+                    encodeThrowable(new IOException("the worker could not decode the task function: " + e.getMessage(), e), allow));
             return;
         }
         // tensors of the arguments live in a per-task manager, released once the result is encoded and
         // before it is sent, so the parent never sees their segments once it has the result
-        ai.djl.ndarray.NDManager taskManager = TensorAwareCodec.carriesTensors(f.b()) ? codec.root().newSubManager() : null;
-        Reply reply;
+        NDManager taskManager = TensorAwareCodec.carriesTensors(t.body(), t.argumentsOffset(), t.argumentsLength())
+                ? codec.root().newSubManager() : null;
+        byte[] result;
         try {
-            reply = run(task, f, taskManager);
+            result = run(fn, t, allow, taskManager);
         } finally {
             if (taskManager != null) {
                 taskManager.close();
             }
         }
-        wire.send(reply.type(), f.id(), 0, reply.bytes(), null);
+        if (result != null) {
+            ResultFlyweight.send(channel, t.correlationId(), result);
+        }
     }
 
-    /** An encoded answer to a TASK frame. */
-    private record Reply(byte type, byte[] bytes) {}
-
-    private Reply run(Task task, Wire.Frame f, ai.djl.ndarray.NDManager taskManager) throws IOException {
+    /** The encoded result, or null when the arguments could not be decoded (then TASK_FAILED was sent). */
+    private byte[] run(Task fn, TaskFlyweight t, String allow, NDManager taskManager) throws IOException {
+        long id = t.correlationId();
         Object[] args;
         try {
-            args = (Object[]) codec.decode(f.b(), taskManager, f.allow()); // null: the codec's root manager
-        } catch (Throwable t) {
-            ChunkResult.rethrowIfFatal(t);
-            return new Reply(Wire.TASK_FAILED, encodeThrowable(new IOException("the worker could not decode the "
-                    + "arguments: " + t.getMessage(), t), f.allow()));
+            // a null manager: the codec's root manager
+            args = (Object[]) codec.decode(t.body(), t.argumentsOffset(), t.argumentsLength(), taskManager, allow);
+        } catch (Throwable e) {
+            ChunkResult.rethrowIfFatal(e);
+            TaskFailedFlyweight.send(channel, id, TaskFailedFlyweight.ARGUMENTS_UNDECODABLE, encodeThrowable(
+                    new IOException("the worker could not decode the arguments: " + e.getMessage(), e), allow));
+            return null;
         }
-        return new Reply(Wire.RESULT, encodeResult(ChunkResult.run(task, context, args), f.allow()));
+        return encodeResult(ChunkResult.run(fn, context, args), allow);
     }
 
-    /** The frame's function: decoded and kept under its id, or the one kept earlier. */
-    private Task function(Wire.Frame f) throws IOException {
-        if (f.a().length == 0) {
-            Task kept = functions.get(f.aux());
+    /** The task's function: decoded (and kept under its id unless uncached), or the one kept earlier. */
+    private Task function(TaskFlyweight t, String allow) throws IOException, UnknownFunction {
+        int id = t.functionId();
+        if (!t.carriesFunction()) {
+            Task kept = functions.get(id);
             if (kept == null) {
-                throw new IOException("this worker holds no function with id " + f.aux());
+                throw new UnknownFunction(id);
             }
             return kept;
         }
-        Task task = (Task) codec.decode(f.a(), null, f.allow());
-        if (f.aux() >= 0) {
-            functions.put(f.aux(), task);
+        Task fn = (Task) codec.decode(t.body(), t.functionOffset(), t.functionLength(), null, allow);
+        if (id != TaskFlyweight.UNCACHED) {
+            functions.put(id, fn);
         }
-        return task;
+        return fn;
     }
 
-    private void failTask(Wire.Frame f, int aux, Throwable error) throws IOException {
-        wire.send(Wire.TASK_FAILED, f.id(), aux, encodeThrowable(error, f.allow()), null);
+    /** The parent named a function id this worker does not hold; it sends the function again. */
+    private static final class UnknownFunction extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UnknownFunction(int id) {
+            super("this worker holds no function with id " + id);
+        }
     }
 
     /** Encodes the result; values or errors that cannot be encoded are replaced item by item. */

@@ -1,9 +1,11 @@
 package dev.tessera.pool.internal;
 
+import dev.tessera.pool.internal.protocol.LaunchSettings;
+
 /**
  * Who is running the current code: the parent (depth 0) or a worker (depth >= 1), its name and slot,
  * and how many CPUs it may use for nested parallelism. Thread workers carry it in a thread-local;
- * a worker JVM sets the process-wide value once at start-up from system properties.
+ * a worker JVM starts with the process-wide value of its {@link LaunchSettings}.
  *
  * @param name worker name, {@code "main"} outside any worker
  * @param slot worker slot index, -1 outside any worker
@@ -11,11 +13,8 @@ package dev.tessera.pool.internal;
  * @param cpuBudget CPUs nested parallelism may use here (max(cpus / nJobs, 1) inside workers)
  */
 public record WorkerScope(String name, int slot, int depth, int cpuBudget) implements java.io.Serializable {
-    public static final String DEPTH_PROPERTY = "tessera.pool.depth";
-    public static final String CPUS_PROPERTY = "tessera.pool.cpus";
-
     private static final ThreadLocal<WorkerScope> THREAD = new InheritableThreadLocal<>();
-    private static volatile WorkerScope process = fromSystemProperties();
+    private static volatile WorkerScope process = of(LaunchSettings.ofThisJvm());
 
     /** Returns the scope of the calling thread. */
     public static WorkerScope current() {
@@ -46,11 +45,12 @@ public record WorkerScope(String name, int slot, int depth, int cpuBudget) imple
         return depth > 0;
     }
 
-    private static WorkerScope fromSystemProperties() {
-        int cpus = Runtime.getRuntime().availableProcessors();
-        int depth = Integer.getInteger(DEPTH_PROPERTY, 0);
-        int budget = Integer.getInteger(CPUS_PROPERTY, cpus);
-        return new WorkerScope(depth == 0 ? "main" : System.getProperty("tessera.pool.worker", "worker"),
-                Integer.getInteger("tessera.pool.slot", -1), depth, budget);
+    private static WorkerScope of(LaunchSettings s) {
+        return new WorkerScope(s.workerName(), s.slot(), s.depth(), s.cpuBudget());
+    }
+
+    /** The launch settings of a worker JVM of this scope, in a pool with these allow patterns and tensor mode. */
+    LaunchSettings launchSettings(java.util.List<String> allowPatterns, boolean copyTensors) {
+        return new LaunchSettings(name, slot, depth, cpuBudget, allowPatterns, copyTensors);
     }
 }

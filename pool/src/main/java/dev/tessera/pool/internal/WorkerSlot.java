@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
  * runs them on the worker (the thread itself, or a worker JVM it talks to). The slot outlives the
  * workers it hosts: a crashed or retired worker is replaced in the same slot, with the same context.
  */
-public abstract class WorkerSlot implements Runnable {
+abstract class WorkerSlot implements Runnable {
     protected final PoolCore core;
     protected final int index;
     private final WorkerScope parentScope;

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.tessera.pool.AsyncResult;
-import dev.tessera.pool.Parallel;
+import dev.tessera.pool.parallel.Parallel;
 import dev.tessera.pool.ProcessPool;
 import dev.tessera.pool.SequentialPool;
 import dev.tessera.pool.SerializableCallable;

@@ -1,10 +1,11 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.example.usercode.UserTasks;
 import com.example.usercode.UserTasks.Point;
-import dev.tessera.pool.Parallel.Backend;
+import com.example.usercode.UserTasks;
+import dev.tessera.pool.ProcessLeakCheck;
+import dev.tessera.pool.parallel.Parallel.Backend;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;

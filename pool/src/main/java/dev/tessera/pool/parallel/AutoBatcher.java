@@ -1,4 +1,4 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
 import java.util.Locale;
 import java.util.function.Consumer;

@@ -1,11 +1,17 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tessera.pool.Parallel.Backend;
+import dev.tessera.pool.ProcessLeakCheck;
+import dev.tessera.pool.SerializableCallable;
+import dev.tessera.pool.Signals;
+import dev.tessera.pool.TaskFailedException;
+import dev.tessera.pool.TaskTimeoutException;
+import dev.tessera.pool.Worker;
+import dev.tessera.pool.parallel.Parallel.Backend;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

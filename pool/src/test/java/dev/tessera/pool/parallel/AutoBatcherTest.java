@@ -1,4 +1,4 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,6 +1,9 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
-import dev.tessera.pool.ParallelBackend.Batch;
+import dev.tessera.pool.SerializableCallable;
+import dev.tessera.pool.SerializableFunction;
+import dev.tessera.pool.TaskTimeoutException;
+import dev.tessera.pool.parallel.ParallelBackend.Batch;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -1,6 +1,12 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
-import dev.tessera.pool.internal.Chunk;
+import dev.tessera.pool.BatchSubmitter;
+import dev.tessera.pool.Initializer;
+import dev.tessera.pool.PoolException;
+import dev.tessera.pool.SerializableCallable;
+import dev.tessera.pool.SerializableFunction;
+import dev.tessera.pool.TaskFailedException;
+import dev.tessera.pool.internal.Outcomes;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -152,8 +158,8 @@ public interface ParallelBackend extends AutoCloseable {
         private final AtomicInteger state = new AtomicInteger(QUEUED);
         private volatile long startedNanos;
         private volatile String workerName = "?";
-        /** The chunk a built-in pool backend runs this batch as; cancelling the batch cancels it. */
-        private volatile Chunk chunk;
+        /** The pool batch a built-in pool backend runs this batch as; cancelling the batch cancels it. */
+        private volatile BatchSubmitter.Submission chunk;
         /** The thread inside {@link #run()}, interrupted on cancellation; guarded by {@code this}. */
         private Thread runner;
         /** Whether {@link #cancel} interrupted {@link #runner}; guarded by {@code this}. */
@@ -299,9 +305,18 @@ public interface ParallelBackend extends AutoCloseable {
             }
         }
 
-        /** Runs this batch as {@code chunk} of a built-in pool: its start time, worker and cancellation. */
-        void runAs(Chunk chunk) {
+        /**
+         * Runs this batch as {@code chunk} of a built-in pool: its start time, worker and cancellation.
+         *
+         * @return whether the batch already has its outcome (or was cancelled, which now cancels the chunk too)
+         */
+        boolean runAs(BatchSubmitter.Submission chunk) {
             this.chunk = chunk;
+            int s = state.get();
+            if (s == CANCELLED) {
+                chunk.cancel(new java.util.concurrent.CancellationException("cancelled before it was submitted"));
+            }
+            return s == DONE || s == CANCELLED;
         }
 
         /**
@@ -312,7 +327,7 @@ public interface ParallelBackend extends AutoCloseable {
             if (!state.compareAndSet(QUEUED, CANCELLED) && !state.compareAndSet(RUNNING, CANCELLED)) {
                 return;
             }
-            Chunk c = chunk;
+            BatchSubmitter.Submission c = chunk;
             if (c != null) {
                 c.cancel(reason);
             }
@@ -326,18 +341,18 @@ public interface ParallelBackend extends AutoCloseable {
 
         /** When a worker took the batch ({@link System#nanoTime()}), or 0 while it is queued. */
         long startedNanos() {
-            Chunk c = chunk;
+            BatchSubmitter.Submission c = chunk;
             return c != null ? c.startedNanos() : startedNanos;
         }
 
         String workerName() {
-            Chunk c = chunk;
+            BatchSubmitter.Submission c = chunk;
             return c != null ? c.workerName() : workerName;
         }
 
         /** Human description used in exception messages. */
         String describe() {
-            Chunk c = chunk;
+            BatchSubmitter.Submission c = chunk;
             if (c != null) {
                 return c.describe();
             }

@@ -1,4 +1,4 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
 import java.io.PrintStream;
 import java.util.Locale;

@@ -1,5 +1,6 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
+import dev.tessera.pool.internal.NoParallelScope;
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -101,6 +102,12 @@ public final class ParallelConfig {
         return new Scope(frame);
     }
 
+    /** Enters a scope that forces sequential execution ({@link Parallel#noParallel()}), for pools too. */
+    static Scope pushNoParallel() {
+        NoParallelScope.enter();
+        return push(new Frame(CURRENT.get(), null, null, null, null, null, true));
+    }
+
     /** An entered configuration scope; closing it restores the enclosing one. */
     public static final class Scope implements AutoCloseable {
         private final Frame frame;
@@ -123,6 +130,9 @@ public final class ParallelConfig {
             CURRENT.set(frame.parent());
             if (frame.parent() == null) {
                 CURRENT.remove();
+            }
+            if (frame.sequentialOnly()) {
+                NoParallelScope.exit();
             }
         }
     }

@@ -1,9 +1,21 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
+import dev.tessera.pool.Initializer;
+import dev.tessera.pool.Pools;
+import dev.tessera.pool.ProcessPool;
+import dev.tessera.pool.SequentialPool;
+import dev.tessera.pool.SerializableCallable;
+import dev.tessera.pool.SerializableFunction;
+import dev.tessera.pool.TaskFailedException;
+import dev.tessera.pool.TaskTimeoutException;
+import dev.tessera.pool.WorkerCrashedException;
+import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.stream.StreamSupport;
@@ -20,7 +32,8 @@ import java.util.stream.StreamSupport;
  * }
  * }</pre>
  *
- * <p>Effective configuration, resolved at {@link Parallel.Builder#build()}: explicit builder values,
+ * <p>Effective configuration, resolved once at {@link Parallel.Builder#build()} into one immutable value
+ * that later scopes do not change and that the backend and its workers are configured with: explicit builder values,
  * then the enclosing {@link #config()} scope, then the defaults (nJobs 1, processes). A negative nJobs
  * means {@code cpus + 1 + nJobs} (-1 all CPUs, -2 all but one); an effective value of 1 runs
  * sequentially; {@code require(SHAREDMEM)} or {@code prefer(THREADS)} select threads, and an explicit
@@ -76,129 +89,27 @@ public final class Parallel implements AutoCloseable {
         GENERATOR_UNORDERED
     }
 
-    private final String backendName;
+    private final ParallelSettings settings;
     private final ParallelBackend backend;
-    private final int nJobs;
-    private final int batchSize;
-    private final String preDispatch;
-    private final int preDispatchTasks;
-    private final ReturnAs returnAs;
-    private final Duration timeout;
-    private final int verbose;
-    private final Consumer<String> progressSink;
-    private final boolean progressBar;
-    private final ParallelBackend.Settings settings;
     private boolean configured;
     private int liveRuns;
     private boolean closed;
 
-    private Parallel(Builder b, ParallelConfig.Frame scope) {
-        Choice choice = choose(b, scope);
-        this.backendName = choice.name();
-        this.backend = choice.backend();
-        this.nJobs = choice.nJobs();
-        this.batchSize = b.batchSize;
-        this.preDispatch = b.preDispatch;
-        this.preDispatchTasks = evalPreDispatch(b.preDispatch, nJobs);
-        this.returnAs = b.returnAs;
-        this.timeout = inherit(b.timeout, scope, ParallelConfig.Frame::timeout, null);
-        this.verbose = inherit(b.verbose, scope, ParallelConfig.Frame::verbose, 0);
-        this.progressSink = b.progressSink;
-        this.progressBar = b.progressBar != null ? b.progressBar
-                : this.verbose > 0 && System.console() != null && System.console().isTerminal();
-        this.settings = b.settings(nJobs, scope);
-        if (timeout != null && !backend.supportsTimeout() && !backendName.equals(SEQUENTIAL)) {
+    private Parallel(ParallelSettings settings, ParallelBackend backend) {
+        this.settings = settings;
+        this.backend = backend;
+        if (settings.timeout() != null && !backend.supportsTimeout() && !settings.backendName().equals(SEQUENTIAL)) {
             org.slf4j.LoggerFactory.getLogger(Parallel.class).warn("backend '{}' does not support timeouts; "
-                    + "timeout={} is not enforced", backendName, timeout);
+                    + "timeout={} is not enforced", settings.backendName(), settings.timeout());
         }
-    }
-
-    /** The backend's name, its instance (owned by the Parallel being built) and the effective nJobs. */
-    private record Choice(String name, ParallelBackend backend, int nJobs) {}
-
-    /**
-     * Resolves the backend and nJobs: the builder's, the scope's or the default values, then nesting,
-     * sequential scopes and nJobs=1, then {@code require}, then the backend's own {@code effectiveNJobs}.
-     * Every backend instance made on the way but not chosen is closed.
-     */
-    private static Choice choose(Builder b, ParallelConfig.Frame scope) {
-        ParallelBackend explicit = b.backendName == null ? null : explicitBackend(b);
-        int n = requestedJobs(b, scope);
-        String wanted = wantedBackend(b, scope, n);
-        ParallelBackend chosen = wanted.equals(b.backendName) ? explicit : Backends.create(wanted, b.poolOptions);
-        if (explicit != null && chosen != explicit) {
-            explicit.close();
-        }
-        if (b.require == Require.SHAREDMEM && !chosen.supportsSharedMemory()) {
-            chosen.close(); // only a scope's or the default backend gets here: an explicit one was rejected
-            return choose(THREADS, Backends.create(THREADS, b.poolOptions), n, b);
-        }
-        return choose(wanted, chosen, n, b);
-    }
-
-    private static Choice choose(String name, ParallelBackend backend, int n, Builder b) {
-        int effective = backend.effectiveNJobs(n);
-        if (effective < 1 || effective > n) {
-            backend.close();
-            throw new IllegalStateException("backend '" + name + "' returned effectiveNJobs(" + n + ")=" + effective
-                    + " (expected 1.." + n + ")");
-        }
-        if (effective == 1 && !name.equals(SEQUENTIAL)) {
-            backend.close(); // joblib runs one worker's worth sequentially
-            return new Choice(SEQUENTIAL, Backends.create(SEQUENTIAL, b.poolOptions), 1);
-        }
-        return new Choice(name, backend, effective);
-    }
-
-    /** nJobs as asked (builder, scope, default 1), negative values counted from the CPUs, capped in a worker. */
-    private static int requestedJobs(Builder b, ParallelConfig.Frame scope) {
-        int requested = inherit(b.nJobs, scope, ParallelConfig.Frame::nJobs, 1);
-        int cpus = Worker.cpuBudget();
-        int n = requested < 0 ? Math.max(cpus + 1 + requested, 1) : requested;
-        return Worker.nestingDepth() >= 1 ? Math.min(n, cpus) : n; // a worker's share of the machine, never more
-    }
-
-    /** The backend's name after nesting and sequential rules, before {@code require} is checked. */
-    private static String wantedBackend(Builder b, ParallelConfig.Frame scope, int n) {
-        String wanted = inherit(b.backendName, scope, ParallelConfig.Frame::backendName,
-                Backends.nameOf(b.prefer == Prefer.THREADS ? Backend.THREADS : Backend.PROCESSES));
-        int depth = Worker.nestingDepth();
-        if (depth >= 1) {
-            // processes and registered backends become threads one level down; two levels down, sequential
-            wanted = depth >= 2 || wanted.equals(SEQUENTIAL) ? SEQUENTIAL : THREADS;
-        }
-        return scope != null && scope.forcesSequential() || n == 1 ? SEQUENTIAL : wanted;
     }
 
     private static final String SEQUENTIAL = Backends.nameOf(Backend.SEQUENTIAL);
-    private static final String THREADS = Backends.nameOf(Backend.THREADS);
-
-    /** The backend the builder names, rejected if it contradicts {@code require} (joblib's ValueError). */
-    private static ParallelBackend explicitBackend(Builder b) {
-        ParallelBackend backend = Backends.create(b.backendName, b.poolOptions);
-        if (b.require == Require.SHAREDMEM && !backend.supportsSharedMemory()) {
-            backend.close();
-            throw new IllegalArgumentException("backend=" + label(b.backendName) + " contradicts require=SHAREDMEM: "
-                    + "its tasks do not see the caller's objects (drop optBackend to get threads, or pick a backend "
-                    + "that supports shared memory such as THREADS)");
-        }
-        return backend;
-    }
 
     /** The enum name of a built-in backend, or the registered name of another. */
-    private static String label(String name) {
+    static String label(String name) {
         Backend builtin = Backends.builtin(name);
         return builtin != null ? builtin.name() : "'" + name + "'";
-    }
-
-    /** The builder's value, else the innermost enclosing {@link ParallelConfig}'s, else the default. */
-    private static <T> T inherit(T explicit, ParallelConfig.Frame scope,
-            java.util.function.Function<ParallelConfig.Frame, T> get, T fallback) {
-        if (explicit != null) {
-            return explicit;
-        }
-        T inherited = scope == null ? null : scope.find(get);
-        return inherited != null ? inherited : fallback;
     }
 
     static int checkVerbose(int verbose) {
@@ -263,7 +174,7 @@ public final class Parallel implements AutoCloseable {
      * shared {@link SequentialPool} (pynitride's {@code FakePool}).
      */
     public static ParallelConfig.Scope noParallel() {
-        return ParallelConfig.push(new ParallelConfig.Frame(ParallelConfig.current(), null, null, null, null, null, true));
+        return ParallelConfig.pushNoParallel();
     }
 
     /** joblib's {@code delayed(fn)(arg)}: a serializable call of {@code fn} with {@code arg}. */
@@ -300,18 +211,18 @@ public final class Parallel implements AutoCloseable {
      * for a registered backend ({@link #backendName()} says which).
      */
     public Backend backend() {
-        Backend builtin = Backends.builtin(backendName);
+        Backend builtin = Backends.builtin(settings.backendName());
         return builtin != null ? builtin : Backend.CUSTOM;
     }
 
     /** The name of the backend this instance uses: {@code sequential}, {@code threads}, {@code processes} or a registered name. */
     public String backendName() {
-        return backendName;
+        return settings.backendName();
     }
 
     /** The number of concurrent workers this instance uses (1 when sequential). */
     public int nJobs() {
-        return nJobs;
+        return settings.nJobs();
     }
 
     /**
@@ -325,7 +236,7 @@ public final class Parallel implements AutoCloseable {
      */
     public <R> List<R> call(Iterable<? extends SerializableCallable<? extends R>> tasks) {
         List<R> out = new ArrayList<>();
-        Iterator<R> it = start(tasks.iterator(), returnAs != ReturnAs.GENERATOR_UNORDERED);
+        Iterator<R> it = start(tasks.iterator(), settings.returnAs() != ReturnAs.GENERATOR_UNORDERED);
         it.forEachRemaining(out::add);
         return out;
     }
@@ -335,7 +246,7 @@ public final class Parallel implements AutoCloseable {
      * Only {@code preDispatch} tasks are pulled ahead of the consumer.
      */
     public <R> Iterator<R> iterate(Iterable<? extends SerializableCallable<? extends R>> tasks) {
-        return start(tasks.iterator(), returnAs != ReturnAs.GENERATOR_UNORDERED);
+        return start(tasks.iterator(), settings.returnAs() != ReturnAs.GENERATOR_UNORDERED);
     }
 
     /** {@code call} of {@code delayed(fn, arg)} for every argument. */
@@ -349,15 +260,17 @@ public final class Parallel implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("this Parallel is closed; build a new one");
         }
-        Progress progress = new Progress(verbose, progressSink, progressBar, "[Parallel(n_jobs=" + nJobs + ")]: ");
-        progress.print("Using backend " + label(backendName) + " with " + nJobs + " concurrent workers.");
+        ParallelSettings s = settings;
+        Progress progress = new Progress(s.verbose(), s.progressSink(), s.progressBar(),
+                "[Parallel(n_jobs=" + s.nJobs() + ")]: ");
+        progress.print("Using backend " + label(s.backendName()) + " with " + s.nJobs() + " concurrent workers.");
         if (!configured) {
-            backend.configure(settings); // starts the workers once; they serve every later call
+            backend.configure(s.backendSettings()); // starts the workers once; they serve every later call
             configured = true;
         }
         liveRuns++;
-        return new ParallelRun<>(backend, this::runEnded, tasks, ordered, batchSize, preDispatchTasks, timeout,
-                progress);
+        return new ParallelRun<>(backend, this::runEnded, tasks, ordered, s.batchSize(), s.preDispatchTasks(),
+                s.timeout(), progress);
     }
 
     /** A call ended; returns whether another call (a generator still being consumed) is live. */
@@ -377,26 +290,31 @@ public final class Parallel implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Parallel[backend=" + label(backendName) + ", nJobs=" + nJobs + ", preDispatch=" + preDispatch + "]";
+        return "Parallel[backend=" + label(settings.backendName()) + ", nJobs=" + settings.nJobs() + ", preDispatch="
+                + settings.preDispatch() + "]";
     }
 
     /** Builds a {@link Parallel}; every option is optional. Not thread-safe. */
     public static final class Builder {
-        private Integer nJobs;
-        private String backendName;
-        private Prefer prefer = Prefer.PROCESSES;
-        private Require require = Require.NONE;
-        private int batchSize;
-        private String preDispatch = "2*n_jobs";
-        private ReturnAs returnAs = ReturnAs.LIST;
-        private Duration timeout;
-        private Integer verbose;
-        private Consumer<String> progressSink = System.err::println;
-        private Boolean progressBar;
-        private Consumer<PoolOptions<?>> poolOptions = o -> {};
-        /** Holds and checks the worker options, with the rules of the process pool builders. */
+        Integer nJobs;
+        String backendName;
+        Prefer prefer = Prefer.PROCESSES;
+        Require require = Require.NONE;
+        int batchSize;
+        String preDispatch = "2*n_jobs";
+        ReturnAs returnAs = ReturnAs.LIST;
+        Duration timeout;
+        Integer verbose;
+        Consumer<String> progressSink = System.err::println;
+        Boolean progressBar;
+        /** Checks the worker options with the rules of the process pool builders (it is never built). */
         private final ProcessPool.Builder workerOptions = ProcessPool.builder();
-        private int innerMaxNumThreads;
+        Initializer initializer;
+        Object[] initArgs = new Object[0];
+        final Map<String, String> env = new LinkedHashMap<>();
+        final List<String> jvmOptions = new ArrayList<>();
+        final List<String> allowPatterns = new ArrayList<>();
+        int innerMaxNumThreads;
 
         private Builder() {}
 
@@ -490,6 +408,8 @@ public final class Parallel implements AutoCloseable {
          */
         public Builder optInitializer(Initializer initializer, Object... initArgs) {
             workerOptions.optInitializer(initializer, initArgs);
+            this.initializer = initializer;
+            this.initArgs = initArgs == null ? new Object[0] : initArgs.clone();
             return this;
         }
 
@@ -499,12 +419,14 @@ public final class Parallel implements AutoCloseable {
          */
         public Builder optEnv(String name, String value) {
             workerOptions.optEnv(name, value);
+            env.put(name, value);
             return this;
         }
 
         /** Extra JVM options for every worker JVM (the process backend), e.g. {@code -Xmx2g}; default none. */
         public Builder optJvmOptions(String... options) {
             workerOptions.optJvmOptions(options);
+            jvmOptions.addAll(List.of(options));
             return this;
         }
 
@@ -514,7 +436,7 @@ public final class Parallel implements AutoCloseable {
          * {@code dev.tessera.**}; added to those of the enclosing {@link ParallelConfig} scopes.
          */
         public Builder optAllowPatterns(String... patterns) {
-            workerOptions.optAllowPatterns(patterns);
+            allowPatterns.addAll(AllowPatterns.check(patterns));
             return this;
         }
 
@@ -532,24 +454,6 @@ public final class Parallel implements AutoCloseable {
             return this;
         }
 
-        ParallelBackend.Settings settings(int nJobs, ParallelConfig.Frame scope) {
-            java.util.LinkedHashSet<String> allow = new java.util.LinkedHashSet<>(workerOptions.allowPatterns);
-            for (ParallelConfig.Frame f = scope; f != null; f = f.parent()) {
-                if (f.allowPatterns() != null) {
-                    allow.addAll(f.allowPatterns());
-                }
-            }
-            return new ParallelBackend.Settings(nJobs, workerOptions.initializer,
-                    java.util.Arrays.asList(workerOptions.initArgs), workerOptions.env, workerOptions.jvmOptions,
-                    innerMaxNumThreads, List.copyOf(allow));
-        }
-
-        /** Further options for the pool this instance starts (used by tests and benchmarks). */
-        Builder poolOptions(Consumer<PoolOptions<?>> poolOptions) {
-            this.poolOptions = Objects.requireNonNull(poolOptions, "poolOptions");
-            return this;
-        }
-
         /**
          * Resolves the configuration (builder, then the enclosing {@link Parallel#config()} scope, then the
          * defaults) and creates the backend; pools start on the first call, not here.
@@ -558,7 +462,9 @@ public final class Parallel implements AutoCloseable {
          * @throws IllegalStateException if a registered backend reports an effective nJobs outside 1..nJobs
          */
         public Parallel build() {
-            return new Parallel(this, ParallelConfig.current());
+            ParallelSettings.Environment env = ParallelSettings.Environment.capture();
+            ParallelSettings.Choice choice = ParallelSettings.choose(this, env);
+            return new Parallel(ParallelSettings.conclude(this, env, choice), choice.backend());
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tessera.pool.Parallel.Backend;
-import dev.tessera.pool.Parallel.ReturnAs;
+import dev.tessera.pool.SerializableCallable;
+import dev.tessera.pool.TaskFailedException;
+import dev.tessera.pool.TaskTimeoutException;
+import dev.tessera.pool.Worker;
+import dev.tessera.pool.parallel.Parallel.Backend;
+import dev.tessera.pool.parallel.Parallel.ReturnAs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;

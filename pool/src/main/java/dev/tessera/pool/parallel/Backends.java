@@ -1,8 +1,12 @@
-package dev.tessera.pool;
+package dev.tessera.pool.parallel;
 
-import dev.tessera.pool.internal.Chunk;
-import dev.tessera.pool.internal.ChunkResult;
-import dev.tessera.pool.internal.ChunkSink;
+import dev.tessera.pool.BatchSubmitter;
+import dev.tessera.pool.PoolException;
+import dev.tessera.pool.ProcessPool;
+import dev.tessera.pool.SerializableCallable;
+import dev.tessera.pool.SerializableFunction;
+import dev.tessera.pool.ThreadPool;
+import dev.tessera.pool.WorkerPool;
 import dev.tessera.pool.internal.ProcessConfig;
 import java.util.Locale;
 import java.util.Map;
@@ -11,7 +15,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -80,11 +83,11 @@ final class Backends {
         }
     }
 
-    /** A new instance of the backend called {@code name}; built-in pools get {@code poolOptions} too. */
-    static ParallelBackend create(String name, Consumer<PoolOptions<?>> poolOptions) {
+    /** A new instance of the backend called {@code name}. */
+    static ParallelBackend create(String name) {
         Parallel.Backend b = builtin(name);
         if (b != null) {
-            return b == Parallel.Backend.SEQUENTIAL ? new Sequential() : new OnPool(b == Parallel.Backend.PROCESSES, poolOptions);
+            return b == Parallel.Backend.SEQUENTIAL ? new Sequential() : new OnPool(b == Parallel.Backend.PROCESSES);
         }
         Supplier<? extends ParallelBackend> factory = REGISTERED.get(checkKnown(name));
         ParallelBackend backend = factory.get();
@@ -142,16 +145,21 @@ final class Backends {
         }
     }
 
-    /** Runs batches as chunks of a thread or process pool that this backend starts in {@link #configure}. */
+    /**
+     * Runs batches on a thread or process pool that this backend starts in {@link #configure}, through the
+     * pools' public {@link BatchSubmitter}.
+     */
     static final class OnPool implements ParallelBackend {
-        private final boolean processes;
-        private final Consumer<PoolOptions<?>> poolOptions;
-        private final Set<Chunk> inFlight = ConcurrentHashMap.newKeySet();
-        private volatile AbstractPool pool;
+        /** The function of a batch whose arguments are the tasks themselves: one instance, sent once per worker. */
+        private static final SerializableFunction<Object, Object> CALL = task -> ((SerializableCallable<?>) task).call();
 
-        OnPool(boolean processes, Consumer<PoolOptions<?>> poolOptions) {
+        private final boolean processes;
+        private final Set<BatchSubmitter.Submission> inFlight = ConcurrentHashMap.newKeySet();
+        private volatile WorkerPool pool;
+        private volatile BatchSubmitter submitter;
+
+        OnPool(boolean processes) {
             this.processes = processes;
-            this.poolOptions = poolOptions;
         }
 
         @Override
@@ -161,17 +169,26 @@ final class Backends {
 
         @Override
         public void configure(Settings s) {
-            PoolOptions<?> b = processes ? processOptions(s) : ThreadPool.builder().optName("parallel-threads");
-            b.optWorkers(s.nJobs());
-            if (s.initializer() != null) {
-                b.optInitializer(s.initializer(), s.initArgs().toArray());
+            if (processes) {
+                ProcessPool p = processOptions(s).build();
+                pool = p;
+                submitter = p;
+            } else {
+                ThreadPool.Builder b = ThreadPool.builder().optName("parallel-threads").optWorkers(s.nJobs());
+                if (s.initializer() != null) {
+                    b.optInitializer(s.initializer(), s.initArgs().toArray());
+                }
+                ThreadPool p = b.build();
+                pool = p;
+                submitter = p;
             }
-            poolOptions.accept(b);
-            pool = b instanceof ThreadPool.Builder t ? t.build() : ((ProcessPool.Builder) b).build();
         }
 
         private static ProcessPool.Builder processOptions(Settings s) {
-            ProcessPool.Builder p = ProcessPool.builder().optName("parallel-processes");
+            ProcessPool.Builder p = ProcessPool.builder().optName("parallel-processes").optWorkers(s.nJobs());
+            if (s.initializer() != null) {
+                p.optInitializer(s.initializer(), s.initArgs().toArray());
+            }
             s.env().forEach(p::optEnv);
             p.optJvmOptions(s.jvmOptions().toArray(String[]::new));
             if (s.innerMaxNumThreads() > 0) {
@@ -193,44 +210,41 @@ final class Backends {
 
         @Override
         public void submit(Batch batch) {
-            AbstractPool p = pool;
+            BatchSubmitter p = submitter;
             if (p == null) {
                 throw new IllegalStateException("backend not configured (Parallel calls configure() first)");
             }
             boolean delayed = batch.fn != null;
-            Chunk chunk = new Chunk(p.ids.next(), delayed ? Tasks.of(batch.fn) : Tasks.CALLABLE,
-                    delayed ? batch.fn : Tasks.CALLABLE, batch.args, batch.firstIndex, new ChunkSink() {
-                        @Override
-                        public void onResult(Chunk c, ChunkResult r) {
-                            inFlight.remove(c);
-                            RuntimeException failure = Outcomes.firstFailure(c, r);
-                            if (failure != null) {
-                                batch.failWith(failure);
-                            } else {
-                                batch.finish(r.values());
-                            }
-                        }
+            @SuppressWarnings("unchecked")
+            SerializableFunction<Object, Object> fn = delayed ? (SerializableFunction<Object, Object>) batch.fn : CALL;
+            // the batch gets its outcome before the submission leaves inFlight, so the check after add() below
+            // sees every outcome that came too early to find the submission there
+            BatchSubmitter.Submission[] self = new BatchSubmitter.Submission[1];
+            BatchSubmitter.Listener listener = new BatchSubmitter.Listener() {
+                @Override
+                public void onResult(Object[] values) {
+                    batch.finish(values);
+                    inFlight.remove(self[0]);
+                }
 
-                        @Override
-                        public void onFailure(Chunk c, RuntimeException failure) {
-                            inFlight.remove(c);
-                            batch.failWith(failure);
-                        }
-                    });
-            batch.runAs(chunk);
-            inFlight.add(chunk);
-            try {
-                p.engine.submit(chunk);
-            } catch (RuntimeException e) {
-                inFlight.remove(chunk);
-                throw e;
+                @Override
+                public void onFailure(RuntimeException failure) {
+                    batch.failWith(failure);
+                    inFlight.remove(self[0]);
+                }
+            };
+            BatchSubmitter.Submission submission = p.submitBatch(fn, batch.args, batch.firstIndex, listener);
+            self[0] = submission;
+            inFlight.add(submission);
+            if (batch.runAs(submission)) {
+                inFlight.remove(submission); // it finished (or was cancelled) before we got here
             }
         }
 
         @Override
         public void abortEverything() {
             CancellationException reason = new CancellationException("cancelled: a Parallel call on this pool failed");
-            for (Chunk c : inFlight) {
+            for (BatchSubmitter.Submission c : inFlight) {
                 c.cancel(reason); // a running thread is interrupted, a running worker JVM killed and replaced
             }
             inFlight.clear();
@@ -248,7 +262,7 @@ final class Backends {
 
         @Override
         public void close() {
-            AbstractPool p = pool;
+            WorkerPool p = pool;
             if (p != null) {
                 p.close();
             }
