@@ -139,6 +139,7 @@ public final class SlotRing {
     /** Gives up a claimed position without a message: consumers skip it. */
     public void abandon(long position) {
         QueueDescriptor.putStateRelease(region, slotOffset(position), QueueDescriptor.empty(position + capacity));
+        QueueDescriptor.casHead(region, position); // if consumers wait right here, let the head pass at once
     }
 
     // ---- consumers
@@ -149,6 +150,16 @@ public final class SlotRing {
      * @return its bytes, or null if none is published at the head yet
      */
     public byte[] tryPoll() {
+        long pos = tryClaimRead();
+        return pos < 0 ? null : takeClaimed(pos);
+    }
+
+    /**
+     * Claims the message at the head for reading.
+     *
+     * @return the claimed position, or -1 if none is published at the head yet
+     */
+    public long tryClaimRead() {
         while (true) {
             long pos = QueueDescriptor.getHeadVolatile(region);
             long off = slotOffset(pos);
@@ -158,14 +169,19 @@ public final class SlotRing {
             if (d == 0 && kind == KIND_FULL) {
                 if (QueueDescriptor.casState(region, off, s, QueueDescriptor.reading(pos, self))) {
                     QueueDescriptor.casHead(region, pos);
-                    return take(off, pos);
+                    return pos;
                 }
             } else if (d > 0 || (d == 0 && kind == KIND_READING)) {
                 QueueDescriptor.casHead(region, pos); // consumed or claimed already: help the head along
             } else {
-                return null; // not yet written (EMPTY or WRITING), or the slot still holds the previous lap
+                return -1; // not yet written (EMPTY or WRITING), or the slot still holds the previous lap
             }
         }
+    }
+
+    /** Copies out the message at a position this ring claimed for reading, and frees its slot. */
+    public byte[] takeClaimed(long position) {
+        return take(slotOffset(position), position);
     }
 
     private byte[] take(long off, long pos) {
