@@ -98,6 +98,22 @@ public final class ChildJvm implements AutoCloseable {
         waitExit();
     }
 
+    /**
+     * SIGKILL sent with {@code kill -9} (not {@link Process#destroyForcibly()}, which also closes the pipes), then
+     * wait until the kernel has reaped it; what it printed before dying can still be read.
+     */
+    public void kill9KeepingOutput() throws IOException {
+        try {
+            Process kill = new ProcessBuilder("kill", "-9", Long.toString(process.pid())).start();
+            if (!kill.waitFor(30, TimeUnit.SECONDS) || !process.waitFor(30, TimeUnit.SECONDS)) {
+                throw new AssertionError("child " + process.pid() + " did not die of kill -9 within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     public String stderrText() {
         try {
             return Files.readString(stderr);
