@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,7 +19,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ChildJvm implements AutoCloseable {
     private final Process process;
+    private static final String EOF = new String("end of output"); // compared by identity
+    /** The longest a test waits for one line of a child: every cross-process wait is bounded. */
+    static final long LINE_TIMEOUT_SECONDS = 60;
     private final BufferedReader out;
+    private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final PrintWriter in;
     private final Path stderr;
 
@@ -26,6 +32,22 @@ public final class ChildJvm implements AutoCloseable {
         this.stderr = stderr;
         this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+        Thread pump = new Thread(this::pumpLines, "child-" + process.pid() + "-stdout");
+        pump.setDaemon(true);
+        pump.start();
+    }
+
+    /** Reads the child's stdout on its own thread, so that a test waits for a line with a timeout. */
+    private void pumpLines() {
+        try {
+            for (String line = out.readLine(); line != null; line = out.readLine()) {
+                lines.add(line);
+            }
+        } catch (IOException e) {
+            // the pipe was closed by destroyForcibly(): the output ends here
+        } finally {
+            lines.add(EOF);
+        }
     }
 
     public static ChildJvm start(Path shmDir, String... args) throws IOException {
@@ -52,7 +74,21 @@ public final class ChildJvm implements AutoCloseable {
     }
 
     private String readLineOrNull(boolean required) throws IOException {
-        String line = out.readLine();
+        String line;
+        try {
+            line = lines.poll(LINE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for child " + process.pid(), e);
+        }
+        if (line == null) {
+            throw new AssertionError("child " + process.pid() + " printed nothing for " + LINE_TIMEOUT_SECONDS
+                    + " s; stderr:\n" + stderrText());
+        }
+        if (line == EOF) {
+            lines.add(EOF); // later reads see the end too
+            line = null;
+        }
         if (line == null && required) {
             throw new AssertionError("child exited (" + waitExit() + ") without output; stderr:\n" + stderrText());
         }
