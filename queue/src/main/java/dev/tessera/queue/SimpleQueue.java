@@ -3,6 +3,7 @@ package dev.tessera.queue;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.queue.internal.Backoff;
 import dev.tessera.queue.internal.QueueDescriptor;
+import dev.tessera.queue.internal.ScalarFormat;
 import dev.tessera.queue.internal.SlotChannel;
 import dev.tessera.queue.internal.SlotRing;
 import dev.tessera.sharedmem.SharedSegment;
@@ -33,7 +34,9 @@ import java.util.regex.Pattern;
  * returns null instead. Waiting spins, then yields, then parks, and never signals across processes: an idle
  * waiter notices a new message within {@code 200 µs} at worst.
  *
- * <p>Messages are encoded with {@link TensorCodec}: any {@code NDArray}, {@code INDArray} or
+ * <p>Boxed {@code Integer}, {@code Long} and {@code Double} values, strings and {@code byte[]} take a compact
+ * encoding of a tag byte and their bytes (Java serialization would cost several microseconds each); everything
+ * else is encoded with {@link TensorCodec}: any {@code NDArray}, {@code INDArray} or
  * {@code SharedTensor} in the object graph travels as a shared-memory stub by default, or as a copy inside the
  * message with {@link Builder#optCopyTensors}{@code (true)}. Classes beyond the codec's safe defaults must be
  * allowed with {@link Builder#optAllowPatterns}. A message must fit one slot ({@link Builder#optMaxMessageBytes}).
@@ -226,15 +229,17 @@ public final class SimpleQueue implements AutoCloseable {
 
     /** Encodes straight into the claimed slot; on any failure the slot is given up, so consumers skip it. */
     private void write(long position, Object message) {
+        if (ScalarFormat.handles(message)) {
+            writeScalar(position, message);
+            return;
+        }
         SlotChannel channel = new SlotChannel(ring.payload(position));
         try {
             codec.encode(message, channel);
         } catch (UncheckedIOException e) {
             ring.abandon(position);
             if (e.getCause() instanceof SlotChannel.TooLargeException big) {
-                throw new IllegalArgumentException("message of " + big.size() + " bytes exceeds maxMessageBytes="
-                        + maxMessageBytes() + " of queue " + name() + "; create the queue with a larger "
-                        + "optMaxMessageBytes, or send tensors as stubs (optCopyTensors(false))", e);
+                throw tooLarge(big.size(), e);
             }
             throw e;
         } catch (RuntimeException | Error e) {
@@ -242,6 +247,27 @@ public final class SimpleQueue implements AutoCloseable {
             throw e;
         }
         ring.publish(position, channel.written());
+    }
+
+    private void writeScalar(long position, Object message) {
+        int length;
+        try {
+            length = ScalarFormat.write(message, ring.payload(position));
+        } catch (RuntimeException | Error e) {
+            ring.abandon(position);
+            throw e;
+        }
+        if (length < 0) {
+            ring.abandon(position);
+            throw tooLarge(ScalarFormat.exactSize(message), null);
+        }
+        ring.publish(position, length);
+    }
+
+    private IllegalArgumentException tooLarge(long size, Throwable cause) {
+        return new IllegalArgumentException("message of " + size + " bytes exceeds maxMessageBytes="
+                + maxMessageBytes() + " of queue " + name() + "; create the queue with a larger "
+                + "optMaxMessageBytes, or send tensors as stubs (optCopyTensors(false))", cause);
     }
 
     /**
@@ -319,7 +345,7 @@ public final class SimpleQueue implements AutoCloseable {
     }
 
     private Object decode(byte[] bytes) {
-        return codec.decode(bytes, manager);
+        return ScalarFormat.isScalar(bytes) ? ScalarFormat.read(bytes) : codec.decode(bytes, manager);
     }
 
     private void waitStep(Backoff backoff, long remaining) {

@@ -50,6 +50,26 @@ class SimpleQueueTest {
     }
 
     @Test
+    void scalarsStringsAndBytesKeepTheirTypeAndValue() {
+        try (SimpleQueue q = SimpleQueue.builder().optCapacity(16).optMaxMessageBytes(128).create()) {
+            List<Object> values = List.of(Integer.MIN_VALUE, 7, Long.MAX_VALUE, -2.5, Double.NaN, "", "héllo ✓",
+                    (short) 3, 'c', true, 1.5f);
+            values.forEach(q::put);
+            for (Object v : values) {
+                assertEquals(v, q.get());
+            }
+            q.put(new byte[] {1, 2, 3});
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[] {1, 2, 3}, (byte[]) q.get());
+            IllegalArgumentException big = assertThrows(IllegalArgumentException.class, () -> q.put("x".repeat(128)));
+            assertTrue(big.getMessage().startsWith("message of 129 bytes exceeds maxMessageBytes=128"), big.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> q.put(new byte[128]));
+            assertEquals(0, q.size());
+            q.put(new byte[127]);
+            assertEquals(127, ((byte[]) q.get()).length);
+        }
+    }
+
+    @Test
     void wrapsAroundManyLaps() {
         try (SimpleQueue q = SimpleQueue.create(3)) {
             for (int i = 0; i < 1000; i++) {
