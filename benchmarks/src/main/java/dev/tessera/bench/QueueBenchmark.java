@@ -26,7 +26,8 @@ import java.util.function.Supplier;
  *
  * <p>Latency: a ping-pong between this JVM and a peer JVM over two queues; each round trip is timed and half of
  * it counts as one put-to-get latency. After a warm-up (JIT, first mappings), {@value #RUNS} runs are timed and
- * the median over all messages is reported. Cases: a small object (an {@code Integer}), a 1 KB NDArray (copied
+ * the median over all messages is reported. Cases: a small object (an {@code Integer}, which takes the queue's
+ * compact encoding), a small list (Java serialization through {@code TensorCodec}), a 1 KB NDArray (copied
  * into the message, and as a stub, which puts it in a new segment each time), a 64 MB {@link SharedTensor} by
  * stub (the peer maps it and sends the stub back). Throughput: producer JVMs put small objects as fast as they
  * can, consumer JVMs take them; messages per second between the first and the last message taken.
@@ -68,6 +69,8 @@ public final class QueueBenchmark {
         try (NDManager manager = NDManager.newBaseManager()) {
             double smallMicros = latency("latency-small-object", false, 20_000 / scale, () -> 42, json);
             small.add(smallMicros);
+            java.util.ArrayList<Object> record = new java.util.ArrayList<>(List.of(1, 2.5, "step")); // via TensorCodec
+            latency("latency-small-serialized-list", false, 10_000 / scale, () -> record, json);
             NDArray kb = manager.arange(0f, 256f); // 1 KB of float32
             latency("latency-1KB-ndarray-copy", true, 5_000 / scale, () -> kb, json);
             latency("latency-1KB-ndarray-stub", false, 2_000 / scale, () -> kb, json);

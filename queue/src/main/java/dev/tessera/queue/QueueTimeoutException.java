@@ -3,8 +3,8 @@ package dev.tessera.queue;
 import java.time.Duration;
 
 /**
- * Thrown when {@link SimpleQueue#get(Duration)} finds no message before its timeout (Python's
- * {@code queue.Empty}). Immutable; it holds no memory of the queue.
+ * Immutable and thread-safe, and holds no memory of the queue: thrown when {@link SimpleQueue#get(Duration)} finds
+ * no message before its timeout (Python's {@code queue.Empty}).
  */
 public final class QueueTimeoutException extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -39,10 +39,12 @@ public final class ProcessIds {
         return (startMillis << PID_BITS) | pid;
     }
 
+    /** The pid part of an identity. */
     public static long pid(long identity) {
         return identity & PID_MASK;
     }
 
+    /** The start-time part of an identity, in epoch milliseconds. */
     static long startMillis(long identity) {
         return identity >>> PID_BITS;
     }

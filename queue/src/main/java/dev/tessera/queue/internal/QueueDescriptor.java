@@ -123,32 +123,39 @@ public final class QueueDescriptor {
         INT.setRelease(region, (long) LAYOUT_VERSION_OFFSET, LAYOUT_VERSION);
     }
 
+    /** The layout version, read with acquire semantics: 0 while the creator is still writing the header. */
     public static int getLayoutVersionAcquire(MemorySegment region) {
         return (int) INT.getAcquire(region, (long) LAYOUT_VERSION_OFFSET);
     }
 
+    /** The magic number, {@link #MAGIC} in a queue. */
     public static int getMagic(MemorySegment region) {
         return (int) INT.get(region, (long) MAGIC_OFFSET);
     }
 
+    /** The number of slots, fixed at creation. */
     public static int getCapacity(MemorySegment region) {
         return (int) INT.get(region, (long) CAPACITY_OFFSET);
     }
 
+    /** Bytes between consecutive slots, fixed at creation. */
     public static int getSlotStride(MemorySegment region) {
         return (int) INT.get(region, (long) SLOT_STRIDE_OFFSET);
     }
 
+    /** The largest message a slot holds, fixed at creation. */
     public static int getMaxMessageBytes(MemorySegment region) {
         return (int) INT.get(region, (long) MAX_MESSAGE_BYTES_OFFSET);
     }
 
     // ---- head and tail
 
+    /** The next position producers claim; a hint that never runs ahead of a claim. */
     public static long getTailVolatile(MemorySegment region) {
         return (long) LONG.getVolatile(region, (long) TAIL_OFFSET);
     }
 
+    /** The next position consumers claim; a hint that never runs ahead of a claim. */
     public static long getHeadVolatile(MemorySegment region) {
         return (long) LONG.getVolatile(region, (long) HEAD_OFFSET);
     }
@@ -165,58 +172,71 @@ public final class QueueDescriptor {
 
     // ---- process table
 
+    /** Offset of process-table slot {@code index}. */
     public static long processSlotOffset(int index) {
         return PROCESS_TABLE_OFFSET + 8L * index;
     }
 
+    /** The identity in process-table slot {@code index} (see {@link ProcessIds}), 0 if free. */
     public static long getProcessVolatile(MemorySegment region, int index) {
         return (long) LONG.getVolatile(region, processSlotOffset(index));
     }
 
+    /** Swaps the identity in process-table slot {@code index}; false if it was not {@code expected}. */
     public static boolean casProcess(MemorySegment region, int index, long expected, long value) {
         return LONG.compareAndSet(region, processSlotOffset(index), expected, value);
     }
 
     // ---- slots
 
+    /** Offset of slot {@code index} (0 to capacity - 1). */
     public static long slotOffset(MemorySegment region, int index) {
         return SLOTS_OFFSET + (long) index * getSlotStride(region);
     }
 
+    /** A slot's state word, read with acquire semantics (what it publishes is visible after). */
     public static long getStateAcquire(MemorySegment region, long slotOffset) {
         return (long) LONG.getAcquire(region, slotOffset + SLOT_STATE_OFFSET);
     }
 
+    /** Writes a slot's state word with release semantics (after the payload and length it publishes). */
     public static void putStateRelease(MemorySegment region, long slotOffset, long state) {
         LONG.setRelease(region, slotOffset + SLOT_STATE_OFFSET, state);
     }
 
+    /** Swaps a slot's state word (volatile semantics); false if it was not {@code expected}. */
     public static boolean casState(MemorySegment region, long slotOffset, long expected, long value) {
         return LONG.compareAndSet(region, slotOffset + SLOT_STATE_OFFSET, expected, value);
     }
 
+    /** A slot's message length; read only after acquiring a FULL state. */
     public static int getLength(MemorySegment region, long slotOffset) {
         return (int) INT.get(region, slotOffset + SLOT_LENGTH_OFFSET);
     }
 
+    /** Sets a slot's message length; only its claimer, before publishing FULL. */
     public static void putLength(MemorySegment region, long slotOffset, int length) {
         INT.set(region, slotOffset + SLOT_LENGTH_OFFSET, length);
     }
 
     // ---- state words
 
+    /** The state of a slot that a producer of {@code position} may claim. */
     public static long empty(long position) {
         return word(position, 0, KIND_EMPTY);
     }
 
+    /** The state of a slot that producer {@code owner} claimed for {@code position}. */
     public static long writing(long position, int owner) {
         return word(position, owner, KIND_WRITING);
     }
 
+    /** The state of a slot holding the published message of {@code position}. */
     public static long full(long position) {
         return word(position, 0, KIND_FULL);
     }
 
+    /** The state of a slot whose message consumer {@code owner} claimed. */
     public static long reading(long position, int owner) {
         return word(position, owner, KIND_READING);
     }
@@ -225,10 +245,12 @@ public final class QueueDescriptor {
         return ((position & POSITION_MASK) << POSITION_SHIFT) | ((long) owner << KIND_BITS) | kind;
     }
 
+    /** The kind bits of a state word: {@link #KIND_EMPTY} .. {@link #KIND_READING}. */
     public static int kind(long state) {
         return (int) (state & ((1 << KIND_BITS) - 1));
     }
 
+    /** The process-table index in a WRITING or READING state word (meaningless in the others). */
     public static int owner(long state) {
         return (int) ((state >>> KIND_BITS) & ((1 << OWNER_BITS) - 1));
     }

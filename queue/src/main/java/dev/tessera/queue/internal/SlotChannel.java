@@ -20,6 +20,7 @@ public final class SlotChannel implements WritableByteChannel {
     private long written;
     private boolean open = true;
 
+    /** A channel that writes from the start of {@code payload}, a claimed slot's payload area. */
     public SlotChannel(MemorySegment payload) {
         this.payload = payload;
     }
@@ -33,6 +34,7 @@ public final class SlotChannel implements WritableByteChannel {
             this.size = size;
         }
 
+        /** The message's size in bytes, at least. */
         public long size() {
             return size;
         }

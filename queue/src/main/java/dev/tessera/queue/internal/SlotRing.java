@@ -74,10 +74,12 @@ public final class SlotRing {
         QueueDescriptor.casProcess(region, self, ProcessIds.self(), 0);
     }
 
+    /** The number of slots. */
     public int capacity() {
         return capacity;
     }
 
+    /** The largest message a slot holds. */
     public int maxMessageBytes() {
         return maxMessageBytes;
     }
