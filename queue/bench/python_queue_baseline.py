@@ -3,7 +3,7 @@
 
 A ping-pong between this process and a child over two queues; each round trip is timed and half of it counts as
 one put-to-get latency. After a warm-up, 5 runs are timed and the median over all messages is printed, one JSON
-object per line: {"bench": "queue-python", "case": ..., "medianMicros": ...}.
+object per line: {"bench": "queue", "case": "python-...", "medianMicros": ...}, as QueueBenchmark prints.
 
 Cases: a small object (an int) through multiprocessing.SimpleQueue and torch.multiprocessing.Queue; a 1 KB
 float32 tensor through both (SimpleQueue pickles a copy; torch's Queue moves the storage to shared memory on every
@@ -54,7 +54,7 @@ def latency(name, ctx, make_queue, message, count):
         if peer.is_alive():
             peer.kill()
             peer.join()
-    print(json.dumps({"bench": "queue-python", "case": name, "medianMicros": round(statistics.median(micros), 3)}),
+    print(json.dumps({"bench": "queue", "case": "python-" + name, "medianMicros": round(statistics.median(micros), 3)}),
           flush=True)
 
 

@@ -176,7 +176,10 @@ public final class QueueBenchmark {
         }
     }
 
-    /** Runs the Python script, prints its lines, and the ratio of Python's small-object latency to ours. */
+    /**
+     * Runs the Python script and prints its lines (JSON objects as they are; in the table, with the ratio of
+     * Python's small-object latency to ours).
+     */
     private void pythonBaseline(String python, Path script, boolean quick, boolean json, double smallMicros)
             throws Exception {
         if (!Files.isRegularFile(script) || !Files.isExecutable(Path.of(python))) {
@@ -206,9 +209,9 @@ public final class QueueBenchmark {
             } else {
                 System.out.println("  python: " + line);
             }
-            if (line.contains("\"case\": \"latency-small-object-mp-simplequeue\"")) {
+            if (!json && line.contains("\"case\": \"python-latency-small-object-mp-simplequeue\"")) {
                 double py = Double.parseDouble(line.replaceAll(".*\"medianMicros\": ([0-9.eE+-]+).*", "$1"));
-                report(json, "ratio-small-object-python-simplequeue-over-tessera", "ratio", py / smallMicros);
+                report(false, "ratio: Python SimpleQueue / Tessera, small object", "x", py / smallMicros);
             }
         }
     }
