@@ -1,0 +1,635 @@
+package dev.tessera.queue;
+
+import ai.djl.ndarray.NDManager;
+import dev.tessera.queue.internal.Backoff;
+import dev.tessera.queue.internal.QueueDescriptor;
+import dev.tessera.queue.internal.ScalarFormat;
+import dev.tessera.queue.internal.SlotChannel;
+import dev.tessera.queue.internal.SlotRing;
+import dev.tessera.sharedmem.SharedSegment;
+import dev.tessera.sharedmem.TensorCodec;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
+
+/**
+ * A bounded queue of objects between the JVMs of one host (machin's {@code SimpleQueue}): thread-safe, many
+ * producers and many consumers in any number of processes; the caller owns this handle and must
+ * {@link #close()} it, and the queue's memory (one shared-memory segment) lives until the last handle on it,
+ * in any process, is closed, or until the reaper finds every process that held it dead.
+ *
+ * <p>Create a queue with {@link #builder()}{@code .create()} (or {@link #create(int)}), hand its
+ * {@link #name()} to other processes, and {@link #open(String)} it there. {@link #put} blocks while the queue is
+ * full, {@link #offer(Object)} returns false instead, {@link #get()} blocks while it is empty, {@link #poll()}
+ * returns null instead. Waiting spins, then yields, then parks, and never signals across processes: an idle
+ * waiter notices a new message within {@code 200 µs} at worst.
+ *
+ * <p>Boxed {@code Integer}, {@code Long} and {@code Double} values, strings and {@code byte[]} take a compact
+ * encoding of a tag byte and their bytes (Java serialization would cost several microseconds each); everything
+ * else is encoded with {@link TensorCodec}: any {@code NDArray}, {@code INDArray} or
+ * {@code SharedTensor} in the object graph travels as a shared-memory stub by default, or as a copy inside the
+ * message with {@link Builder#optCopyTensors}{@code (true)}. Classes beyond the codec's safe defaults must be
+ * allowed with {@link Builder#optAllowPatterns}. A message must fit one slot ({@link Builder#optMaxMessageBytes}).
+ *
+ * <p>Crashes: a producer or consumer killed with {@code kill -9} loses nothing that {@code put} already
+ * returned for, and leaves no slot locked. A slot claimed by a dead producer (a half-written message, for which
+ * {@code put} never returned) is skipped; a message claimed by a consumer that died inside {@code get} is
+ * handed to another consumer. That is the one case of a message delivered twice: if the consumer died after
+ * copying the message out but before releasing its slot, both it and another consumer received it. Recovery
+ * runs on the slow path of waiting callers, at most every {@value #RECOVERY_INTERVAL_MILLIS} ms per handle.
+ *
+ * <p>Order: messages from one producer thread are delivered in the order they were put, except a returned
+ * message (above), which comes later. A message whose decoding fails ({@code MalformedMessageException}, for
+ * example a class the allow-list refuses) is consumed: the exception reaches the consumer that took it.
+ */
+public final class SimpleQueue implements AutoCloseable {
+    /** Default of {@link Builder#optCapacity}. */
+    public static final int DEFAULT_CAPACITY = 1024;
+    /** Default of {@link Builder#optMaxMessageBytes}: a slot of 4 KiB with its 16-byte header. */
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 4096 - QueueDescriptor.SLOT_HEADER_BYTES;
+    /** How often a waiting handle looks for slots held by dead processes. */
+    static final long RECOVERY_INTERVAL_MILLIS = 10;
+    private static final Pattern NAME = Pattern.compile("tessera-[0-9a-f]{32}");
+    private static final long CLOSE_WAIT_NANOS = 5_000_000_000L;
+
+    private final SharedSegment segment;
+    private final SlotRing ring;
+    private final TensorCodec codec;
+    private final NDManager manager;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicInteger active = new AtomicInteger();
+    private final AtomicLong nextRecovery = new AtomicLong(System.nanoTime());
+
+    private SimpleQueue(SharedSegment segment, SlotRing ring, TensorCodec codec, NDManager manager) {
+        this.segment = segment;
+        this.ring = ring;
+        this.codec = codec;
+        this.manager = manager;
+    }
+
+    /**
+     * A builder for creating or opening a queue; every option has a default.
+     *
+     * @return a new builder, not thread-safe
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Creates a queue of {@code capacity} messages with the default options (stubs for tensors, messages of up
+     * to {@value #DEFAULT_MAX_MESSAGE_BYTES} bytes, the default segment directory).
+     *
+     * @param capacity how many messages the queue holds before {@code put} blocks
+     * @return a new handle the caller owns and must close
+     * @throws IllegalArgumentException if {@code capacity} is out of range
+     */
+    public static SimpleQueue create(int capacity) {
+        return builder().optCapacity(capacity).create();
+    }
+
+    /**
+     * Opens a queue that another handle (in any process of this user) created, with the default options.
+     *
+     * @param name the {@link #name()} of the queue
+     * @return a new handle the caller owns and must close
+     * @throws IllegalArgumentException if {@code name} is not a queue name
+     * @throws IllegalStateException if no such queue exists (every handle on it was closed) or it is not a queue
+     */
+    public static SimpleQueue open(String name) {
+        return builder().open(name);
+    }
+
+    /**
+     * The queue's name, which {@link #open(String)} takes in another process; also its segment's file name, so
+     * {@code tessera shm ls} lists it.
+     *
+     * @return {@code tessera-} and 32 hex digits
+     */
+    public String name() {
+        return segment.name();
+    }
+
+    /**
+     * How many messages the queue holds at most.
+     *
+     * @return the capacity fixed at creation
+     */
+    public int capacity() {
+        return ring.capacity();
+    }
+
+    /**
+     * The largest encoded message a slot holds.
+     *
+     * @return the limit in bytes fixed at creation
+     */
+    public int maxMessageBytes() {
+        return ring.maxMessageBytes();
+    }
+
+    /**
+     * How many messages are in the queue now (being written or published, not yet taken); a snapshot that
+     * concurrent producers and consumers may change at once.
+     *
+     * @return a number between 0 and {@link #capacity()}
+     * @throws IllegalStateException if this handle is closed
+     */
+    public int size() {
+        enter();
+        try {
+            return ring.size();
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Puts {@code message}, waiting as long as the queue is full.
+     *
+     * @param message the object graph, not null; see the class comment for tensors and allowed classes
+     * @throws IllegalArgumentException if the encoded message exceeds {@link #maxMessageBytes()}, or the graph
+     *     cannot be serialized
+     * @throws IllegalStateException if this handle is closed, also while waiting
+     * @throws CancellationException if the thread is interrupted while waiting (the interrupt flag stays set)
+     */
+    public void put(Object message) {
+        offer(message, Long.MAX_VALUE);
+    }
+
+    /**
+     * Puts {@code message} if the queue has room now.
+     *
+     * @param message the object graph, not null
+     * @return true if it was put, false if the queue was full (nothing was encoded then)
+     * @throws IllegalArgumentException as {@link #put}
+     * @throws IllegalStateException if this handle is closed
+     */
+    public boolean offer(Object message) {
+        return offer(message, 0);
+    }
+
+    /**
+     * Puts {@code message}, waiting at most {@code timeout} for room.
+     *
+     * @param message the object graph, not null
+     * @param timeout the longest wait for a free slot; zero or negative does not wait
+     * @return true if it was put, false if the queue stayed full (nothing was encoded then)
+     * @throws IllegalArgumentException as {@link #put}
+     * @throws IllegalStateException if this handle is closed, also while waiting
+     * @throws CancellationException if the thread is interrupted while waiting
+     */
+    public boolean offer(Object message, Duration timeout) {
+        return offer(message, nanos(timeout));
+    }
+
+    private boolean offer(Object message, long timeoutNanos) {
+        Objects.requireNonNull(message, "message (a queue cannot carry null: poll() returns null when empty)");
+        enter();
+        try {
+            long position = claimWrite(timeoutNanos);
+            if (position < 0) {
+                return false;
+            }
+            write(position, message);
+            return true;
+        } finally {
+            exit();
+        }
+    }
+
+    private long claimWrite(long timeoutNanos) {
+        long start = System.nanoTime();
+        Backoff backoff = new Backoff();
+        while (true) {
+            long position = ring.tryClaimWrite();
+            if (position >= 0) {
+                return position;
+            }
+            long remaining = remaining(start, timeoutNanos);
+            if (remaining <= 0) {
+                return -1;
+            }
+            waitStep(backoff, remaining);
+            if (backoff.parking() && recoveryDue()) {
+                ring.recoverStalled();
+            }
+        }
+    }
+
+    /** Encodes straight into the claimed slot; on any failure the slot is given up, so consumers skip it. */
+    private void write(long position, Object message) {
+        if (ScalarFormat.handles(message)) {
+            writeScalar(position, message);
+            return;
+        }
+        SlotChannel channel = new SlotChannel(ring.payload(position));
+        try {
+            codec.encode(message, channel);
+        } catch (UncheckedIOException e) {
+            ring.abandon(position);
+            if (e.getCause() instanceof SlotChannel.TooLargeException big) {
+                throw tooLarge(big.size(), e);
+            }
+            throw e;
+        } catch (RuntimeException | Error e) {
+            ring.abandon(position);
+            throw e;
+        }
+        ring.publish(position, channel.written());
+    }
+
+    private void writeScalar(long position, Object message) {
+        int length;
+        try {
+            length = ScalarFormat.write(message, ring.payload(position));
+        } catch (RuntimeException | Error e) {
+            ring.abandon(position);
+            throw e;
+        }
+        if (length < 0) {
+            ring.abandon(position);
+            throw tooLarge(ScalarFormat.exactSize(message), null);
+        }
+        ring.publish(position, length);
+    }
+
+    private IllegalArgumentException tooLarge(long size, Throwable cause) {
+        return new IllegalArgumentException("message of " + size + " bytes exceeds maxMessageBytes="
+                + maxMessageBytes() + " of queue " + name() + "; create the queue with a larger "
+                + "optMaxMessageBytes, or send tensors as stubs (optCopyTensors(false))", cause);
+    }
+
+    /**
+     * Takes the next message, waiting as long as the queue is empty.
+     *
+     * @return the decoded message; NDArrays in it are attached to the {@link Builder#optManager} manager
+     * @throws IllegalStateException if this handle is closed, also while waiting
+     * @throws CancellationException if the thread is interrupted while waiting (the interrupt flag stays set)
+     * @throws dev.tessera.sharedmem.MalformedMessageException if the message cannot be decoded (it is consumed)
+     */
+    public Object get() {
+        return take(Long.MAX_VALUE, null);
+    }
+
+    /**
+     * Takes the next message, waiting at most {@code timeout}.
+     *
+     * @param timeout the longest wait; zero or negative does not wait
+     * @return the decoded message, as {@link #get()}
+     * @throws QueueTimeoutException if no message arrived in time
+     * @throws IllegalStateException if this handle is closed, also while waiting
+     * @throws CancellationException if the thread is interrupted while waiting
+     */
+    public Object get(Duration timeout) {
+        return take(nanos(timeout), timeout);
+    }
+
+    /**
+     * Takes the next message if one is there now.
+     *
+     * @return the decoded message, or null if the queue is empty
+     * @throws IllegalStateException if this handle is closed
+     */
+    public Object poll() {
+        enter();
+        try {
+            byte[] bytes = ring.tryPoll();
+            if (bytes == null && recoveryDue()) {
+                bytes = recoverOne();
+            }
+            return bytes == null ? null : decode(bytes);
+        } finally {
+            exit();
+        }
+    }
+
+    private Object take(long timeoutNanos, Duration timeout) {
+        enter();
+        try {
+            long start = System.nanoTime();
+            Backoff backoff = new Backoff();
+            while (true) {
+                byte[] bytes = ring.tryPoll();
+                if (bytes == null && backoff.parking() && recoveryDue()) {
+                    bytes = recoverOne();
+                }
+                if (bytes != null) {
+                    return decode(bytes);
+                }
+                long remaining = remaining(start, timeoutNanos);
+                if (remaining <= 0) {
+                    throw new QueueTimeoutException(name(), timeout);
+                }
+                waitStep(backoff, remaining);
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    private byte[] recoverOne() {
+        ring.recoverStalled();
+        byte[] bytes = ring.tryPoll();
+        return bytes != null ? bytes : ring.pollOrphan();
+    }
+
+    private Object decode(byte[] bytes) {
+        return ScalarFormat.isScalar(bytes) ? ScalarFormat.read(bytes) : codec.decode(bytes, manager);
+    }
+
+    private void waitStep(Backoff backoff, long remaining) {
+        if (closed.get()) {
+            throw closedError();
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            throw new CancellationException("interrupted while waiting on queue " + name());
+        }
+        backoff.idle(remaining);
+    }
+
+    /** Whether this handle should look for dead claims now; true for one caller per interval. */
+    private boolean recoveryDue() {
+        long now = System.nanoTime();
+        long due = nextRecovery.get();
+        return now - due >= 0 && nextRecovery.compareAndSet(due, now + RECOVERY_INTERVAL_MILLIS * 1_000_000);
+    }
+
+    private static long remaining(long start, long timeoutNanos) {
+        return timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : timeoutNanos - (System.nanoTime() - start);
+    }
+
+    private static long nanos(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        return timeout.isNegative() ? 0 : saturatedNanos(timeout);
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private void enter() {
+        active.incrementAndGet();
+        if (closed.get()) {
+            active.decrementAndGet();
+            throw closedError();
+        }
+    }
+
+    private void exit() {
+        active.decrementAndGet();
+    }
+
+    private IllegalStateException closedError() {
+        return new IllegalStateException("queue " + segment.name() + " is closed in this handle; open it again "
+                + "with SimpleQueue.open(name) if this process still needs it");
+    }
+
+    /**
+     * Whether {@link #close()} has not been called yet.
+     *
+     * @return true until this handle is closed
+     */
+    public boolean isOpen() {
+        return !closed.get();
+    }
+
+    /**
+     * Closes this handle: operations waiting in other threads fail with {@link IllegalStateException}, this
+     * process leaves the queue's process table, and the segment reference is released (the last one, in any
+     * process, removes the queue with any messages still in it). Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        long start = System.nanoTime();
+        while (active.get() > 0 && System.nanoTime() - start < CLOSE_WAIT_NANOS) {
+            LockSupport.parkNanos(100_000); // waiters see the flag within one backoff step
+        }
+        try {
+            if (active.get() == 0) {
+                ring.leave(); // with an operation still running, the slot stays taken until this process exits
+            }
+        } finally {
+            segment.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SimpleQueue[" + segment.name() + ", capacity " + capacity() + ", " + (isOpen() ? "open" : "closed")
+                + "]";
+    }
+
+    /**
+     * Options for {@link SimpleQueue#builder()}: shape options for {@link #create()}, codec options for both
+     * {@link #create()} and {@link #open(String)}. Not thread-safe; the queues it makes do not own the
+     * {@link NDManager} given to it.
+     */
+    public static final class Builder {
+        private Integer capacity;
+        private Integer maxMessageBytes;
+        private boolean copyTensors;
+        private final List<String> allowPatterns = new ArrayList<>();
+        private NDManager manager;
+        private Path directory;
+
+        private Builder() {}
+
+        /**
+         * How many messages the queue holds before {@code put} blocks; default {@value #DEFAULT_CAPACITY}. For
+         * {@link #open(String)}, if set, it must match the queue's.
+         *
+         * @param capacity the number of slots
+         * @return this builder
+         * @throws IllegalArgumentException if {@code capacity} is not in {@code [1, 2^24]}
+         */
+        public Builder optCapacity(int capacity) {
+            if (capacity < 1 || capacity > QueueDescriptor.MAX_CAPACITY) {
+                throw new IllegalArgumentException("capacity=" + capacity + " (expected 1 <= x <= "
+                        + QueueDescriptor.MAX_CAPACITY + ")");
+            }
+            this.capacity = capacity;
+            return this;
+        }
+
+        /**
+         * The largest encoded message, in bytes; default {@value #DEFAULT_MAX_MESSAGE_BYTES}. Every slot
+         * reserves this much shared memory, so the queue takes about {@code capacity * (maxMessageBytes + 16)}
+         * bytes. Tensors sent as stubs cost about 200 bytes each whatever their size; copied tensors cost their
+         * bytes. For {@link #open(String)}, if set, it must match the queue's.
+         *
+         * @param bytes the limit
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is not in {@code [1, 64 MiB]}
+         */
+        public Builder optMaxMessageBytes(int bytes) {
+            if (bytes < 1 || bytes > QueueDescriptor.MAX_MESSAGE_BYTES_LIMIT) {
+                throw new IllegalArgumentException("maxMessageBytes=" + bytes + " (expected 1 <= x <= "
+                        + QueueDescriptor.MAX_MESSAGE_BYTES_LIMIT + ")");
+            }
+            this.maxMessageBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Whether this handle's {@code put} copies tensors into the message (machin's {@code copy_tensor=True})
+         * instead of sending shared-memory stubs; default false (stubs). Each handle chooses for the messages
+         * it puts; any handle decodes both kinds.
+         *
+         * @param copyTensors true to copy tensor bytes into the message
+         * @return this builder
+         */
+        public Builder optCopyTensors(boolean copyTensors) {
+            this.copyTensors = copyTensors;
+            return this;
+        }
+
+        /**
+         * Class-name patterns this handle's {@code get} accepts beyond the codec's safe defaults, with
+         * {@link TensorCodec.Builder#optAllowPatterns}'s syntax and rules ({@code com.example.Task},
+         * {@code com.example.*}, {@code com.example.**}); default none.
+         *
+         * @param patterns the patterns; added to those of earlier calls
+         * @return this builder
+         * @throws IllegalArgumentException if a pattern is malformed
+         */
+        public Builder optAllowPatterns(String... patterns) {
+            TensorCodec.builder().optAllowPatterns(patterns); // validates them with the codec's own rules
+            allowPatterns.addAll(List.of(patterns));
+            return this;
+        }
+
+        /**
+         * The manager that NDArrays in received messages are attached to; default none, and then a message
+         * holding NDArrays fails to decode with an {@link IllegalArgumentException} that says so.
+         *
+         * @param manager the manager; the caller keeps owning it
+         * @return this builder
+         */
+        public Builder optManager(NDManager manager) {
+            this.manager = Objects.requireNonNull(manager, "manager");
+            return this;
+        }
+
+        /**
+         * The segment directory; default {@link SharedSegment#defaultDirectory()}.
+         *
+         * @param directory the directory
+         * @return this builder
+         */
+        public Builder optDirectory(Path directory) {
+            this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
+            return this;
+        }
+
+        /**
+         * Creates a new queue in a new shared-memory segment.
+         *
+         * @return a new handle the caller owns and must close
+         * @throws dev.tessera.sharedmem.SegmentSpaceException if the segment does not fit the directory
+         */
+        public SimpleQueue create() {
+            int cap = capacity != null ? capacity : DEFAULT_CAPACITY;
+            int max = maxMessageBytes != null ? maxMessageBytes : DEFAULT_MAX_MESSAGE_BYTES;
+            QueueDescriptor.checkCapacity(cap, max);
+            SharedSegment.Builder b = SharedSegment.builder().setSize(QueueDescriptor.regionBytes(cap, max));
+            if (directory != null) {
+                b.optDirectory(directory);
+            }
+            SharedSegment segment = b.build();
+            try {
+                MemorySegment region = segment.data();
+                QueueDescriptor.initialise(region, cap, max);
+                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec(), manager);
+            } catch (RuntimeException | Error e) {
+                segment.close();
+                throw e;
+            }
+        }
+
+        /**
+         * Opens the queue called {@code name}, which a handle in this or another process created.
+         *
+         * @param name the queue's {@link SimpleQueue#name()}
+         * @return a new handle the caller owns and must close
+         * @throws IllegalArgumentException if {@code name} is not a queue name, or a capacity or message size set
+         *     on this builder differs from the queue's
+         * @throws IllegalStateException if the queue no longer exists or the segment is not a queue
+         */
+        public SimpleQueue open(String name) {
+            if (name == null || !NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("queue name '" + name + "' (expected the name() of a created "
+                        + "queue: tessera- and 32 hex digits)");
+            }
+            Path dir = directory != null ? directory : SharedSegment.defaultDirectory();
+            SharedSegment segment;
+            try {
+                segment = SharedSegment.open(dir, name);
+            } catch (UncheckedIOException e) {
+                throw new IllegalStateException("queue " + name + " does not exist in " + dir + ": every handle on "
+                        + "it was closed, or its processes died (" + e.getMessage() + ")", e);
+            }
+            try {
+                MemorySegment region = checkQueue(segment);
+                return new SimpleQueue(segment, SlotRing.join(region, name), codec(), manager);
+            } catch (RuntimeException | Error e) {
+                segment.close();
+                throw e;
+            }
+        }
+
+        private MemorySegment checkQueue(SharedSegment segment) {
+            MemorySegment region = segment.data();
+            if (region.byteSize() < QueueDescriptor.SLOTS_OFFSET
+                    || QueueDescriptor.getLayoutVersionAcquire(region) != QueueDescriptor.LAYOUT_VERSION
+                    || QueueDescriptor.getMagic(region) != QueueDescriptor.MAGIC) {
+                throw new IllegalStateException("segment " + segment.path() + " is not a queue (or one of another "
+                        + "layout version); open it with the API that created it");
+            }
+            int cap = QueueDescriptor.getCapacity(region);
+            int max = QueueDescriptor.getMaxMessageBytes(region);
+            QueueDescriptor.checkCapacity(cap, max);
+            if (region.byteSize() < QueueDescriptor.regionBytes(cap, max)) {
+                throw new IllegalStateException("queue " + segment.name() + " is corrupt: " + region.byteSize()
+                        + " bytes hold no " + cap + " slots of " + max + " bytes");
+            }
+            if (capacity != null && capacity != cap) {
+                throw new IllegalArgumentException("capacity=" + capacity + " but queue " + segment.name()
+                        + " was created with capacity " + cap + "; leave optCapacity unset to open it");
+            }
+            if (maxMessageBytes != null && maxMessageBytes != max) {
+                throw new IllegalArgumentException("maxMessageBytes=" + maxMessageBytes + " but queue "
+                        + segment.name() + " was created with maxMessageBytes " + max
+                        + "; leave optMaxMessageBytes unset to open it");
+            }
+            return region;
+        }
+
+        private TensorCodec codec() {
+            TensorCodec.Builder b = TensorCodec.builder()
+                    .optMode(copyTensors ? TensorCodec.Mode.COPY : TensorCodec.Mode.SHARE)
+                    .optAllowPatterns(allowPatterns.toArray(String[]::new));
+            if (directory != null) {
+                b.optDirectory(directory);
+            }
+            return b.build();
+        }
+    }
+}
