@@ -273,20 +273,9 @@ public final class AssignCli implements Runnable {
                 } catch (IllegalArgumentException e) {
                     throw new GraphFormatException(f + ": " + e.getMessage(), e);
                 }
-                Double opt = optima.get(name);
-                if (format == Format.json) {
-                    com.fasterxml.jackson.databind.node.ObjectNode o = PlacementFormatter.json(p);
-                    o.put("graph", name);
-                    o.put("optimum", opt);
-                    out.println(o);
-                } else {
-                    out.printf(Locale.ROOT, "%n== %s: %d models, %d connections%n", name, g.models().size(), g.connections().size());
-                    out.print(PlacementFormatter.table(p, 3));
-                }
-                summary.add(String.format(Locale.ROOT, "%-14s %8.1f %10s %8s %9s %7.2f", name, p.cost().communication(),
-                        opt == null || gpu ? "-" : String.format(Locale.ROOT, "%.1f", opt),
-                        opt == null || gpu ? "-" : String.format(Locale.ROOT, "%.3fx", p.cost().communication() / opt),
-                        p.feasible() ? "yes" : "NO", p.seconds()));
+                Double opt = gpu ? null : optima.get(name); // the optimum is for the graph's own devices
+                print(out, name, g, p, opt);
+                summary.add(summaryRow(name, p, opt));
             }
             if (format == Format.table) {
                 out.printf(Locale.ROOT, "%n%-14s %8s %10s %8s %9s %7s%n", "graph", "comm", "optimum", "ratio", "feasible", "seconds");
@@ -294,6 +283,25 @@ public final class AssignCli implements Runnable {
             }
             out.flush();
             return 0;
+        }
+
+        private void print(java.io.PrintWriter out, String name, GraphSpec g, Placement p, Double optimum) {
+            if (format == Format.json) {
+                com.fasterxml.jackson.databind.node.ObjectNode o = PlacementFormatter.json(p);
+                o.put("graph", name);
+                o.put("optimum", optimum);
+                out.println(o);
+            } else {
+                out.printf(Locale.ROOT, "%n== %s: %d models, %d connections%n", name, g.models().size(), g.connections().size());
+                out.print(PlacementFormatter.table(p, 3));
+            }
+        }
+
+        private static String summaryRow(String name, Placement p, Double optimum) {
+            return String.format(Locale.ROOT, "%-14s %8.1f %10s %8s %9s %7.2f", name, p.cost().communication(),
+                    optimum == null ? "-" : String.format(Locale.ROOT, "%.1f", optimum),
+                    optimum == null ? "-" : String.format(Locale.ROOT, "%.3fx", p.cost().communication() / optimum),
+                    p.feasible() ? "yes" : "NO", p.seconds());
         }
 
         private static List<Path> graphFiles(Path dir) {
