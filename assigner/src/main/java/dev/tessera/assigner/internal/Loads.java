@@ -3,8 +3,8 @@ package dev.tessera.assigner.internal;
 import java.util.Arrays;
 
 /**
- * The per-device memory and complexity loads of one (partial) assignment, with the limit checks on them. Not
- * thread-safe; owns its two arrays, which callers may read (and the beam search writes) directly.
+ * Not thread-safe; owns its two arrays, which callers may read (and the beam search writes) directly: the per-device
+ * memory and complexity loads of one (partial) assignment, with the limit checks on them.
  *
  * <p>This is the one place loads are kept: the search state, the tabu walk, the exact windows and every partial
  * placement of a beam hold a {@code Loads}. Adding and removing a model are single additions, so a model that
@@ -62,8 +62,10 @@ public final class Loads {
 
     /** Whether devices a and b both stay within their limits when model i (on a) and model j (on b) trade places. */
     public boolean fitsExchange(int i, int a, int j, int b) {
-        return p.withinLimits(a, memory[a] - p.demand[i] + p.demand[j], compute[a] - p.complexity[i] + p.complexity[j])
-                && p.withinLimits(b, memory[b] - p.demand[j] + p.demand[i], compute[b] - p.complexity[j] + p.complexity[i]);
+        return p.withinLimits(a, memory[a] - p.demand[i] + p.demand[j],
+                        compute[a] - p.complexity[i] + p.complexity[j])
+                && p.withinLimits(b, memory[b] - p.demand[j] + p.demand[i],
+                        compute[b] - p.complexity[j] + p.complexity[i]);
     }
 
     /** MB above device d's memory limit (with its tolerance), or 0. */

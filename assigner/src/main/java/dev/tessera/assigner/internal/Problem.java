@@ -3,7 +3,8 @@ package dev.tessera.assigner.internal;
 import java.util.Arrays;
 
 /**
- * A placement problem reduced to arrays: what the optimisers work on. Immutable after construction.
+ * Immutable after construction (callers must not write its public arrays), so safe to share: a placement problem
+ * reduced to arrays, what the optimisers work on.
  *
  * <p>The exact objective (see {@code README.md} of the assigner module):
  *

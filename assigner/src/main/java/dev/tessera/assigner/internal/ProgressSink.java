@@ -1,6 +1,6 @@
 package dev.tessera.assigner.internal;
 
-/** Receives progress of a phase in its own units (steps, starts); called on the thread that runs the phase. */
+/** Called on the thread that runs a phase, with no arrays to own: receives its progress in its own units. */
 @FunctionalInterface
 public interface ProgressSink {
     void report(long done, long total);

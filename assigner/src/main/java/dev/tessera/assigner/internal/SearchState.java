@@ -1,12 +1,12 @@
 package dev.tessera.assigner.internal;
 
 /**
- * A mutable assignment with its per-device memory and complexity loads ({@link Loads}) and its communication cost,
- * kept up to date as models move, so that a move's change in objective costs O(degree + m). Not thread-safe; owns its
- * arrays.
+ * Not thread-safe; owns its arrays. A mutable assignment with its per-device memory and complexity loads ({@link
+ * Loads}) and its communication cost, kept up to date as models move, so that a move's change in objective costs
+ * O(degree + m).
  *
- * <p>A model may be unassigned ({@code -1}) while a start is being constructed; unassigned models carry no load
- * and their edges cost nothing until they are placed.
+ * <p>A model may be unassigned ({@code -1}) while a start is being constructed; unassigned models carry no load and
+ * their edges cost nothing until they are placed.
  */
 public final class SearchState {
     public static final int UNASSIGNED = -1;

@@ -4,9 +4,9 @@ import dev.tessera.assigner.internal.Problem;
 import java.util.Arrays;
 
 /**
- * The undirected neighbours of each model in CSR form ({@code nbr[start[i] .. start[i + 1])}, self loops dropped;
- * an edge in both directions lists the neighbour twice) and the topological order, computed once per problem.
- * Immutable after construction and so safe to share; callers must not write the arrays.
+ * Immutable after construction, so safe to share; callers must not write its arrays. The undirected neighbours of each
+ * model in CSR form ({@code nbr[start[i] .. start[i + 1])}, self loops dropped; an edge in both directions lists the
+ * neighbour twice) and the topological order, computed once per problem.
  */
 public final class Graph {
     public final Problem p;

@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.PriorityQueue;
 
-/** Orders of the models (or devices) that the starts and searches walk. Stateless; every call returns a new array. */
+/** Stateless and thread-safe; every call returns a new array that the caller owns: orders of the models or devices. */
 public final class Orders {
     private Orders() {}
 

@@ -4,14 +4,14 @@ import dev.tessera.assigner.internal.Problem;
 import java.util.Arrays;
 
 /**
- * The cheapest cut of an order into consecutive segments, segment t on device {@code deviceOrder[t]} (segments may
- * be empty), such that each segment meets its device's memory and balance limits. A cut edge costs its volume
- * (distance 1), so this is exact for identical devices and a start otherwise. Not thread-safe; one instance per
- * order.
+ * Not thread-safe, one instance per order; the caller owns the placement it returns. The cheapest cut of an order into
+ * consecutive segments, segment t on device {@code deviceOrder[t]} (segments may be empty), such that each segment
+ * meets its device's memory and balance limits. A cut edge costs its volume (distance 1), so this is exact for
+ * identical devices and a start otherwise.
  *
- * <p>Dynamic programming over cut positions: {@code best[t][k]} is the least traffic of placing the first k models
- * on the first t devices, and a segment [j, k) adds the volume of the edges from inside it to models at k or later.
- * With segments of at most L models (the largest device's limits bound L) it costs O(n·L·(m + degree)).
+ * <p>Dynamic programming over cut positions: {@code best[t][k]} is the least traffic of placing the first k models on
+ * the first t devices, and a segment [j, k) adds the volume of the edges from inside it to models at k or later. With
+ * segments of at most L models (the largest device's limits bound L) it costs O(n·L·(m + degree)).
  */
 public final class PipelineCut {
     /** Longest order the dynamic programme is run on: its tables are (m + 1)·(n + 1) entries. */

@@ -8,11 +8,11 @@ import java.util.ArrayDeque;
 import java.util.SplittableRandom;
 
 /**
+ * Not thread-safe: it keeps a scratch array and draws from the run's generator; it changes the states it is given.
  * Descent to a local optimum for moves and swaps. A worklist of models (all at first, then the neighbours of every
  * model that moved): for each, the best feasible move (Fiduccia–Mattheyses style gain over all devices), and when
  * there is none, the best improving feasible swap (Kernighan–Lin style) with candidates drawn from all models on
- * small instances and from graph neighbours plus a random sample on large ones. Not thread-safe: it keeps a scratch
- * array and draws from the run's generator.
+ * small instances and from graph neighbours plus a random sample on large ones.
  */
 public final class Descent implements Improver {
     /** Up to this many models every model is a swap candidate; above it, the neighbours and a random sample. */

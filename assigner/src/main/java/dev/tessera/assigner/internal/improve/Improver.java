@@ -3,8 +3,9 @@ package dev.tessera.assigner.internal.improve;
 import dev.tessera.assigner.internal.SearchState;
 
 /**
- * One improvement policy of the discrete phase (in the manner of Caffeine's simulator {@code HillClimber}). An
- * implementation is not thread-safe: it may keep scratch arrays and share the run's random generator.
+ * Implementations are not thread-safe (they may keep scratch arrays and share the run's random generator) and own
+ * no state they return: one improvement policy of the discrete phase, in the manner of Caffeine's simulator
+ * {@code HillClimber}.
  */
 @FunctionalInterface
 public interface Improver {

@@ -6,10 +6,10 @@ import dev.tessera.assigner.internal.graph.Graph;
 import java.util.SplittableRandom;
 
 /**
- * Iterated local search: from the current solution, {@link Kicks kick}, repair, descend from the kicked models (and
- * sweep windows when that beats the best), and keep the result when it is no worse than the current one (sideways
- * moves let the search cross plateaus). The number of kicks is given per call by the search plan, never by the
- * clock. Not thread-safe.
+ * Not thread-safe (it shares the run's generator); the state it returns belongs to the caller. Iterated local search:
+ * from the current solution, {@link Kicks kick}, repair, descend from the kicked models (and sweep windows when that
+ * beats the best), and keep the result when it is no worse than the current one (sideways moves let the search cross
+ * plateaus). The number of kicks is given per call by the search plan, never by the clock.
  */
 public final class IteratedLocalSearch {
     private final Repair repair;

@@ -35,7 +35,8 @@ final class Kicks {
         int kind = rng.nextInt(5);
         if (kind <= 2) {
             int[] order = g.topologicalOrder();
-            int len = 1 + rng.nextInt(Math.max(1, kind == 2 ? Math.min(p.n / 3, MAX_KICK * 3) : Math.min(p.n / 8, MAX_KICK)));
+            int longest = kind == 2 ? Math.min(p.n / 3, MAX_KICK * 3) : Math.min(p.n / 8, MAX_KICK);
+            int len = 1 + rng.nextInt(Math.max(1, longest));
             int from = rng.nextInt(p.n);
             int to = Math.min(p.n, from + len);
             moved = Arrays.copyOfRange(order, from, to);
@@ -45,7 +46,7 @@ final class Kicks {
                 target = s.a[order[to]];
             }
         } else {
-            moved = kind == 3 ? randomModels() : g.ball(rng.nextInt(p.n), 1 + rng.nextInt(Math.max(1, Math.min(p.n / 8, MAX_KICK))));
+            moved = kind == 3 ? randomModels() : ball();
         }
         return moveAll(s, moved, target);
     }
@@ -62,6 +63,12 @@ final class Kicks {
             }
         }
         return revisit.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** A breadth-first ball of random size (up to an eighth of the models, at most MAX_KICK) around a random model. */
+    private int[] ball() {
+        int root = rng.nextInt(p.n);
+        return g.ball(root, 1 + rng.nextInt(Math.max(1, Math.min(p.n / 8, MAX_KICK))));
     }
 
     private int[] randomModels() {

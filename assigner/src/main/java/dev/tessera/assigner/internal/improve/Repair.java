@@ -5,10 +5,10 @@ import dev.tessera.assigner.internal.Problem;
 import dev.tessera.assigner.internal.SearchState;
 
 /**
- * Makes a placement feasible. While a device breaks its memory or balance limit, the worst one (by relative excess)
- * sheds the model whose move raises the objective least per unit of violation removed; when no single move fits
- * anywhere, a swap with a model elsewhere that shrinks the total violation. Not thread-safe (stateless apart from
- * its problem, but it changes the states it is given).
+ * Not thread-safe; holds no arrays, and changes the states it is given in place. Makes a placement feasible. While a
+ * device breaks its memory or balance limit, the worst one (by relative excess) sheds the model whose move raises the
+ * objective least per unit of violation removed; when no single move fits anywhere, a swap with a model elsewhere that
+ * shrinks the total violation.
  */
 public final class Repair {
     private final Problem p;

@@ -9,11 +9,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Ruin and recreate: frees a stretch of the topological order (a third, a half or two thirds of it, at
+ * Not thread-safe; each recreation builds its own beam, and the returned state belongs to the caller. Ruin and
+ * recreate: frees a stretch of the topological order (a third, a half or two thirds of it, at
  * {@value #OFFSETS} + 1 evenly spaced offsets) and re-places it by beam search with every other model fixed,
  * keeping the result (descended) when it is better; sweeps again while a sweep finds something, up to a given number
  * of sweeps. This is the move that memory-tight layer graphs need and single moves cannot make: several devices trade
- * whole runs of layers at once. Not thread-safe.
+ * whole runs of layers at once.
  */
 public final class RuinRecreate implements Improver {
     /** Offsets per stretch length: the stretches start at 0, 1/12, ..., 12/12 of the room left. */

@@ -7,10 +7,11 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Tabu search with strategic oscillation over single-model moves: the search may cross infeasible assignments,
+ * Not thread-safe; one instance per run, which owns its n×m tables and returns new arrays. Tabu search with strategic
+ * oscillation over single-model moves: the search may cross infeasible assignments,
  * paying a penalty λ per unit of relative memory or balance excess, and λ adapts so that the walk keeps returning
  * to the feasible side. This is what lets it solve the knapsack-like exchanges (one model in, two out) that a
- * feasible-only descent cannot make. Not thread-safe; one instance per run (it owns n×m tables).
+ * feasible-only descent cannot make.
  *
  * <p>Every iteration takes the best non-tabu move over all models and devices (a model that leaves a device may
  * not return to it for a randomised tenure), unless a tabu move gives a new best feasible assignment
@@ -102,7 +103,7 @@ public final class TabuSearch {
         return result;
     }
 
-    /** Keeps a new best feasible assignment, and doubles λ after a run of infeasible steps or halves it after a feasible run. */
+    /** Keeps a new best feasible assignment; doubles λ after infeasible runs, halves it after feasible ones. */
     private void record(long it) {
         if (violatedDevices == 0) {
             feasibleRun++;

@@ -4,8 +4,9 @@ import dev.tessera.assigner.internal.Problem;
 import dev.tessera.assigner.internal.SearchState;
 
 /**
- * A {@link TabuSearch} walk of a fixed number of iterations from a state, kept (after a descent) only when it ends
- * better. Not thread-safe: the walk's tables are reused across calls.
+ * Not thread-safe: the walk's tables are reused across calls, and the returned state belongs to the caller. A
+ * {@link TabuSearch} walk of a fixed number of iterations from a state, kept (after a descent) only when it ends
+ * better.
  */
 public final class TabuWalk implements Improver {
     private final TabuSearch tabu;

@@ -5,9 +5,9 @@ import dev.tessera.assigner.internal.graph.Graph;
 import java.util.Arrays;
 
 /**
- * Re-optimises windows of consecutive models (in topological order) exactly, sliding with half-window strides,
- * until a full sweep finds nothing better or the sweeps run out. Each window is solved by {@link WindowSearch}, whose
- * scratch arrays this sweep owns. Not thread-safe.
+ * Not thread-safe; owns the scratch arrays of its {@link WindowSearch}. Re-optimises windows of consecutive models (in
+ * topological order) exactly, sliding with half-window strides, until a full sweep finds nothing better or the sweeps
+ * run out. Each window is solved by {@link WindowSearch}.
  */
 public final class WindowSweep implements Improver {
     private final Graph g;

@@ -5,13 +5,13 @@ import dev.tessera.assigner.internal.Problem;
 import dev.tessera.assigner.internal.ProgressSink;
 
 /**
- * The continuous phase of a placement: a relaxation of the problem, hardened to one device per model. An
- * implementation is not thread-safe and runs once per instance; the arrays of its {@link Result} belong to the caller.
+ * Implementations are not thread-safe and run once per instance; the arrays of a {@link Result} belong to the caller.
+ * The continuous phase of a placement: a relaxation of the problem, hardened to one device per model.
  */
 public interface Relaxation {
-    /** Settings of one run: gradient steps, Adam's learning rate, the penalty and entropy weights, the seed, the device. */
-    record Settings(
-            int iterations, double learningRate, double sizeMatchWeight, double entropyWeight, long seed, Device device) {}
+    /** Settings of one run: gradient steps, Adam's learning rate, penalty and entropy weights, seed and device. */
+    record Settings(int iterations, double learningRate, double sizeMatchWeight, double entropyWeight, long seed,
+            Device device) {}
 
     /** The hardened placement and the final relaxed probabilities (n×m, row-major). */
     record Result(int[] argmax, float[] probabilities, double finalLoss) {}

@@ -19,7 +19,7 @@ interface RelaxationEngine {
      */
     NDArray sparseCoo(NDArray index, NDArray values, Shape shape);
 
-    /** The engine of the manager's arrays: PyTorch's by its engine name (its classes are loaded only then), else generic. */
+    /** The engine of the manager's arrays: PyTorch's by engine name (only then loading its classes), else generic. */
     static RelaxationEngine of(NDManager manager) {
         return PtRelaxationEngine.ENGINE_NAME.equals(manager.getEngine().getEngineName())
                 ? new PtRelaxationEngine()

@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
+ * Not thread-safe, one instance per run; it owns its improvers' scratch, and the caller owns the placement returned.
  * The discrete phase: builds the {@link Starts}, repairs them, runs each through the plan's start phases, and the
- * best {@link SearchPlan#finalists()} through its rounds and finish; returns the best feasible placement. Not
- * thread-safe; one instance per run, and its one seeded generator makes the result a function of the seed.
+ * best {@link SearchPlan#finalists()} through its rounds and finish; returns the best feasible placement. Its one
+ * seeded generator makes the result a function of the seed.
  */
 public final class DiscreteSearch {
     private final Problem p;

@@ -3,8 +3,9 @@ package dev.tessera.assigner.internal.search;
 import dev.tessera.assigner.internal.improve.Improver;
 
 /**
- * The phases a search plan orders, each a factory of its {@link Improver} over one run's {@link Toolkit}. A phase
- * whose budget is 0 in the plan (no windows, no tabu walk, no recreation) is {@link Improver#NONE}. Immutable.
+ * Immutable constants, holding no state: the phases a search plan orders, each a factory of its {@link Improver} over
+ * one run's {@link Toolkit}. A phase whose budget is 0 in the plan (no windows, no tabu walk, no recreation) is {@link
+ * Improver#NONE}.
  */
 public enum Phase {
     /** Moves and swaps to a local optimum. */

@@ -5,8 +5,8 @@ import dev.tessera.assigner.internal.improve.RuinRecreate;
 import java.util.List;
 
 /**
- * Every budget of one placement run and the order of its phases, fixed from the problem's size and the options
- * before the run starts. Immutable, so thread-safe; holds no arrays.
+ * Immutable and thread-safe, holding no arrays: every budget of one placement run and the order of its phases, fixed
+ * from the problem's size and the options before the run starts.
  *
  * <p>The schedule: every start is repaired; on large problems (n·m above {@value #LARGE}) only the
  * {@value #LARGE_STARTS} best repaired starts go on. Each goes through {@link #startPhases()} with
@@ -52,7 +52,8 @@ public final class SearchPlan {
 
     private SearchPlan(Problem p, double searchEffort, int relaxIterations) {
         this.relaxIterations = relaxIterations;
-        this.kicksPerStart = (int) Math.round(searchEffort * Math.max(30, Math.min(600, 100_000.0 / (p.n + p.edgeFrom.length))));
+        double kicksBySize = Math.max(30, Math.min(600, 100_000.0 / (p.n + p.edgeFrom.length)));
+        this.kicksPerStart = (int) Math.round(searchEffort * kicksBySize);
         this.startKicks = Math.max(1, kicksPerStart / 4);
         this.beamWidth = beamWidth(p);
         this.tabuIterations = tabuIterations(p);

@@ -26,7 +26,9 @@ final class Toolkit {
     Toolkit(Graph g, SearchPlan plan, SplittableRandom rng) {
         this.repair = new Repair(g.p, plan.repairSteps());
         this.descent = new Descent(g, rng, plan.descentSteps());
-        this.windows = plan.windowSize() > 0 ? new WindowSweep(g, plan.windowSize(), plan.windowSweeps()) : Improver.NONE;
+        this.windows = plan.windowSize() > 0
+                ? new WindowSweep(g, plan.windowSize(), plan.windowSweeps())
+                : Improver.NONE;
         this.iterated = new IteratedLocalSearch(g, rng, repair, descent, windows);
         this.tabu = plan.tabuIterations() > 0
                 ? new TabuWalk(new TabuSearch(g, rng), descent, plan.tabuIterations())

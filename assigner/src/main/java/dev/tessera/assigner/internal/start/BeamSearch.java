@@ -11,23 +11,23 @@ import java.util.Map;
 import java.util.PriorityQueue;
 
 /**
- * A start built by beam search: models are placed one at a time along an order (topological, so that a layer
- * graph's traffic is settled as the sweep passes), and the {@code width} cheapest partial placements survive each
- * step. Unlike a pipeline cut, a device may take several separate stretches of the order, which is what memory-tight
- * graphs need (one device holds a huge early layer, the others pack many runs). Not thread-safe; one instance per
- * order, and {@link #run} may be called again.
+ * Not thread-safe (one instance per order, reusable); it keeps the order and fixed placement it is given, and the
+ * caller owns the placement returned. A start built by beam search: models are placed one at a time along an order
+ * (topological, so that a layer graph's traffic is settled as the sweep passes), and the {@code width} cheapest partial
+ * placements survive each step. Unlike a pipeline cut, a device may take several separate stretches of the order, which
+ * is what memory-tight graphs need (one device holds a huge early layer, the others pack many runs).
  *
  * <p>A partial placement is summarised by the devices of its <em>live</em> models (placed models with an edge to a
- * model not yet placed) and its per-device loads: two partial placements with the same summary have the same
- * futures, so only the cheaper is kept. Interchangeable devices (same capacity, limit, power share and distances)
- * are opened in index order, which removes their permutations from the beam. The cost so far is exact for every
- * edge whose ends are both placed, and partial placements that break a memory or balance limit are dropped, so
- * every complete placement returned is feasible.
+ * model not yet placed) and its per-device loads: two partial placements with the same summary have the same futures,
+ * so only the cheaper is kept. Interchangeable devices (same capacity, limit, power share and distances) are opened in
+ * index order, which removes their permutations from the beam. The cost so far is exact for every edge whose ends are
+ * both placed, and partial placements that break a memory or balance limit are dropped, so every complete placement
+ * returned is feasible.
  *
- * <p>The order may hold only some models, the others fixed where a given placement puts them: their loads and
- * their edges to placed models count from the first step. Ruin and recreate uses this to re-place a stretch of a
- * placement. Parents are expanded cheapest first, and a child that costs at least as much as the {@code width}
- * cheapest new summaries so far is not built: it could not make the cut.
+ * <p>The order may hold only some models, the others fixed where a given placement puts them: their loads and their
+ * edges to placed models count from the first step. Ruin and recreate uses this to re-place a stretch of a placement.
+ * Parents are expanded cheapest first, and a child that costs at least as much as the {@code width} cheapest new
+ * summaries so far is not built: it could not make the cut.
  */
 public final class BeamSearch {
     /** Loads are compared in steps of 1/200 of a device's limit when merging equivalent partial placements. */

@@ -4,9 +4,9 @@ import dev.tessera.assigner.internal.Problem;
 import dev.tessera.assigner.internal.SearchState;
 
 /**
- * Greedy insertion in a given order: each model goes to the feasible device where it adds least to the objective
- * (ties: the device with the most free memory). Models that fit nowhere go to the device they overfill least;
- * repair deals with them. Stateless.
+ * Stateless and thread-safe; the caller owns the placement returned. Greedy insertion in a given order: each model goes
+ * to the feasible device where it adds least to the objective (ties: the device with the most free memory). Models that
+ * fit nowhere go to the device they overfill least; repair deals with them.
  */
 public final class Greedy {
     private Greedy() {}

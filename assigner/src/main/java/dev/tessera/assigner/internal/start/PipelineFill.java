@@ -4,9 +4,9 @@ import dev.tessera.assigner.internal.Problem;
 import dev.tessera.assigner.internal.SearchState;
 
 /**
- * Fills devices one after another along an order (a pipeline cut without look-ahead): each device takes models until
- * its memory, or {@code slack} times its fair share of complexity, is reached. Devices with no power only take models
- * of zero complexity that fit nowhere else. Stateless.
+ * Stateless and thread-safe; the caller owns the placement returned. Fills devices one after another along an order (a
+ * pipeline cut without look-ahead): each device takes models until its memory, or {@code slack} times its fair share of
+ * complexity, is reached. Devices with no power only take models of zero complexity that fit nowhere else.
  */
 public final class PipelineFill {
     private PipelineFill() {}

@@ -8,11 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The starts of the discrete phase, in their fixed order: the hardened relaxation; pipeline fills along the
+ * Stateless and thread-safe; the caller owns the list and its arrays. The starts of the discrete phase, in their
+ * fixed order: the hardened relaxation; pipeline fills along the
  * topological order with three amounts of slack; for each of the two topological orders (lowest and highest index
  * first) and the depth-first order, the exact pipeline cut and a beam search; greedy insertion in breadth-first and
  * in largest-first order. Devices are filled most powerful first. A cut or beam that finds nothing is left out.
- * Stateless.
  */
 public final class Starts {
     private static final double[] FILL_SLACKS = {1.0, 1.15, 1.35};
