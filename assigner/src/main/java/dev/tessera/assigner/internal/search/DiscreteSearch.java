@@ -38,7 +38,7 @@ public final class DiscreteSearch {
     }
 
     /** {@link #solve} from the given starts (each a device per model; they may break limits). */
-    public int[] search(List<int[]> starts, ProgressSink progress) {
+    int[] search(List<int[]> starts, ProgressSink progress) {
         Progress counter = new Progress(progress, starts.size() + plan.finalists());
         List<SearchState> repaired = repaired(starts, counter);
         List<SearchState> pool = new ArrayList<>();
