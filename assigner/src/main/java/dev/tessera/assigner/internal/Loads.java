@@ -97,13 +97,6 @@ public final class Loads {
         return p.relativeExcess(d, memory[d], compute[d]);
     }
 
-    /** {@link Problem#relativeExcess} of device d with model i added ({@code sign} 1) or removed ({@code sign} -1). */
-    public double relativeExcessWith(int i, int d, int sign) {
-        return sign > 0
-                ? p.relativeExcess(d, memory[d] + p.demand[i], compute[d] + p.complexity[i])
-                : p.relativeExcess(d, memory[d] - p.demand[i], compute[d] - p.complexity[i]);
-    }
-
     /** Σ_d {@link #relativeExcess(int)}. */
     public double totalExcess() {
         double v = 0;

@@ -27,7 +27,7 @@ class LoadsTest {
         }
     }
 
-    /** Moving i to b: the excess on both devices, the fit on b and the mismatch change, against a recount. */
+    /** Moving i to b on a copy: loads and excess on both devices, fit on b, mismatch change, against a recount. */
     private static void checkMove(Problem p, int[] a, Loads loads, int i, int b, String where) {
         int from = a[i];
         if (from == b) {
@@ -36,8 +36,14 @@ class LoadsTest {
         int[] moved = a.clone();
         moved[i] = b;
         Loads after = loadsOf(p, moved);
-        assertEquals(after.relativeExcess(from), loads.relativeExcessWith(i, from, -1), 1e-12, where);
-        assertEquals(after.relativeExcess(b), loads.relativeExcessWith(i, b, 1), 1e-12, where);
+        Loads copy = loads.copy();
+        copy.remove(i, from);
+        copy.add(i, b);
+        assertArrayEquals(after.memory, copy.memory, 1e-9, where);
+        assertArrayEquals(after.compute, copy.compute, 1e-9, where);
+        assertEquals(after.relativeExcess(from), copy.relativeExcess(from), 1e-12, where);
+        assertEquals(after.relativeExcess(b), copy.relativeExcess(b), 1e-12, where);
+        assertEquals(after.feasible(), copy.feasible(), where);
         assertEquals(p.withinLimits(b, after.memory[b], after.compute[b]), loads.fitsWith(i, b), where);
         double mismatchChange = p.complexityMismatch(after.compute) - p.complexityMismatch(loads.compute);
         assertEquals(mismatchChange, loads.mismatchDelta(p.complexity[i], from, b), 1e-12, where);

@@ -43,6 +43,8 @@ public final class TabuSearch {
     private int violatedDevices;
     private double comm;
     private double penalty;
+    /** The step's best move so far, reused by every step. */
+    private final Choice choice = new Choice();
 
     /** The walk's record: the best feasible assignment, and the runs that steer λ. */
     private int[] best;
@@ -129,7 +131,7 @@ public final class TabuSearch {
 
     /** Makes the best admissible move; returns false when no model can move at all. */
     private boolean step(long it, double bestObjective) {
-        Choice choice = new Choice();
+        choice.reset();
         double objective = objective();
         for (int i = 0; i < n; i++) {
             consider(i, it, objective, bestObjective, choice);
@@ -145,10 +147,17 @@ public final class TabuSearch {
 
     /** The best move of a step so far; equal scores are drawn uniformly (reservoir sampling over the ties). */
     private static final class Choice {
-        int model = -1;
-        int device = -1;
-        double score = Double.POSITIVE_INFINITY;
+        int model;
+        int device;
+        double score;
         int ties;
+
+        void reset() {
+            model = -1;
+            device = -1;
+            score = Double.POSITIVE_INFINITY;
+            ties = 0;
+        }
     }
 
     /** Offers every admissible move of model i to the choice. */
@@ -156,14 +165,17 @@ public final class TabuSearch {
         int from = a[i];
         int row = i * m;
         double here = cost[row + from];
+        double di = p.demand[i];
         double ci = p.complexity[i];
-        double violFromAfter = loads.relativeExcessWith(i, from, -1);
+        double[] memory = loads.memory;
+        double[] compute = loads.compute;
+        double violFromAfter = p.relativeExcess(from, memory[from] - di, compute[from] - ci);
         double fromChange = violFromAfter - violation[from];
         for (int d = 0; d < m; d++) {
             if (d == from || !allowed[row + d]) {
                 continue;
             }
-            double violToAfter = loads.relativeExcessWith(i, d, 1);
+            double violToAfter = p.relativeExcess(d, memory[d] + di, compute[d] + ci);
             double dObj = p.commScale * (cost[row + d] - here) + loads.mismatchDelta(ci, from, d);
             double score = dObj + penalty * (fromChange + violToAfter - violation[d]);
             if (tabuUntil[row + d] > it) {
