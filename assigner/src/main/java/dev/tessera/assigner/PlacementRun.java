@@ -1,29 +1,26 @@
 package dev.tessera.assigner;
 
-import dev.tessera.assigner.internal.GradientRelaxation;
-import dev.tessera.assigner.internal.LocalSearch;
 import dev.tessera.assigner.internal.Problem;
+import dev.tessera.assigner.internal.relax.Relaxation;
+import dev.tessera.assigner.internal.search.DiscreteSearch;
+import dev.tessera.assigner.internal.search.SearchPlan;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * One placement run: turns a {@link PlacementSpec} into a {@link Problem}, proves the obvious infeasibilities,
- * runs the gradient phase and (for REFINED) the discrete phase, and reports the result. Not thread-safe.
- *
- * <p>REFINED uses several starts: the hardened relaxation, pipeline fills along a topological order with three
- * amounts of slack, exact pipeline cuts and beam searches along two topological orders and a depth-first one, and
- * greedy insertions in breadth-first and largest-first order. Each start is repaired, descended and improved by
- * iterated local search and (small instances) a tabu walk; the two best get more of both and then ruin and recreate,
- * and the best feasible result wins. The number of kicks is {@code searchEffort × clamp(100000 / (n + E), 30, 600)}
- * per start: fixed by size, not by the clock.
+ * One placement run: turns a {@link PlacementSpec} into a {@link Problem} and a {@link SearchPlan} (every budget),
+ * proves the obvious infeasibilities, runs the gradient phase ({@link Relaxation}) and, for REFINED, the discrete
+ * phase ({@link DiscreteSearch}, whose schedule the plan describes), and reports the result. Reads only the spec.
+ * Not thread-safe; one instance per run.
  */
 final class PlacementRun {
     private final PlacementSpec spec;
     private final List<String> names;
     private final List<Device> devices;
     private final Problem problem;
+    private final SearchPlan plan;
 
     PlacementRun(PlacementSpec spec) {
         this.spec = spec;
@@ -48,6 +45,7 @@ final class PlacementRun {
         }
         problem = new Problem(demand, complexity, capacity, power, spec.distance(), spec.edgeFrom(), spec.edgeTo(),
                 spec.edgeVolume(), spec.connectionWeight(), spec.complexityMatchWeight(), spec.balanceTolerance());
+        plan = SearchPlan.of(problem, spec.searchEffort(), spec.iterations());
     }
 
     Placement run() {
@@ -55,8 +53,8 @@ final class PlacementRun {
         if (spec.method() == PlacementMethod.REFINED) {
             checkFeasible();
         }
-        GradientRelaxation.Result relaxed = new GradientRelaxation(problem, new GradientRelaxation.Settings(
-                        spec.iterations(), spec.updateRate(), spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice()))
+        Relaxation.Result relaxed = Relaxation.gradient(problem, new Relaxation.Settings(plan.relaxIterations(),
+                        spec.updateRate(), spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice()))
                 .run((done, total) -> spec.progress().onProgress("gradient", done, total));
         int[] assignment = relaxed.argmax();
         if (spec.method() == PlacementMethod.REFINED) {
@@ -73,29 +71,8 @@ final class PlacementRun {
     }
 
     private int[] refine(int[] hardened) {
-        LocalSearch search = new LocalSearch(problem, spec.seed());
-        List<int[]> starts = new ArrayList<>();
-        starts.add(hardened);
-        int[] topo = search.topologicalOrder();
-        int[] deviceOrder = devicesByPower();
-        for (double slack : new double[] {1.0, 1.15, 1.35}) {
-            starts.add(search.pipeline(topo, deviceOrder, slack));
-        }
-        int width = beamWidth();
-        for (int[] order : List.of(topo, search.topologicalOrder(false), search.depthFirstOrder())) {
-            int[] cut = search.pipelineCut(order, deviceOrder);
-            if (cut != null) {
-                starts.add(cut);
-            }
-            int[] beam = width > 0 ? search.beam(order, width) : null;
-            if (beam != null) {
-                starts.add(beam);
-            }
-        }
-        starts.add(search.greedy(search.bfsOrder(topo.length == 0 ? 0 : topo[0])));
-        starts.add(search.greedy(largestFirst()));
-        int kicks = (int) Math.round(spec.searchEffort() * Math.max(30, Math.min(600, 100_000.0 / (problem.n + problem.edgeFrom.length))));
-        int[] best = search.solve(starts, kicks, (done, total) -> spec.progress().onProgress("search", done, total));
+        int[] best = new DiscreteSearch(problem, plan, spec.seed())
+                .solve(hardened, (done, total) -> spec.progress().onProgress("search", done, total));
         if (best == null) {
             throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                     "no placement found that meets every memory%s limit: %d models need %.1f MB in all, the %d devices"
@@ -104,35 +81,6 @@ final class PlacementRun {
                     sum(problem.capacity), spec.maxMemRatio(), problem.balanced() ? " or raise balanceTolerance" : ""));
         }
         return best;
-    }
-
-    /**
-     * Beam width for the beam starts: about a million partial placements per order (n·m per unit of width), at
-     * most 1,000, and no beam when that leaves fewer than 100 (large graphs, where a narrow beam costs more
-     * time than it saves).
-     */
-    private int beamWidth() {
-        long perWidth = Math.max(1L, (long) problem.n * problem.m);
-        int width = (int) Math.min(1_000L, 1_000_000L / perWidth);
-        return width < 100 ? 0 : width;
-    }
-
-    private int[] devicesByPower() {
-        return descending(problem.power);
-    }
-
-    private int[] largestFirst() {
-        return descending(problem.demand);
-    }
-
-    /** Indices sorted by key, largest first (ties keep index order). */
-    private static int[] descending(double[] key) {
-        Integer[] order = new Integer[key.length];
-        for (int k = 0; k < key.length; k++) {
-            order[k] = k;
-        }
-        Arrays.sort(order, (x, y) -> Double.compare(key[y], key[x]));
-        return Arrays.stream(order).mapToInt(Integer::intValue).toArray();
     }
 
     /** Throws for inputs that no placement can satisfy, naming the numbers. */

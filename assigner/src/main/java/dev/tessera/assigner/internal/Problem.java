@@ -3,7 +3,8 @@ package dev.tessera.assigner.internal;
 import java.util.Arrays;
 
 /**
- * A placement problem reduced to arrays: what the optimisers work on. Immutable after construction.
+ * Immutable after construction (callers must not write its public arrays), so safe to share: a placement problem
+ * reduced to arrays, what the optimisers work on.
  *
  * <p>The exact objective (see {@code README.md} of the assigner module):
  *
@@ -21,7 +22,7 @@ public final class Problem {
     /** Slack that absorbs rounding when comparing loads with capacities. */
     public static final double EPS = 1e-9;
     /** Smallest objective decrease the searches count as an improvement (below it is rounding). */
-    static final double IMPROVEMENT = 1e-12;
+    public static final double IMPROVEMENT = 1e-12;
 
     public final int n;
     public final int m;
@@ -44,12 +45,14 @@ public final class Problem {
     /** Per-device complexity limit, or null when balance is not constrained. */
     public final double[] complexityLimit;
 
-    final int[] outStart;
-    final int[] outNbr;
-    final double[] outW;
-    final int[] inStart;
-    final int[] inNbr;
-    final double[] inW;
+    /** Outgoing edges of model i in CSR form: {@code outNbr/outW[outStart[i] .. outStart[i + 1])}, merged volumes. */
+    public final int[] outStart;
+    public final int[] outNbr;
+    public final double[] outW;
+    /** Incoming edges of model i in CSR form, as for the outgoing ones. */
+    public final int[] inStart;
+    public final int[] inNbr;
+    public final double[] inW;
 
     public Problem(
             double[] demand,
@@ -69,15 +72,8 @@ public final class Problem {
         this.complexity = complexity.clone();
         this.capacity = capacity.clone();
         this.power = power.clone();
-        this.dist = new double[m][];
-        double md = 0;
-        for (int d = 0; d < m; d++) {
-            this.dist[d] = dist[d].clone();
-            for (double x : dist[d]) {
-                md = Math.max(md, x);
-            }
-        }
-        this.maxDist = md;
+        this.dist = copyRows(dist, m);
+        this.maxDist = largest(this.dist);
         this.edgeFrom = edgeFrom.clone();
         this.edgeTo = edgeTo.clone();
         this.edgeVolume = edgeVolume.clone();
@@ -85,14 +81,9 @@ public final class Problem {
         this.totalComplexity = Arrays.stream(complexity).sum();
         this.connectionWeight = connectionWeight;
         this.complexityMatchWeight = complexityMatchWeight;
-        this.commScale = totalVolume > 0 && md > 0 ? connectionWeight / (totalVolume * md) : 0;
-        double totalPower = Arrays.stream(power).sum();
-        this.powerShare = new double[m];
-        for (int d = 0; d < m; d++) {
-            powerShare[d] = totalPower > 0 ? power[d] / totalPower : 0;
-        }
+        this.commScale = totalVolume > 0 && maxDist > 0 ? connectionWeight / (totalVolume * maxDist) : 0;
+        this.powerShare = shares(power);
         this.complexityLimit = balanceTolerance == null ? null : limits(balanceTolerance);
-
         int[][] csr = buildCsr(edgeFrom, edgeTo);
         outStart = csr[0];
         outNbr = csr[1];
@@ -101,6 +92,34 @@ public final class Problem {
         inStart = csrIn[0];
         inNbr = csrIn[1];
         inW = weights(csrIn[2]);
+    }
+
+    private static double[][] copyRows(double[][] rows, int count) {
+        double[][] copy = new double[count][];
+        for (int d = 0; d < count; d++) {
+            copy[d] = rows[d].clone();
+        }
+        return copy;
+    }
+
+    private static double largest(double[][] rows) {
+        double max = 0;
+        for (double[] row : rows) {
+            for (double x : row) {
+                max = Math.max(max, x);
+            }
+        }
+        return max;
+    }
+
+    /** Each value over their sum, or all 0 when the sum is not positive. */
+    private static double[] shares(double[] values) {
+        double total = Arrays.stream(values).sum();
+        double[] share = new double[values.length];
+        for (int d = 0; d < values.length; d++) {
+            share[d] = total > 0 ? values[d] / total : 0;
+        }
+        return share;
     }
 
     private double[] limits(double tolerance) {
@@ -227,7 +246,7 @@ public final class Problem {
     }
 
     /** Whether device d meets its memory limit and, if set, its balance limit at the given loads. */
-    boolean withinLimits(int d, double load, double comp) {
+    public boolean withinLimits(int d, double load, double comp) {
         return load <= capacity[d] + tolerance(capacity[d])
                 && (complexityLimit == null || comp <= complexityLimit[d] + tolerance(complexityLimit[d]));
     }
@@ -236,7 +255,7 @@ public final class Problem {
      * How far device d is over its limits at the given loads, relative to them: memory excess / capacity plus
      * complexity excess / balance limit; 0 when within both.
      */
-    double relativeExcess(int d, double load, double comp) {
+    public double relativeExcess(int d, double load, double comp) {
         double v = 0;
         double over = load - capacity[d] - tolerance(capacity[d]);
         if (over > 0) {
@@ -255,7 +274,7 @@ public final class Problem {
      * Change of the complexity-mismatch term when complexity c moves from device {@code from} (or -1: not yet
      * placed) to device {@code to} (or -1: removed), given the per-device complexities {@code comp}.
      */
-    double mismatchDelta(double[] comp, double c, int from, int to) {
+    public double mismatchDelta(double[] comp, double c, int from, int to) {
         if (totalComplexity <= 0 || complexityMatchWeight == 0 || c == 0 || from == to) {
             return 0;
         }
@@ -273,7 +292,7 @@ public final class Problem {
     }
 
     /** Total volume of the edges between i and j, in either direction (0 when they are not connected). */
-    double volumeBetween(int i, int j) {
+    public double volumeBetween(int i, int j) {
         double w = 0;
         for (int k = outStart[i]; k < outStart[i + 1]; k++) {
             if (outNbr[k] == j) {

@@ -1,20 +1,22 @@
 package dev.tessera.assigner.internal;
 
 /**
- * A mutable assignment with its per-device memory and complexity loads and its communication cost, kept up to
- * date as models move, so that a move's change in objective costs O(degree + m). Not thread-safe.
+ * Not thread-safe; owns its arrays. A mutable assignment with its per-device memory and complexity loads ({@link
+ * Loads}) and its communication cost, kept up to date as models move, so that a move's change in objective costs
+ * O(degree + m).
  *
- * <p>A model may be unassigned ({@code -1}) while a start is being constructed; unassigned models carry no load
- * and their edges cost nothing until they are placed.
+ * <p>A model may be unassigned ({@code -1}) while a start is being constructed; unassigned models carry no load and
+ * their edges cost nothing until they are placed.
  */
-final class SearchState {
-    static final int UNASSIGNED = -1;
+public final class SearchState {
+    public static final int UNASSIGNED = -1;
 
-    final Problem p;
-    final int[] a;
-    final double[] load;
-    final double[] comp;
-    double comm;
+    public final Problem p;
+    /** The device of each model, or {@link #UNASSIGNED}. */
+    public final int[] a;
+    public final Loads loads;
+    /** Communication cost of the edges whose ends are both placed. */
+    private double comm;
 
     private final double[] outAcc;
     private final double[] inAcc;
@@ -22,65 +24,50 @@ final class SearchState {
     private final boolean[] isTouched;
     private int touchedCount;
 
-    SearchState(Problem p) {
+    /** A state with every model unassigned. */
+    public SearchState(Problem p) {
         this.p = p;
         this.a = new int[p.n];
         java.util.Arrays.fill(a, UNASSIGNED);
-        this.load = new double[p.m];
-        this.comp = new double[p.m];
+        this.loads = new Loads(p);
         this.outAcc = new double[p.m];
         this.inAcc = new double[p.m];
         this.touched = new int[p.m];
         this.isTouched = new boolean[p.m];
     }
 
-    SearchState(Problem p, int[] assignment) {
+    /** A state holding a copy of {@code assignment}. */
+    public SearchState(Problem p, int[] assignment) {
         this(p);
         for (int i = 0; i < p.n; i++) {
             place(i, assignment[i]);
         }
     }
 
-    SearchState copy() {
+    public SearchState copy() {
         return new SearchState(p, a);
     }
 
-    void copyFrom(SearchState o) {
+    public void copyFrom(SearchState o) {
         System.arraycopy(o.a, 0, a, 0, a.length);
-        System.arraycopy(o.load, 0, load, 0, load.length);
-        System.arraycopy(o.comp, 0, comp, 0, comp.length);
+        loads.copyFrom(o.loads);
         comm = o.comm;
     }
 
-    double objective() {
-        return p.commScale * comm + p.complexityMismatch(comp);
+    public double objective() {
+        return p.commScale * comm + loads.mismatch();
     }
 
     /** Whether model i fits on device b next to what is there now (ignoring i's own load if it is on b). */
-    boolean fits(int i, int b) {
-        double extraLoad = a[i] == b ? 0 : p.demand[i];
-        double extraComp = a[i] == b ? 0 : p.complexity[i];
-        return p.withinLimits(b, load[b] + extraLoad, comp[b] + extraComp);
-    }
-
-    double memoryViolation(int d) {
-        return Math.max(0, load[d] - p.capacity[d] - Problem.tolerance(p.capacity[d]));
-    }
-
-    double balanceViolation(int d) {
-        double[] lim = p.complexityLimit;
-        return lim == null ? 0 : Math.max(0, comp[d] - lim[d] - Problem.tolerance(lim[d]));
-    }
-
-    boolean violated(int d) {
-        return memoryViolation(d) > 0 || balanceViolation(d) > 0;
+    public boolean fits(int i, int b) {
+        return a[i] == b ? p.withinLimits(b, loads.memory[b], loads.compute[b]) : loads.fitsWith(i, b);
     }
 
     /**
      * Gathers the traffic between model i and each device (edges to unassigned models are skipped) into the
      * accumulators; {@link #commCost(int)} then prices i on any device in O(touched devices).
      */
-    void gather(int i) {
+    public void gather(int i) {
         for (int k = 0; k < touchedCount; k++) {
             int d = touched[k];
             outAcc[d] = 0;
@@ -112,7 +99,7 @@ final class SearchState {
     }
 
     /** Communication cost of the gathered model's edges if it sat on device b. */
-    double commCost(int b) {
+    public double commCost(int b) {
         double[] row = p.dist[b];
         double c = 0;
         for (int k = 0; k < touchedCount; k++) {
@@ -123,12 +110,12 @@ final class SearchState {
     }
 
     /** Change of the complexity-mismatch term if complexity c moves from device from (or -1) to device to. */
-    double mismatchDelta(double c, int from, int to) {
-        return p.mismatchDelta(comp, c, from, to);
+    public double mismatchDelta(double c, int from, int to) {
+        return loads.mismatchDelta(c, from, to);
     }
 
     /** Objective change of moving i to b; requires {@link #gather(int)} for i first. */
-    double moveDelta(int i, int b, double currentCommCost) {
+    public double moveDelta(int i, int b, double currentCommCost) {
         return p.commScale * (commCost(b) - currentCommCost) + mismatchDelta(p.complexity[i], a[i], b);
     }
 
@@ -138,7 +125,7 @@ final class SearchState {
      * edges between i and j as if the other stayed put, so their true change is added back:
      * {@code (w_ij + w_ji) × (dist[a][b] + dist[b][a])}. Gathers j.
      */
-    double swapDelta(int i, int j, double[] costOfI) {
+    public double swapDelta(int i, int j, double[] costOfI) {
         int ai = a[i];
         int bj = a[j];
         gather(j);
@@ -146,11 +133,11 @@ final class SearchState {
         double moveI = costOfI[bj] - costOfI[ai];
         double between = p.volumeBetween(i, j) * (p.dist[ai][bj] + p.dist[bj][ai]);
         return p.commScale * (moveI + moveJ + between)
-                + p.mismatchDelta(comp, p.complexity[j] - p.complexity[i], bj, ai);
+                + loads.mismatchDelta(p.complexity[j] - p.complexity[i], bj, ai);
     }
 
     /** Moves (or first places) model i onto device b, keeping loads and communication exact. */
-    void place(int i, int b) {
+    public void place(int i, int b) {
         int from = a[i];
         if (from == b) {
             return;
@@ -160,24 +147,20 @@ final class SearchState {
         double after = b >= 0 ? commCost(b) : 0;
         comm += after - before;
         if (from >= 0) {
-            load[from] -= p.demand[i];
-            comp[from] -= p.complexity[i];
+            loads.remove(i, from);
         }
         if (b >= 0) {
-            load[b] += p.demand[i];
-            comp[b] += p.complexity[i];
+            loads.add(i, b);
         }
         a[i] = b;
     }
 
     /** Recomputes the cached sums from scratch, removing accumulated rounding. */
-    void resync() {
-        java.util.Arrays.fill(load, 0);
-        java.util.Arrays.fill(comp, 0);
+    public void resync() {
+        loads.clear();
         for (int i = 0; i < p.n; i++) {
             if (a[i] >= 0) {
-                load[a[i]] += p.demand[i];
-                comp[a[i]] += p.complexity[i];
+                loads.add(i, a[i]);
             }
         }
         double c = 0;
@@ -191,12 +174,7 @@ final class SearchState {
         comm = c;
     }
 
-    boolean feasible() {
-        for (int d = 0; d < p.m; d++) {
-            if (violated(d)) {
-                return false;
-            }
-        }
-        return true;
+    public boolean feasible() {
+        return loads.feasible();
     }
 }

@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.assigner.internal.graph.Graph;
+import dev.tessera.assigner.internal.graph.Orders;
+import dev.tessera.assigner.internal.improve.TabuSearch;
+import dev.tessera.assigner.internal.start.BeamSearch;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -28,8 +32,7 @@ class DiscreteSearchTest {
             Problem p = randomProblem(rng);
             double optimum = bruteForce(p, false);
             int[] start = new int[p.n]; // everything on device 0: usually over its limits
-            int[][] adjacency = LocalSearch.undirectedAdjacency(p);
-            int[] walked = new TabuSearch(p, new SplittableRandom(k), adjacency[0], adjacency[1]).run(start, 5_000);
+            int[] walked = new TabuSearch(new Graph(p), new SplittableRandom(k)).run(start, 5_000);
             if (Double.isInfinite(optimum)) {
                 assertNull(walked, "instance " + k + " has no feasible placement");
                 continue;
@@ -53,8 +56,7 @@ class DiscreteSearchTest {
         for (int k = 0; k < INSTANCES; k++) {
             Problem p = randomProblem(rng);
             double optimum = bruteForce(p, true);
-            LocalSearch search = new LocalSearch(p, k);
-            int[] beam = search.beam(search.topologicalOrder(), 1_000);
+            int[] beam = new BeamSearch(p, Orders.topological(p, true)).run(1_000);
             if (beam == null) {
                 continue;
             }
@@ -73,7 +75,7 @@ class DiscreteSearchTest {
             if (optimum == null) {
                 continue;
             }
-            int[] order = new LocalSearch(p, k).topologicalOrder();
+            int[] order = Orders.topological(p, true);
             int from = rng.nextInt(p.n - 1);
             int to = from + 2 + rng.nextInt(p.n - from - 1);
             int[] stretch = java.util.Arrays.copyOfRange(order, from, Math.min(p.n, to));
@@ -105,10 +107,10 @@ class DiscreteSearchTest {
         double[][] dist = {{0, 1}, {1, 0}};
         Problem roomy = new Problem(demand, demand, new double[] {100, 100}, new double[] {1, 1}, dist, from, to, vol,
                 1, 0, null);
-        assertEquals(0, roomy.communication(new LocalSearch(roomy, 0).beam(new int[] {0, 1, 2, 3, 4, 5}, 8)));
+        assertEquals(0, roomy.communication(new BeamSearch(roomy, new int[] {0, 1, 2, 3, 4, 5}).run(8)));
         Problem tight = new Problem(demand, demand, new double[] {30, 30}, new double[] {1, 1}, dist, from, to, vol,
                 1, 0, null);
-        int[] split = new LocalSearch(tight, 0).beam(new int[] {0, 1, 2, 3, 4, 5}, 8);
+        int[] split = new BeamSearch(tight, new int[] {0, 1, 2, 3, 4, 5}).run(8);
         assertArrayEquals(new int[] {0, 0, 0, 1, 1, 1}, split);
         assertEquals(1, tight.communication(split));
     }

@@ -2,6 +2,7 @@ package dev.tessera.assigner.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.tessera.assigner.internal.relax.RelaxationTest;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 

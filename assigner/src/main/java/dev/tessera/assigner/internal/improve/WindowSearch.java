@@ -1,5 +1,8 @@
-package dev.tessera.assigner.internal;
+package dev.tessera.assigner.internal.improve;
 
+import dev.tessera.assigner.internal.Loads;
+import dev.tessera.assigner.internal.Problem;
+import dev.tessera.assigner.internal.SearchState;
 import java.util.Arrays;
 
 /**
@@ -16,8 +19,8 @@ final class WindowSearch {
     private final boolean commOnly;
     /** slot[i]: the position of model i in the current window, or -1. */
     private final int[] slot;
-    private final double[] load;
-    private final double[] comp;
+    /** The fixed models' loads plus those of the window models placed so far in the enumeration. */
+    private final Loads loads;
 
     private int size;
     private int[] window = new int[0];
@@ -37,8 +40,7 @@ final class WindowSearch {
         this.commOnly = p.complexityMatchWeight == 0 || p.totalComplexity == 0;
         this.slot = new int[p.n];
         Arrays.fill(slot, -1);
-        this.load = new double[p.m];
-        this.comp = new double[p.m];
+        this.loads = new Loads(p);
     }
 
     /** Solves the window exactly with everything else fixed; applies the result and returns true when it is better. */
@@ -51,8 +53,7 @@ final class WindowSearch {
             int d = s.a[window[t]];
             current[t] = d;
             incumbentComm += priceAt(t, d);
-            load[d] -= p.demand[window[t]];
-            comp[d] -= p.complexity[window[t]];
+            loads.remove(window[t], d);
         }
         double incumbent = p.commScale * incumbentComm + mismatchWithWindow(current);
         bestValue = incumbent - Problem.IMPROVEMENT * Math.max(1, Math.abs(s.objective()));
@@ -72,52 +73,60 @@ final class WindowSearch {
 
     private void prepare(SearchState s, int[] models) {
         size = models.length;
-        int m = p.m;
         if (window.length < size) {
             window = new int[size];
             current = new int[size];
-            fixed = new double[size * m];
+            fixed = new double[size * p.m];
             innerStart = new int[size + 1];
         }
         System.arraycopy(models, 0, window, 0, size);
         for (int t = 0; t < size; t++) {
             slot[window[t]] = t;
         }
-        System.arraycopy(s.load, 0, load, 0, m);
-        System.arraycopy(s.comp, 0, comp, 0, m);
-        Arrays.fill(fixed, 0, size * m, 0);
+        loads.copyFrom(s.loads);
+        Arrays.fill(fixed, 0, size * p.m, 0);
         int inner = 0;
         for (int t = 0; t < size; t++) {
-            int i = window[t];
             innerStart[t] = inner;
-            for (int k = p.outStart[i]; k < p.outStart[i + 1]; k++) {
-                int j = p.outNbr[k];
-                int u = slot[j];
-                if (u < 0) {
-                    double w = p.outW[k];
-                    int dj = s.a[j];
-                    for (int d = 0; d < m; d++) {
-                        fixed[t * m + d] += w * p.dist[d][dj];
-                    }
-                } else if (u < t) {
-                    inner = addInner(inner, u, p.outW[k], 0);
-                }
-            }
-            for (int k = p.inStart[i]; k < p.inStart[i + 1]; k++) {
-                int j = p.inNbr[k];
-                int u = slot[j];
-                if (u < 0) {
-                    double w = p.inW[k];
-                    int dj = s.a[j];
-                    for (int d = 0; d < m; d++) {
-                        fixed[t * m + d] += w * p.dist[dj][d];
-                    }
-                } else if (u < t) {
-                    inner = addInner(inner, u, 0, p.inW[k]);
-                }
-            }
+            inner = priceEdges(s, t, inner);
         }
         innerStart[size] = inner;
+    }
+
+    /**
+     * Adds window model t's edges to fixed models into {@code fixed} and lists its edges to earlier window models
+     * from {@code inner} on; returns the new end of that list.
+     */
+    private int priceEdges(SearchState s, int t, int inner) {
+        int i = window[t];
+        int m = p.m;
+        for (int k = p.outStart[i]; k < p.outStart[i + 1]; k++) {
+            int j = p.outNbr[k];
+            int u = slot[j];
+            if (u < 0) {
+                double w = p.outW[k];
+                int dj = s.a[j];
+                for (int d = 0; d < m; d++) {
+                    fixed[t * m + d] += w * p.dist[d][dj];
+                }
+            } else if (u < t) {
+                inner = addInner(inner, u, p.outW[k], 0);
+            }
+        }
+        for (int k = p.inStart[i]; k < p.inStart[i + 1]; k++) {
+            int j = p.inNbr[k];
+            int u = slot[j];
+            if (u < 0) {
+                double w = p.inW[k];
+                int dj = s.a[j];
+                for (int d = 0; d < m; d++) {
+                    fixed[t * m + d] += w * p.dist[dj][d];
+                }
+            } else if (u < t) {
+                inner = addInner(inner, u, 0, p.inW[k]);
+            }
+        }
+        return inner;
     }
 
     private int addInner(int at, int u, double out, double in) {
@@ -148,6 +157,7 @@ final class WindowSearch {
         if (commOnly) {
             return 0;
         }
+        double[] comp = loads.compute;
         for (int t = 0; t < size; t++) {
             comp[devices[t]] += p.complexity[window[t]];
         }
@@ -160,7 +170,7 @@ final class WindowSearch {
 
     private void search(int t, double partial) {
         if (t == size) {
-            double value = p.commScale * partial + (commOnly ? 0 : p.complexityMismatch(comp));
+            double value = p.commScale * partial + (commOnly ? 0 : loads.mismatch());
             if (value < bestValue) {
                 bestValue = value;
                 best = Arrays.copyOf(current, size);
@@ -168,10 +178,8 @@ final class WindowSearch {
             return;
         }
         int i = window[t];
-        double di = p.demand[i];
-        double ci = p.complexity[i];
         for (int d = 0; d < p.m; d++) {
-            if (!p.withinLimits(d, load[d] + di, comp[d] + ci)) {
+            if (!loads.fitsWith(i, d)) {
                 continue;
             }
             double next = partial + priceAt(t, d);
@@ -179,11 +187,9 @@ final class WindowSearch {
                 continue; // edges cost >= 0 and the mismatch term is a sum of squares: no completion can win
             }
             current[t] = d;
-            load[d] += di;
-            comp[d] += ci;
+            loads.add(i, d);
             search(t + 1, next);
-            load[d] -= di;
-            comp[d] -= ci;
+            loads.remove(i, d);
         }
     }
 }

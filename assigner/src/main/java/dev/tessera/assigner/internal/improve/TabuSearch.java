@@ -1,13 +1,17 @@
-package dev.tessera.assigner.internal;
+package dev.tessera.assigner.internal.improve;
 
+import dev.tessera.assigner.internal.Loads;
+import dev.tessera.assigner.internal.Problem;
+import dev.tessera.assigner.internal.graph.Graph;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Tabu search with strategic oscillation over single-model moves: the search may cross infeasible assignments,
+ * Not thread-safe; one instance per run, which owns its n×m tables and returns new arrays. Tabu search with strategic
+ * oscillation over single-model moves: the search may cross infeasible assignments,
  * paying a penalty λ per unit of relative memory or balance excess, and λ adapts so that the walk keeps returning
  * to the feasible side. This is what lets it solve the knapsack-like exchanges (one model in, two out) that a
- * feasible-only descent cannot make. Not thread-safe; one instance per run.
+ * feasible-only descent cannot make.
  *
  * <p>Every iteration takes the best non-tabu move over all models and devices (a model that leaves a device may
  * not return to it for a randomised tenure), unless a tabu move gives a new best feasible assignment
@@ -16,23 +20,22 @@ import java.util.SplittableRandom;
  * the best assignment with a random connected segment moved to one device. The number of iterations is given by
  * the caller, never by the clock, so a seed gives one result.
  */
-final class TabuSearch {
+public final class TabuSearch {
     private static final double MIN_PENALTY = 1e-9;
     private static final double MAX_PENALTY = 1e9;
     private static final int ADAPT_EVERY = 10;
 
     private final Problem p;
+    private final Graph g;
     private final SplittableRandom rng;
     private final int n;
     private final int m;
-    private final int[] adjStart;
-    private final int[] adj;
 
     private final int[] a;
-    private final double[] load;
-    private final double[] comp;
+    private final Loads loads;
     /** cost[i * m + d]: communication of model i's edges if i sat on d, with every other model where it is. */
     private final double[] cost;
+    /** violation[d]: {@link Loads#relativeExcess} of device d, cached. */
     private final double[] violation;
     private final long[] tabuUntil;
     /** allowed[i * m + d]: whether model i can ever sit on device d ({@link Problem#allowed}). */
@@ -40,17 +43,24 @@ final class TabuSearch {
     private int violatedDevices;
     private double comm;
     private double penalty;
+    /** The step's best move so far, reused by every step. */
+    private final Choice choice = new Choice();
 
-    TabuSearch(Problem p, SplittableRandom rng, int[] adjStart, int[] adj) {
-        this.p = p;
+    /** The walk's record: the best feasible assignment, and the runs that steer λ. */
+    private int[] best;
+    private double bestObjective;
+    private long lastImprovement;
+    private int feasibleRun;
+    private int infeasibleRun;
+
+    public TabuSearch(Graph g, SplittableRandom rng) {
+        this.p = g.p;
+        this.g = g;
         this.rng = rng;
         this.n = p.n;
         this.m = p.m;
-        this.adjStart = adjStart;
-        this.adj = adj;
         this.a = new int[n];
-        this.load = new double[m];
-        this.comp = new double[m];
+        this.loads = new Loads(p);
         this.cost = new double[n * m];
         this.violation = new double[m];
         this.tabuUntil = new long[n * m];
@@ -66,20 +76,16 @@ final class TabuSearch {
      * Walks for {@code iterations} moves from {@code start} (which may break limits) and returns the best
      * feasible assignment seen, or null when none was.
      */
-    int[] run(int[] start, long iterations) {
+    public int[] run(int[] start, long iterations) {
         load(start);
         penalty = initialPenalty();
         Arrays.fill(tabuUntil, 0);
-        int[] best = null;
-        double bestObjective = Double.POSITIVE_INFINITY;
-        if (violatedDevices == 0) {
-            best = a.clone();
-            bestObjective = objective();
-        }
+        best = violatedDevices == 0 ? a.clone() : null;
+        bestObjective = violatedDevices == 0 ? objective() : Double.POSITIVE_INFINITY;
         long stallLimit = Math.max(2_000, 20L * n);
-        long lastImprovement = 0;
-        int feasibleRun = 0;
-        int infeasibleRun = 0;
+        lastImprovement = 0;
+        feasibleRun = 0;
+        infeasibleRun = 0;
         for (long it = 1; it <= iterations; it++) {
             if (!step(it, bestObjective)) {
                 Arrays.fill(tabuUntil, 0); // every move is tabu: forget them
@@ -87,83 +93,108 @@ final class TabuSearch {
                     break; // no model can move at all
                 }
             }
-            if (violatedDevices == 0) {
-                feasibleRun++;
-                infeasibleRun = 0;
-                double obj = objective();
-                if (improves(obj, bestObjective)) {
-                    bestObjective = obj;
-                    best = a.clone();
-                    lastImprovement = it;
-                }
-            } else {
-                infeasibleRun++;
-                feasibleRun = 0;
-            }
-            if (infeasibleRun >= ADAPT_EVERY) {
-                penalty = Math.min(MAX_PENALTY, penalty * 2);
-                infeasibleRun = 0;
-            } else if (feasibleRun >= ADAPT_EVERY) {
-                penalty = Math.max(MIN_PENALTY, penalty / 2);
-                feasibleRun = 0;
-            }
+            record(it);
             if (best != null && it - lastImprovement >= stallLimit) {
                 load(best);
                 perturb();
                 lastImprovement = it;
             }
         }
-        return best;
+        int[] result = best;
+        best = null;
+        return result;
+    }
+
+    /** Keeps a new best feasible assignment; doubles λ after infeasible runs, halves it after feasible ones. */
+    private void record(long it) {
+        if (violatedDevices == 0) {
+            feasibleRun++;
+            infeasibleRun = 0;
+            double obj = objective();
+            if (improves(obj, bestObjective)) {
+                bestObjective = obj;
+                best = a.clone();
+                lastImprovement = it;
+            }
+        } else {
+            infeasibleRun++;
+            feasibleRun = 0;
+        }
+        if (infeasibleRun >= ADAPT_EVERY) {
+            penalty = Math.min(MAX_PENALTY, penalty * 2);
+            infeasibleRun = 0;
+        } else if (feasibleRun >= ADAPT_EVERY) {
+            penalty = Math.max(MIN_PENALTY, penalty / 2);
+            feasibleRun = 0;
+        }
     }
 
     /** Makes the best admissible move; returns false when no model can move at all. */
     private boolean step(long it, double bestObjective) {
-        int bestI = -1;
-        int bestD = -1;
-        double bestScore = Double.POSITIVE_INFINITY;
-        int ties = 0;
+        choice.reset();
         double objective = objective();
         for (int i = 0; i < n; i++) {
-            int from = a[i];
-            int row = i * m;
-            double here = cost[row + from];
-            double di = p.demand[i];
-            double ci = p.complexity[i];
-            double violFromAfter = p.relativeExcess(from, load[from] - di, comp[from] - ci);
-            double fromChange = violFromAfter - violation[from];
-            for (int d = 0; d < m; d++) {
-                if (d == from || !allowed[row + d]) {
-                    continue;
-                }
-                double violToAfter = p.relativeExcess(d, load[d] + di, comp[d] + ci);
-                double dObj = p.commScale * (cost[row + d] - here) + p.mismatchDelta(comp, ci, from, d);
-                double score = dObj + penalty * (fromChange + violToAfter - violation[d]);
-                if (tabuUntil[row + d] > it) {
-                    int after = violatedDevices - (violation[from] > 0 ? 1 : 0) + (violFromAfter > 0 ? 1 : 0)
-                            - (violation[d] > 0 ? 1 : 0) + (violToAfter > 0 ? 1 : 0);
-                    boolean aspires = after == 0 && improves(objective + dObj, bestObjective);
-                    if (!aspires) {
-                        continue;
-                    }
-                }
-                if (score < bestScore - 1e-15) {
-                    bestScore = score;
-                    bestI = i;
-                    bestD = d;
-                    ties = 1;
-                } else if (score <= bestScore + 1e-15 && rng.nextInt(++ties) == 0) {
-                    bestI = i;
-                    bestD = d;
-                }
-            }
+            consider(i, it, objective, bestObjective, choice);
         }
-        if (bestI < 0) {
+        if (choice.model < 0) {
             return false;
         }
-        int from = a[bestI];
-        move(bestI, bestD);
-        tabuUntil[bestI * m + from] = it + tenure();
+        int from = a[choice.model];
+        move(choice.model, choice.device);
+        tabuUntil[choice.model * m + from] = it + tenure();
         return true;
+    }
+
+    /** The best move of a step so far; equal scores are drawn uniformly (reservoir sampling over the ties). */
+    private static final class Choice {
+        int model;
+        int device;
+        double score;
+        int ties;
+
+        void reset() {
+            model = -1;
+            device = -1;
+            score = Double.POSITIVE_INFINITY;
+            ties = 0;
+        }
+    }
+
+    /** Offers every admissible move of model i to the choice. */
+    private void consider(int i, long it, double objective, double bestObjective, Choice choice) {
+        int from = a[i];
+        int row = i * m;
+        double here = cost[row + from];
+        double di = p.demand[i];
+        double ci = p.complexity[i];
+        double[] memory = loads.memory;
+        double[] compute = loads.compute;
+        double violFromAfter = p.relativeExcess(from, memory[from] - di, compute[from] - ci);
+        double fromChange = violFromAfter - violation[from];
+        for (int d = 0; d < m; d++) {
+            if (d == from || !allowed[row + d]) {
+                continue;
+            }
+            double violToAfter = p.relativeExcess(d, memory[d] + di, compute[d] + ci);
+            double dObj = p.commScale * (cost[row + d] - here) + loads.mismatchDelta(ci, from, d);
+            double score = dObj + penalty * (fromChange + violToAfter - violation[d]);
+            if (tabuUntil[row + d] > it) {
+                int after = violatedDevices - (violation[from] > 0 ? 1 : 0) + (violFromAfter > 0 ? 1 : 0)
+                        - (violation[d] > 0 ? 1 : 0) + (violToAfter > 0 ? 1 : 0);
+                if (after != 0 || !improves(objective + dObj, bestObjective)) {
+                    continue; // tabu, and no new best feasible assignment to aspire to
+                }
+            }
+            if (score < choice.score - 1e-15) {
+                choice.score = score;
+                choice.model = i;
+                choice.device = d;
+                choice.ties = 1;
+            } else if (score <= choice.score + 1e-15 && rng.nextInt(++choice.ties) == 0) {
+                choice.model = i;
+                choice.device = d;
+            }
+        }
     }
 
     private static boolean improves(double candidate, double incumbent) {
@@ -183,7 +214,7 @@ final class TabuSearch {
     /** Moves a random connected segment (up to a fifth of the models, at least two) to one device, ignoring limits. */
     private void perturb() {
         int target = rng.nextInt(m);
-        int[] ball = LocalSearch.ball(adjStart, adj, rng.nextInt(n), 1 + rng.nextInt(Math.max(2, n / 5)));
+        int[] ball = g.ball(rng.nextInt(n), 1 + rng.nextInt(Math.max(2, n / 5)));
         for (int i : ball) {
             if (p.allowed(i, target) && a[i] != target) {
                 move(i, target);
@@ -211,10 +242,8 @@ final class TabuSearch {
                 cost[row + d] += w * (p.dist[d][y] - p.dist[d][x]);
             }
         }
-        load[x] -= p.demand[j];
-        comp[x] -= p.complexity[j];
-        load[y] += p.demand[j];
-        comp[y] += p.complexity[j];
+        loads.remove(j, x);
+        loads.add(j, y);
         a[j] = y;
         refreshViolation(x);
         refreshViolation(y);
@@ -223,27 +252,11 @@ final class TabuSearch {
     /** Sets the walk to assignment s and rebuilds every cached sum exactly. */
     private void load(int[] s) {
         System.arraycopy(s, 0, a, 0, n);
-        Arrays.fill(load, 0);
-        Arrays.fill(comp, 0);
+        loads.clear();
         Arrays.fill(cost, 0);
         for (int i = 0; i < n; i++) {
-            load[a[i]] += p.demand[i];
-            comp[a[i]] += p.complexity[i];
-            int row = i * m;
-            for (int k = p.outStart[i]; k < p.outStart[i + 1]; k++) {
-                double w = p.outW[k];
-                int t = a[p.outNbr[k]];
-                for (int d = 0; d < m; d++) {
-                    cost[row + d] += w * p.dist[d][t];
-                }
-            }
-            for (int k = p.inStart[i]; k < p.inStart[i + 1]; k++) {
-                double w = p.inW[k];
-                double[] fromNbr = p.dist[a[p.inNbr[k]]];
-                for (int d = 0; d < m; d++) {
-                    cost[row + d] += w * fromNbr[d];
-                }
-            }
+            loads.add(i, a[i]);
+            priceModel(i);
         }
         comm = p.communication(a);
         violatedDevices = 0;
@@ -253,15 +266,34 @@ final class TabuSearch {
         }
     }
 
+    /** Adds model i's edges, priced on every device, to its row of the cost table. */
+    private void priceModel(int i) {
+        int row = i * m;
+        for (int k = p.outStart[i]; k < p.outStart[i + 1]; k++) {
+            double w = p.outW[k];
+            int t = a[p.outNbr[k]];
+            for (int d = 0; d < m; d++) {
+                cost[row + d] += w * p.dist[d][t];
+            }
+        }
+        for (int k = p.inStart[i]; k < p.inStart[i + 1]; k++) {
+            double w = p.inW[k];
+            double[] fromNbr = p.dist[a[p.inNbr[k]]];
+            for (int d = 0; d < m; d++) {
+                cost[row + d] += w * fromNbr[d];
+            }
+        }
+    }
+
     private void refreshViolation(int d) {
         boolean was = violation[d] > 0;
-        violation[d] = p.relativeExcess(d, load[d], comp[d]);
+        violation[d] = loads.relativeExcess(d);
         boolean is = violation[d] > 0;
         violatedDevices += (is ? 1 : 0) - (was ? 1 : 0);
     }
 
     private double objective() {
-        return p.commScale * comm + p.complexityMismatch(comp);
+        return p.commScale * comm + loads.mismatch();
     }
 
     /** A penalty on the scale of one average edge's share of the objective, from which λ adapts. */

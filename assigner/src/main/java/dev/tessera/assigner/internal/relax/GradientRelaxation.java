@@ -1,21 +1,21 @@
-package dev.tessera.assigner.internal;
+package dev.tessera.assigner.internal.relax;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.tessera.assigner.PlacementDivergedException;
+import dev.tessera.assigner.internal.Problem;
+import dev.tessera.assigner.internal.ProgressSink;
 import java.util.SplittableRandom;
 
 /**
  * The continuous phase: gradient descent (Adam) on a softmax relaxation of the placement objective, on DJL
- * NDArrays, so it runs on CUDA when the manager's device is a GPU. Not thread-safe; one instance per run.
+ * NDArrays, so it runs on CUDA when the manager's device is a GPU. It uses DJL's engine-neutral API only; the sparse
+ * edge product comes from the engine's {@link RelaxationEngine}. Not thread-safe; one instance per run, which owns
+ * (and closes) every tensor it creates.
  *
  * <p>Rows of {@code P = softmax(W)} are each model's probabilities over devices. Where a model can never fit, its
  * weight starts at -1e4: that probability underflows to exactly 0, so its gradient and its Adam update are 0 too,
@@ -35,27 +35,16 @@ import java.util.SplittableRandom;
  * start from a seeded Java RNG so a seed gives the same run on every engine. The loss is read back and checked for
  * NaN every {@value #CHECK_EVERY} steps and at the last.
  */
-public final class GradientRelaxation {
+final class GradientRelaxation implements Relaxation {
     private static final float MASKED = -1e4f;
     private static final float BETA1 = 0.9f;
     private static final float BETA2 = 0.999f;
     private static final float ADAM_EPS = 1e-8f;
     private static final int CHECK_EVERY = 25;
 
-    /** Settings of one run. */
-    public record Settings(
-            int iterations, double learningRate, double sizeMatchWeight, double entropyWeight, long seed, Device device) {}
-
-    /** The hardened placement and the final relaxed probabilities (n×m, row-major). */
-    public record Result(int[] argmax, float[] probabilities, double finalLoss) {}
-
     private final Problem p;
     private final Settings settings;
     private final boolean sparseProducts;
-
-    public GradientRelaxation(Problem p, Settings settings) {
-        this(p, settings, true);
-    }
 
     /**
      * @param sparseProducts price the edges with one sparse product where the engine and device allow it (PyTorch
@@ -67,7 +56,8 @@ public final class GradientRelaxation {
         this.sparseProducts = sparseProducts;
     }
 
-    public Result run(LocalSearch.ProgressSink progress) {
+    @Override
+    public Result run(ProgressSink progress) {
         try (NDManager manager = NDManager.newBaseManager(settings.device())) {
             Tensors t = new Tensors(manager);
             NDArray w = owned(manager.create(initialWeights(), new Shape(p.n, p.m)));
@@ -229,20 +219,22 @@ public final class GradientRelaxation {
         }
 
         /**
-         * The (to, from) volume matrix as a PyTorch sparse COO tensor on the CPU, or null elsewhere: on a GPU the
-         * gathers' backward is a fast atomic scatter, and other engines may lack sparse tensors. It shares the
-         * memory of its index and value arrays, which are PyTorch-owned and stay open with the run's manager (DJL's
-         * own {@code createCoo} closes Java-backed ones at once, which frees that memory under the tensor).
+         * The (to, from) volume matrix as the engine's sparse COO tensor on the CPU (PyTorch's, through
+         * {@link PtRelaxationEngine}), or null elsewhere: on a GPU the gathers' backward is a fast atomic scatter, and
+         * other engines may lack sparse tensors. It shares the memory of its index and value arrays, which are
+         * engine-owned and stay open with the run's manager (DJL's own {@code createCoo} closes Java-backed ones at
+         * once, which frees that memory under the tensor).
          */
         private NDArray sparseAdjacency(NDManager manager, long[] rows, long[] columns) {
-            if (!sparseProducts || !(manager instanceof PtNDManager) || manager.getDevice().isGpu()) {
+            RelaxationEngine engine = RelaxationEngine.of(manager);
+            if (!sparseProducts || manager.getDevice().isGpu() || engine == RelaxationEngine.GENERIC) {
                 return null;
             }
             long[] both = new long[2 * rows.length];
             System.arraycopy(rows, 0, both, 0, rows.length);
             System.arraycopy(columns, 0, both, rows.length, columns.length);
-            PtNDArray index = (PtNDArray) owned(manager.create(both, new Shape(2, rows.length)));
-            return JniUtils.createSparseCoo(index, (PtNDArray) volume, new Shape(p.n, p.n));
+            NDArray index = owned(manager.create(both, new Shape(2, rows.length)));
+            return engine.sparseCoo(index, volume, new Shape(p.n, p.n));
         }
 
         /**

@@ -1,4 +1,4 @@
-package dev.tessera.assigner.internal;
+package dev.tessera.assigner.internal.relax;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import dev.tessera.assigner.internal.Problem;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -13,14 +14,14 @@ import org.junit.jupiter.api.Test;
  * The relaxation's loss against a direct evaluation in Java, its sparse and gathered edge pricing against each
  * other, and its masking of devices a model can never use.
  */
-class RelaxationTest {
+public class RelaxationTest {
     private static final double SIZE_MATCH = 0.01;
     private static final double ENTROPY = 1;
 
     @Test
     void firstLossMatchesADirectEvaluationOfEveryTerm() {
         Problem p = problem(new SplittableRandom(3), 12, 4);
-        GradientRelaxation.Result r = new GradientRelaxation(p, settings(1, 5)).run((d, t) -> {});
+        Relaxation.Result r = Relaxation.gradient(p, settings(1, 5)).run((d, t) -> {});
         double expected = directLoss(p, initialWeights(p, 5), 1, 1);
         assertEquals(expected, r.finalLoss(), 1e-5 * Math.max(1, Math.abs(expected)));
     }
@@ -28,8 +29,8 @@ class RelaxationTest {
     @Test
     void sparseAndGatheredEdgePricingGiveTheSameRun() {
         Problem p = problem(new SplittableRandom(9), 40, 6);
-        GradientRelaxation.Result sparse = new GradientRelaxation(p, settings(80, 2), true).run((d, t) -> {});
-        GradientRelaxation.Result gathered = new GradientRelaxation(p, settings(80, 2), false).run((d, t) -> {});
+        Relaxation.Result sparse = new GradientRelaxation(p, settings(80, 2), true).run((d, t) -> {});
+        Relaxation.Result gathered = new GradientRelaxation(p, settings(80, 2), false).run((d, t) -> {});
         assertEquals(gathered.finalLoss(), sparse.finalLoss(), 1e-4 * Math.max(1, Math.abs(gathered.finalLoss())));
         assertArrayEquals(gathered.argmax(), sparse.argmax());
     }
@@ -38,7 +39,7 @@ class RelaxationTest {
     void aDeviceAModelCanNeverUseKeepsProbabilityZeroThroughout() {
         Problem p = problem(new SplittableRandom(4), 20, 3);
         int masked = 0;
-        GradientRelaxation.Result r = new GradientRelaxation(p, settings(120, 1)).run((d, t) -> {});
+        Relaxation.Result r = Relaxation.gradient(p, settings(120, 1)).run((d, t) -> {});
         for (int i = 0; i < p.n; i++) {
             for (int d = 0; d < p.m; d++) {
                 if (!p.allowed(i, d)) {
@@ -54,8 +55,8 @@ class RelaxationTest {
     @Test
     void aRunIsRepeatable() {
         Problem p = problem(new SplittableRandom(5), 30, 5);
-        GradientRelaxation.Result a = new GradientRelaxation(p, settings(50, 8)).run((d, t) -> {});
-        GradientRelaxation.Result b = new GradientRelaxation(p, settings(50, 8)).run((d, t) -> {});
+        Relaxation.Result a = Relaxation.gradient(p, settings(50, 8)).run((d, t) -> {});
+        Relaxation.Result b = Relaxation.gradient(p, settings(50, 8)).run((d, t) -> {});
         assertArrayEquals(a.argmax(), b.argmax());
         assertFalse(Double.isNaN(a.finalLoss()));
     }
@@ -68,7 +69,7 @@ class RelaxationTest {
     @Test
     void garbageCollectionDuringStepsNeverCorruptsTheRun() throws Exception {
         Problem p = problem(new SplittableRandom(6), 30, 4);
-        GradientRelaxation.Result quiet = new GradientRelaxation(p, settings(100, 3)).run((d, t) -> {});
+        Relaxation.Result quiet = Relaxation.gradient(p, settings(100, 3)).run((d, t) -> {});
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         Thread collector = new Thread(() -> {
             while (!stop.get()) {
@@ -80,7 +81,7 @@ class RelaxationTest {
         try {
             for (int run = 0; run < 2; run++) {
                 for (boolean sparse : new boolean[] {true, false}) {
-                    GradientRelaxation.Result r = new GradientRelaxation(p, settings(100, 3), sparse).run((d, t) -> {});
+                    Relaxation.Result r = new GradientRelaxation(p, settings(100, 3), sparse).run((d, t) -> {});
                     assertEquals(quiet.finalLoss(), r.finalLoss(), 1e-4 * Math.abs(quiet.finalLoss()), "run " + run);
                     assertArrayEquals(quiet.argmax(), r.argmax(), "run " + run);
                 }
@@ -91,15 +92,15 @@ class RelaxationTest {
         }
     }
 
-    private static GradientRelaxation.Settings settings(int iterations, long seed) {
-        return new GradientRelaxation.Settings(iterations, 0.05, SIZE_MATCH, ENTROPY, seed, Device.cpu());
+    private static Relaxation.Settings settings(int iterations, long seed) {
+        return new Relaxation.Settings(iterations, 0.05, SIZE_MATCH, ENTROPY, seed, Device.cpu());
     }
 
     /**
      * A chain with extra forward edges (and one edge both ways), complexity-match weight 1, balance on, a small
      * device that some models cannot fit on, asymmetric distances.
      */
-    static Problem problem(SplittableRandom rng, int n, int m) {
+    public static Problem problem(SplittableRandom rng, int n, int m) {
         double[] demand = new double[n];
         double[] complexity = new double[n];
         double total = 0;
