@@ -71,7 +71,16 @@ abstract class AbstractPool implements WorkerPool, BatchSubmitter {
     <R> PoolAsyncResult<R> submitOne(Task task, Object key, Object arg, Consumer<? super R> callback,
             Consumer<? super Throwable> errorCallback, boolean synchronous) {
         PoolAsyncResult<R> result = new PoolAsyncResult<>("task on pool " + name(), callback, errorCallback);
-        Chunk chunk = new Chunk(ids.next(), task, key, new Object[] {arg}, 0, new ChunkSink() {
+        Chunk chunk = oneChunk(task, key, arg, result);
+        if (!synchronous || !engine.tryRunInCaller(chunk)) {
+            engine.submit(chunk);
+        }
+        return result;
+    }
+
+    /** A chunk of one task whose outcome completes {@code result}. */
+    <R> Chunk oneChunk(Task task, Object key, Object arg, PoolAsyncResult<R> result) {
+        return new Chunk(ids.next(), task, key, new Object[] {arg}, 0, new ChunkSink() {
             @Override
             @SuppressWarnings("unchecked")
             public void onResult(Chunk chunk, ChunkResult r) {
@@ -87,10 +96,6 @@ abstract class AbstractPool implements WorkerPool, BatchSubmitter {
                 result.fail(failure);
             }
         });
-        if (!synchronous || !engine.tryRunInCaller(chunk)) {
-            engine.submit(chunk);
-        }
-        return result;
     }
 
     @Override

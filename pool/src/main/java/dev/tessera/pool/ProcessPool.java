@@ -1,6 +1,6 @@
 package dev.tessera.pool;
 
-import dev.tessera.pool.internal.Engine;
+import dev.tessera.pool.internal.AddressedEngine;
 import dev.tessera.pool.internal.Engines;
 
 /**
@@ -39,7 +39,7 @@ public final class ProcessPool extends AbstractPool {
         super(start(b, b.resolveName("processes")));
     }
 
-    static Engine start(ProcessOptions<?> b, String name) {
+    static AddressedEngine start(ProcessOptions<?> b, String name) {
         int workers = b.resolveWorkers();
         return Engines.processes(name, workers, b.setup(), b.config(workers),
                 b.startTimeout.toMillis() + READY_MARGIN_MILLIS);

@@ -8,9 +8,11 @@
  * <p><b>Design.</b> Every pool is the same front end ({@code AbstractPool}) over an engine: inline
  * ({@link dev.tessera.pool.SequentialPool}), threads ({@link dev.tessera.pool.ThreadPool},
  * {@link dev.tessera.pool.CtxThreadPool}) or worker JVMs ({@link dev.tessera.pool.ProcessPool},
- * {@link dev.tessera.pool.CtxPool}). Every call becomes chunks of one internal task shape,
- * {@code (context, argument) -> result}, queued FIFO and taken by worker slots; so one contract test
- * suite covers all five pools. Process workers each have their own Unix domain socket (one chunk in
+ * {@link dev.tessera.pool.CtxPool}, {@link dev.tessera.pool.P2PPool}). Every call becomes chunks of one internal task
+ * shape, {@code (context, argument) -> result}, queued FIFO and taken by worker slots; so one contract test
+ * suite covers all six pools. Each slot also has its own FIFO, which it serves first: that is how
+ * {@code P2PPool} addresses one worker, and why a crashed worker's addressed tasks wait for its replacement
+ * instead of being lost. Process workers each have their own Unix domain socket (one chunk in
  * flight per worker), which is why a worker's death is seen at once as end-of-stream by the one thread
  * that waits on it. {@link dev.tessera.pool.parallel.Parallel} sits one level above: it batches tasks and hands
  * the batches to a {@link dev.tessera.pool.parallel.ParallelBackend} (sequential in the caller, or a thread or

@@ -382,6 +382,42 @@ abstract class PoolContractTest {
     }
 
     @Test
+    void workerStorageKeepsValuesAcrossTasksOfOneWorker() {
+        String key = "count-" + System.nanoTime(); // the shared pool's workers may hold other tests' keys
+        List<String> seen = pool.map((String k) -> Worker.currentName() + "=" + Worker.storage().merge(k, 1,
+                (a, b) -> (Integer) a + (Integer) b), java.util.Collections.nCopies(20, key), 1);
+        Map<String, List<Integer>> byWorker = new HashMap<>();
+        for (String s : seen) {
+            String[] parts = s.split("=");
+            byWorker.computeIfAbsent(parts[0], n -> new ArrayList<>()).add(Integer.parseInt(parts[1]));
+        }
+        for (Map.Entry<String, List<Integer>> e : byWorker.entrySet()) {
+            List<Integer> counts = e.getValue().stream().sorted().toList();
+            assertEquals(IntStream.rangeClosed(1, counts.size()).boxed().toList(), counts,
+                    "worker " + e.getKey() + " counted every task it ran in its own storage: " + seen);
+        }
+    }
+
+    @Test
+    void workerStorageStartsEmptyInAReplacementWorker() {
+        WorkerPool p = newPool(o -> o.optMaxTasksPerChild(1));
+        try {
+            for (int i = 0; i < 4; i++) {
+                assertEquals(1, p.<Integer>apply(() -> (Integer) Worker.storage().merge("n", 1,
+                        (a, b) -> (Integer) a + (Integer) b)), "task " + i + " runs on a fresh worker");
+            }
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
+    void workerStorageIsRefusedOutsideWorkers() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, Worker::storage);
+        assertTrue(e.getMessage().contains("only available inside a pool worker"), e.getMessage());
+    }
+
+    @Test
     void initializerRunsOncePerWorker() {
         String log = file("init.log");
         WorkerPool p = newPool(o -> o.optInitializer(a -> Signals.appendLine((String) a[0], Worker.currentName()), log));

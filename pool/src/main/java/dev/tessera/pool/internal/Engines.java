@@ -28,7 +28,7 @@ public final class Engines {
      * {@code workers} worker JVMs started as {@code config} says, each checked with one random token of this
      * pool; returns once every worker is ready or {@code readyMillis} passed.
      */
-    public static Engine processes(String name, int workers, WorkerSetup setup, ProcessConfig config,
+    public static AddressedEngine processes(String name, int workers, WorkerSetup setup, ProcessConfig config,
             long readyMillis) {
         byte[] secret = new byte[16];
         new SecureRandom().nextBytes(secret);

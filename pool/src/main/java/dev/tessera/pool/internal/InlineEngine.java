@@ -14,6 +14,8 @@ final class InlineEngine implements Engine {
     private int incarnation;
     private int chunksRun;
     private WorkerScope scope;
+    /** The logical worker's storage, bound to the caller's thread only while a chunk runs. */
+    private java.util.concurrent.ConcurrentMap<String, Object> storage;
 
     public InlineEngine(String name, WorkerSetup setup) {
         this.name = name;
@@ -23,6 +25,7 @@ final class InlineEngine implements Engine {
 
     private void startIncarnation() {
         scope = WorkerScope.current().child(name + "-worker-0." + incarnation++, 0, 1);
+        storage = new java.util.concurrent.ConcurrentHashMap<>();
         withScope(() -> {
             setup.runInitializer();
             return null;
@@ -47,10 +50,13 @@ final class InlineEngine implements Engine {
 
     private <T> T withScope(java.util.function.Supplier<T> body) {
         WorkerScope previous = WorkerScope.current();
+        java.util.concurrent.ConcurrentMap<String, Object> previousStorage = WorkerStorage.bound();
         WorkerScope.bindThread(scope);
+        WorkerStorage.bind(storage);
         try {
             return body.get();
         } finally {
+            WorkerStorage.bind(previousStorage);
             WorkerScope.bindThread(previous.depth() == 0 && previous.slot() < 0 ? null : previous);
         }
     }

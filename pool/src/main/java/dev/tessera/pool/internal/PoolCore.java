@@ -6,29 +6,28 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 
 /**
- * A fixed set of worker slots fed from one FIFO queue of chunks.
+ * A fixed set of worker slots fed from {@link SlotQueues}: one shared FIFO of chunks, and one FIFO per
+ * slot for chunks addressed to it.
  *
- * <p>Shutdown uses one poison chunk per slot, queued behind all real work, so {@link #close()} lets
- * queued work finish. {@link #terminate()} drains the queue first, failing what it removes, and then
+ * <p>{@link #close()} closes the queues, so each slot takes what is still queued for it and then exits:
+ * queued work finishes. {@link #terminate()} empties the queues first, failing what it removes, and then
  * kills running workers. The state moves OPEN → CLOSING → CLOSED or OPEN/CLOSING → TERMINATED, by CAS.
  */
-final class PoolCore implements Engine {
+final class PoolCore implements AddressedEngine {
     private static final int OPEN = 0;
     private static final int CLOSING = 1;
     private static final int TERMINATED = 2;
-    private static final Chunk POISON = new Chunk(-1, (c, a) -> null, null, new Object[0], -1, null);
 
     private final String name;
     private final WorkerSetup setup;
     private final WorkerSlot[] slots;
-    private final LinkedBlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
+    private final SlotQueues queues;
     private final AtomicInteger state = new AtomicInteger(OPEN);
 
     /** Creates the slots with {@code factory} and starts them; returns once every worker is ready. */
@@ -41,6 +40,7 @@ final class PoolCore implements Engine {
         this.name = name;
         this.setup = setup;
         this.slots = new WorkerSlot[workers];
+        this.queues = new SlotQueues(workers);
         for (int i = 0; i < workers; i++) {
             slots[i] = factory.apply(this, i);
             slots[i].start(name + "-driver-" + i);
@@ -92,31 +92,44 @@ final class PoolCore implements Engine {
 
     @Override
     public void submit(Chunk chunk) {
-        if (state.get() != OPEN) {
-            throw new IllegalStateException("pool " + name + " is closed; create a new pool to run more tasks");
+        if (state.get() != OPEN || !queues.add(chunk)) {
+            throw closed();
         }
-        queue.add(chunk);
+    }
+
+    @Override
+    public void submitTo(int slot, Chunk chunk) {
+        if (slot < 0 || slot >= slots.length) {
+            throw new IllegalArgumentException("workerIndex=" + slot + " (expected 0 <= workerIndex < "
+                    + slots.length + ", the number of workers of pool " + name + ")");
+        }
+        if (state.get() != OPEN || !queues.addTo(slot, chunk)) {
+            throw closed();
+        }
+    }
+
+    private IllegalStateException closed() {
+        return new IllegalStateException("pool " + name + " is closed; create a new pool to run more tasks");
     }
 
     @Override
     public boolean tryRunInCaller(Chunk chunk) {
-        if (state.get() != OPEN || !queue.isEmpty()) {
+        if (state.get() != OPEN || !queues.idleFor(-1)) {
             return false;
         }
         for (WorkerSlot s : slots) {
-            if (s.tryRunInCaller(chunk)) {
+            if (queues.idleFor(s.index) && s.tryRunInCaller(chunk)) {
                 return true;
             }
         }
         return false;
     }
 
-    /** Blocks for the next chunk; null tells the calling slot to exit. */
-    Chunk take() {
+    /** Blocks for the next chunk of slot {@code slot}; null tells the calling slot to exit. */
+    Chunk take(int slot) {
         while (true) {
             try {
-                Chunk c = queue.take();
-                return c == POISON ? null : c;
+                return queues.take(slot);
             } catch (InterruptedException e) {
                 // a stale interrupt from the cancellation of a chunk that had already finished
                 if (state.get() == TERMINATED) {
@@ -138,9 +151,7 @@ final class PoolCore implements Engine {
     @Override
     public void close() {
         if (state.compareAndSet(OPEN, CLOSING)) {
-            for (int i = 0; i < slots.length; i++) {
-                queue.add(POISON);
-            }
+            queues.close();
         }
         join();
     }
@@ -158,7 +169,6 @@ final class PoolCore implements Engine {
                                 + " was running"));
                     }
                     s.kill();
-                    queue.add(POISON);
                 }
             }
         }
@@ -166,14 +176,8 @@ final class PoolCore implements Engine {
     }
 
     private void failQueued(RuntimeException reason) {
-        List<Chunk> drained = new ArrayList<>();
-        queue.drainTo(drained);
-        for (Chunk c : drained) {
-            if (c != POISON) {
-                c.cancel(reason);
-            } else {
-                queue.add(POISON);
-            }
+        for (Chunk c : queues.stop()) {
+            c.cancel(reason);
         }
     }
 

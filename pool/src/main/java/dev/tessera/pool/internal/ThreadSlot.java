@@ -20,6 +20,7 @@ final class ThreadSlot extends WorkerSlot {
         WorkerScope scope = nextScope();
         thread.setName(scope.name());
         WorkerScope.bindThread(scope);
+        WorkerStorage.bindFresh();
         core.setup().runInitializer();
     }
 
@@ -51,6 +52,7 @@ final class ThreadSlot extends WorkerSlot {
     @Override
     protected void stopWorker() {
         WorkerScope.bindThread(null);
+        WorkerStorage.bind(null);
     }
 
     @Override

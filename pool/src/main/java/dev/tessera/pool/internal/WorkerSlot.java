@@ -3,7 +3,7 @@ package dev.tessera.pool.internal;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One worker position of a {@link PoolCore}. Its driver thread takes chunks from the shared queue and
+ * One worker position of a {@link PoolCore}. Its driver thread takes chunks from its own queue, then the shared one, and
  * runs them on the worker (the thread itself, or a worker JVM it talks to). The slot outlives the
  * workers it hosts: a crashed or retired worker is replaced in the same slot, with the same context.
  */
@@ -85,7 +85,7 @@ abstract class WorkerSlot implements Runnable {
     /** Runs chunks until shut down; returns true when the slot was handed to a new thread. */
     private boolean loop() {
         while (true) {
-            Chunk c = core.take();
+            Chunk c = core.take(index);
             if (c == null) {
                 return false;
             }
