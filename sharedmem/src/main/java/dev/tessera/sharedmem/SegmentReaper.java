@@ -163,6 +163,32 @@ public final class SegmentReaper {
      * gives back the references of dead holders of a segment that is not orphaned (its count is then RELEASED
      * if they were the last).
      */
+    /**
+     * What the mapped header of {@code path} says; with {@code claim}, an orphan is also marked released (empty if
+     * its count moved meanwhile), and a live segment's dead holders are discounted.
+     */
+    private static Optional<SegmentInfo> fromHeader(Path path, long size, MemorySegment header, boolean claim,
+            KindHolders holders) throws IOException {
+        if (SegmentDescriptor.getLayoutVersionAcquire(header) != SegmentDescriptor.LAYOUT_VERSION
+                || SegmentDescriptor.getMagic(header) != SegmentDescriptor.MAGIC) {
+            return Optional.of(unpublished(path, size));
+        }
+        long refs = SegmentDescriptor.getRefCountVolatile(header);
+        SegmentInfo info = published(path, size, header, refs, holders);
+        if (claim && info.orphaned() && refs >= 0
+                && !SegmentDescriptor.compareAndSetRefCount(header, refs, SegmentDescriptor.RELEASED)) {
+            return Optional.empty(); // the count moved since we read it: someone is using the segment
+        }
+        if (claim && !info.orphaned() && refs > 0) {
+            SegmentDescriptor.releaseDeadHolders(header);
+            long now = SegmentDescriptor.getRefCountVolatile(header);
+            if (now != refs) {
+                return Optional.of(published(path, size, header, now, holders));
+            }
+        }
+        return Optional.of(info);
+    }
+
     private static Optional<SegmentInfo> inspect(Path path, boolean claim, KindHolders holders, FileTrust trust) {
         long size = -1;
         try (Arena arena = Arena.ofConfined()) {
@@ -174,24 +200,7 @@ public final class SegmentReaper {
                 }
                 header = f.channel().map(FileChannel.MapMode.READ_WRITE, 0, SegmentDescriptor.HEADER_LENGTH, arena);
             }
-            if (SegmentDescriptor.getLayoutVersionAcquire(header) != SegmentDescriptor.LAYOUT_VERSION
-                    || SegmentDescriptor.getMagic(header) != SegmentDescriptor.MAGIC) {
-                return Optional.of(unpublished(path, size));
-            }
-            long refs = SegmentDescriptor.getRefCountVolatile(header);
-            SegmentInfo info = published(path, size, header, refs, holders);
-            if (claim && info.orphaned() && refs >= 0
-                    && !SegmentDescriptor.compareAndSetRefCount(header, refs, SegmentDescriptor.RELEASED)) {
-                return Optional.empty(); // the count moved since we read it: someone is using the segment
-            }
-            if (claim && !info.orphaned() && refs > 0) {
-                SegmentDescriptor.releaseDeadHolders(header);
-                long now = SegmentDescriptor.getRefCountVolatile(header);
-                if (now != refs) {
-                    return Optional.of(published(path, size, header, now, holders));
-                }
-            }
-            return Optional.of(info);
+            return fromHeader(path, size, header, claim, holders);
         } catch (NoSuchFileException e) {
             return Optional.empty(); // released by its last holder while we looked
         } catch (UntrustedFileException e) {

@@ -50,34 +50,36 @@ final class FastValues {
         ByteBuffer out = ByteBuffer.allocate(16 + values.length * 5);
         out.put(kind).putInt(values.length);
         for (Object v : values) {
-            out = ensure(out, 9);
-            if (v == null) {
-                out.put(NULL);
-            } else if (v instanceof Integer i) {
-                out.put(INT).putInt(i);
-            } else if (v instanceof Long l) {
-                out.put(LONG).putLong(l);
-            } else if (v instanceof Double d) {
-                out.put(DOUBLE).putDouble(d);
-            } else if (v instanceof Float f) {
-                out.put(FLOAT).putFloat(f);
-            } else if (v instanceof Boolean b) {
-                out.put(BOOL).put((byte) (b ? 1 : 0));
-            } else if (v instanceof Short s) {
-                out.put(SHORT).putShort(s);
-            } else if (v instanceof Byte b) {
-                out.put(BYTE).put(b);
-            } else if (v instanceof Character c) {
-                out.put(CHAR).putChar(c);
-            } else if (v instanceof String s) {
-                byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-                out = ensure(out, 5 + utf8.length);
-                out.put(STRING).putInt(utf8.length).put(utf8);
-            } else {
+            out = put(ensure(out, 9), v);
+            if (out == null) {
                 return null;
             }
         }
         return Arrays.copyOf(out.array(), out.position());
+    }
+
+    /** Writes one tagged value (after {@code ensure(out, 9)}); returns the buffer, or null for another type. */
+    private static ByteBuffer put(ByteBuffer out, Object v) {
+        switch (v) {
+            case null -> out.put(NULL);
+            case Integer i -> out.put(INT).putInt(i);
+            case Long l -> out.put(LONG).putLong(l);
+            case Double d -> out.put(DOUBLE).putDouble(d);
+            case Float f -> out.put(FLOAT).putFloat(f);
+            case Boolean b -> out.put(BOOL).put((byte) (b ? 1 : 0));
+            case Short sh -> out.put(SHORT).putShort(sh);
+            case Byte b -> out.put(BYTE).put(b);
+            case Character c -> out.put(CHAR).putChar(c);
+            case String str -> {
+                byte[] utf8 = str.getBytes(StandardCharsets.UTF_8);
+                out = ensure(out, 5 + utf8.length);
+                out.put(STRING).putInt(utf8.length).put(utf8);
+            }
+            default -> {
+                return null;
+            }
+        }
+        return out;
     }
 
     private static boolean noErrors(ChunkResult r) {

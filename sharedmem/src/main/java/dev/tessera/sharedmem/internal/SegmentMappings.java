@@ -157,6 +157,22 @@ public final class SegmentMappings {
      */
     public static Mapping acquire(Path path, FileTrust trust) throws IOException {
         long size = SegmentFiles.regularFileSize(path); // before touching a cached header: has the file shrunk?
+        Mapping cached = useCached(path, size, trust);
+        if (cached != null) {
+            return cached;
+        }
+        Mapping fresh = map(path, true, trust);
+        List<Mapping> unmap = new ArrayList<>();
+        Installed installed = install(path, fresh, trust, unmap);
+        unmap.forEach(SegmentMappings::unmap);
+        if (installed.refused() != null) { // throws, naming owner and mode
+            trust.check(path, installed.refused().status.ownerUid(), installed.refused().status.mode());
+        }
+        return installed.result();
+    }
+
+    /** The cached usable mapping of {@code path}, now used once more, or null if there is none. */
+    private static Mapping useCached(Path path, long size, FileTrust trust) {
         synchronized (LOCK) {
             Mapping m = MAPPINGS.get(path);
             if (m != null && size != m.segment.byteSize()) {
@@ -167,13 +183,22 @@ public final class SegmentMappings {
                 use(m);
                 return m;
             }
+            return null;
         }
-        Mapping fresh = map(path, true, trust);
-        List<Mapping> unmap = new ArrayList<>();
-        Mapping result;
-        Mapping refused = null;
+    }
+
+    /** What {@link #install} did: the mapping now used, or the one another thread made that trust refuses. */
+    private record Installed(Mapping result, Mapping refused) {}
+
+    /**
+     * Caches {@code fresh} as the mapping of {@code path}, unless another thread mapped it meanwhile (then that
+     * one is used, if {@code trust} admits it). Mappings to unmap, outside the lock, go to {@code unmap}.
+     */
+    private static Installed install(Path path, Mapping fresh, FileTrust trust, List<Mapping> unmap) {
         synchronized (LOCK) {
             Mapping m = MAPPINGS.get(path);
+            Mapping result = fresh;
+            Mapping refused = null;
             if (m != null && !m.dead()) {
                 unmap.add(fresh); // another thread mapped it meanwhile, perhaps under a looser trust than ours
                 result = m;
@@ -189,17 +214,12 @@ public final class SegmentMappings {
                     }
                 }
                 MAPPINGS.put(path, fresh);
-                result = fresh;
             }
             if (result != null) {
                 use(result);
             }
+            return new Installed(result, refused);
         }
-        unmap.forEach(SegmentMappings::unmap);
-        if (refused != null) {
-            trust.check(path, refused.status.ownerUid(), refused.status.mode()); // throws, naming owner and mode
-        }
-        return result;
     }
 
     /**
