@@ -159,11 +159,6 @@ public final class SegmentReaper {
     }
 
     /**
-     * Reads one file's header; with {@code claim}, swaps an orphan's count for RELEASED so nobody revives it, and
-     * gives back the references of dead holders of a segment that is not orphaned (its count is then RELEASED
-     * if they were the last).
-     */
-    /**
      * What the mapped header of {@code path} says; with {@code claim}, an orphan is also marked released (empty if
      * its count moved meanwhile), and a live segment's dead holders are discounted.
      */
@@ -189,6 +184,11 @@ public final class SegmentReaper {
         return Optional.of(info);
     }
 
+    /**
+     * Reads one file's header; with {@code claim}, swaps an orphan's count for RELEASED so nobody revives it, and
+     * gives back the references of dead holders of a segment that is not orphaned (its count is then RELEASED
+     * if they were the last).
+     */
     private static Optional<SegmentInfo> inspect(Path path, boolean claim, KindHolders holders, FileTrust trust) {
         long size = -1;
         try (Arena arena = Arena.ofConfined()) {
