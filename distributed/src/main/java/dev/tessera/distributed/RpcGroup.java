@@ -37,7 +37,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p><b>Barriers.</b> {@link #barrier(Duration)} returns when every group member has reached the same barrier (each
  * member counts its own barrier calls, so all must call it equally often), and fails with
- * {@link MemberLostException} if a member dies first.
+ * {@link MemberLostException} if a member dies first. Arrivals travel in the same total order as key changes, so
+ * what any member paired or registered before a barrier is in every member's table after it.
  */
 public final class RpcGroup {
     private final World world;

@@ -215,6 +215,17 @@ class RpcGroupTest {
     }
 
     @Test
+    void changesMadeBeforeABarrierAreVisibleToEveryMemberAfterIt() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            child.send("pair-then-barrier before-barrier-" + i + " v" + i);
+            g.barrier(Duration.ofSeconds(30));
+            assertTrue(g.isPaired("before-barrier-" + i), "the child's pair is here once the barrier returns");
+            assertEquals("v" + i, g.getPaired("before-barrier-" + i));
+            assertEquals("true", child.expect("PAIR-THEN-BARRIER", 30));
+        }
+    }
+
+    @Test
     void barrierTimesOutWhenAMemberNeverArrives() {
         RpcGroup solo = world.createRpcGroup("solo", world.members());
         try {
@@ -235,5 +246,24 @@ class RpcGroupTest {
         GroupTimeoutException e = assertThrows(GroupTimeoutException.class,
                 () -> quick.rpcSync("worker-1", Functions::block));
         assertTrue(e.getMessage().contains("worker-1"), e.getMessage());
+    }
+
+    @Test
+    void roundTripMedianOnLoopback() {
+        for (int i = 0; i < 3_000; i++) {
+            g.rpcSync("worker-1", Functions::inc, i); // warm-up: JIT on both sides
+        }
+        long[] micros = new long[5_000];
+        for (int i = 0; i < micros.length; i++) {
+            long t0 = System.nanoTime();
+            int r = g.rpcSync("worker-1", Functions::inc, i);
+            micros[i] = (System.nanoTime() - t0) / 1_000;
+            assertEquals(i + 1, r);
+        }
+        Arrays.sort(micros);
+        long median = micros[micros.length / 2];
+        System.out.printf("rpcSync round trip, 2 JVMs on loopback: median %d us, p90 %d us, p99 %d us%n", median,
+                micros[micros.length * 9 / 10], micros[micros.length * 99 / 100]);
+        assertTrue(median < 2_000, "median round trip " + median + " us (a regression: it was about 150 us)");
     }
 }

@@ -371,17 +371,14 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
      */
     public void barrier(String group, long number, Set<String> groupMembers, Duration timeout) {
         String what = "barrier " + number + " of group '" + group + "'";
-        List<Address> others = new ArrayList<>();
         for (String m : groupMembers) {
-            if (!m.equals(settings.name())) {
-                others.add(addressOf(m, what));
-            }
+            addressOf(m, what); // fail at once if one is gone already
         }
-        arrived(group, number, settings.name());
+        // The arrival is a total-order multicast like the table changes, so it reaches every member after this
+        // member's earlier changes: whatever a member paired or registered before a barrier is visible to all after it.
+        Frame f = new Frame(Frame.BARRIER, (byte) 0, number, group, String.join("\n", groupMembers), "", null);
         try {
-            Frame f = Frame.of(Frame.BARRIER, number, group);
-            dispatcher.castMessage(others, new BytesMessage(null, f.toBytes()),
-                    RequestOptions.ASYNC().flags(Message.Flag.OOB).anycasting(true));
+            dispatcher.castMessage(null, new BytesMessage(null, f.toBytes()), RequestOptions.ASYNC());
         } catch (Exception e) {
             throw new IllegalStateException(what + ": sending the arrival failed: " + e, e);
         }
@@ -447,7 +444,11 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         }
         switch (f.kind()) {
             case Frame.TABLE -> applyTable(f, sender, msg.getSrc());
-            case Frame.BARRIER -> arrived(f.group(), f.id(), sender);
+            case Frame.BARRIER -> {
+                if (java.util.Arrays.asList(f.key().split("\n")).contains(settings.name())) {
+                    arrived(f.group(), f.id(), sender); // members outside the group keep nothing
+                }
+            }
             case Frame.RELEASE -> release(f.id());
             default -> executor.execute(() -> serve(f, sender, response));
         }

@@ -70,7 +70,7 @@ public final class StackConfig {
                 "fd_interval", Math.max(50, failure / 4) + "ms",
                 "verify_timeout", Math.max(100, failure / 8) + "ms",
                 "join_timeout", "1000ms",
-                "processing_policy", "max");
+                "processing_policy", "all-direct");
         String xml = template();
         for (Map.Entry<String, String> v : values.entrySet()) {
             xml = xml.replace("@" + v.getKey() + "@", v.getValue());

@@ -26,6 +26,7 @@ public final class MemberJvm implements AutoCloseable {
     private final Path stderr;
     private final BlockingQueue<String> lines = new ArrayBlockingQueue<>(10_000);
     private final String name;
+    private final List<String> skipped = new ArrayList<>();
 
     private MemberJvm(String name, Process process, Path stderr) {
         this.name = name;
@@ -48,9 +49,18 @@ public final class MemberJvm implements AutoCloseable {
 
     /** Starts member {@code rank} of a World of {@code size} at {@code coordinator}, named {@code worker-RANK}. */
     public static MemberJvm start(int rank, int size, String coordinator, String... extraArgs) throws IOException {
+        return start(rank, size, coordinator, false, extraArgs);
+    }
+
+    /**
+     * As {@link #start(int, int, String, String...)}; {@code fullJit} gives the child the optimising compiler (for
+     * timing), else it starts faster with C1 only.
+     */
+    public static MemberJvm start(int rank, int size, String coordinator, boolean fullJit, String... extraArgs)
+            throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-Xmx256m",
+                fullJit ? "-XX:+TieredCompilation" : "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
                 "-Djava.net.preferIPv4Stack=true", "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 MemberMain.class.getName()));
         cmd.addAll(List.of(extraArgs));
@@ -76,8 +86,18 @@ public final class MemberJvm implements AutoCloseable {
         in.println(command);
     }
 
-    /** The next line starting with {@code prefix} (others are skipped), within {@code seconds}. */
+    /**
+     * The first line starting with {@code prefix} that no earlier expect took (commands may answer out of order), within
+     * {@code seconds}. Not thread-safe: one test thread reads a member.
+     */
     public String expect(String prefix, long seconds) throws InterruptedException {
+        for (java.util.Iterator<String> it = skipped.iterator(); it.hasNext(); ) {
+            String line = it.next();
+            if (line.startsWith(prefix)) {
+                it.remove();
+                return line.substring(prefix.length()).strip();
+            }
+        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (true) {
             String line = lines.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -92,6 +112,7 @@ public final class MemberJvm implements AutoCloseable {
             if (line.startsWith(prefix)) {
                 return line.substring(prefix.length()).strip();
             }
+            skipped.add(line); // an answer to another command in flight: kept for its expect
         }
     }
 

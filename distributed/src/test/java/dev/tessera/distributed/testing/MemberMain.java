@@ -55,6 +55,11 @@ public final class MemberMain {
             case "unpair" -> "UNPAIR " + g.unpair(c[1]);
             case "get" -> "GET " + (g.isPaired(c[1]) ? g.getPaired(c[1]) : "NONE");
             case "register" -> "REGISTER " + g.register(c[1], a -> g.currentName() + ":" + a.length);
+            case "pair-then-barrier" -> {
+                boolean won = g.pair(c[1], c[2]);
+                g.barrier(Duration.ofSeconds(30));
+                yield "PAIR-THEN-BARRIER " + won;
+            }
             case "isreg" -> "ISREG " + g.isRegistered(c[1]);
             case "call" -> "CALL " + g.registeredSync(c[1], 1, 2);
             case "awaitgone" -> {
