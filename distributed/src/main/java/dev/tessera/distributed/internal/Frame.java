@@ -1,18 +1,15 @@
 package dev.tessera.distributed.internal;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 
 /**
  * One message between World members, requests and replies alike. Immutable.
  *
  * <pre>
- *   kind:u8 | op:u8 | id:i64 | group:utf | key:utf | allowances:utf | payload (the rest: a TensorCodec message,
- *                                                                              or nothing)
+ *   kind:u8 | op:u8 | id:i64 | group | key | allowances | payload (the rest: a TensorCodec message, or nothing)
+ *   where a string is  length:i32 | UTF-8 bytes
  * </pre>
  * {@code allowances} are the allow-list patterns the payload needs beyond the World's ({@link PayloadCodec}); they
  * are checked by the receiver before use.
@@ -58,19 +55,13 @@ public record Frame(byte kind, byte op, long id, String group, String key, Strin
 
     /** The frame's bytes. */
     public byte[] toBytes() {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(32 + payload.length);
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeByte(kind);
-            out.writeByte(op);
-            out.writeLong(id);
-            out.writeUTF(group);
-            out.writeUTF(key);
-            out.writeUTF(allowances);
-            out.write(payload);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return bytes.toByteArray();
+        byte[] g = group.getBytes(StandardCharsets.UTF_8);
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        byte[] a = allowances.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer out = ByteBuffer.allocate(2 + 8 + 3 * 4 + g.length + k.length + a.length + payload.length);
+        out.put(kind).put(op).putLong(id);
+        out.putInt(g.length).put(g).putInt(k.length).put(k).putInt(a.length).put(a);
+        return out.put(payload).array();
     }
 
     /**
@@ -79,21 +70,34 @@ public record Frame(byte kind, byte op, long id, String group, String key, Strin
      * @throws IllegalArgumentException if the bytes are not a frame
      */
     public static Frame parse(byte[] buf, int offset, int length) {
-        ByteArrayInputStream bytes = new ByteArrayInputStream(buf, offset, length);
-        try (DataInputStream in = new DataInputStream(bytes)) {
-            byte kind = in.readByte();
+        ByteBuffer in = ByteBuffer.wrap(buf, offset, length);
+        try {
+            byte kind = in.get();
             if (kind < CALL || kind > FAILED) {
                 throw new IllegalArgumentException("not a Tessera frame: kind " + kind);
             }
-            byte op = in.readByte();
-            long id = in.readLong();
-            String group = in.readUTF();
-            String key = in.readUTF();
-            String allowances = in.readUTF();
-            return new Frame(kind, op, id, group, key, allowances, in.readAllBytes());
-        } catch (IOException e) {
+            byte op = in.get();
+            long id = in.getLong();
+            String group = string(in);
+            String key = string(in);
+            String allowances = string(in);
+            byte[] payload = new byte[in.remaining()];
+            in.get(payload);
+            return new Frame(kind, op, id, group, key, allowances, payload);
+        } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
             throw new IllegalArgumentException("truncated Tessera frame of " + length + " bytes", e);
         }
+    }
+
+    private static String string(ByteBuffer in) {
+        int n = in.getInt();
+        if (n < 0 || n > in.remaining()) {
+            throw new IllegalArgumentException("a Tessera frame declares a string of " + n + " bytes, but "
+                    + in.remaining() + " remain");
+        }
+        String s = new String(in.array(), in.arrayOffset() + in.position(), n, StandardCharsets.UTF_8);
+        in.position(in.position() + n);
+        return s;
     }
 
     @Override

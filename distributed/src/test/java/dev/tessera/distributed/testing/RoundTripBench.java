@@ -16,7 +16,7 @@ public final class RoundTripBench {
                         .build()) {
             RpcGroup g = world.createRpcGroup("g", world.members());
             child.expect("READY", 60);
-            for (int round = 0; round < 3; round++) {
+            for (int round = 0; round < 8; round++) {
                 long[] micros = new long[5_000];
                 for (int i = 0; i < micros.length; i++) {
                     long t0 = System.nanoTime();
