@@ -33,7 +33,7 @@ class RpcGroupTest {
     @BeforeAll
     static void startWorld() throws Exception {
         String coordinator = Await.freeCoordinator();
-        child = MemberJvm.start(1, 2, coordinator);
+        child = MemberJvm.start(1, 2, coordinator, true); // full JIT: the round-trip figure is measured here
         world = World.builder().setName("worker-0").setRank(0).setWorldSize(2).optCoordinator(coordinator)
                 .optJoinTimeout(Duration.ofSeconds(60)).optRpcTimeout(Duration.ofSeconds(30)).build();
         g = world.createRpcGroup("g", world.members());
