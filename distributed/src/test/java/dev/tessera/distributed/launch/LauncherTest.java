@@ -64,6 +64,16 @@ class LauncherTest {
     }
 
     @Test
+    void theReadmeExampleRunsAsShown() {
+        assertEquals(0, launch("--nproc", "2", com.example.pingpong.PingPong.class.getName()));
+        assertTrue(out().contains("[0] hello worker-0, this is worker-1"), out() + err);
+        assertTrue(out().contains("[1] hello worker-1, this is worker-0"), out() + err);
+        String leader = out().contains("[0] leader: worker-0") ? "worker-0" : "worker-1";
+        assertTrue(out().contains("[0] leader: " + leader) && out().contains("[1] leader: " + leader), out());
+        assertTrue(out().contains("[0] peer's service: 3") && out().contains("[1] peer's service: 3"), out());
+    }
+
+    @Test
     void malformedCommandLinesExitWithTwoAndSayWhy() {
         assertEquals(2, launch("--nproc", "0", "X"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--nproc=0 (expected an integer >= 1)"));
