@@ -3,8 +3,8 @@ package dev.tessera.distributed;
 import java.time.Duration;
 
 /**
- * A call, barrier or table change of an {@link RpcGroup} did not complete within its timeout while every member it
- * waited on was still alive. Immutable and thread-safe; it holds no resources.
+ * An immutable, thread-safe report (holding no resources) that a call, barrier or table change of an
+ * {@link RpcGroup} did not complete within its timeout while every member it waited on was still alive.
  */
 public final class GroupTimeoutException extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -1,8 +1,8 @@
 package dev.tessera.distributed;
 
 /**
- * A member of the World left or died while a call, barrier or reference depended on it. Immutable and
- * thread-safe; it holds no resources. Failure detection reports a killed process within about two seconds, so an
+ * An immutable, thread-safe report (holding no resources) that a member of the World left or died while a call,
+ * barrier or reference depended on it. Failure detection reports a killed process within about two seconds, so an
  * operation that waits on a dead member fails with this exception instead of hanging.
  */
 public final class MemberLostException extends RuntimeException {

@@ -3,9 +3,9 @@ package dev.tessera.distributed;
 import java.io.Serializable;
 
 /**
- * A function of two arguments that an {@link RpcGroup} runs in another member. Stateless by contract and thread-safe as far as
- * the caller's code is; it travels serialized (a lambda or method reference works because every member has the same
- * classpath), so anything it captures must be {@link Serializable}, and it owns nothing once sent.
+ * A stateless function of two arguments, thread-safe as far as its code is and owning nothing once sent, that an
+ * {@link RpcGroup} runs in another member. It travels serialized (a lambda or method reference works because every
+ * member has the same classpath), so anything it captures must be {@link Serializable}.
  *
  * @param <T> the first argument's type
  * @param <U> the second argument's type

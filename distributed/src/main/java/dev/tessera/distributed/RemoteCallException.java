@@ -3,7 +3,8 @@ package dev.tessera.distributed;
 import dev.tessera.distributed.internal.RemoteTrace;
 
 /**
- * A function or service that ran in another member threw. Immutable and thread-safe; it holds no resources. The
+ * An immutable, thread-safe report (holding no resources) that a function or service that ran in another member
+ * threw. The
  * remote exception's class name, message and stack trace come back (whatever its class, serializable or not):
  * {@link #remoteType()}, {@link #remoteMessage()}, and the cause, whose stack trace is the remote one (and whose
  * causes are the remote causes), so a printed trace shows both sides.

@@ -6,8 +6,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A reference to a value that stays in the member that computed it ({@link RpcGroup#remote},
- * {@link RpcGroup#registeredRemote}); machin's {@code RRef}. Thread-safe. The owner member holds the value until
+ * A thread-safe reference to a value that stays in, and is owned by, the member that computed it
+ * ({@link RpcGroup#remote}, {@link RpcGroup#registeredRemote}); machin's {@code RRef}. The owner holds the value until
  * this reference is closed, the group's World closes, or this member leaves the World; {@link #toHere()} fetches a
  * copy as often as needed.
  *

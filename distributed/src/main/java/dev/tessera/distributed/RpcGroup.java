@@ -17,14 +17,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * This member's side of a named group of World members that call each other and share values and services (machin's
- * {@code RpcGroup}). Thread-safe; it owns nothing but its registrations (services stay in the process that registered
- * them) and is closed by {@link #destroy()} or {@link World#close()}.
+ * This member's side of a named group of World members that call each other and share values and services, thread-safe
+ * and owning nothing but its registrations (services stay in the process that registered them); machin's
+ * {@code RpcGroup}. It is closed by {@link #destroy()} or {@link World#close()}.
  *
  * <p><b>Calls.</b> {@code rpcSync}, {@code rpcAsync} and {@code remote} run a serializable function (a lambda or
  * method reference; see {@link RemoteFunction}) in another member (or this one). Arguments and results travel through
  * the project's TensorCodec (NDArrays as bytes) behind its allow-list: the package trees of the function's and the
- * arguments' classes are allowed automatically, anything else nested in them needs {@link World.Builder#optAllowPatterns}.
+ * arguments' classes are allowed automatically, anything else nested in them needs
+ * {@link World.Builder#optAllowPatterns}.
  * An exception thrown over there comes back as a {@link RemoteCallException} with its type, message and remote
  * stack trace. A call to a member that dies fails with {@link MemberLostException} within about two seconds; a call
  * that outlasts the timeout fails with {@link GroupTimeoutException}.

@@ -1,10 +1,10 @@
 package dev.tessera.distributed;
 
 /**
- * A service that one member registers under a key of an {@link RpcGroup} ({@link RpcGroup#register}) and every
- * member calls by key ({@link RpcGroup#registeredSync}). It stays in the process that registered it and is never
- * serialized; it must be thread-safe, because calls from several members run on it concurrently. It owns whatever
- * its implementation holds.
+ * A service, which must be thread-safe and owns whatever its implementation holds, that one member registers under a
+ * key of an {@link RpcGroup} ({@link RpcGroup#register}) and every member calls by key
+ * ({@link RpcGroup#registeredSync}). It stays in the process that registered it and is never serialized; calls from
+ * several members run on it concurrently.
  */
 @FunctionalInterface
 public interface Service {

@@ -406,8 +406,8 @@ public final class World implements AutoCloseable {
         }
 
         /**
-         * Reads the launcher's variables ({@code TESSERA_RANK}, {@code TESSERA_WORLD_SIZE}, {@code TESSERA_COORDINATOR},
-         * {@code TESSERA_NAME}, {@code TESSERA_BIND}) from the environment into this builder; further options may
+         * Reads the launcher's variables ({@code TESSERA_RANK}, {@code TESSERA_WORLD_SIZE},
+         * {@code TESSERA_COORDINATOR}, {@code TESSERA_NAME}, {@code TESSERA_BIND}) from the environment into this builder; further options may
          * follow.
          *
          * @return this builder

@@ -306,8 +306,8 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         if (e instanceof TimeoutException) {
             return new GroupTimeoutException(what, timeout);
         }
-        if (e instanceof RuntimeException re && (re instanceof MemberLostException || re instanceof GroupTimeoutException)) {
-            return re;
+        if (e instanceof MemberLostException || e instanceof GroupTimeoutException) {
+            return (RuntimeException) e;
         }
         return new IllegalStateException(what + " failed in the transport: " + e, e);
     }
@@ -348,7 +348,8 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         }
         return done.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> tableChanges.remove(id))
                 .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
-                        ? new GroupTimeoutException("changing key '" + key + "' in group '" + group + "'", timeout) : e));
+                        ? new GroupTimeoutException("changing key '" + key + "' in group '" + group + "'", timeout)
+                        : e));
     }
 
     /** The local copy of the replicated table. */
@@ -505,8 +506,12 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
                 callManager.close();
             }
         }
-        if (response != null) {
-            response.send(reply.toBytes(), false);
+        if (response != null && !closed.get()) {
+            try {
+                response.send(reply.toBytes(), false);
+            } catch (RuntimeException e) {
+                LOG.debug("{}: the reply to {} was lost: {}", settings.name(), sender, e.toString());
+            }
         }
     }
 

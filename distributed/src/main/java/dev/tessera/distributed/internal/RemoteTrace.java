@@ -10,7 +10,8 @@ public final class RemoteTrace extends RuntimeException {
     private final String remoteMessage;
 
     RemoteTrace(String member, String remoteType, String remoteMessage, StackTraceElement[] trace, RemoteTrace cause) {
-        super("[" + member + "] " + remoteType + (remoteMessage == null ? "" : ": " + remoteMessage), cause, false, true);
+        super("[" + member + "] " + remoteType + (remoteMessage == null ? "" : ": " + remoteMessage), cause, false,
+                true);
         this.remoteType = remoteType;
         this.remoteMessage = remoteMessage;
         setStackTrace(trace);
