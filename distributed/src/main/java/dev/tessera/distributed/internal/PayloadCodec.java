@@ -106,20 +106,30 @@ public final class PayloadCodec {
     }
 
     private static void add(Object o, TreeSet<String> out) {
-        if (o == null) {
-            return;
+        if (o != null) {
+            String pattern = PATTERNS.get(o.getClass());
+            if (!pattern.isEmpty()) {
+                out.add(pattern);
+            }
         }
-        Class<?> c = o.getClass();
-        while (c.isArray()) {
-            c = c.getComponentType();
-        }
-        if (c.isPrimitive() || c == String.class) {
-            return;
-        }
-        boolean jdk = c.getClassLoader() == null || c.getClassLoader() == ClassLoader.getPlatformClassLoader();
-        if (jdk && c.isHidden()) {
-            return; // a JDK lambda travels as a SerializedLambda of a JDK class
-        }
-        out.add(jdk ? c.getName() : AllowPatterns.packageTreeOf(c));
     }
+
+    /** Per class, the pattern that admits it (empty: none needed); looked up once, as every call hands some over. */
+    private static final ClassValue<String> PATTERNS = new ClassValue<>() {
+        @Override
+        protected String computeValue(Class<?> type) {
+            Class<?> c = type;
+            while (c.isArray()) {
+                c = c.getComponentType();
+            }
+            if (c.isPrimitive() || c == String.class) {
+                return "";
+            }
+            boolean jdk = c.getClassLoader() == null || c.getClassLoader() == ClassLoader.getPlatformClassLoader();
+            if (jdk && c.isHidden()) {
+                return ""; // a JDK lambda travels as a SerializedLambda of a JDK class
+            }
+            return jdk ? c.getName() : AllowPatterns.packageTreeOf(c);
+        }
+    };
 }
