@@ -1,0 +1,101 @@
+package dev.tessera.distributed.internal;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jgroups.Address;
+import org.jgroups.View;
+import org.jgroups.util.ExtendedUUID;
+
+/**
+ * One JGroups view read as World members: each address carries its member's name and rank (an
+ * {@link ExtendedUUID} made by {@link #address}), so every member knows every name from the view itself. Immutable.
+ */
+public record Members(View view, Map<String, Address> byName, List<String> names, List<Integer> ranks) {
+    static final String NAME_KEY = "tessera.name";
+    static final String RANK_KEY = "tessera.rank";
+    /** Before the first view. */
+    static final Members NONE = new Members(null, Map.of(), List.of(), List.of());
+
+    /** A fresh address for member {@code name} of rank {@code rank}. */
+    static ExtendedUUID address(String name, int rank) {
+        return ExtendedUUID.randomUUID(name).put(NAME_KEY, name.getBytes(StandardCharsets.UTF_8))
+                .put(RANK_KEY, Integer.toString(rank).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The members of {@code view}, in rank order; addresses that are not Tessera members are left out. */
+    static Members of(View view) {
+        List<Address> sorted = new ArrayList<>();
+        for (Address a : view.getMembers()) {
+            if (nameOf(a) != null) {
+                sorted.add(a);
+            }
+        }
+        sorted.sort(Comparator.comparingInt(Members::rankOf));
+        Map<String, Address> byName = new HashMap<>();
+        List<String> names = new ArrayList<>();
+        List<Integer> ranks = new ArrayList<>();
+        for (Address a : sorted) {
+            byName.putIfAbsent(nameOf(a), a);
+            names.add(nameOf(a));
+            ranks.add(rankOf(a));
+        }
+        return new Members(view, Map.copyOf(byName), List.copyOf(names), List.copyOf(ranks));
+    }
+
+    /** The member name an address carries, or null if it is not a Tessera member's address. */
+    static String nameOf(Address a) {
+        byte[] name = a instanceof ExtendedUUID e ? e.get(NAME_KEY) : null;
+        return name == null ? null : new String(name, StandardCharsets.UTF_8);
+    }
+
+    /** The rank an address carries, or -1. */
+    static int rankOf(Address a) {
+        byte[] rank = a instanceof ExtendedUUID e ? e.get(RANK_KEY) : null;
+        try {
+            return rank == null ? -1 : Integer.parseInt(new String(rank, StandardCharsets.UTF_8));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Whether {@code name} is in this view. */
+    boolean contains(String name) {
+        return byName.containsKey(name);
+    }
+
+    /** How many members. */
+    int size() {
+        return names.size();
+    }
+
+    /** A problem that makes this view unusable as a World of {@code worldSize}, or null. */
+    String conflict(int worldSize) {
+        if (byName.size() != names.size()) {
+            return "two members share a name: " + names;
+        }
+        for (int i = 1; i < ranks.size(); i++) {
+            if (ranks.get(i).equals(ranks.get(i - 1))) {
+                return "two members share rank " + ranks.get(i) + ": " + describe();
+            }
+        }
+        for (int r : ranks) {
+            if (r < 0 || r >= worldSize) {
+                return "a member has rank " + r + ", outside a World of size " + worldSize + ": " + describe();
+            }
+        }
+        return null;
+    }
+
+    /** {@code name(rank), ...} for messages. */
+    String describe() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            out.add(names.get(i) + "(rank " + ranks.get(i) + ")");
+        }
+        return String.join(", ", out);
+    }
+}

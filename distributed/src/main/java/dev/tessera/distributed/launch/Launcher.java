@@ -1,0 +1,253 @@
+package dev.tessera.distributed.launch;
+
+import dev.tessera.distributed.World;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code ./tessera launch}: torchrun for the JVM. Starts {@code --nproc} JVMs running {@code CLASS} on this JVM's
+ * classpath, each with its rank, the world size and the coordinator in its environment (the variables
+ * {@link World#fromEnvironment()} reads), prefixes their output with {@code [rank]}, and when one exits non-zero
+ * stops the others and exits with its code. Not thread-safe; one launch per instance. It owns the child processes
+ * and never leaves one behind: they are stopped when one fails, when the launcher is interrupted, and when its JVM
+ * shuts down.
+ *
+ * <pre>
+ * ./tessera launch --nproc N [--nnodes K --node-rank R] [--coordinator host:port] CLASS [ARGS...]
+ * </pre>
+ * On one node the coordinator defaults to a free loopback port; with {@code --nnodes > 1} it is required, and node
+ * {@code R} runs ranks {@code R*N .. R*N+N-1} of {@code K*N}.
+ */
+public final class Launcher {
+    /** How long the others get to exit after SIGTERM before SIGKILL. */
+    static final long GRACE_MILLIS = 5_000;
+    private static final String USAGE = "usage: ./tessera launch --nproc N [--nnodes K --node-rank R] "
+            + "[--coordinator host:port] CLASS [ARGS...]";
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final List<Process> children = new ArrayList<>();
+    private final List<Thread> pumps = new ArrayList<>();
+
+    /**
+     * A launcher that writes the children's prefixed output to {@code out} and {@code err}.
+     *
+     * @param out where the children's stdout goes
+     * @param err where their stderr and the launcher's own messages go
+     */
+    public Launcher(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /**
+     * Runs the launcher and exits with its status.
+     *
+     * @param args the command line (see the class comment)
+     */
+    public static void main(String[] args) {
+        System.exit(new Launcher(System.out, System.err).run(args));
+    }
+
+    /** The parsed command line. */
+    record Options(int nproc, int nnodes, int nodeRank, String coordinator, String mainClass, List<String> args) {
+        int worldSize() {
+            return nproc * nnodes;
+        }
+
+        static Options parse(String[] argv) {
+            int nproc = -1;
+            int nnodes = 1;
+            int nodeRank = 0;
+            String coordinator = null;
+            int i = 0;
+            for (; i < argv.length && argv[i].startsWith("--"); i += 2) {
+                if (i + 1 >= argv.length) {
+                    throw new IllegalArgumentException(argv[i] + " needs a value; " + USAGE);
+                }
+                switch (argv[i]) {
+                    case "--nproc" -> nproc = atLeast("--nproc", argv[i + 1], 1);
+                    case "--nnodes" -> nnodes = atLeast("--nnodes", argv[i + 1], 1);
+                    case "--node-rank" -> nodeRank = atLeast("--node-rank", argv[i + 1], 0);
+                    case "--coordinator" -> coordinator = argv[i + 1];
+                    default -> throw new IllegalArgumentException("unknown option " + argv[i] + "; " + USAGE);
+                }
+            }
+            if (nproc < 0 || i >= argv.length) {
+                throw new IllegalArgumentException((nproc < 0 ? "--nproc is required" : "CLASS is required") + "; "
+                        + USAGE);
+            }
+            if (nodeRank >= nnodes) {
+                throw new IllegalArgumentException("--node-rank=" + nodeRank + " (expected < --nnodes=" + nnodes + ")");
+            }
+            if (nnodes > 1 && coordinator == null) {
+                throw new IllegalArgumentException("--coordinator host:port is required with --nnodes=" + nnodes
+                        + " (the address of node 0, where rank 0 listens)");
+            }
+            return new Options(nproc, nnodes, nodeRank, coordinator, argv[i],
+                    List.of(argv).subList(i + 1, argv.length));
+        }
+
+        private static int atLeast(String option, String value, int min) {
+            try {
+                int v = Integer.parseInt(value);
+                if (v >= min) {
+                    return v;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException(option + "=" + value + " (expected an integer >= " + min + ")");
+        }
+    }
+
+    /**
+     * Launches, waits, and returns the exit status: 0 if every child exited 0, else the first non-zero code (the
+     * others are then stopped), or 2 for a malformed command line.
+     *
+     * @param argv the command line
+     * @return the status
+     */
+    public int run(String[] argv) {
+        Options o;
+        try {
+            o = Options.parse(argv);
+        } catch (IllegalArgumentException e) {
+            err.println("tessera launch: " + e.getMessage());
+            return 2;
+        }
+        Thread hook = Thread.ofPlatform().unstarted(this::stopAll);
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return launch(o);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("tessera launch: interrupted; stopping the children");
+            return 130;
+        } finally {
+            stopAll();
+            drainOutput();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or ran: the children are stopped either way
+            }
+        }
+    }
+
+    private int launch(Options o) throws InterruptedException {
+        String coordinator = o.coordinator() != null ? o.coordinator() : "127.0.0.1:" + freePort();
+        LinkedBlockingQueue<int[]> exits = new LinkedBlockingQueue<>();
+        for (int local = 0; local < o.nproc(); local++) {
+            int rank = o.nodeRank() * o.nproc() + local;
+            Process p = start(o, rank, coordinator);
+            children.add(p);
+            pumps.add(pump(p.getInputStream(), out, rank));
+            pumps.add(pump(p.getErrorStream(), err, rank));
+            p.onExit().thenAccept(done -> exits.add(new int[] {rank, done.exitValue()}));
+        }
+        for (int running = o.nproc(); running > 0; running--) {
+            int[] exit = exits.take();
+            if (exit[1] != 0) {
+                err.println("tessera launch: rank " + exit[0] + " exited with " + exit[1] + "; stopping the others");
+                stopAll();
+                return exit[1];
+            }
+        }
+        return 0;
+    }
+
+    private Process start(Options o, int rank, String coordinator) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path")));
+        cmd.addAll(forwardedJvmOptions());
+        cmd.add(o.mainClass());
+        cmd.addAll(o.args());
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put(World.ENV_RANK, Integer.toString(rank));
+        pb.environment().put(World.ENV_WORLD_SIZE, Integer.toString(o.worldSize()));
+        pb.environment().put(World.ENV_COORDINATOR, coordinator);
+        pb.environment().put(World.ENV_NAME, "worker-" + rank);
+        try {
+            return pb.start();
+        } catch (IOException e) {
+            stopAll();
+            throw new UncheckedIOException("cannot start rank " + rank + " (" + String.join(" ", cmd) + ")", e);
+        }
+    }
+
+    /** The launcher's own system properties and native-access flag that the children need the same way. */
+    private static List<String> forwardedJvmOptions() {
+        List<String> opts = new ArrayList<>();
+        for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("-D") || arg.startsWith("--enable-native-access") || arg.startsWith("-Xmx")) {
+                opts.add(arg);
+            }
+        }
+        return opts;
+    }
+
+    /** Copies a child's stream line by line, each prefixed with {@code [rank]}. */
+    private static Thread pump(InputStream in, PrintStream to, int rank) {
+        return Thread.ofPlatform().daemon().name("launch-pump-" + rank).start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    to.println("[" + rank + "] " + line);
+                }
+            } catch (IOException closed) {
+                // the child is gone
+            }
+        });
+    }
+
+    /** Waits (bounded) until the children's last lines are copied: their pipes end when they exit. */
+    private void drainOutput() {
+        for (Thread t : pumps) {
+            try {
+                t.join(GRACE_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** SIGTERM to every live child, then SIGKILL to those still alive after the grace period; waits for them. */
+    private synchronized void stopAll() {
+        for (Process p : children) {
+            p.destroy();
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GRACE_MILLIS);
+        for (Process p : children) {
+            try {
+                if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    p.destroyForcibly();
+                    p.waitFor(GRACE_MILLIS, TimeUnit.MILLISECONDS);
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no free loopback port for the coordinator; pass --coordinator", e);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.tessera.distributed.testing;
+
+import dev.tessera.distributed.Functions;
+import dev.tessera.distributed.GroupTimeoutException;
+import dev.tessera.distributed.MemberLostException;
+import dev.tessera.distributed.RpcGroup;
+import dev.tessera.distributed.World;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/**
+ * A World member for the multi-JVM tests: joins the World from the environment, creates group {@code g} of all
+ * members, prints {@code READY}, then runs one command per stdin line and prints its outcome. Stdin's end closes the
+ * World and exits, so a member never outlives its test.
+ */
+public final class MemberMain {
+    private MemberMain() {}
+
+    public static void main(String[] args) throws Exception {
+        try (World world = World.builder().fromEnvironment().optJoinTimeout(Duration.ofSeconds(60)).build()) {
+            RpcGroup g = world.createRpcGroup("g", world.members());
+            System.out.println("READY " + world.name() + " " + world.members());
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String line; (line = in.readLine()) != null && !line.equals("exit"); ) {
+                String[] c = line.split(" ");
+                Thread.ofVirtual().start(() -> System.out.println(outcome(g, c))); // commands may overlap
+            }
+        }
+        System.exit(0);
+    }
+
+    private static String outcome(RpcGroup g, String[] c) {
+        try {
+            return run(g, c);
+        } catch (MemberLostException e) {
+            return c[0].toUpperCase() + " LOST " + e.member();
+        } catch (GroupTimeoutException e) {
+            return c[0].toUpperCase() + " TIMEOUT";
+        } catch (RuntimeException e) {
+            return c[0].toUpperCase() + " ERR " + e;
+        }
+    }
+
+    private static String run(RpcGroup g, String[] c) {
+        return switch (c[0]) {
+            case "barrier" -> {
+                g.barrier(Duration.ofMillis(Long.parseLong(c[1])));
+                yield "BARRIER OK";
+            }
+            case "rpc-block" -> "RPC-BLOCK " + g.rpcSync(c[1], Functions::block);
+            case "rpc-name" -> "RPC-NAME " + g.rpcSync(c[1], Functions::whoAmI);
+            case "pair" -> "PAIR " + g.pair(c[1], c[2]);
+            case "unpair" -> "UNPAIR " + g.unpair(c[1]);
+            case "get" -> "GET " + (g.isPaired(c[1]) ? g.getPaired(c[1]) : "NONE");
+            case "register" -> "REGISTER " + g.register(c[1], a -> g.currentName() + ":" + a.length);
+            case "pair-then-barrier" -> {
+                boolean won = g.pair(c[1], c[2]);
+                g.barrier(Duration.ofSeconds(30));
+                yield "PAIR-THEN-BARRIER " + won;
+            }
+            case "isreg" -> "ISREG " + g.isRegistered(c[1]);
+            case "call" -> "CALL " + g.registeredSync(c[1], 1, 2);
+            case "awaitgone" -> {
+                Await.until(() -> !World.current().members().contains(c[1]), 10_000, c[1] + " leaving");
+                yield "AWAITGONE true";
+            }
+            case "destroy" -> {
+                g.destroy();
+                yield "DESTROY OK";
+            }
+            default -> throw new IllegalArgumentException("unknown command " + c[0]);
+        };
+    }
+}
