@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** One allow-list policy for both codecs: what sharedmem's tensor codec allows by default, a plain message allows too. */
 class AllowListTest {
-    private final TensorAwareCodec codec = Codecs.create(List.of(), false);
+    private final TensorAwareCodec codec = Codecs.create(List.of(), dev.tessera.pool.internal.protocol.TensorTransfer.of(false, null));
 
     @Test
     void plainMessagesAllowTheTensorCodecDefaults() throws IOException {
