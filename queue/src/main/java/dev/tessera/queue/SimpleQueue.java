@@ -611,8 +611,8 @@ public final class SimpleQueue implements AutoCloseable {
             }
             try {
                 MemorySegment region = checkQueue(segment);
-                return new SimpleQueue(segment, SlotRing.join(region, name), codec(QueueDescriptor.getMaxMessageBytes(region)),
-                        manager);
+                TensorCodec codec = codec(QueueDescriptor.getMaxMessageBytes(region));
+                return new SimpleQueue(segment, SlotRing.join(region, name), codec, manager);
             } catch (RuntimeException | Error e) {
                 segment.close();
                 throw e;
@@ -650,7 +650,8 @@ public final class SimpleQueue implements AutoCloseable {
         private TensorCodec codec(int slotBytes) {
             if (copyTensors != null && maxNbytes != null) {
                 throw new IllegalArgumentException("maxNbytes=" + maxNbytes + " applies only when tensors travel "
-                        + "by size, but optCopyTensors(" + copyTensors + ") sends every tensor one way; drop one of them");
+                        + "by size, but optCopyTensors(" + copyTensors + ") sends every tensor one way; drop one of "
+                        + "them");
             }
             TensorCodec.Builder b = TensorCodec.builder().optAllowPatterns(allowPatterns.toArray(String[]::new));
             if (copyTensors != null) {

@@ -266,11 +266,12 @@ public final class PoolBenchmark {
                 pools.add(mode.equals("auto") ? b.build() : b.optCopyTensors(mode.equals("copy")).build());
             }
             int calls = quick ? 10 : 30;
-            compare("tensor", "medianMicros", 1e3, 3, calls, modes, pools, p -> check(List.of(p.apply((SharedTensor t) -> {
-                try (t) {
-                    return t.asByteBuffer().getFloat(0);
-                }
-            }, tensor)), 1));
+            compare("tensor", "medianMicros", 1e3, 3, calls, modes, pools,
+                    p -> check(List.of(p.apply((SharedTensor t) -> {
+                        try (t) {
+                            return t.asByteBuffer().getFloat(0);
+                        }
+                    }, tensor)), 1));
             compare("ndarray", "medianMicros", 1e3, 3, calls, modes, pools,
                     p -> check(List.of(p.apply((NDArray a) -> a.getFloat(0), array)), 1));
             compare("500x1KB", "medianMillis", 1e6, 1, runs(), modes, pools,

@@ -42,13 +42,15 @@ public record LaunchSettings(String workerName, int slot, int depth, int cpuBudg
 
     /**
      * The settings this JVM was started with; outside a worker (no {@link #DEPTH} property) those of a parent:
-     * depth 0, named {@code main}, slot -1, every CPU of the machine, no extra patterns, tensors by size with the default threshold.
+     * depth 0, named {@code main}, slot -1, every CPU of the machine, no extra patterns, tensors by size with the
+     * default threshold.
      */
     public static LaunchSettings ofThisJvm() {
         int depth = Integer.getInteger(DEPTH, 0);
         String allow = System.getProperty(ALLOW, "");
         return new LaunchSettings(depth == 0 ? "main" : System.getProperty(WORKER_NAME, "worker"),
                 Integer.getInteger(SLOT, -1), depth, Integer.getInteger(CPUS, Runtime.getRuntime().availableProcessors()),
-                allow.isEmpty() ? List.of() : Arrays.asList(allow.split(",")), TensorTransfer.parse(System.getProperty(TENSORS, TensorTransfer.DEFAULT.toString())));
+                allow.isEmpty() ? List.of() : Arrays.asList(allow.split(",")),
+                TensorTransfer.parse(System.getProperty(TENSORS, TensorTransfer.DEFAULT.toString())));
     }
 }
