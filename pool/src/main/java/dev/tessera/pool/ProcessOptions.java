@@ -1,6 +1,8 @@
 package dev.tessera.pool;
 
 import dev.tessera.pool.internal.ProcessConfig;
+import dev.tessera.pool.internal.protocol.TensorTransfer;
+import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,7 +23,8 @@ import java.util.Objects;
 abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B> {
     private static final String SHM_DIR_PROPERTY = "tessera.shm.dir";
 
-    boolean copyTensors;
+    Boolean copyTensors;
+    Long maxNbytes;
     final List<String> jvmOptions = new ArrayList<>();
     final Map<String, String> env = new LinkedHashMap<>();
     final List<String> allowPatterns = new ArrayList<>();
@@ -29,12 +32,25 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
     int functionCacheCapacity = ProcessConfig.DEFAULT_FUNCTION_CACHE_CAPACITY;
 
     /**
-     * Tensors (DJL {@code NDArray}, {@code SharedTensor}) cross as copies of their bytes instead of
-     * shared-memory stubs (machin's {@code is_copy_tensor}); a worker's writes are then not seen by the
-     * parent. Default false: stubs.
+     * Forces one way for every tensor (DJL {@code NDArray}, {@code INDArray}, {@code SharedTensor}), machin's
+     * {@code is_copy_tensor}: true sends copies of their bytes (a worker's writes to a {@code SharedTensor} are
+     * then not seen by the parent), false shared-memory stubs. Default: neither, tensors travel by size (see
+     * {@link #optMaxNbytes}); the pool's {@code build()} rejects setting both options.
      */
     public B optCopyTensors(boolean copyTensors) {
         this.copyTensors = copyTensors;
+        return self();
+    }
+
+    /**
+     * joblib's {@code max_nbytes}: a DJL or ND4J array of at most {@code bytes} bytes travels inside the message,
+     * a larger one as a shared-memory stub (one segment per array), in both directions; a {@code SharedTensor}
+     * always travels as a stub, since it is in shared memory already. Default
+     * {@link TensorCodec#DEFAULT_MAX_NBYTES} (1 MiB); 0 sends every non-empty array by stub.
+     * Negative values throw {@link IllegalArgumentException}.
+     */
+    public B optMaxNbytes(long bytes) {
+        this.maxNbytes = TensorCodec.Builder.checkMaxNbytes(bytes);
         return self();
     }
 
@@ -106,9 +122,9 @@ abstract class ProcessOptions<B extends ProcessOptions<B>> extends PoolOptions<B
             jvm.add("-D" + SHM_DIR_PROPERTY + "=" + shmDir);
         }
         List<String> allow = List.copyOf(allowPatterns);
-        boolean copy = copyTensors;
+        TensorTransfer tensors = TensorTransfer.of(copyTensors, maxNbytes);
         return new ProcessConfig(ProcessConfig.javaBinaryOfThisJvm(), System.getProperty("java.class.path"), jvm,
-                ProcessConfig.threadLimits(workers, env), dir, allow, copy,
+                ProcessConfig.threadLimits(workers, env), dir, allow, tensors,
                 startTimeout.toMillis(), functionCacheCapacity);
     }
 }

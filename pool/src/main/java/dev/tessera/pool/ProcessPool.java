@@ -6,16 +6,17 @@ import dev.tessera.pool.internal.Engines;
 /**
  * A pool of worker JVMs started with this JVM's java binary, class path and JVM options. Thread-safe.
  * The pool owns its worker processes and their sockets; the builder's caller owns the pool and must
- * close it. Tasks, arguments and results are serialized (tensors cross as shared-memory stubs unless
- * {@code optCopyTensors(true)}). A worker that dies fails only its in-flight task with
+ * close it. Tasks, arguments and results are serialized (a tensor crosses inside the message when it has at
+ * most {@code optMaxNbytes} bytes, 1 MiB by default, and as a shared-memory stub otherwise; a {@code SharedTensor}
+ * always as a stub; {@code optCopyTensors} forces one way). A worker that dies fails only its in-flight task with
  * {@link WorkerCrashedException} and is replaced; workers exit on their own when this JVM dies.
  * Tasks from the caller's own packages need no option: each task allows its own package tree and its
  * arguments' in the worker ({@code optAllowPatterns} covers anything else).
  *
  * <p>Tensors, as DJL users expect them:
  * <ul>
- *   <li>An {@code NDArray} argument reaches the worker as a copy (stubs: one copy into a fresh shared
- *       segment the worker maps; copies: its bytes in the message), so the worker's in-place writes stay
+ *   <li>An {@code NDArray} argument reaches the worker as a copy (by stub: one copy into a fresh shared
+ *       segment the worker maps; inline: its bytes in the message), so the worker's in-place writes stay
  *       in the worker. A {@code SharedTensor} argument travels as a stub over the same memory: the
  *       parent sees the worker's writes (not with {@code optCopyTensors(true)}). A worker owns the
  *       {@code SharedTensor} it receives and should close it; the NDArrays it receives are released when

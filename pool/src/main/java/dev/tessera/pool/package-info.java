@@ -29,8 +29,9 @@
  *       parent) reaches EOF, or when the parent process exits.
  *   <li>Nested parallelism never multiplies workers: inside a worker, processes become threads limited
  *       to the worker's CPU share, and one level further down everything is sequential.
- *   <li>Tensors cross process boundaries through {@code sharedmem}: as stubs by default, as copies on
- *       request; plain values use a compact form or Java serialization behind an allow-list filter.
+ *   <li>Tensors cross process boundaries through {@code sharedmem}: by size by default (arrays of at most
+ *       {@code optMaxNbytes}, 1 MiB, inside the message, larger ones and every {@code SharedTensor} as stubs),
+ *       as stubs or copies on request ({@code optCopyTensors}); plain values use a compact form or Java serialization behind an allow-list filter.
  * </ul>
  */
 package dev.tessera.pool;

@@ -211,7 +211,7 @@ class ProcessPoolTensorTest {
 
     @Test
     void aWorkerThatDiesHoldingAStubLeavesNoSegmentBehind() throws IOException {
-        try (ProcessPool pool = pool().build();
+        try (ProcessPool pool = pool(false).build();
                 NDManager manager = NDManager.newBaseManager()) {
             NDArray a = manager.create(new float[] {1, 2, 3});
             assertThrows(WorkerCrashedException.class, () -> pool.apply((NDArray x) -> {
@@ -228,6 +228,74 @@ class ProcessPoolTensorTest {
         try (ProcessPool pool = ProcessPool.builder().optWorkers(1).build()) {
             assertEquals(shmDir.toString(), pool.apply(() -> System.getProperty(SHM_DIR_PROPERTY)));
         }
+    }
+
+    /** The number of files in {@code dir}, from a worker: the segments that exist while its task runs. */
+    private static long filesIn(String dir) {
+        try (Stream<Path> s = Files.list(Path.of(dir))) {
+            return s.count();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The segments that exist while a worker runs a task on an INT8 array of {@code bytes} bytes. */
+    private long segmentsWhileATaskHolds(ProcessPool pool, int bytes) {
+        String dir = shmDir.toString();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            return pool.apply((NDArray x) -> x.size() == bytes ? filesIn(dir) : -1L, manager.create(new byte[bytes]));
+        }
+    }
+
+    @Test
+    void argumentsUpToMaxNbytesTravelInlineAndLargerOnesByStub() {
+        try (ProcessPool pool = pool().optMaxNbytes(1000).build()) {
+            assertEquals(0, segmentsWhileATaskHolds(pool, 1000), "an argument of maxNbytes bytes travels inline");
+            assertEquals(1, segmentsWhileATaskHolds(pool, 1001), "one byte more travels by stub");
+        }
+    }
+
+    @Test
+    void resultsUpToMaxNbytesTravelInlineAndLargerOnesByStub() throws IOException {
+        try (ProcessPool pool = pool().optMaxNbytes(1000).build()) {
+            NDArray inline = pool.apply((Integer n) -> workerManager().create(new byte[n]), 1000);
+            assertEquals(1000, inline.size());
+            assertEquals(0, segmentsLeft(), "a result of maxNbytes bytes came back inline");
+            NDArray stub = pool.apply((Integer n) -> workerManager().create(new byte[n]), 1001);
+            assertEquals(1001, stub.size());
+            assertEquals(1, segmentsLeft(), "one byte more came back as a view of the worker's segment");
+        }
+    }
+
+    @Test
+    void theDefaultThresholdIsOneMebibyte() {
+        try (ProcessPool pool = pool().build()) {
+            assertEquals(0, segmentsWhileATaskHolds(pool, 1 << 20));
+            assertEquals(1, segmentsWhileATaskHolds(pool, (1 << 20) + 1));
+        }
+    }
+
+    @Test
+    void copyTensorsForcesOneWayWhateverTheSize() {
+        try (ProcessPool stubs = pool(false).build()) {
+            assertEquals(1, segmentsWhileATaskHolds(stubs, 1), "optCopyTensors(false): even one byte by stub");
+        }
+        try (ProcessPool copies = pool(true).build()) {
+            assertEquals(0, segmentsWhileATaskHolds(copies, (1 << 20) + 1), "optCopyTensors(true): 1 MiB + 1 inline");
+        }
+    }
+
+    @Test
+    void maxNbytesIsValidatedAndExcludesAForcedMode() {
+        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                () -> ProcessPool.builder().optMaxNbytes(-1));
+        assertTrue(negative.getMessage().startsWith("maxNbytes=-1 (expected >= 0"), negative.getMessage());
+        IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
+                () -> ProcessPool.builder().optCopyTensors(true).optMaxNbytes(5).build());
+        assertTrue(both.getMessage().contains("maxNbytes=5") && both.getMessage().contains("optCopyTensors(true)"),
+                both.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> CtxPool.<String>builder().setWorkerContexts(List.of("a")).optMaxNbytes(5).optCopyTensors(false).build());
     }
 
     private static boolean isUnder(NDManager manager, NDManager ancestor) {

@@ -36,9 +36,11 @@ import java.util.regex.Pattern;
  *
  * <p>Boxed {@code Integer}, {@code Long} and {@code Double} values, strings and {@code byte[]} take a compact
  * encoding of a tag byte and their bytes (Java serialization would cost several microseconds each); everything
- * else is encoded with {@link TensorCodec}: any {@code NDArray}, {@code INDArray} or
- * {@code SharedTensor} in the object graph travels as a shared-memory stub by default, or as a copy inside the
- * message with {@link Builder#optCopyTensors}{@code (true)}. Classes beyond the codec's safe defaults must be
+ * else is encoded with {@link TensorCodec}: an {@code NDArray} or {@code INDArray} in the object graph travels
+ * inside the message if it has at most {@link Builder#optMaxNbytes maxNbytes} bytes (joblib's {@code max_nbytes};
+ * by default 1 MiB or half a slot, whichever is less) and as a shared-memory stub otherwise; a
+ * {@code SharedTensor} always as a stub. {@link Builder#optCopyTensors}{@code (true)} forces copies inside the
+ * message, {@code (false)} stubs. Classes beyond the codec's safe defaults must be
  * allowed with {@link Builder#optAllowPatterns}. A message must fit one slot ({@link Builder#optMaxMessageBytes}).
  *
  * <p>Crashes: a producer or consumer killed with {@code kill -9} loses nothing that {@code put} already
@@ -267,7 +269,8 @@ public final class SimpleQueue implements AutoCloseable {
     private IllegalArgumentException tooLarge(long size, Throwable cause) {
         return new IllegalArgumentException("message of " + size + " bytes exceeds maxMessageBytes="
                 + maxMessageBytes() + " of queue " + name() + "; create the queue with a larger "
-                + "optMaxMessageBytes, or send tensors as stubs (optCopyTensors(false))", cause);
+                + "optMaxMessageBytes, or send tensors as stubs (a lower optMaxNbytes, or optCopyTensors(false))",
+                cause);
     }
 
     /**
@@ -445,7 +448,8 @@ public final class SimpleQueue implements AutoCloseable {
     public static final class Builder {
         private Integer capacity;
         private Integer maxMessageBytes;
-        private boolean copyTensors;
+        private Boolean copyTensors;
+        private Long maxNbytes;
         private final List<String> allowPatterns = new ArrayList<>();
         private NDManager manager;
         private Path directory;
@@ -489,15 +493,33 @@ public final class SimpleQueue implements AutoCloseable {
         }
 
         /**
-         * Whether this handle's {@code put} copies tensors into the message (machin's {@code copy_tensor=True})
-         * instead of sending shared-memory stubs; default false (stubs). Each handle chooses for the messages
-         * it puts; any handle decodes both kinds.
+         * Forces one way for every tensor this handle's {@code put} sends, machin's {@code copy_tensor}: true
+         * copies tensor bytes into the message, false sends shared-memory stubs. Default: neither, tensors
+         * travel by size ({@link #optMaxNbytes}); setting both options fails {@code create} and {@code open}.
+         * Each handle chooses for the messages it puts; any handle decodes every kind.
          *
-         * @param copyTensors true to copy tensor bytes into the message
+         * @param copyTensors true to copy tensor bytes into the message, false to send stubs
          * @return this builder
          */
         public Builder optCopyTensors(boolean copyTensors) {
             this.copyTensors = copyTensors;
+            return this;
+        }
+
+        /**
+         * joblib's {@code max_nbytes}: an {@code NDArray} or {@code INDArray} of at most {@code bytes} bytes that
+         * this handle puts travels inside the message, a larger one as a shared-memory stub (one segment each);
+         * a {@code SharedTensor} always as a stub. Default: {@link TensorCodec#DEFAULT_MAX_NBYTES} (1 MiB) or half
+         * the queue's {@code maxMessageBytes}, whichever is less, so that an inline tensor leaves room in its
+         * slot for the rest of the message. 0 sends every non-empty array by stub. A value above the slot size
+         * makes {@code put} of such a tensor fail as too large.
+         *
+         * @param bytes the largest array sent inline, in bytes
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is negative
+         */
+        public Builder optMaxNbytes(long bytes) {
+            this.maxNbytes = TensorCodec.Builder.checkMaxNbytes(bytes);
             return this;
         }
 
@@ -549,6 +571,7 @@ public final class SimpleQueue implements AutoCloseable {
             int cap = capacity != null ? capacity : DEFAULT_CAPACITY;
             int max = maxMessageBytes != null ? maxMessageBytes : DEFAULT_MAX_MESSAGE_BYTES;
             QueueDescriptor.checkCapacity(cap, max);
+            TensorCodec codec = codec(max);
             SharedSegment.Builder b = SharedSegment.builder().setSize(QueueDescriptor.regionBytes(cap, max));
             if (directory != null) {
                 b.optDirectory(directory);
@@ -557,7 +580,7 @@ public final class SimpleQueue implements AutoCloseable {
             try {
                 MemorySegment region = segment.data();
                 QueueDescriptor.initialise(region, cap, max);
-                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec(), manager);
+                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec, manager);
             } catch (RuntimeException | Error e) {
                 segment.close();
                 throw e;
@@ -588,7 +611,8 @@ public final class SimpleQueue implements AutoCloseable {
             }
             try {
                 MemorySegment region = checkQueue(segment);
-                return new SimpleQueue(segment, SlotRing.join(region, name), codec(), manager);
+                TensorCodec codec = codec(QueueDescriptor.getMaxMessageBytes(region));
+                return new SimpleQueue(segment, SlotRing.join(region, name), codec, manager);
             } catch (RuntimeException | Error e) {
                 segment.close();
                 throw e;
@@ -622,10 +646,19 @@ public final class SimpleQueue implements AutoCloseable {
             return region;
         }
 
-        private TensorCodec codec() {
-            TensorCodec.Builder b = TensorCodec.builder()
-                    .optMode(copyTensors ? TensorCodec.Mode.COPY : TensorCodec.Mode.SHARE)
-                    .optAllowPatterns(allowPatterns.toArray(String[]::new));
+        /** The codec of a handle on a queue whose slots hold {@code slotBytes}-byte messages. */
+        private TensorCodec codec(int slotBytes) {
+            if (copyTensors != null && maxNbytes != null) {
+                throw new IllegalArgumentException("maxNbytes=" + maxNbytes + " applies only when tensors travel "
+                        + "by size, but optCopyTensors(" + copyTensors + ") sends every tensor one way; drop one of "
+                        + "them");
+            }
+            TensorCodec.Builder b = TensorCodec.builder().optAllowPatterns(allowPatterns.toArray(String[]::new));
+            if (copyTensors != null) {
+                b.optMode(copyTensors ? TensorCodec.Mode.COPY : TensorCodec.Mode.SHARE);
+            } else {
+                b.optMaxNbytes(maxNbytes != null ? maxNbytes : Math.min(TensorCodec.DEFAULT_MAX_NBYTES, slotBytes / 2));
+            }
             if (directory != null) {
                 b.optDirectory(directory);
             }

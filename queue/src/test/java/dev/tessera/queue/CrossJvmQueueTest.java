@@ -202,6 +202,25 @@ class CrossJvmQueueTest {
     }
 
     @Test
+    void arraysOnBothSidesOfMaxNbytesCrossToAnotherJvm() throws Exception {
+        try (NDManager manager = NDManager.newBaseManager();
+                SimpleQueue q = SimpleQueue.builder().optMaxNbytes(1000).create()) {
+            byte[] ones = new byte[1001];
+            java.util.Arrays.fill(ones, (byte) 1);
+            q.put(manager.create(java.util.Arrays.copyOf(ones, 1000)));
+            assertEquals(1, ShmLeakCheck.fileCount(), "1000 bytes travel inside the message: only the queue's segment");
+            q.put(manager.create(ones));
+            assertEquals(2, ShmLeakCheck.fileCount(), "1001 bytes travel by stub: a segment of their own");
+            try (ChildJvm child = ChildJvm.start(ShmLeakCheck.directory(), "get-ndarrays", q.name(), "2")) {
+                assertEquals("1000 1000", child.expect("ARRAY"));
+                assertEquals("1001 1001", child.expect("ARRAY"));
+                assertEquals(0, child.waitExit());
+            }
+            assertEquals(1, ShmLeakCheck.fileCount(), "the other JVM took over the stub's segment and released it");
+        }
+    }
+
+    @Test
     void queueOfKilledProcessesIsReaped() throws Exception {
         Path dir = ShmLeakCheck.directory();
         try (ChildJvm child = ChildJvm.start(dir, "create-and-wait")) {

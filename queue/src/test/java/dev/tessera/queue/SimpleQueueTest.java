@@ -1,5 +1,6 @@
 package dev.tessera.queue;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -212,7 +213,8 @@ class SimpleQueueTest {
     @Test
     void oversizedGraphWithStubsGivesItsSegmentsBack() {
         try (NDManager manager = NDManager.newBaseManager();
-                SimpleQueue q = SimpleQueue.builder().optCapacity(2).optMaxMessageBytes(300).create()) {
+                SimpleQueue q = SimpleQueue.builder().optCapacity(2).optMaxMessageBytes(300).optCopyTensors(false)
+                        .create()) {
             List<NDArray> arrays = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 arrays.add(manager.ones(new ai.djl.ndarray.types.Shape(4)));
@@ -321,5 +323,66 @@ class SimpleQueueTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    private static byte[] bytes(int n) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, (byte) 3);
+        return b;
+    }
+
+    /**
+     * Puts an INT8 array of {@code n} bytes on {@code in}, counts the segments, takes it from {@code out}; a stub's
+     * segment then belongs to {@code manager}, which the leak check sees released when the test closes it.
+     */
+    private static long segmentsWhileQueued(SimpleQueue in, SimpleQueue out, NDManager manager, int n) {
+        in.put(manager.create(bytes(n)));
+        long segments = ShmLeakCheck.fileCount();
+        try (NDArray back = (NDArray) out.get()) {
+            assertArrayEquals(bytes(n), back.toByteArray());
+        }
+        return segments;
+    }
+
+    @Test
+    void arraysUpToMaxNbytesTravelInlineAndLargerOnesByStub() {
+        try (NDManager manager = NDManager.newBaseManager();
+                SimpleQueue producer = SimpleQueue.builder().optMaxNbytes(1000).create();
+                SimpleQueue consumer = SimpleQueue.builder().optManager(manager).open(producer.name())) {
+            assertEquals(1, segmentsWhileQueued(producer, consumer, manager, 1000), "maxNbytes bytes travel inline");
+            assertEquals(2, segmentsWhileQueued(producer, consumer, manager, 1001), "one byte more by stub");
+        }
+    }
+
+    @Test
+    void theDefaultThresholdIsHalfASlotUpToOneMebibyte() {
+        int half = SimpleQueue.DEFAULT_MAX_MESSAGE_BYTES / 2;
+        try (NDManager manager = NDManager.newBaseManager();
+                SimpleQueue q = SimpleQueue.builder().optManager(manager).create()) {
+            assertEquals(1, segmentsWhileQueued(q, q, manager, half), "half the default slot travels inline");
+            assertEquals(2, segmentsWhileQueued(q, q, manager, half + 1));
+        }
+        try (NDManager manager = NDManager.newBaseManager();
+                SimpleQueue q = SimpleQueue.builder().optCapacity(1).optMaxMessageBytes(4 << 20).optManager(manager)
+                        .create()) {
+            assertEquals(1, segmentsWhileQueued(q, q, manager, 1 << 20), "1 MiB travels inline in 4 MiB slots");
+            assertEquals(2, segmentsWhileQueued(q, q, manager, (1 << 20) + 1));
+        }
+    }
+
+    @Test
+    void copyTensorsForcesOneWayAndExcludesMaxNbytes() {
+        try (NDManager manager = NDManager.newBaseManager();
+                SimpleQueue stubs = SimpleQueue.builder().optManager(manager).optCopyTensors(false).create()) {
+            assertEquals(2, segmentsWhileQueued(stubs, stubs, manager, 1), "optCopyTensors(false): one byte by stub");
+        }
+        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                () -> SimpleQueue.builder().optMaxNbytes(-1));
+        assertTrue(negative.getMessage().startsWith("maxNbytes=-1 (expected >= 0"), negative.getMessage());
+        IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
+                () -> SimpleQueue.builder().optCopyTensors(true).optMaxNbytes(5).create());
+        assertTrue(both.getMessage().contains("maxNbytes=5") && both.getMessage().contains("optCopyTensors(true)"),
+                both.getMessage());
+        assertEquals(0, ShmLeakCheck.fileCount(), "the rejected builder created no queue");
     }
 }

@@ -36,6 +36,11 @@ import java.util.UUID;
  * <p>Any {@link NDArray}, {@code INDArray} or {@link SharedTensor} anywhere in a {@link Serializable} graph
  * (fields, lists, maps, arrays) is replaced on the way out and restored on the way in:
  * <ul>
+ *   <li>{@link Mode#AUTO} (the default, joblib's {@code max_nbytes}) sends a DJL or ND4J array of at most
+ *       {@link Builder#optMaxNbytes maxNbytes} bytes (default {@value #DEFAULT_MAX_NBYTES}, 1 MiB) as in COPY,
+ *       a larger one as in SHARE, and a {@code SharedTensor} of any size as a stub: it is in shared memory
+ *       already, so a stub costs no copy at all. Many small tensors then cost no segment each, and large
+ *       ones no copy through the message.
  *   <li>{@link Mode#COPY} writes the tensor bytes after the graph; the receiver gets fresh copies.
  *   <li>{@link Mode#SHARE} writes {@link TensorRef} stubs: a {@code SharedTensor} is referenced as it is, an
  *       {@code NDArray} or {@code INDArray} is first copied into a new shared segment (one memory copy).
@@ -75,12 +80,17 @@ import java.util.UUID;
  * and releases what it had created.
  */
 public final class TensorCodec {
-    /** How tensors travel. */
+    /** How tensors travel; the ordinal is the mode byte of the wire format. */
     public enum Mode {
         /** The bytes travel inside the message. */
         COPY,
         /** Stubs travel; the bytes stay in shared memory. */
-        SHARE
+        SHARE,
+        /**
+         * Arrays of at most {@link Builder#optMaxNbytes maxNbytes} bytes travel as in {@link #COPY}, larger ones
+         * as in {@link #SHARE}; {@code SharedTensor}s always as stubs. The default.
+         */
+        AUTO
     }
 
     static final List<String> DEFAULT_ALLOWED = List.of(
@@ -95,6 +105,8 @@ public final class TensorCodec {
             "dev.tessera.sharedmem.TensorRef$SerialForm",
             "dev.tessera.sharedmem.TensorCodec$CopiedTensor", "dev.tessera.sharedmem.TensorCodec$SharedStub");
 
+    /** Default of {@link Builder#optMaxNbytes}: 1 MiB, joblib's {@code max_nbytes='1M'}. */
+    public static final long DEFAULT_MAX_NBYTES = 1L << 20;
     /** Default of {@link Builder#optMaxGraphBytes}: 256 MiB. */
     public static final int DEFAULT_MAX_GRAPH_BYTES = 256 << 20;
     /** Default of {@link Builder#optMaxTensorBytes}: 1 GiB. */
@@ -117,6 +129,7 @@ public final class TensorCodec {
     private static final byte KIND_SHARED = 3;
 
     private final Mode mode;
+    private final long maxNbytes;
     private final List<String> allowPatterns;
     private final ObjectInputFilter filter;
     private final Path directory;
@@ -125,6 +138,7 @@ public final class TensorCodec {
 
     private TensorCodec(Builder b) {
         this.mode = b.mode;
+        this.maxNbytes = b.maxNbytes;
         this.allowPatterns = List.copyOf(b.patterns);
         this.directory = b.directory;
         this.staging = b.staging;
@@ -140,7 +154,8 @@ public final class TensorCodec {
             long maxHashWork) {}
 
     /**
-     * A builder for a codec; every option has a default (mode {@link Mode#COPY}, no extra allow patterns).
+     * A builder for a codec; every option has a default (mode {@link Mode#AUTO} with a threshold of
+     * {@value #DEFAULT_MAX_NBYTES} bytes, no extra allow patterns).
      *
      * @return a new builder, not thread-safe
      */
@@ -155,6 +170,15 @@ public final class TensorCodec {
      */
     public Mode mode() {
         return mode;
+    }
+
+    /**
+     * The largest DJL or ND4J array, in bytes, that {@link Mode#AUTO} sends inline.
+     *
+     * @return the threshold set with {@link Builder#optMaxNbytes}; unused by the forced modes
+     */
+    public long maxNbytes() {
+        return maxNbytes;
     }
 
     /**
@@ -241,7 +265,7 @@ public final class TensorCodec {
 
     private Encoding prepare(Object graph) {
         if (isTensor(graph)) {
-            Encoding e = new Encoding(mode, directory, staging);
+            Encoding e = new Encoding(mode, maxNbytes, directory, staging);
             try {
                 e.graph = Compact.encode(e.replace(graph));
             } catch (RuntimeException | Error ex) {
@@ -250,7 +274,7 @@ public final class TensorCodec {
             }
             return e;
         }
-        Encoding e = new Encoding(mode, directory, staging);
+        Encoding e = new Encoding(mode, maxNbytes, directory, staging);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (EncodingStream oos = new EncodingStream(bytes, e)) {
             oos.writeObject(graph);
@@ -378,7 +402,7 @@ public final class TensorCodec {
     }
 
     private static void checkHead(ByteBuffer head) {
-        if (head.getInt(0) != MAGIC || head.get(4) < 0 || head.get(4) > 1 || head.getLong(5) < 0
+        if (head.getInt(0) != MAGIC || head.get(4) < 0 || head.get(4) >= Mode.values().length || head.getLong(5) < 0
                 || head.getInt(13) < 0) {
             throw new MalformedMessageException("not a TensorCodec message (bad magic, mode, tail or graph length)",
                     null);
@@ -532,6 +556,7 @@ public final class TensorCodec {
     /** State of one encode call: the tensor bytes to append, and the segments created for SHARE. */
     private static final class Encoding {
         final Mode mode;
+        final long maxNbytes;
         final Path directory;
         final List<MemorySegment> copies = new ArrayList<>();
         final List<Object> keepAlive = new ArrayList<>();
@@ -543,8 +568,9 @@ public final class TensorCodec {
         long tailBytes;
         boolean handedOff;
 
-        Encoding(Mode mode, Path directory, StagingPool staging) {
+        Encoding(Mode mode, long maxNbytes, Path directory, StagingPool staging) {
             this.mode = mode;
+            this.maxNbytes = maxNbytes;
             this.directory = directory;
             this.staging = staging;
         }
@@ -558,7 +584,24 @@ public final class TensorCodec {
             if (kind == 0) {
                 return original;
             }
-            return replaced.computeIfAbsent(obj, o -> mode == Mode.COPY ? copy(o, kind) : share(o, kind));
+            return replaced.computeIfAbsent(obj, o -> inline(o, kind) ? copy(o, kind) : share(o, kind));
+        }
+
+        /** Whether the tensor's bytes go inside the message: always in COPY, never in SHARE, small arrays in AUTO. */
+        private boolean inline(Object obj, byte kind) {
+            return switch (mode) {
+                case COPY -> true;
+                case SHARE -> false;
+                case AUTO -> kind != KIND_SHARED && byteSize(obj) <= maxNbytes;
+            };
+        }
+
+        private static long byteSize(Object obj) {
+            if (obj instanceof NDArray a) {
+                return DType.fromDjl(a.getDataType()).byteSizeOf(a.getShape().getShape());
+            }
+            org.nd4j.linalg.api.ndarray.INDArray a = (org.nd4j.linalg.api.ndarray.INDArray) obj;
+            return Nd4jSupport.dtypeOf(a).byteSizeOf(Nd4jSupport.shapeOf(a));
         }
 
         private Object copy(Object obj, byte kind) {
@@ -896,7 +939,9 @@ public final class TensorCodec {
      * {@link StagingPool} given to it.
      */
     public static final class Builder {
-        private Mode mode = Mode.COPY;
+        private Mode mode = Mode.AUTO;
+        private long maxNbytes = DEFAULT_MAX_NBYTES;
+        private boolean maxNbytesSet;
         private final List<String> patterns = new ArrayList<>();
         private Path directory;
         private StagingPool staging;
@@ -910,7 +955,8 @@ public final class TensorCodec {
         private Builder() {}
 
         /**
-         * How tensors travel; default {@link Mode#COPY}.
+         * How tensors travel; default {@link Mode#AUTO}. {@link Mode#COPY} and {@link Mode#SHARE} force one way
+         * for every tensor, whatever its size.
          *
          * @param mode the mode
          * @return this builder
@@ -928,6 +974,23 @@ public final class TensorCodec {
          */
         public Builder mode(Mode mode) {
             return optMode(mode);
+        }
+
+        /**
+         * The threshold of {@link Mode#AUTO} (joblib's {@code max_nbytes}): a DJL or ND4J array of at most
+         * {@code bytes} bytes travels inside the message, a larger one by stub; default
+         * {@value #DEFAULT_MAX_NBYTES} (1 MiB). {@code 0} sends every non-empty array by stub;
+         * {@link Long#MAX_VALUE} sends every array inline (SharedTensors still go by stub, unlike
+         * {@link Mode#COPY}). Only AUTO has a threshold: {@link #build()} rejects it with a forced mode.
+         *
+         * @param bytes the largest array sent inline, in bytes
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is negative
+         */
+        public Builder optMaxNbytes(long bytes) {
+            this.maxNbytes = checkMaxNbytes(bytes);
+            this.maxNbytesSet = true;
+            return this;
         }
 
         /**
@@ -1067,6 +1130,21 @@ public final class TensorCodec {
             return this;
         }
 
+        /**
+         * Checks a {@code maxNbytes} value; the pool and queue builders use the same rule.
+         *
+         * @param bytes the value
+         * @return {@code bytes}
+         * @throws IllegalArgumentException if {@code bytes} is negative
+         */
+        public static long checkMaxNbytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("maxNbytes=" + bytes + " (expected >= 0; 0 sends every "
+                        + "non-empty tensor by stub)");
+            }
+            return bytes;
+        }
+
         private static long positive(String name, long value) {
             if (value <= 0) {
                 throw new IllegalArgumentException(name + "=" + value + " (expected > 0)");
@@ -1078,14 +1156,21 @@ public final class TensorCodec {
          * Creates the codec.
          *
          * @return a new immutable, thread-safe codec
+         * @throws IllegalArgumentException if {@link #optMaxNbytes} was set with a mode other than
+         *     {@link Mode#AUTO}, which has no threshold
          */
         public TensorCodec build() {
+            if (maxNbytesSet && mode != Mode.AUTO) {
+                throw new IllegalArgumentException("maxNbytes=" + maxNbytes + " applies only to Mode.AUTO, but "
+                        + "mode=" + mode + " sends every tensor one way; drop optMaxNbytes or use Mode.AUTO");
+            }
             return new TensorCodec(this);
         }
     }
 
     @Override
     public String toString() {
-        return "TensorCodec[" + mode + ", allow " + allowPatterns + "]";
+        return "TensorCodec[" + mode + (mode == Mode.AUTO ? " maxNbytes=" + maxNbytes : "") + ", allow "
+                + allowPatterns + "]";
     }
 }

@@ -1,5 +1,6 @@
 package dev.tessera.pool.internal;
 
+import dev.tessera.pool.internal.protocol.TensorTransfer;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -22,12 +23,12 @@ import java.util.Map;
  * @param tempDir where each worker start makes its private socket directory, and where workers write their
  *     native crash reports ({@code hs_err}) unless the JVM options name an {@code -XX:ErrorFile}
  * @param allowPatterns serialization allow-list, passed to workers
- * @param copyTensors whether tensors travel as copies instead of stubs
+ * @param tensors how tensors travel: by size (the default), or forced to copies or stubs
  * @param startTimeoutMillis how long a worker may take to start and run its initializer
  * @param functionCacheCapacity how many task functions each worker keeps ({@link FunctionIds})
  */
 public record ProcessConfig(String javaBinary, String classPath, List<String> jvmOptions, Map<String, String> env,
-        Path tempDir, List<String> allowPatterns, boolean copyTensors,
+        Path tempDir, List<String> allowPatterns, TensorTransfer tensors,
         long startTimeoutMillis, int functionCacheCapacity) {
     /** Default of {@code functionCacheCapacity}. */
     public static final int DEFAULT_FUNCTION_CACHE_CAPACITY = FunctionIds.DEFAULT_CAPACITY;
@@ -43,7 +44,7 @@ public record ProcessConfig(String javaBinary, String classPath, List<String> jv
 
     /** A new codec for one slot's messages in the parent, with the pool's allow-list and tensor mode. */
     TensorAwareCodec newCodec() {
-        return Codecs.create(allowPatterns, copyTensors);
+        return Codecs.create(allowPatterns, tensors);
     }
 
     /**
@@ -112,7 +113,7 @@ public record ProcessConfig(String javaBinary, String classPath, List<String> jv
         if (jvmOptions.stream().noneMatch(o -> o.startsWith(ERROR_FILE))) {
             cmd.add(ERROR_FILE + defaultErrorFile());
         }
-        cmd.addAll(scope.launchSettings(allowPatterns, copyTensors).jvmOptions());
+        cmd.addAll(scope.launchSettings(allowPatterns, tensors).jvmOptions());
         if (jvmOptions.stream().noneMatch(o -> o.startsWith("-D" + DJL_THREADS + "="))) {
             cmd.add("-D" + DJL_THREADS + "=" + scope.cpuBudget());
         }

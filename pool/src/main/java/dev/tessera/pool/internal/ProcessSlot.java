@@ -155,7 +155,7 @@ final class ProcessSlot extends WorkerSlot {
         if (args == null) {
             return;
         }
-        sentStubs |= !config.copyTensors() && TensorAwareCodec.carriesTensors(args.bytes());
+        sentStubs |= config.tensors().mayShare() && TensorAwareCodec.carriesTensors(args.bytes());
         MessageChannel.Frame reply = exchange(c, allow, args.bytes());
         if (reply != null) {
             complete(c, reply, allow, args.manager());

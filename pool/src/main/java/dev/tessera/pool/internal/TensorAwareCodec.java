@@ -2,6 +2,7 @@ package dev.tessera.pool.internal;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.tessera.pool.internal.protocol.TensorTransfer;
 import dev.tessera.sharedmem.SharedTensor;
 import dev.tessera.sharedmem.TensorCodec;
 import java.io.ByteArrayOutputStream;
@@ -14,8 +15,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * Payload codec that sends arrays of simple values in {@link FastValues}' compact form, other plain
  * graphs with {@link JavaSerialCodec}, and switches to sharedmem's
  * {@link TensorCodec} only for graphs that hold tensors ({@code NDArray}, {@code SharedTensor},
- * {@code INDArray}). The first byte of every message says which: 0 plain, 1 tensors, 2 and 3 fast. Tensor messages
- * travel as shared-memory stubs ({@code SHARE}) or as copies of their bytes ({@code COPY}).
+ * {@code INDArray}). The first byte of every message says which: 0 plain, 1 tensors, 2 and 3 fast. Tensors travel
+ * by size ({@code AUTO}: inline up to the pool's {@code maxNbytes}, larger ones as shared-memory stubs) unless the
+ * pool forces stubs ({@code SHARE}) or copies of their bytes ({@code COPY}); see {@link TensorTransfer}.
  *
  * <p>Why the split: decoding tensors needs an {@link NDManager}, and creating one loads the PyTorch
  * engine (seconds), which tiny tasks without tensors must not pay. The manager is created on the first
@@ -32,7 +34,7 @@ final class TensorAwareCodec implements PayloadCodec {
     private static final int MAX_CACHED_CODECS = 64;
 
     private final AllowList allowList;
-    private final boolean copyTensors;
+    private final TensorTransfer transfer;
     private final JavaSerialCodec plain;
     private final TensorCodec tensors;
     /** Tensor codecs for tasks with allowances of their own, by allowance string. */
@@ -40,9 +42,9 @@ final class TensorAwareCodec implements PayloadCodec {
     private NDManager root;
     private boolean closed;
 
-    public TensorAwareCodec(AllowList allowList, boolean copyTensors) {
+    public TensorAwareCodec(AllowList allowList, TensorTransfer transfer) {
         this.allowList = allowList;
-        this.copyTensors = copyTensors;
+        this.transfer = transfer;
         this.plain = new JavaSerialCodec(allowList);
         this.tensors = tensorCodec("");
     }
@@ -53,7 +55,7 @@ final class TensorAwareCodec implements PayloadCodec {
     }
 
     private TensorCodec tensorCodec(String allowances) {
-        return TensorCodec.builder().mode(copyTensors ? TensorCodec.Mode.COPY : TensorCodec.Mode.SHARE)
+        return transfer.configure(TensorCodec.builder())
                 .allowPatterns(allowList.patterns(allowances).toArray(String[]::new))
                 // a pool message is one byte[] whose declared lengths the codec checks exactly, so tensors are
                 // bounded by the message itself, not by the default cap for channel reads

@@ -52,7 +52,7 @@ public final class WorkerMain {
         Path socket = Path.of(args[0]);
         watchParent(socket);
         LaunchSettings settings = LaunchSettings.ofThisJvm();
-        TensorAwareCodec codec = Codecs.create(settings.allowPatterns(), settings.copyTensors());
+        TensorAwareCodec codec = Codecs.create(settings.allowPatterns(), settings.tensors());
         SocketChannel socketChannel = SocketChannel.open(StandardProtocolFamily.UNIX);
         socketChannel.connect(UnixDomainSocketAddress.of(socket));
         MessageChannel channel = new MessageChannel(socketChannel);

@@ -1,6 +1,7 @@
 package dev.tessera.pool.internal;
 
 import dev.tessera.pool.internal.protocol.LaunchSettings;
+import dev.tessera.pool.internal.protocol.TensorTransfer;
 
 /**
  * Who is running the current code: the parent (depth 0) or a worker (depth >= 1), its name and slot,
@@ -49,8 +50,8 @@ public record WorkerScope(String name, int slot, int depth, int cpuBudget) imple
         return new WorkerScope(s.workerName(), s.slot(), s.depth(), s.cpuBudget());
     }
 
-    /** The launch settings of a worker JVM of this scope, in a pool with these allow patterns and tensor mode. */
-    LaunchSettings launchSettings(java.util.List<String> allowPatterns, boolean copyTensors) {
-        return new LaunchSettings(name, slot, depth, cpuBudget, allowPatterns, copyTensors);
+    /** The launch settings of a worker JVM of this scope, in a pool with these allow patterns and tensor transfer. */
+    LaunchSettings launchSettings(java.util.List<String> allowPatterns, TensorTransfer tensors) {
+        return new LaunchSettings(name, slot, depth, cpuBudget, allowPatterns, tensors);
     }
 }

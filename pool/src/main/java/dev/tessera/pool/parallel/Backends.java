@@ -205,7 +205,7 @@ final class Backends {
             if (!s.allowPatterns().isEmpty()) {
                 p.optAllowPatterns(s.allowPatterns().toArray(String[]::new));
             }
-            return p;
+            return p.optMaxNbytes(s.maxNbytes());
         }
 
         @Override

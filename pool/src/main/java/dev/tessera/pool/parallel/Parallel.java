@@ -9,6 +9,7 @@ import dev.tessera.pool.SerializableFunction;
 import dev.tessera.pool.TaskFailedException;
 import dev.tessera.pool.TaskTimeoutException;
 import dev.tessera.pool.WorkerCrashedException;
+import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -315,6 +316,7 @@ public final class Parallel implements AutoCloseable {
         final List<String> jvmOptions = new ArrayList<>();
         final List<String> allowPatterns = new ArrayList<>();
         int innerMaxNumThreads;
+        Long maxNbytes;
 
         private Builder() {}
 
@@ -451,6 +453,19 @@ public final class Parallel implements AutoCloseable {
                 throw new IllegalArgumentException("innerMaxNumThreads=" + n + " (expected >= 1)");
             }
             this.innerMaxNumThreads = n;
+            return this;
+        }
+
+        /**
+         * joblib's {@code max_nbytes} for the process backend: a DJL or ND4J array argument or result of at most
+         * {@code bytes} bytes travels inside the message, a larger one as a shared-memory stub; a
+         * {@code SharedTensor} always as a stub. Default: the enclosing scope's, else
+         * {@link TensorCodec#DEFAULT_MAX_NBYTES} (1 MiB). 0 sends every non-empty array by
+         * stub, {@link Long#MAX_VALUE} every array inline. Negative values throw {@link IllegalArgumentException}.
+         * Threads and sequential runs pass tensors by reference and ignore it.
+         */
+        public Builder optMaxNbytes(long bytes) {
+            this.maxNbytes = TensorCodec.Builder.checkMaxNbytes(bytes);
             return this;
         }
 

@@ -7,6 +7,7 @@ import dev.tessera.pool.SerializableCallable;
 import dev.tessera.pool.SerializableFunction;
 import dev.tessera.pool.TaskFailedException;
 import dev.tessera.pool.internal.Outcomes;
+import dev.tessera.sharedmem.TensorCodec;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -108,15 +109,19 @@ public interface ParallelBackend extends AutoCloseable {
      *        0 means the default, max(cpus / nJobs, 1)
      * @param allowPatterns {@link java.io.ObjectInputFilter} patterns of classes worker JVMs may deserialize
      *        besides {@code java.**} and {@code dev.tessera.**}
+     * @param maxNbytes joblib's {@code max_nbytes}: the largest DJL or ND4J array that crosses to a worker
+     *        process inside a message; larger ones cross as shared-memory stubs
      */
     record Settings(int nJobs, Initializer initializer, List<Object> initArgs, Map<String, String> env,
-            List<String> jvmOptions, int innerMaxNumThreads, List<String> allowPatterns) {
+            List<String> jvmOptions, int innerMaxNumThreads, List<String> allowPatterns, long maxNbytes) {
         /**
          * Checks the counts and copies the collections.
          *
-         * @throws IllegalArgumentException if {@code nJobs < 1} or {@code innerMaxNumThreads < 0}
+         * @throws IllegalArgumentException if {@code nJobs < 1}, {@code innerMaxNumThreads < 0} or
+         *         {@code maxNbytes < 0}
          */
         public Settings {
+            TensorCodec.Builder.checkMaxNbytes(maxNbytes);
             if (nJobs < 1) {
                 throw new IllegalArgumentException("nJobs=" + nJobs + " (expected >= 1)");
             }

@@ -1,6 +1,7 @@
 package dev.tessera.pool.parallel;
 
 import dev.tessera.pool.internal.NoParallelScope;
+import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,7 +18,7 @@ public final class ParallelConfig {
 
     /** One level of the scope stack; immutable. */
     record Frame(Frame parent, Integer nJobs, String backendName, Integer verbose, Duration timeout,
-            List<String> allowPatterns, boolean sequentialOnly) {
+            Long maxNbytes, List<String> allowPatterns, boolean sequentialOnly) {
         <T> T find(java.util.function.Function<Frame, T> get) {
             for (Frame f = this; f != null; f = f.parent) {
                 T v = get.apply(f);
@@ -42,6 +43,7 @@ public final class ParallelConfig {
     private String backendName;
     private Integer verbose;
     private Duration timeout;
+    private Long maxNbytes;
     private final List<String> allowPatterns = new ArrayList<>();
 
     ParallelConfig() {}
@@ -91,9 +93,18 @@ public final class ParallelConfig {
         return this;
     }
 
+    /**
+     * Default threshold in the scope, {@code >= 0}, joblib's {@code max_nbytes}; same meaning as
+     * {@link Parallel.Builder#optMaxNbytes}.
+     */
+    public ParallelConfig optMaxNbytes(long bytes) {
+        this.maxNbytes = TensorCodec.Builder.checkMaxNbytes(bytes);
+        return this;
+    }
+
     /** Enters the scope; close the returned {@link Scope} to leave it. */
     public Scope apply() {
-        return push(new Frame(CURRENT.get(), nJobs, backendName, verbose, timeout,
+        return push(new Frame(CURRENT.get(), nJobs, backendName, verbose, timeout, maxNbytes,
                 allowPatterns.isEmpty() ? null : List.copyOf(allowPatterns), false));
     }
 
@@ -105,7 +116,7 @@ public final class ParallelConfig {
     /** Enters a scope that forces sequential execution ({@link Parallel#noParallel()}), for pools too. */
     static Scope pushNoParallel() {
         NoParallelScope.enter();
-        return push(new Frame(CURRENT.get(), null, null, null, null, null, true));
+        return push(new Frame(CURRENT.get(), null, null, null, null, null, null, true));
     }
 
     /** An entered configuration scope; closing it restores the enclosing one. */

@@ -1,6 +1,7 @@
 package dev.tessera.pool.parallel;
 
 import dev.tessera.pool.Worker;
+import dev.tessera.sharedmem.TensorCodec;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -77,8 +78,9 @@ record ParallelSettings(String backendName, int nJobs, int batchSize, String pre
                 allow.addAll(f.allowPatterns());
             }
         }
+        long maxNbytes = env.inherit(b.maxNbytes, ParallelConfig.Frame::maxNbytes, TensorCodec.DEFAULT_MAX_NBYTES);
         return new ParallelBackend.Settings(nJobs, b.initializer, Arrays.asList(b.initArgs), b.env, b.jvmOptions,
-                b.innerMaxNumThreads, List.copyOf(allow));
+                b.innerMaxNumThreads, List.copyOf(allow), maxNbytes);
     }
 
     /**

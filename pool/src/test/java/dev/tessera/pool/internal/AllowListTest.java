@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDList;
+import dev.tessera.pool.internal.protocol.TensorTransfer;
 import java.io.IOException;
 import java.io.InvalidClassException;
 import java.math.BigDecimal;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 /** One allow-list policy for both codecs: what sharedmem's tensor codec allows by default, a plain message allows too. */
 class AllowListTest {
-    private final TensorAwareCodec codec = Codecs.create(List.of(), false);
+    private final TensorAwareCodec codec = Codecs.create(List.of(), TensorTransfer.of(false, null));
 
     @Test
     void plainMessagesAllowTheTensorCodecDefaults() throws IOException {

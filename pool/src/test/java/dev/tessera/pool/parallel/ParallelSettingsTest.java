@@ -52,4 +52,26 @@ class ParallelSettingsTest {
             assertEquals(2, settings.backendSettings().nJobs());
         }
     }
+
+    @Test
+    @SuppressWarnings("try")
+    void maxNbytesComesFromTheBuilderElseTheScopeElseOneMebibyte() {
+        ParallelSettings.Environment top = new ParallelSettings.Environment(null, 0, 4);
+        assertEquals(1L << 20, conclude(Parallel.builder(), top).backendSettings().maxNbytes());
+        try (ParallelConfig.Scope s = Parallel.config().optMaxNbytes(1000).apply()) {
+            ParallelSettings.Environment env = ParallelSettings.Environment.capture();
+            assertEquals(1000, conclude(Parallel.builder(), env).backendSettings().maxNbytes());
+            assertEquals(7, conclude(Parallel.builder().optMaxNbytes(7), env).backendSettings().maxNbytes());
+        }
+    }
+
+    @Test
+    void maxNbytesIsValidated() {
+        for (Runnable r : List.<Runnable>of(() -> Parallel.builder().optMaxNbytes(-1),
+                () -> Parallel.config().optMaxNbytes(-1))) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    r::run);
+            assertTrue(e.getMessage().startsWith("maxNbytes=-1 (expected >= 0"), e.getMessage());
+        }
+    }
 }

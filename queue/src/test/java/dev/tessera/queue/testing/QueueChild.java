@@ -42,6 +42,7 @@ public final class QueueChild {
             case "claim-read" -> claimRead(args[1]);
             case "create-and-wait" -> createAndWait();
             case "get-ndarray" -> getNdArray(args[1]);
+            case "get-ndarrays" -> getNdArrays(args[1], Integer.parseInt(args[2]));
             default -> throw new IllegalArgumentException("unknown command " + args[0]);
         }
     }
@@ -130,6 +131,18 @@ public final class QueueChild {
                 SimpleQueue q = SimpleQueue.builder().optManager(manager).open(name)) {
             NDArray a = (NDArray) q.get(Duration.ofSeconds(30));
             System.out.println("ARRAY " + a.getShape() + " " + a.sum().getFloat());
+        }
+    }
+
+    /** Takes {@code count} NDArrays, prints "ARRAY size sum" for each, then releases them with its manager. */
+    private static void getNdArrays(String name, int count) {
+        try (NDManager manager = NDManager.newBaseManager();
+                SimpleQueue q = SimpleQueue.builder().optManager(manager).open(name)) {
+            for (int i = 0; i < count; i++) {
+                NDArray a = (NDArray) q.get(Duration.ofSeconds(30));
+                System.out.println("ARRAY " + a.size() + " " + a.toType(ai.djl.ndarray.types.DataType.INT32, false)
+                        .sum().getLong());
+            }
         }
     }
 }

@@ -32,8 +32,9 @@ import java.util.stream.IntStream;
  * The pool benchmark ({@code ./tessera bench pool}): per-task overhead of {@code apply} round trips
  * and of {@code map} / {@code Parallel} over 100,000 tiny tasks on sequential, thread and process pools,
  * next to a plain {@link ExecutorService} measured in the same run; a 64 MB tensor ({@code SharedTensor}
- * and DJL {@code NDArray}) handed to a process worker by stub and by copy; and how fast a killed worker is
- * detected. Every figure is the median of
+ * and DJL {@code NDArray}) handed to a process worker by stub, by copy and by size (the default, {@code auto}:
+ * inline up to {@code maxNbytes}, 1 MiB); 500 x 1 KB and 2 x 64 MB NDArrays mapped over a process pool in the
+ * same three modes; and how fast a killed worker is detected. Every figure is the median of
  * several runs after a warm-up. Not thread-safe; run it alone on the machine for stable numbers.
  *
  * <p>Usage: {@code PoolBenchmark [--format table|json] [--quick]}.
@@ -243,47 +244,90 @@ public final class PoolBenchmark {
     }
 
     /**
-     * A 64 MB tensor handed to a process worker that reads one element, by stub and by copy: first a
-     * {@code SharedTensor} (a stub is the tensor's own memory), then a DJL {@code NDArray} (a stub costs
-     * one copy into a fresh segment, which the worker maps).
+     * Tensors through a process pool of one worker, by stub, by copy and by size ({@code auto}, the default):
+     * a 64 MB {@code SharedTensor} (a stub is the tensor's own memory) and a 64 MB DJL {@code NDArray} (a stub
+     * costs one copy into a fresh segment, which the worker maps) handed to a worker that reads one element;
+     * then {@code map} over 500 x 1 KB and over 2 x 64 MB NDArrays, one task per array. The three modes take
+     * turns within every round ({@link #compare}), so that load from other processes and JIT warm-up hit them
+     * alike.
      */
     private void tensors() throws Exception {
         long floats = TENSOR_BYTES / 4;
+        List<String> modes = List.of("stub", "copy", "auto");
+        List<WorkerPool> pools = new ArrayList<>();
         try (SharedTensor tensor = SharedTensor.allocate(DType.FLOAT32, floats);
                 NDManager manager = NDManager.newBaseManager()) {
             tensor.asByteBuffer().putFloat(0, 1.5f);
-            NDArray array = manager.zeros(new Shape(floats));
-            array.set(new NDIndex(0), 1.5f);
-            for (boolean copy : new boolean[] {false, true}) {
-                try (WorkerPool pool = ProcessPool.builder().optWorkers(1).optCopyTensors(copy).build()) {
-                    String mode = copy ? "copy" : "stub";
-                    report("process", "tensor-" + mode, "medianMicros", handOff(() -> pool.apply((SharedTensor t) -> {
+            NDArray array = arrays(manager, 1, TENSOR_BYTES).get(0);
+            List<NDArray> small = arrays(manager, 500, 1024);
+            List<NDArray> large = arrays(manager, 2, TENSOR_BYTES);
+            for (String mode : modes) {
+                ProcessPool.Builder b = ProcessPool.builder().optWorkers(1);
+                pools.add(mode.equals("auto") ? b.build() : b.optCopyTensors(mode.equals("copy")).build());
+            }
+            int calls = quick ? 10 : 30;
+            compare("tensor", "medianMicros", 1e3, 3, calls, modes, pools,
+                    p -> check(List.of(p.apply((SharedTensor t) -> {
                         try (t) {
                             return t.asByteBuffer().getFloat(0);
                         }
-                    }, tensor)), Double.NaN);
-                    report("process", "ndarray-" + mode, "medianMicros",
-                            handOff(() -> pool.apply((NDArray a) -> a.getFloat(0), array)), Double.NaN);
-                }
+                    }, tensor)), 1));
+            compare("ndarray", "medianMicros", 1e3, 3, calls, modes, pools,
+                    p -> check(List.of(p.apply((NDArray a) -> a.getFloat(0), array)), 1));
+            compare("500x1KB", "medianMillis", 1e6, 1, runs(), modes, pools,
+                    p -> check(p.map((NDArray a) -> a.getFloat(0), small), small.size()));
+            compare("2x64MB", "medianMillis", 1e6, 1, runs(), modes, pools,
+                    p -> check(p.map((NDArray a) -> a.getFloat(0), large), large.size()));
+        } finally {
+            for (WorkerPool p : pools) {
+                p.close();
             }
         }
     }
 
-    /** Median µs of calls that hand the 64 MB tensor to the worker, which answers with its first element. */
-    private double handOff(Callable<Float> call) throws Exception {
-        int calls = quick ? 10 : 30;
-        long[] t = new long[calls];
-        for (int i = -3; i < calls; i++) {
-            long t0 = System.nanoTime();
-            float v = call.call();
-            if (v != 1.5f) {
-                throw new IllegalStateException("worker read " + v + " (expected 1.5)");
-            }
-            if (i >= 0) {
-                t[i] = System.nanoTime() - t0;
+    /** {@code count} FLOAT32 NDArrays of {@code bytes} bytes each, element 0 set to 1.5. */
+    private static List<NDArray> arrays(NDManager manager, int count, long bytes) {
+        List<NDArray> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            NDArray a = manager.zeros(new Shape(bytes / 4));
+            a.set(new NDIndex(0), 1.5f);
+            out.add(a);
+        }
+        return out;
+    }
+
+    /** Checks that the workers read 1.5 from each of {@code expected} arrays. */
+    private static void check(List<Float> firsts, int expected) {
+        if (firsts.size() != expected || firsts.stream().anyMatch(v -> v != 1.5f)) {
+            throw new IllegalStateException("workers read " + firsts.subList(0, Math.min(3, firsts.size()))
+                    + "... (expected " + expected + " times 1.5)");
+        }
+    }
+
+    /** One timed call on one pool. */
+    private interface PoolCall {
+        void run(WorkerPool pool) throws Exception;
+    }
+
+    /**
+     * Reports, for each mode, the median of {@code calls} timed calls on its pool (after {@code warmUps}), in
+     * {@code unit} nanoseconds; every round calls each pool once in turn.
+     */
+    private void compare(String kase, String metric, double unit, int warmUps, int calls, List<String> modes,
+            List<WorkerPool> pools, PoolCall call) throws Exception {
+        long[][] t = new long[pools.size()][calls];
+        for (int i = -warmUps; i < calls; i++) {
+            for (int m = 0; m < pools.size(); m++) {
+                long t0 = System.nanoTime();
+                call.run(pools.get(m));
+                if (i >= 0) {
+                    t[m][i] = System.nanoTime() - t0;
+                }
             }
         }
-        return median(t) / 1e3;
+        for (int m = 0; m < pools.size(); m++) {
+            report("process", kase + "-" + modes.get(m), metric, median(t[m]) / unit, Double.NaN);
+        }
     }
 
     private static double median(long[] values) {
@@ -294,7 +338,9 @@ public final class PoolBenchmark {
 
     private void report(String pool, String kase, String metric, double value, double baseline) {
         if (json) {
-            String extra = kase.startsWith("tensor") || kase.startsWith("ndarray") ? ", \"bytes\": " + TENSOR_BYTES : "";
+            String extra = kase.startsWith("tensor") || kase.startsWith("ndarray") ? ", \"bytes\": " + TENSOR_BYTES
+                    : kase.startsWith("500x1KB") ? ", \"arrays\": 500, \"bytes\": 1024"
+                    : kase.startsWith("2x64MB") ? ", \"arrays\": 2, \"bytes\": " + TENSOR_BYTES : "";
             System.out.printf(Locale.ROOT, "{\"bench\": \"pool\", \"pool\": \"%s\", \"case\": \"%s\"%s, \"%s\": %.1f}%n",
                     pool, kase, extra, metric, value);
             System.out.flush();
