@@ -36,6 +36,15 @@ public final class Launcher {
     private static final String USAGE = "usage: ./tessera launch --nproc N [--nnodes K --node-rank R] "
             + "[--coordinator host:port] CLASS [ARGS...]";
 
+    private static final String HELP = """
+              --nproc N             processes on this node (required)
+              --nnodes K            nodes in the world (default 1); the world size is N * K
+              --node-rank R         this node's index, 0 to K-1 (default 0)
+              --coordinator H:P     where rank 0 listens (required with --nnodes > 1; default a free loopback port)
+            Each process gets TESSERA_RANK, TESSERA_WORLD_SIZE, TESSERA_COORDINATOR and TESSERA_NAME in its
+            environment (World.fromEnvironment() reads them); its output is prefixed with [rank]. When one exits
+            non-zero, the others are stopped and the launcher exits with that code.""";
+
     private final PrintStream out;
     private final PrintStream err;
     private final List<Process> children = new ArrayList<>();
@@ -121,6 +130,10 @@ public final class Launcher {
      * @return the status
      */
     public int run(String[] argv) {
+        if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h")) {
+            (argv.length == 0 ? err : out).println(USAGE + System.lineSeparator() + HELP);
+            return argv.length == 0 ? 2 : 0;
+        }
         Options o;
         try {
             o = Options.parse(argv);

@@ -82,4 +82,12 @@ class LauncherTest {
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--coordinator host:port is required"));
         assertFalse(out().contains("["));
     }
+
+    @Test
+    void helpPrintsTheUsageAndTheEnvironmentAndExitsWithZero() {
+        assertEquals(0, launch("--help"));
+        assertTrue(out().contains("usage: ./tessera launch --nproc N") && out().contains("TESSERA_RANK"), out());
+        assertEquals(2, launch());
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("usage: ./tessera launch"));
+    }
 }

@@ -34,6 +34,7 @@ public final class TrainingChildJvm implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
                 "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
                 "-XX:+UseSerialGC", "-Xss4m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-XX:ErrorFile=target/hs_err_pid%p.log", // a crash (the bug these tests guard) leaves its log in target/
                 "-Dtessera.shm.dir=" + shmDir, TrainingChild.class.getName()));
         cmd.addAll(List.of(args));
         Path stderr = Files.createTempFile("tessera-child-", ".err");
