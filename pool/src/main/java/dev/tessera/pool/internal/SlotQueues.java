@@ -19,40 +19,55 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class SlotQueues {
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final ArrayDeque<Chunk> shared = new ArrayDeque<>();
     private final List<ArrayDeque<Chunk>> own = new ArrayList<>();
+    private final ArrayDeque<Chunk> shared = new ArrayDeque<>();
+    /** One condition a slot, so that a chunk wakes one waiting slot, not all of them. */
+    private final List<Condition> wake = new ArrayList<>();
+    /** The slots waiting in {@link #take}, longest first; {@code waiting[i]} says whether slot i is in it. */
+    private final ArrayDeque<Integer> idle = new ArrayDeque<>();
+    private final boolean[] waiting;
     private boolean closing;
     private boolean stopped;
 
     SlotQueues(int slots) {
         for (int i = 0; i < slots; i++) {
             own.add(new ArrayDeque<>());
+            wake.add(lock.newCondition());
         }
+        waiting = new boolean[slots];
     }
 
-    /** Queues {@code c} for any slot; false if the queues are closed. */
+    /** Queues {@code c} for any slot, waking one waiting slot; false if the queues are closed. */
     boolean add(Chunk c) {
-        return offer(shared, c);
+        return offer(-1, c);
     }
 
-    /** Queues {@code c} for slot {@code slot} only; false if the queues are closed. */
+    /** Queues {@code c} for slot {@code slot} only, waking that slot; false if the queues are closed. */
     boolean addTo(int slot, Chunk c) {
-        return offer(own.get(slot), c);
+        return offer(slot, c);
     }
 
-    private boolean offer(ArrayDeque<Chunk> queue, Chunk c) {
+    private boolean offer(int slot, Chunk c) {
         lock.lock();
         try {
             if (closing || stopped) {
                 return false;
             }
-            queue.addLast(c);
-            changed.signalAll(); // a chunk for one slot must wake that slot, so no single signal
+            (slot < 0 ? shared : own.get(slot)).addLast(c);
+            int target = slot >= 0 ? slot : idle.isEmpty() ? -1 : idle.peekFirst();
+            if (target >= 0 && waiting[target]) {
+                unmarkWaiting(target);
+                wake.get(target).signal();
+            } // else every slot is busy, and each looks at the queues before it waits again
             return true;
         } finally {
             lock.unlock();
         }
+    }
+
+    private void unmarkWaiting(int slot) {
+        waiting[slot] = false;
+        idle.remove(slot);
     }
 
     /** The next chunk for {@code slot}, blocking; null once closed and drained for it, or stopped. */
@@ -68,9 +83,27 @@ final class SlotQueues {
                     c = shared.pollFirst();
                 }
                 if (c != null || closing) {
+                    if (waiting[slot]) { // woken spuriously, or by a chunk another slot was woken for
+                        unmarkWaiting(slot);
+                    }
                     return c;
                 }
-                changed.await();
+                if (!waiting[slot]) {
+                    waiting[slot] = true;
+                    idle.addLast(slot);
+                }
+                try {
+                    wake.get(slot).await();
+                } catch (InterruptedException e) {
+                    if (waiting[slot]) {
+                        unmarkWaiting(slot);
+                    } else if (!shared.isEmpty() && !idle.isEmpty()) { // it was woken for a chunk: pass that on
+                        int next = idle.peekFirst();
+                        unmarkWaiting(next);
+                        wake.get(next).signal();
+                    }
+                    throw e;
+                }
             }
         } finally {
             lock.unlock();
@@ -92,7 +125,7 @@ final class SlotQueues {
         lock.lock();
         try {
             closing = true;
-            changed.signalAll();
+            wake.forEach(Condition::signalAll);
         } finally {
             lock.unlock();
         }
@@ -109,7 +142,7 @@ final class SlotQueues {
                 drained.addAll(q);
                 q.clear();
             }
-            changed.signalAll();
+            wake.forEach(Condition::signalAll);
             return drained;
         } finally {
             lock.unlock();
