@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.queue.testing.ChildJvm;
-import dev.tessera.queue.testing.ShmLeakCheck;
+import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import dev.tessera.sharedmem.SegmentReaper;
 import java.io.DataInputStream;
 import java.io.EOFException;

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.tessera.queue.testing.ShmLeakCheck;
+import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import dev.tessera.sharedmem.DType;
 import dev.tessera.sharedmem.MalformedMessageException;
 import dev.tessera.sharedmem.SharedSegment;

@@ -9,7 +9,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.Trainer;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import dev.tessera.training.testing.Mlp;
-import dev.tessera.training.testing.TrainingChildJvm;
+import dev.tessera.training.testing.TrainingChild;
+import dev.tessera.sharedmem.testing.ChildJvm;
 import java.util.HexFormat;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,7 @@ class CrossJvmSharedParametersTest {
         try (Model model = Mlp.model(8, 21); Trainer trainer = Mlp.adam(model);
                 NDManager data = NDManager.newBaseManager();
                 SharedParameters shared = SharedParameters.share(model.getBlock());
-                TrainingChildJvm worker = TrainingChildJvm.start(ShmLeakCheck.directory(), "attach",
+                ChildJvm worker = ChildJvm.start(TrainingChild.class, ShmLeakCheck.directory(), "attach",
                         HexFormat.of().formatHex(shared.handle().toBytes()))) {
             double initial = sum(model);
             assertEquals(initial, Double.parseDouble(worker.expect("ATTACHED")), "the worker sees the weights");
@@ -68,7 +69,7 @@ class CrossJvmSharedParametersTest {
     }
 
     private static void runScenario(String... args) throws Exception {
-        try (TrainingChildJvm child = TrainingChildJvm.start(ShmLeakCheck.directory(), args)) {
+        try (ChildJvm child = ChildJvm.start(TrainingChild.class, ShmLeakCheck.directory(), args)) {
             child.expect("OK");
             assertEquals(0, child.waitExit(), child.stderrText());
         }

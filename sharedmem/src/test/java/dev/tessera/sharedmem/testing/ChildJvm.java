@@ -28,13 +28,22 @@ public final class ChildJvm implements AutoCloseable {
         this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
     }
 
+    /** A child running {@link ChildMain} with {@code args}, its segments in {@code shmDir}. */
     public static ChildJvm start(Path shmDir, String... args) throws IOException {
+        return start(ChildMain.class, shmDir, args);
+    }
+
+    /**
+     * A child running {@code mainClass} (another module's test main, say) on this JVM's class path, with
+     * {@code args}, its segments in {@code shmDir}; a crash leaves its hs_err log in {@code target/}.
+     */
+    public static ChildJvm start(Class<?> mainClass, Path shmDir, String... args) throws IOException {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
                 "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
                 "-XX:+UseSerialGC", "-Xss4m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-Dtessera.shm.dir=" + shmDir, ChildMain.class.getName()));
+                "-XX:ErrorFile=target/hs_err_pid%p.log", "-Dtessera.shm.dir=" + shmDir, mainClass.getName()));
         cmd.addAll(List.of(args));
         Path stderr = Files.createTempFile("tessera-child-", ".err");
         Process p = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
