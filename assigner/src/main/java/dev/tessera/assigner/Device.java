@@ -61,6 +61,28 @@ public final class Device {
     }
 
     /**
+     * The device standing for a DJL device: {@code cuda:N} for {@code ai.djl.Device.gpu(N)}, {@code cpu} for the
+     * CPU, with the default power.
+     *
+     * @param device a DJL GPU or CPU device
+     * @param memoryMb memory available for models, in MB (finite, >= 0)
+     * @return the device
+     * @throws NullPointerException when {@code device} is null
+     * @throws IllegalArgumentException when {@code device} is neither a GPU nor the CPU (the message names it), or
+     *     {@code memoryMb} is negative or not finite
+     */
+    public static Device of(ai.djl.Device device, double memoryMb) {
+        Objects.requireNonNull(device, "device");
+        if (device.isGpu()) {
+            return gpu(device.getDeviceId(), memoryMb);
+        }
+        if (ai.djl.Device.Type.CPU.equals(device.getDeviceType())) {
+            return cpu(memoryMb);
+        }
+        throw new IllegalArgumentException("device=" + device + " (expected a DJL GPU or the CPU)");
+    }
+
+    /**
      * A device from its name: {@code cpu}, {@code cuda:N}, {@code gpu:N} or {@code gpuN}. Any other name is a
      * virtual GPU (for example {@code tpu0}), with index -1. Prefixes and {@code cpu} are matched ignoring case;
      * the name is trimmed and otherwise kept as given.

@@ -131,6 +131,27 @@ public final class Placement {
     }
 
     /**
+     * The DJL device of each model, in input order: {@code ai.djl.Device.gpu(N)} for {@code cuda:N} (or {@code
+     * gpu:N}), {@code ai.djl.Device.cpu()} for the CPU. Whether DJL sees that GPU is not checked here.
+     *
+     * @return a new unmodifiable list on each call
+     * @throws IllegalStateException when a model is placed on a virtual device (a GPU without an ordinal, such as
+     *     {@code tpu0}), which has no DJL device; the message names the model
+     */
+    public List<ai.djl.Device> djlAssignment() {
+        List<ai.djl.Device> out = new ArrayList<>(assignment.length);
+        for (int i = 0; i < assignment.length; i++) {
+            Device d = devices.get(assignment[i]);
+            if (d.isGpu() && d.index() < 0) {
+                throw new IllegalStateException("model '" + models.get(i) + "' is placed on " + d.name()
+                        + ", a virtual device with no DJL device; place on Devices.detect() to run the model");
+            }
+            out.add(d.toDjlDevice());
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    /**
      * The index into {@link #devices()} of each model's device, in input order.
      *
      * @return a new array on each call; the caller owns it

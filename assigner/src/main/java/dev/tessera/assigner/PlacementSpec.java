@@ -46,7 +46,6 @@ record PlacementSpec(
         PlacementMethod method,
         double searchEffort,
         long seed,
-        boolean moveModels,
         ai.djl.Device computeDevice,
         ProgressListener progress) {
 
@@ -79,7 +78,7 @@ record PlacementSpec(
         return new PlacementSpec(b.names, sizes, complexities, b.blocks, from, to, volume, b.devices, distance,
                 b.modelSizeMultiplier, b.maxMemRatio, b.cpuWeight, b.connectionWeight, b.sizeMatchWeight,
                 b.complexityMatchWeight, b.entropyWeight, b.iterations, b.updateRate, b.balanceTolerance, b.method,
-                b.searchEffort, b.seed, b.moveModels, b.computeDevice, b.progress);
+                b.searchEffort, b.seed, b.computeDevice, b.progress);
     }
 
     /** gpuGpu between two devices of one kind, cpuGpu between a GPU and the CPU, 0 on the diagonal. */

@@ -14,7 +14,7 @@ class BuilderSnapshotTest {
                 .addModel("a", 300, 1).addModel("b", 300, 2).addModel("c", 300, 3)
                 .connect("a", "b", 1).connect("b", "c", 2)
                 .setDevices(List.of(Device.gpu(0, 1000), Device.gpu(1, 1000), Device.cpu(4000)))
-                .optModelSizeMultiplier(1).optCpuWeight(0.1).optIterations(50).optSeed(3).optMoveModels(false);
+                .optModelSizeMultiplier(1).optCpuWeight(0.1).optIterations(50).optSeed(3);
     }
 
     @Test

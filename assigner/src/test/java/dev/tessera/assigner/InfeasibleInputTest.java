@@ -55,6 +55,27 @@ class InfeasibleInputTest {
     }
 
     @Test
+    void zeroPowerFromTheDefaultCpuWeightIsNamedInTheMessage() {
+        // The trial: a CPU-only machine, the default cpuWeight 0, and a balance tolerance.
+        var e = assertThrows(PlacementInfeasibleException.class, () -> base()
+                .addModel("a", 1, 5).addModel("b", 1, 5)
+                .setDevices(List.of(Device.cpu(100)))
+                .optBalanceTolerance(0.5)
+                .build().placement());
+        assertTrue(e.getMessage().contains("cpuWeight=0.0") && e.getMessage().contains("optCpuWeight"), e.getMessage());
+        // An explicit power 0 is the caller's own choice: cpuWeight is not the cause then, so it is not named.
+        var explicit = assertThrows(PlacementInfeasibleException.class, () -> base()
+                .addModel("a", 1, 5)
+                .setDevices(List.of(Device.cpu(100).withPower(0)))
+                .optBalanceTolerance(0.5)
+                .build().placement());
+        assertFalse(explicit.getMessage().contains("cpuWeight"), explicit.getMessage());
+        // With a CPU weight the same problem is placed.
+        assertTrue(base().addModel("a", 1, 5).addModel("b", 1, 5).setDevices(List.of(Device.cpu(100)))
+                .optBalanceTolerance(0.5).optCpuWeight(1).build().placement().feasible());
+    }
+
+    @Test
     void packingNoHeuristicCanSolveIsStillAnExceptionNotABrokenPlacement() {
         // Three 60 MB models, two devices of 100 MB: total fits (180 <= 200) but no device takes two.
         var e = assertThrows(PlacementInfeasibleException.class, () -> base()

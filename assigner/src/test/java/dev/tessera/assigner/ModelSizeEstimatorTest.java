@@ -78,7 +78,7 @@ class ModelSizeEstimatorTest {
                     .setDevices(List.of(Device.cpu(1024)))
                     .optIterations(5)
                     .build()
-                    .placement();
+                    .moveModels();
             assertEquals("cpu", p.assignment().get(0).name());
             for (Parameter param : a.getParameters().values()) {
                 assertEquals(ai.djl.Device.cpu(), param.getArray().getDevice());

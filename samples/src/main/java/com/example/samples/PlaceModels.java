@@ -31,10 +31,12 @@ public final class PlaceModels {
                     .connect("encoder", "decoder", 8.0)
                     .connect("decoder", "critic", 1.0)
                     .setDevices(devices)
-                    .optMoveModels(Devices.hasGpu()) // virtual devices have nowhere to move to
                     .optSeed(0)
                     .build();
-            Placement placement = assigner.placement();
+            Placement placement = assigner.placement(); // moves nothing
+            if (Devices.hasGpu()) {
+                assigner.moveModels(); // virtual devices have nowhere to move to
+            }
             placement.assignmentByName().forEach((model, device) -> System.out.println(model + " -> " + device));
             System.out.println(placement.cost());
         }

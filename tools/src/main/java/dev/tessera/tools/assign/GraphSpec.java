@@ -49,7 +49,6 @@ public record GraphSpec(
         m.put("updateRate", (b, n, v) -> b.optUpdateRate(num(n, v)));
         m.put("gpuGpuDistance", (b, n, v) -> b.optGpuGpuDistance(num(n, v)));
         m.put("cpuGpuDistance", (b, n, v) -> b.optCpuGpuDistance(num(n, v)));
-        m.put("moveModels", (b, n, v) -> b.optMoveModels(bool(n, v)));
         m.put("seed", (b, n, v) -> b.optSeed(longInteger(n, v)));
         m.put("balanceTolerance", (b, n, v) -> b.optBalanceTolerance(num(n, v)));
         m.put("method", (b, n, v) -> b.optMethod(PlacementMethod.parse(String.valueOf(v))));
@@ -157,16 +156,5 @@ public record GraphSpec(
             throw new IllegalArgumentException(name + "=" + v + " (expected an integer from " + Long.MIN_VALUE
                     + " to " + Long.MAX_VALUE + ")");
         }
-    }
-
-    private static boolean bool(String name, Object v) {
-        if (v instanceof Boolean x) {
-            return x;
-        }
-        String s = String.valueOf(v).trim();
-        if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) {
-            return Boolean.parseBoolean(s);
-        }
-        throw new IllegalArgumentException(name + "=" + v + " (expected true or false)");
     }
 }

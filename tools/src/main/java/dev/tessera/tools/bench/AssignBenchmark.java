@@ -94,7 +94,7 @@ public final class AssignBenchmark {
     }
 
     private static Placement place(ModelAssigner.Builder b, PlacementMethod method) {
-        return b.optMethod(method).optMoveModels(false).build().placement();
+        return b.optMethod(method).build().placement();
     }
 
     /** One line: the median of {@code runs} as the time; {@code cold} is the warm-up's time, or null. */
