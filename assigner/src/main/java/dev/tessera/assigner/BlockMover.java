@@ -15,7 +15,7 @@ final class BlockMover {
 
     /** Checks every target first, then moves each block; nothing moves when a target is not a device DJL sees. */
     static void move(Map<Integer, Block> blocks, Placement placement) {
-        java.util.List<Device> where = placement.assignment();
+        java.util.List<DeviceSpec> where = placement.assignment();
         for (Map.Entry<Integer, Block> e : blocks.entrySet()) {
             djlDevice(placement.models().get(e.getKey()), where.get(e.getKey()));
         }
@@ -25,7 +25,7 @@ final class BlockMover {
     }
 
     /** The DJL device of a placed model, or an exception naming the model when DJL cannot reach the device. */
-    static ai.djl.Device djlDevice(String model, Device device) {
+    static ai.djl.Device djlDevice(String model, DeviceSpec device) {
         if (device.isGpu() && device.index() < 0) {
             throw new IllegalStateException("model '" + model + "' is placed on " + device.name() + ", a virtual device"
                     + " with no DJL device; place on Devices.detect() to move or run the model");

@@ -25,7 +25,7 @@ import java.util.Objects;
  *         .connect("encoder", "decoder", 1.0)
  *         .setDevices(Devices.detect())
  *         .build();
- * List<Device> where = assigner.assignment();  // no side effects
+ * List<DeviceSpec> where = assigner.assignment();  // no side effects
  * assigner.moveModels();                        // moves each block's parameters to its device
  * }</pre>
  *
@@ -58,7 +58,7 @@ public final class ModelAssigner {
      * @throws PlacementInfeasibleException when the hard constraints cannot be met (with the numbers)
      * @throws PlacementDivergedException when the gradient phase's loss becomes NaN or infinite
      */
-    public List<Device> assignment() {
+    public List<DeviceSpec> assignment() {
         return placement().assignment();
     }
 
@@ -112,7 +112,7 @@ public final class ModelAssigner {
         final Map<String, Integer> index = new HashMap<>();
         final List<int[]> edges = new ArrayList<>();
         final List<Double> volumes = new ArrayList<>();
-        List<Device> devices;
+        List<DeviceSpec> devices;
         double[][] distance;
         double modelSizeMultiplier = ModelSizeEstimator.DEFAULT_SIZE_MULTIPLIER;
         double maxMemRatio = 0.5;
@@ -303,13 +303,13 @@ public final class ModelAssigner {
          * @throws NullPointerException when the list or an element is null
          * @throws IllegalArgumentException when the list is empty or a device name appears twice
          */
-        public Builder setDevices(List<Device> devices) {
+        public Builder setDevices(List<DeviceSpec> devices) {
             Objects.requireNonNull(devices, "devices");
             if (devices.isEmpty()) {
                 throw new IllegalArgumentException("devices is empty (expected at least one device)");
             }
             java.util.Set<String> seen = new java.util.HashSet<>();
-            for (Device d : devices) {
+            for (DeviceSpec d : devices) {
                 if (!seen.add(Objects.requireNonNull(d, "device").name())) {
                     throw new IllegalArgumentException("device name '" + d.name() + "' is used twice");
                 }
@@ -359,7 +359,7 @@ public final class ModelAssigner {
         }
 
         /**
-         * The fraction of each device's {@link Device#memoryMb()} that models may use (capacity = memoryMb ×
+         * The fraction of each device's {@link DeviceSpec#memoryMb()} that models may use (capacity = memoryMb ×
          * ratio). Default 0.5 (machin's).
          *
          * @param v the ratio ({@code 0 < v <= 1})
@@ -375,7 +375,7 @@ public final class ModelAssigner {
         }
 
         /**
-         * The compute power of a CPU device without an explicit {@link Device#withPower power}, relative to 1 for
+         * The compute power of a CPU device without an explicit {@link DeviceSpec#withPower power}, relative to 1 for
          * a GPU. Default 0 (machin's): the CPU gets no share of the compute.
          *
          * @param v the relative power (finite, >= 0)

@@ -93,7 +93,7 @@ public final class PlacedBlock extends AbstractBlock {
             index.put(placement.models().get(i), i);
         }
         List<ai.djl.Device> where = new ArrayList<>();
-        List<dev.tessera.assigner.Device> assigned = placement.assignment();
+        List<DeviceSpec> assigned = placement.assignment();
         for (String name : model.getChildren().keys()) {
             Integer i = index.get(name);
             if (i == null) {

@@ -18,7 +18,7 @@ import java.util.Locale;
 final class PlacementRun {
     private final PlacementSpec spec;
     private final List<String> names;
-    private final List<Device> devices;
+    private final List<DeviceSpec> devices;
     private final Problem problem;
     private final SearchPlan plan;
 
@@ -39,7 +39,7 @@ final class PlacementRun {
         double[] capacity = new double[m];
         double[] power = new double[m];
         for (int d = 0; d < m; d++) {
-            Device dev = devices.get(d);
+            DeviceSpec dev = devices.get(d);
             capacity[d] = dev.memoryMb() * spec.maxMemRatio();
             power[d] = dev.effectivePower(spec.cpuWeight());
         }

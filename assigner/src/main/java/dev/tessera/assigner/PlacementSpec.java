@@ -31,7 +31,7 @@ record PlacementSpec(
         int[] edgeFrom,
         int[] edgeTo,
         double[] edgeVolume,
-        List<Device> devices,
+        List<DeviceSpec> devices,
         double[][] distance,
         double modelSizeMultiplier,
         double maxMemRatio,
@@ -82,7 +82,7 @@ record PlacementSpec(
     }
 
     /** gpuGpu between two devices of one kind, cpuGpu between a GPU and the CPU, 0 on the diagonal. */
-    private static double[][] derivedDistance(List<Device> devices, double gpuGpu, double cpuGpu) {
+    private static double[][] derivedDistance(List<DeviceSpec> devices, double gpuGpu, double cpuGpu) {
         int m = devices.size();
         double[][] dist = new double[m][m];
         for (int r = 0; r < m; r++) {

@@ -25,7 +25,7 @@ class GpuPlacementTest {
 
     @Test
     void detectsEveryGpuWithFreeMemoryAndTheCpu() {
-        List<Device> devices = Devices.detect();
+        List<DeviceSpec> devices = Devices.detect();
         assertTrue(devices.get(0).isGpu() && devices.get(0).memoryMb() > 0, devices.toString());
         assertEquals("cpu", devices.get(devices.size() - 1).name());
     }
@@ -39,7 +39,7 @@ class GpuPlacementTest {
                     .addBlock("a", a)
                     .addModel("b", 1)
                     .connect(0, 1, 1)
-                    .setDevices(List.of(Device.gpu(0, 1024), Device.cpu(1024)))
+                    .setDevices(List.of(DeviceSpec.gpu(0, 1024), DeviceSpec.cpu(1024)))
                     .optComputeDevice(ai.djl.Device.gpu(0))
                     .build();
             Placement p = assigner.placement();

@@ -145,7 +145,7 @@ class ModelGraphTest {
             assertEquals(List.of(1, 2), List.of(b.edges.get(0)[0], b.edges.get(0)[1]));
             assertEquals(List.of(2, 3), List.of(b.edges.get(1)[0], b.edges.get(1)[1]));
             assertEquals(List.of(g.parts().get(0).outputMb(), g.parts().get(1).outputMb()), b.volumes);
-            Placement p = b.setDevices(List.of(Device.cpu(1024))).optIterations(0).build().placement();
+            Placement p = b.setDevices(List.of(DeviceSpec.cpu(1024))).optIterations(0).build().placement();
             assertEquals(List.of("loader", "01Linear", "02LambdaBlock", "03Linear"), p.models());
             var twice = assertThrows(IllegalArgumentException.class, () -> b.addGraph(g));
             assertTrue(twice.getMessage().contains("'01Linear'"), twice.getMessage());

@@ -75,7 +75,7 @@ class ModelSizeEstimatorTest {
             float before = a.getParameters().get(0).getValue().getArray().sum().getFloat();
             Placement p = ModelAssigner.builder()
                     .addBlock("a", a)
-                    .setDevices(List.of(Device.cpu(1024)))
+                    .setDevices(List.of(DeviceSpec.cpu(1024)))
                     .optIterations(5)
                     .build()
                     .moveModels();

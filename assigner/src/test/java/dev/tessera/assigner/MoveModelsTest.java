@@ -13,12 +13,12 @@ import ai.djl.nn.core.Linear;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Getters have no side effects, moving is explicit, and DJL's own Device type is accepted. */
+/** Getters have no side effects, moving is explicit, and DJL's own DeviceSpec type is accepted. */
 class MoveModelsTest {
     private static ModelAssigner onVirtualDevice(Block block) {
         return ModelAssigner.builder()
                 .addBlock("enc", block)
-                .setDevices(List.of(Device.of("tpu0", 1024)))
+                .setDevices(List.of(DeviceSpec.of("tpu0", 1024)))
                 .optIterations(0)
                 .build();
     }
@@ -49,7 +49,7 @@ class MoveModelsTest {
             Block b = Linear.builder().setUnits(4).build();
             b.initialize(manager, DataType.FLOAT32, new Shape(1, 8));
             ModelAssigner assigner = ModelAssigner.builder().addBlock("a", a).addBlock("b", b)
-                    .setDevices(List.of(Device.gpu(gpus, 1))).optMaxMemRatio(1).optIterations(0).build();
+                    .setDevices(List.of(DeviceSpec.gpu(gpus, 1))).optMaxMemRatio(1).optIterations(0).build();
             var e = assertThrows(IllegalStateException.class, assigner::moveModels);
             assertTrue(e.getMessage().contains("does not see") && e.getMessage().contains("gpu(" + gpus + ")"), e.getMessage());
             assertEquals(ai.djl.Device.cpu(), a.getParameters().get("weight").getArray().getDevice());
@@ -58,16 +58,16 @@ class MoveModelsTest {
 
     @Test
     void acceptsDjlDevices() {
-        assertEquals(Device.gpu(2, 100), Device.of(ai.djl.Device.gpu(2), 100));
-        assertEquals(Device.cpu(100), Device.of(ai.djl.Device.cpu(), 100));
+        assertEquals(DeviceSpec.gpu(2, 100), DeviceSpec.of(ai.djl.Device.gpu(2), 100));
+        assertEquals(DeviceSpec.cpu(100), DeviceSpec.of(ai.djl.Device.cpu(), 100));
         Placement p = ModelAssigner.builder().addModel("a", 1).addModel("b", 1).connect("a", "b", 1)
-                .setDevices(List.of(Device.of(ai.djl.Device.gpu(0), 1), Device.of(ai.djl.Device.cpu(), 1)))
+                .setDevices(List.of(DeviceSpec.of(ai.djl.Device.gpu(0), 1), DeviceSpec.of(ai.djl.Device.cpu(), 1)))
                 .optModelSizeMultiplier(1).optMaxMemRatio(1).optCpuWeight(1).optIterations(0).build().placement();
         assertEquals(2, p.djlAssignment().size());
         assertTrue(p.djlAssignment().containsAll(List.of(ai.djl.Device.gpu(0), ai.djl.Device.cpu())), p.toString());
-        var e = assertThrows(IllegalArgumentException.class, () -> Device.of(ai.djl.Device.of("tpu", 0), 1));
+        var e = assertThrows(IllegalArgumentException.class, () -> DeviceSpec.of(ai.djl.Device.of("tpu", 0), 1));
         assertTrue(e.getMessage().contains("tpu"), e.getMessage());
-        Placement virtual = ModelAssigner.builder().addModel("a", 1).setDevices(List.of(Device.of("tpu0", 10)))
+        Placement virtual = ModelAssigner.builder().addModel("a", 1).setDevices(List.of(DeviceSpec.of("tpu0", 10)))
                 .optIterations(0).build().placement();
         var v = assertThrows(IllegalStateException.class, virtual::djlAssignment);
         assertTrue(v.getMessage().contains("'a'") && v.getMessage().contains("tpu0"), v.getMessage());

@@ -171,7 +171,7 @@ class PlacedBlockTest {
             SequentialBlock net = cnn();
             ModelGraph graph = ModelGraph.builder().setModel(net).setInputShape(INPUT).optInitializeOn(manager).build();
             Placement p = ModelAssigner.builder().addGraph(graph)
-                    .setDevices(List.of(dev.tessera.assigner.Device.cpu(1024))).optIterations(0).build().placement();
+                    .setDevices(List.of(DeviceSpec.cpu(1024))).optIterations(0).build().placement();
             PlacedBlock placed = PlacedBlock.of(net, p);
             assertEquals(graph.names(), placed.partNames());
             assertEquals(Collections.nCopies(7, Device.cpu()), placed.devices());
@@ -197,11 +197,11 @@ class PlacedBlockTest {
             // a placement on a virtual device has no DJL device
             ModelGraph graph = ModelGraph.of(net, INPUT);
             Placement virtual = ModelAssigner.builder().addGraph(graph)
-                    .setDevices(List.of(dev.tessera.assigner.Device.of("tpu0", 1024))).optIterations(0).build().placement();
+                    .setDevices(List.of(DeviceSpec.of("tpu0", 1024))).optIterations(0).build().placement();
             var v = assertThrows(IllegalStateException.class, () -> PlacedBlock.of(net, virtual));
             assertTrue(v.getMessage().contains("tpu0") && v.getMessage().contains("'01Conv2d'"), v.getMessage());
             Placement other = ModelAssigner.builder().addModel("x", 1)
-                    .setDevices(List.of(dev.tessera.assigner.Device.cpu(1024))).optIterations(0).build().placement();
+                    .setDevices(List.of(DeviceSpec.cpu(1024))).optIterations(0).build().placement();
             var missing = assertThrows(IllegalArgumentException.class, () -> PlacedBlock.of(net, other));
             assertTrue(missing.getMessage().contains("'01Conv2d'"), missing.getMessage());
         }

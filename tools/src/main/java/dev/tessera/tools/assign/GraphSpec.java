@@ -1,6 +1,6 @@
 package dev.tessera.tools.assign;
 
-import dev.tessera.assigner.Device;
+import dev.tessera.assigner.DeviceSpec;
 import dev.tessera.assigner.ModelAssigner;
 import dev.tessera.assigner.PlacementMethod;
 import java.util.LinkedHashMap;
@@ -18,7 +18,7 @@ import java.util.Map;
  * @param options builder option name to value (numbers, booleans or strings)
  */
 public record GraphSpec(
-        List<Model> models, List<Connection> connections, List<Device> devices, double[][] distance, Map<String, Object> options) {
+        List<Model> models, List<Connection> connections, List<DeviceSpec> devices, double[][] distance, Map<String, Object> options) {
 
     /** A model: name, size in MB, and complexity (null: defaults to demand). */
     public record Model(String name, double sizeMb, Double complexity) {}
@@ -64,7 +64,7 @@ public record GraphSpec(
     }
 
     /** This graph with other devices (and no distance matrix unless it still fits them). */
-    public GraphSpec withDevices(List<Device> newDevices) {
+    public GraphSpec withDevices(List<DeviceSpec> newDevices) {
         double[][] keep = distance != null && distance.length == newDevices.size() ? distance : null;
         return new GraphSpec(models, connections, newDevices, keep, options);
     }
