@@ -5,27 +5,44 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-/** Moves each placed Block's parameters to its device in place ({@code moveModels}). Stateless. */
+/**
+ * Moves placed Blocks' parameters to their devices in place ({@link ModelAssigner#moveModels()}, {@link
+ * PlacedBlock}). Stateless.
+ */
 final class BlockMover {
-    private static final Logger LOG = LoggerFactory.getLogger(BlockMover.class);
-
     private BlockMover() {}
 
+    /** Checks every target first, then moves each block; nothing moves when a target is not a device DJL sees. */
     static void move(Map<Integer, Block> blocks, Placement placement) {
-        int gpus = blocks.isEmpty() ? 0 : Engine.getInstance().getGpuCount();
-        java.util.List<Device> where = placement.assignment();
+        java.util.List<DeviceSpec> where = placement.assignment();
         for (Map.Entry<Integer, Block> e : blocks.entrySet()) {
-            Device device = where.get(e.getKey());
-            if (device.isGpu() && (device.index() < 0 || device.index() >= gpus)) {
-                LOG.warn("model '{}' is placed on {}, which DJL does not see ({} GPUs); its parameters stay where they are",
-                        placement.models().get(e.getKey()), device.name(), gpus);
-                continue;
-            }
-            moveBlock(e.getValue(), device.toDjlDevice());
+            djlDevice(placement.models().get(e.getKey()), where.get(e.getKey()));
         }
+        for (Map.Entry<Integer, Block> e : blocks.entrySet()) {
+            moveBlock(e.getValue(), where.get(e.getKey()).toDjlDevice());
+        }
+    }
+
+    /** The DJL device of a placed model, or an exception naming the model when DJL cannot reach the device. */
+    static ai.djl.Device djlDevice(String model, DeviceSpec device) {
+        if (device.isGpu() && device.index() < 0) {
+            throw new IllegalStateException("model '" + model + "' is placed on " + device.name() + ", a virtual device"
+                    + " with no DJL device; place on Devices.detect() to move or run the model");
+        }
+        return checkVisible(model, device.toDjlDevice());
+    }
+
+    /** The device itself, or an exception naming the model when it is a GPU beyond DJL's GPU count. */
+    static ai.djl.Device checkVisible(String model, ai.djl.Device device) {
+        if (device.isGpu()) {
+            int gpus = Engine.getInstance().getGpuCount();
+            if (device.getDeviceId() >= gpus) {
+                throw new IllegalStateException("model '" + model + "' is placed on " + device + ", which DJL does not see"
+                        + " (" + gpus + " GPUs); place on Devices.detect(), or run where that GPU is visible");
+            }
+        }
+        return device;
     }
 
     /** Moves every initialised parameter of the block to the device; the Parameter objects stay the same. */

@@ -28,13 +28,13 @@ public final class Devices {
      *
      * @return an immutable list: the GPUs in ordinal order, then the CPU
      */
-    public static List<Device> detect() {
-        List<Device> out = new ArrayList<>();
+    public static List<DeviceSpec> detect() {
+        List<DeviceSpec> out = new ArrayList<>();
         int gpus = Engine.getInstance().getGpuCount();
         for (int i = 0; i < gpus; i++) {
-            out.add(Device.gpu(i, freeGpuMb(i)));
+            out.add(DeviceSpec.gpu(i, freeGpuMb(i)));
         }
-        out.add(Device.cpu(availableCpuMb()));
+        out.add(DeviceSpec.cpu(availableCpuMb()));
         return List.copyOf(out);
     }
 
@@ -53,12 +53,12 @@ public final class Devices {
      *
      * @return an immutable list of five devices, a new one on each call
      */
-    public static List<Device> virtualSet() {
-        List<Device> out = new ArrayList<>();
+    public static List<DeviceSpec> virtualSet() {
+        List<DeviceSpec> out = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            out.add(Device.gpu(i, VIRTUAL_GPU_MB));
+            out.add(DeviceSpec.gpu(i, VIRTUAL_GPU_MB));
         }
-        out.add(Device.cpu(VIRTUAL_CPU_MB));
+        out.add(DeviceSpec.cpu(VIRTUAL_CPU_MB));
         return List.copyOf(out);
     }
 

@@ -15,7 +15,8 @@ import java.util.Objects;
  * placement so it never breaks a memory (or balance) limit.
  *
  * <p>Thread-safe: the placement is computed once, on the first call to {@link #placement()} or {@link
- * #assignment()}, under a lock, and then shared. The assigner owns no native memory after that call returns.
+ * #assignment()}, under a lock, and then shared. The assigner owns no native memory after that call returns; it
+ * holds references to the blocks it was given, and changes them only in {@link #moveModels()}.
  *
  * <pre>{@code
  * ModelAssigner assigner = ModelAssigner.builder()
@@ -24,8 +25,12 @@ import java.util.Objects;
  *         .connect("encoder", "decoder", 1.0)
  *         .setDevices(Devices.detect())
  *         .build();
- * List<Device> where = assigner.assignment();
+ * List<DeviceSpec> where = assigner.assignment();  // no side effects
+ * assigner.moveModels();                        // moves each block's parameters to its device
  * }</pre>
+ *
+ * <p>A model whose children run in sequence can be read whole with {@link Builder#addGraph(ModelGraph)} and run
+ * across its devices with {@link PlacedBlock}.
  */
 public final class ModelAssigner {
 
@@ -47,19 +52,19 @@ public final class ModelAssigner {
 
     /**
      * The device of each model, in the order the models were added. Computes the placement on first use, as
-     * {@link #placement()} does, with the same exceptions.
+     * {@link #placement()} does, with the same exceptions; moves nothing.
      *
      * @return an unmodifiable list with one device per model
      * @throws PlacementInfeasibleException when the hard constraints cannot be met (with the numbers)
      * @throws PlacementDivergedException when the gradient phase's loss becomes NaN or infinite
      */
-    public List<Device> assignment() {
+    public List<DeviceSpec> assignment() {
         return placement().assignment();
     }
 
     /**
      * The full result: per-device memory and compute load and the cost terms. Computes the placement on first
-     * use, and then moves each Block's parameters to its device when {@code moveModels} is set.
+     * use; moves nothing (see {@link #moveModels()}).
      *
      * <p>Runs at most once per assigner: later calls return the same object. When the run throws, nothing is
      * cached and the next call runs again. Blocks while another thread computes the placement.
@@ -72,11 +77,26 @@ public final class ModelAssigner {
     public synchronized Placement placement() {
         if (placement == null) {
             placement = new PlacementRun(spec).run();
-            if (spec.moveModels()) {
-                BlockMover.move(spec.blocks(), placement);
-            }
         }
         return placement;
+    }
+
+    /**
+     * Moves the initialised parameters of each block added with {@code addBlock} or {@code addGraph} to the DJL
+     * device of its placement, in place (the Parameter objects stay; their arrays move). Computes the placement
+     * first when needed. Calling it again moves nothing that is already in place. To run a sequential model across
+     * its devices, use {@link PlacedBlock}, which moves the parameters itself.
+     *
+     * @return the placement the blocks were moved to
+     * @throws IllegalStateException when a block is placed on a GPU that DJL does not see (a virtual device, or an
+     *     ordinal beyond DJL's GPU count); nothing is moved then
+     * @throws PlacementInfeasibleException when the hard constraints cannot be met (with the numbers)
+     * @throws PlacementDivergedException when the gradient phase's loss becomes NaN or infinite
+     */
+    public Placement moveModels() {
+        Placement p = placement();
+        BlockMover.move(spec.blocks(), p);
+        return p;
     }
 
     /**
@@ -92,7 +112,7 @@ public final class ModelAssigner {
         final Map<String, Integer> index = new HashMap<>();
         final List<int[]> edges = new ArrayList<>();
         final List<Double> volumes = new ArrayList<>();
-        List<Device> devices;
+        List<DeviceSpec> devices;
         double[][] distance;
         double modelSizeMultiplier = ModelSizeEstimator.DEFAULT_SIZE_MULTIPLIER;
         double maxMemRatio = 0.5;
@@ -105,7 +125,6 @@ public final class ModelAssigner {
         double updateRate = 0.01;
         double gpuGpuDistance = 1;
         double cpuGpuDistance = 10;
-        boolean moveModels = true;
         long seed = 0;
         Double balanceTolerance;
         PlacementMethod method = PlacementMethod.REFINED;
@@ -145,8 +164,8 @@ public final class ModelAssigner {
 
         /**
          * Adds a DJL block, sized now by {@link ModelSizeEstimator#sizeMb(Block)} (MB, before the multiplier); its
-         * complexity defaults to its demand. The block is held by reference and its parameters move to its device
-         * when {@code moveModels} is set.
+         * complexity defaults to its demand. The block is held by reference; its parameters move to its device only in
+         * {@link ModelAssigner#moveModels()}.
          *
          * @param name a name unique among the models
          * @param block the block; not copied
@@ -173,6 +192,37 @@ public final class ModelAssigner {
         public Builder addBlock(String name, Block block, double complexity) {
             Objects.requireNonNull(block, "block");
             return add(name, ModelSizeEstimator.sizeMb(block), checkNonNegative("complexity of model " + name, complexity), block);
+        }
+
+        /**
+         * Adds every part of a model read by {@link ModelGraph}, under the part names ({@code 01Linear}, ...), with
+         * the graph's sizes (MB, before the multiplier) and complexities (multiply-accumulates), and connects each
+         * part to the next with the volume of its output (MB). The blocks are held by reference, as in {@link
+         * #addBlock(String, Block)}.
+         *
+         * @param graph the graph; its parts are added in the order they run
+         * @return this builder
+         * @throws NullPointerException when {@code graph} is null
+         * @throws IllegalArgumentException when a part name is already used (nothing is added then)
+         */
+        public Builder addGraph(ModelGraph graph) {
+            Objects.requireNonNull(graph, "graph");
+            List<ModelGraph.Part> parts = graph.parts();
+            for (ModelGraph.Part part : parts) {
+                if (index.containsKey(part.name())) {
+                    throw new IllegalArgumentException("model name '" + part.name() + "' of the graph is used twice"
+                            + " (add each model graph once, or add the other models under other names)");
+                }
+            }
+            int first = names.size();
+            for (ModelGraph.Part part : parts) {
+                add(part.name(), part.sizeMb(), checkNonNegative("complexity of model " + part.name(), part.complexity()),
+                        part.block());
+            }
+            for (int i = 1; i < parts.size(); i++) {
+                connect(first + i - 1, first + i, parts.get(i - 1).outputMb());
+            }
+            return this;
         }
 
         private Builder add(String name, double sizeMb, Double complexity, Block block) {
@@ -253,13 +303,13 @@ public final class ModelAssigner {
          * @throws NullPointerException when the list or an element is null
          * @throws IllegalArgumentException when the list is empty or a device name appears twice
          */
-        public Builder setDevices(List<Device> devices) {
+        public Builder setDevices(List<DeviceSpec> devices) {
             Objects.requireNonNull(devices, "devices");
             if (devices.isEmpty()) {
                 throw new IllegalArgumentException("devices is empty (expected at least one device)");
             }
             java.util.Set<String> seen = new java.util.HashSet<>();
-            for (Device d : devices) {
+            for (DeviceSpec d : devices) {
                 if (!seen.add(Objects.requireNonNull(d, "device").name())) {
                     throw new IllegalArgumentException("device name '" + d.name() + "' is used twice");
                 }
@@ -309,7 +359,7 @@ public final class ModelAssigner {
         }
 
         /**
-         * The fraction of each device's {@link Device#memoryMb()} that models may use (capacity = memoryMb ×
+         * The fraction of each device's {@link DeviceSpec#memoryMb()} that models may use (capacity = memoryMb ×
          * ratio). Default 0.5 (machin's).
          *
          * @param v the ratio ({@code 0 < v <= 1})
@@ -325,7 +375,7 @@ public final class ModelAssigner {
         }
 
         /**
-         * The compute power of a CPU device without an explicit {@link Device#withPower power}, relative to 1 for
+         * The compute power of a CPU device without an explicit {@link DeviceSpec#withPower power}, relative to 1 for
          * a GPU. Default 0 (machin's): the CPU gets no share of the compute.
          *
          * @param v the relative power (finite, >= 0)
@@ -441,18 +491,6 @@ public final class ModelAssigner {
          */
         public Builder optCpuGpuDistance(double v) {
             cpuGpuDistance = checkNonNegative("cpuGpuDistance", v);
-            return this;
-        }
-
-        /**
-         * Whether {@link #placement()} moves each added Block's initialised parameters to its device, in place
-         * (default true). A block placed on a GPU DJL does not see stays where it is, with a warning.
-         *
-         * @param v true to move the blocks
-         * @return this builder
-         */
-        public Builder optMoveModels(boolean v) {
-            moveModels = v;
             return this;
         }
 

@@ -26,7 +26,7 @@ public final class Placement {
      * @param models the names of the models placed on it, in input order
      */
     public record DeviceLoad(
-            Device device,
+            DeviceSpec device,
             double usedMb,
             double capacityMb,
             double complexity,
@@ -67,7 +67,7 @@ public final class Placement {
     public record Crossing(String from, String to, String fromDevice, String toDevice, double volume, double cost) {}
 
     private final List<String> models;
-    private final List<Device> devices;
+    private final List<DeviceSpec> devices;
     private final int[] assignment;
     private final List<DeviceLoad> loads;
     private final Cost cost;
@@ -78,7 +78,7 @@ public final class Placement {
 
     Placement(
             List<String> models,
-            List<Device> devices,
+            List<DeviceSpec> devices,
             int[] assignment,
             List<DeviceLoad> loads,
             Cost cost,
@@ -113,7 +113,7 @@ public final class Placement {
      *
      * @return an unmodifiable list
      */
-    public List<Device> devices() {
+    public List<DeviceSpec> devices() {
         return devices;
     }
 
@@ -122,10 +122,31 @@ public final class Placement {
      *
      * @return a new unmodifiable list on each call
      */
-    public List<Device> assignment() {
-        List<Device> out = new ArrayList<>(assignment.length);
+    public List<DeviceSpec> assignment() {
+        List<DeviceSpec> out = new ArrayList<>(assignment.length);
         for (int d : assignment) {
             out.add(devices.get(d));
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    /**
+     * The DJL device of each model, in input order: {@code ai.djl.Device.gpu(N)} for {@code cuda:N} (or {@code
+     * gpu:N}), {@code ai.djl.Device.cpu()} for the CPU. Whether DJL sees that GPU is not checked here.
+     *
+     * @return a new unmodifiable list on each call
+     * @throws IllegalStateException when a model is placed on a virtual device (a GPU without an ordinal, such as
+     *     {@code tpu0}), which has no DJL device; the message names the model
+     */
+    public List<ai.djl.Device> djlAssignment() {
+        List<ai.djl.Device> out = new ArrayList<>(assignment.length);
+        for (int i = 0; i < assignment.length; i++) {
+            DeviceSpec d = devices.get(assignment[i]);
+            if (d.isGpu() && d.index() < 0) {
+                throw new IllegalStateException("model '" + models.get(i) + "' is placed on " + d.name()
+                        + ", a virtual device with no DJL device; place on Devices.detect() to run the model");
+            }
+            out.add(d.toDjlDevice());
         }
         return Collections.unmodifiableList(out);
     }

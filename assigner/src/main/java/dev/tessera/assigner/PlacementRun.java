@@ -18,7 +18,7 @@ import java.util.Locale;
 final class PlacementRun {
     private final PlacementSpec spec;
     private final List<String> names;
-    private final List<Device> devices;
+    private final List<DeviceSpec> devices;
     private final Problem problem;
     private final SearchPlan plan;
 
@@ -39,7 +39,7 @@ final class PlacementRun {
         double[] capacity = new double[m];
         double[] power = new double[m];
         for (int d = 0; d < m; d++) {
-            Device dev = devices.get(d);
+            DeviceSpec dev = devices.get(d);
             capacity[d] = dev.memoryMb() * spec.maxMemRatio();
             power[d] = dev.effectivePower(spec.cpuWeight());
         }
@@ -102,8 +102,8 @@ final class PlacementRun {
             if (problem.totalComplexity > totalLimit * (1 + 1e-12) + Problem.EPS) {
                 throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                         "balance cannot be met: total complexity %.4g exceeds the sum of per-device limits %.4g"
-                                + " (balanceTolerance %s); raise balanceTolerance or give devices more power",
-                        problem.totalComplexity, totalLimit, spec.balanceTolerance()));
+                                + " (balanceTolerance %s); raise balanceTolerance or give devices more power%s",
+                        problem.totalComplexity, totalLimit, spec.balanceTolerance(), cpuWeightHint()));
             }
         }
     }
@@ -122,8 +122,15 @@ final class PlacementRun {
         }
         throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                 "model '%s' (%.1f MB, complexity %.4g) fits on no device within the balance limits (balanceTolerance"
-                        + " %s); a device with power 0 takes only models of complexity 0",
-                names.get(i), problem.demand[i], problem.complexity[i], spec.balanceTolerance()));
+                        + " %s); a device with power 0 takes only models of complexity 0%s",
+                names.get(i), problem.demand[i], problem.complexity[i], spec.balanceTolerance(), cpuWeightHint()));
+    }
+
+    /** Names cpuWeight when a CPU takes its power from it and it is 0, the usual cause of zero-power devices. */
+    private String cpuWeightHint() {
+        boolean zeroCpu = devices.stream().anyMatch(d -> !d.isGpu() && d.power() == null) && spec.cpuWeight() == 0;
+        return zeroCpu ? String.format(Locale.ROOT, "; the CPU's power is cpuWeight=%s (the default): set"
+                + " optCpuWeight(...) above 0, or give the CPU its own power with withPower(...)", spec.cpuWeight()) : "";
     }
 
     private Placement report(int[] a, double seconds) {

@@ -31,7 +31,7 @@ record PlacementSpec(
         int[] edgeFrom,
         int[] edgeTo,
         double[] edgeVolume,
-        List<Device> devices,
+        List<DeviceSpec> devices,
         double[][] distance,
         double modelSizeMultiplier,
         double maxMemRatio,
@@ -46,7 +46,6 @@ record PlacementSpec(
         PlacementMethod method,
         double searchEffort,
         long seed,
-        boolean moveModels,
         ai.djl.Device computeDevice,
         ProgressListener progress) {
 
@@ -79,11 +78,11 @@ record PlacementSpec(
         return new PlacementSpec(b.names, sizes, complexities, b.blocks, from, to, volume, b.devices, distance,
                 b.modelSizeMultiplier, b.maxMemRatio, b.cpuWeight, b.connectionWeight, b.sizeMatchWeight,
                 b.complexityMatchWeight, b.entropyWeight, b.iterations, b.updateRate, b.balanceTolerance, b.method,
-                b.searchEffort, b.seed, b.moveModels, b.computeDevice, b.progress);
+                b.searchEffort, b.seed, b.computeDevice, b.progress);
     }
 
     /** gpuGpu between two devices of one kind, cpuGpu between a GPU and the CPU, 0 on the diagonal. */
-    private static double[][] derivedDistance(List<Device> devices, double gpuGpu, double cpuGpu) {
+    private static double[][] derivedDistance(List<DeviceSpec> devices, double gpuGpu, double cpuGpu) {
         int m = devices.size();
         double[][] dist = new double[m][m];
         for (int r = 0; r < m; r++) {

@@ -3,7 +3,9 @@
  *
  * <p><b>What it is for.</b> Given each model's memory demand and compute complexity, the traffic between models,
  * and the devices with their memory, power and distances, {@link dev.tessera.assigner.ModelAssigner} answers "what
- * goes where" so that memory fits, compute follows device power, and heavy traffic stays off slow links.
+ * goes where" so that memory fits, compute follows device power, and heavy traffic stays off slow links. {@link
+ * dev.tessera.assigner.ModelGraph} reads that problem from a sequential DJL model, and {@link
+ * dev.tessera.assigner.PlacedBlock} runs and trains the model across the devices it was given.
  *
  * <p><b>Invariants.</b> The default method never returns a placement that breaks a memory limit (or a balance
  * limit, when {@code balanceTolerance} is set); inputs that no placement can satisfy raise {@link

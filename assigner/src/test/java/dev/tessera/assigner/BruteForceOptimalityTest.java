@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class BruteForceOptimalityTest {
     private static final int INSTANCES = 60;
 
-    record Instance(double[] size, double[] complexity, Device[] devices, int[][] edges, double[] volume,
+    record Instance(double[] size, double[] complexity, DeviceSpec[] devices, int[][] edges, double[] volume,
             double connectionWeight, double complexityMatchWeight, Double balance) {}
 
     @Test
@@ -51,10 +51,10 @@ class BruteForceOptimalityTest {
             complexity[i] = rng.nextInt(4) == 0 ? 0 : 1 + rng.nextInt(20);
             total += size[i];
         }
-        Device[] devices = new Device[m];
+        DeviceSpec[] devices = new DeviceSpec[m];
         for (int d = 0; d < m; d++) {
             double mem = total * (0.3 + rng.nextDouble() * 0.6);
-            devices[d] = d == m - 1 && rng.nextBoolean() ? Device.cpu(mem).withPower(rng.nextBoolean() ? 0 : 0.3) : Device.gpu(d, mem);
+            devices[d] = d == m - 1 && rng.nextBoolean() ? DeviceSpec.cpu(mem).withPower(rng.nextBoolean() ? 0 : 0.3) : DeviceSpec.gpu(d, mem);
         }
         List<int[]> edges = new ArrayList<>();
         List<Double> vols = new ArrayList<>();
@@ -117,7 +117,7 @@ class BruteForceOptimalityTest {
             totalC += inst.complexity()[i];
         }
         double totalP = 0;
-        for (Device d : inst.devices()) {
+        for (DeviceSpec d : inst.devices()) {
             totalP += d.effectivePower(0);
         }
         double match = 0;
@@ -142,7 +142,7 @@ class BruteForceOptimalityTest {
             maxC = Math.max(maxC, inst.complexity()[i]);
         }
         double totalP = 0;
-        for (Device d : inst.devices()) {
+        for (DeviceSpec d : inst.devices()) {
             totalP += d.effectivePower(0);
         }
         for (int d = 0; d < m; d++) {

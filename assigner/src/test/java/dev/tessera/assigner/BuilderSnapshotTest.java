@@ -13,8 +13,8 @@ class BuilderSnapshotTest {
         return ModelAssigner.builder()
                 .addModel("a", 300, 1).addModel("b", 300, 2).addModel("c", 300, 3)
                 .connect("a", "b", 1).connect("b", "c", 2)
-                .setDevices(List.of(Device.gpu(0, 1000), Device.gpu(1, 1000), Device.cpu(4000)))
-                .optModelSizeMultiplier(1).optCpuWeight(0.1).optIterations(50).optSeed(3).optMoveModels(false);
+                .setDevices(List.of(DeviceSpec.gpu(0, 1000), DeviceSpec.gpu(1, 1000), DeviceSpec.cpu(4000)))
+                .optModelSizeMultiplier(1).optCpuWeight(0.1).optIterations(50).optSeed(3);
     }
 
     @Test
@@ -24,7 +24,7 @@ class BuilderSnapshotTest {
         ModelAssigner.Builder b = threeModels();
         ModelAssigner built = b.build();
         b.addModel("d", 500).connect("a", "d", 5)
-                .setDevices(List.of(Device.cpu(100_000), Device.gpu(7, 50)))
+                .setDevices(List.of(DeviceSpec.cpu(100_000), DeviceSpec.gpu(7, 50)))
                 .optDistance(new double[][] {{0, 3}, {3, 0}})
                 .optSeed(99).optMaxMemRatio(1).optModelSizeMultiplier(2).optIterations(0)
                 .optMethod(PlacementMethod.GRADIENT);
@@ -46,7 +46,7 @@ class BuilderSnapshotTest {
         var noDevices = assertThrows(IllegalStateException.class, () -> ModelAssigner.builder().addModel("a", 1).build());
         assertTrue(noDevices.getMessage().contains("setDevices(...) is required"), noDevices.getMessage());
         var noModels = assertThrows(IllegalStateException.class,
-                () -> ModelAssigner.builder().setDevices(List.of(Device.cpu(1000))).build());
+                () -> ModelAssigner.builder().setDevices(List.of(DeviceSpec.cpu(1000))).build());
         assertTrue(noModels.getMessage().contains("addModel(...) or addBlock(...) is required"), noModels.getMessage());
     }
 }

@@ -25,7 +25,7 @@ class GpuPlacementTest {
 
     @Test
     void detectsEveryGpuWithFreeMemoryAndTheCpu() {
-        List<Device> devices = Devices.detect();
+        List<DeviceSpec> devices = Devices.detect();
         assertTrue(devices.get(0).isGpu() && devices.get(0).memoryMb() > 0, devices.toString());
         assertEquals("cpu", devices.get(devices.size() - 1).name());
     }
@@ -35,15 +35,19 @@ class GpuPlacementTest {
         try (NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             Block a = Linear.builder().setUnits(64).build();
             a.initialize(manager, DataType.FLOAT32, new Shape(1, 64));
-            Placement p = ModelAssigner.builder()
+            ModelAssigner assigner = ModelAssigner.builder()
                     .addBlock("a", a)
                     .addModel("b", 1)
                     .connect(0, 1, 1)
-                    .setDevices(List.of(Device.gpu(0, 1024), Device.cpu(1024)))
+                    .setDevices(List.of(DeviceSpec.gpu(0, 1024), DeviceSpec.cpu(1024)))
                     .optComputeDevice(ai.djl.Device.gpu(0))
-                    .build()
-                    .placement();
+                    .build();
+            Placement p = assigner.placement();
             assertEquals("cuda:0", p.assignment().get(0).name());
+            for (Parameter param : a.getParameters().values()) {
+                assertEquals(ai.djl.Device.cpu(), param.getArray().getDevice(), "placement() must not move anything");
+            }
+            assigner.moveModels();
             for (Parameter param : a.getParameters().values()) {
                 assertEquals(ai.djl.Device.gpu(0), param.getArray().getDevice());
             }

@@ -18,7 +18,7 @@ class InfeasibleInputTest {
         var e = assertThrows(PlacementDivergedException.class, () -> base()
                 .addModel("a", 1e307).addModel("b", 1e307)
                 .connect("a", "b", 1)
-                .setDevices(List.of(Device.gpu(0, 1e308), Device.gpu(1, 1e308)))
+                .setDevices(List.of(DeviceSpec.gpu(0, 1e308), DeviceSpec.gpu(1, 1e308)))
                 .build().placement());
         assertTrue(e.getMessage().contains("diverged") && e.getMessage().contains("updateRate"), e.getMessage());
         assertTrue(e instanceof PlacementException);
@@ -28,7 +28,7 @@ class InfeasibleInputTest {
     void totalDemandAboveTotalCapacityNamesBothNumbers() {
         var e = assertThrows(PlacementInfeasibleException.class, () -> base()
                 .addModel("a", 600).addModel("b", 600)
-                .setDevices(List.of(Device.gpu(0, 700), Device.gpu(1, 400)))
+                .setDevices(List.of(DeviceSpec.gpu(0, 700), DeviceSpec.gpu(1, 400)))
                 .build().placement());
         assertTrue(e.getMessage().contains("1200.0") && e.getMessage().contains("1100.0"), e.getMessage());
     }
@@ -37,7 +37,7 @@ class InfeasibleInputTest {
     void modelLargerThanEveryDeviceIsNamed() {
         var e = assertThrows(PlacementInfeasibleException.class, () -> base()
                 .addModel("small", 10).addModel("huge", 900)
-                .setDevices(List.of(Device.gpu(0, 800), Device.gpu(1, 800)))
+                .setDevices(List.of(DeviceSpec.gpu(0, 800), DeviceSpec.gpu(1, 800)))
                 .build().placement());
         assertTrue(e.getMessage().contains("'huge'") && e.getMessage().contains("900.0") && e.getMessage().contains("800.0"),
                 e.getMessage());
@@ -48,10 +48,31 @@ class InfeasibleInputTest {
         // All power on the CPU side is 0: a model with complexity can go nowhere.
         var e = assertThrows(PlacementInfeasibleException.class, () -> base()
                 .addModel("a", 1, 5)
-                .setDevices(List.of(Device.cpu(100)))
+                .setDevices(List.of(DeviceSpec.cpu(100)))
                 .optBalanceTolerance(0.5)
                 .build().placement());
         assertTrue(e.getMessage().contains("balance"), e.getMessage());
+    }
+
+    @Test
+    void zeroPowerFromTheDefaultCpuWeightIsNamedInTheMessage() {
+        // The trial: a CPU-only machine, the default cpuWeight 0, and a balance tolerance.
+        var e = assertThrows(PlacementInfeasibleException.class, () -> base()
+                .addModel("a", 1, 5).addModel("b", 1, 5)
+                .setDevices(List.of(DeviceSpec.cpu(100)))
+                .optBalanceTolerance(0.5)
+                .build().placement());
+        assertTrue(e.getMessage().contains("cpuWeight=0.0") && e.getMessage().contains("optCpuWeight"), e.getMessage());
+        // An explicit power 0 is the caller's own choice: cpuWeight is not the cause then, so it is not named.
+        var explicit = assertThrows(PlacementInfeasibleException.class, () -> base()
+                .addModel("a", 1, 5)
+                .setDevices(List.of(DeviceSpec.cpu(100).withPower(0)))
+                .optBalanceTolerance(0.5)
+                .build().placement());
+        assertFalse(explicit.getMessage().contains("cpuWeight"), explicit.getMessage());
+        // With a CPU weight the same problem is placed.
+        assertTrue(base().addModel("a", 1, 5).addModel("b", 1, 5).setDevices(List.of(DeviceSpec.cpu(100)))
+                .optBalanceTolerance(0.5).optCpuWeight(1).build().placement().feasible());
     }
 
     @Test
@@ -59,7 +80,7 @@ class InfeasibleInputTest {
         // Three 60 MB models, two devices of 100 MB: total fits (180 <= 200) but no device takes two.
         var e = assertThrows(PlacementInfeasibleException.class, () -> base()
                 .addModel("a", 60).addModel("b", 60).addModel("c", 60)
-                .setDevices(List.of(Device.gpu(0, 100), Device.gpu(1, 100)))
+                .setDevices(List.of(DeviceSpec.gpu(0, 100), DeviceSpec.gpu(1, 100)))
                 .build().placement());
         assertTrue(e.getMessage().contains("no placement found"), e.getMessage());
     }
@@ -69,7 +90,7 @@ class InfeasibleInputTest {
         ModelAssigner.Builder b = base()
                 .addModel("a", 300).addModel("b", 300).addModel("c", 300)
                 .connect("a", "b", 100).connect("b", "c", 100)
-                .setDevices(List.of(Device.gpu(0, 700), Device.gpu(1, 700)))
+                .setDevices(List.of(DeviceSpec.gpu(0, 700), DeviceSpec.gpu(1, 700)))
                 .optComplexityMatchWeight(0);
         Placement machin = b.optMethod(PlacementMethod.GRADIENT).build().placement();
         assertFalse(machin.feasible(), "argmax alone keeps connected models together: " + machin);

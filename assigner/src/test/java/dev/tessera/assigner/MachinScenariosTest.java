@@ -14,7 +14,7 @@ class MachinScenariosTest {
                 .addModel("a", 10)
                 .addModel("b", 10)
                 .connect("a", "b", 1)
-                .setDevices(List.of(Device.gpu(0, 1000), Device.gpu(1, 1000), Device.cpu(4000)))
+                .setDevices(List.of(DeviceSpec.gpu(0, 1000), DeviceSpec.gpu(1, 1000), DeviceSpec.cpu(4000)))
                 .optCpuWeight(0.1)
                 .optIterations(200);
     }
@@ -22,7 +22,7 @@ class MachinScenariosTest {
     @Test
     void complexityMatchSplitsModelsAcrossGpus() {
         Placement p = twoConnectedModels().optComplexityMatchWeight(10).optConnectionWeight(1).build().placement();
-        List<Device> a = p.assignment();
+        List<DeviceSpec> a = p.assignment();
         assertTrue(a.get(0).isGpu() && a.get(1).isGpu(), "both on GPUs: " + a);
         assertNotEquals(a.get(0), a.get(1), "split across the GPUs: " + a);
     }
@@ -30,7 +30,7 @@ class MachinScenariosTest {
     @Test
     void heavyConnectionKeepsModelsTogether() {
         Placement p = twoConnectedModels().optComplexityMatchWeight(1).optConnectionWeight(10).build().placement();
-        List<Device> a = p.assignment();
+        List<DeviceSpec> a = p.assignment();
         assertEquals(a.get(0), a.get(1), "share one device: " + a);
         assertTrue(a.get(0).isGpu(), "on a GPU: " + a);
     }
@@ -41,7 +41,7 @@ class MachinScenariosTest {
                 .addModel("a", 600)
                 .addModel("b", 600)
                 .connect("a", "b", 100)
-                .setDevices(List.of(Device.gpu(0, 700), Device.gpu(1, 700)))
+                .setDevices(List.of(DeviceSpec.gpu(0, 700), DeviceSpec.gpu(1, 700)))
                 .optModelSizeMultiplier(1)
                 .optMaxMemRatio(1)
                 .optIterations(100)

@@ -75,10 +75,10 @@ class ModelSizeEstimatorTest {
             float before = a.getParameters().get(0).getValue().getArray().sum().getFloat();
             Placement p = ModelAssigner.builder()
                     .addBlock("a", a)
-                    .setDevices(List.of(Device.cpu(1024)))
+                    .setDevices(List.of(DeviceSpec.cpu(1024)))
                     .optIterations(5)
                     .build()
-                    .placement();
+                    .moveModels();
             assertEquals("cpu", p.assignment().get(0).name());
             for (Parameter param : a.getParameters().values()) {
                 assertEquals(ai.djl.Device.cpu(), param.getArray().getDevice());

@@ -5,7 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
-import dev.tessera.assigner.Device;
+import dev.tessera.assigner.DeviceSpec;
 import dev.tessera.assigner.Devices;
 import dev.tessera.assigner.ModelAssigner;
 import dev.tessera.assigner.Placement;
@@ -23,7 +23,7 @@ public final class PlaceModels {
             Block encoder = linear(manager, 1024, 2048);
             Block decoder = linear(manager, 2048, 1024);
             Block critic = linear(manager, 1024, 1);
-            List<Device> devices = Devices.hasGpu() ? Devices.detect() : Devices.virtualSet();
+            List<DeviceSpec> devices = Devices.hasGpu() ? Devices.detect() : Devices.virtualSet();
             ModelAssigner assigner = ModelAssigner.builder()
                     .addBlock("encoder", encoder)
                     .addBlock("decoder", decoder)
@@ -31,10 +31,12 @@ public final class PlaceModels {
                     .connect("encoder", "decoder", 8.0)
                     .connect("decoder", "critic", 1.0)
                     .setDevices(devices)
-                    .optMoveModels(Devices.hasGpu()) // virtual devices have nowhere to move to
                     .optSeed(0)
                     .build();
-            Placement placement = assigner.placement();
+            Placement placement = assigner.placement(); // moves nothing
+            if (Devices.hasGpu()) {
+                assigner.moveModels(); // virtual devices have nowhere to move to
+            }
             placement.assignmentByName().forEach((model, device) -> System.out.println(model + " -> " + device));
             System.out.println(placement.cost());
         }

@@ -1,7 +1,7 @@
 package dev.tessera.tools.assign;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tessera.assigner.Device;
+import dev.tessera.assigner.DeviceSpec;
 import dev.tessera.assigner.Devices;
 import dev.tessera.assigner.ModelAssigner;
 import dev.tessera.assigner.Placement;
@@ -254,7 +254,7 @@ public final class AssignCli implements Runnable {
             java.io.PrintWriter out = spec.commandLine().getOut();
             List<Path> graphs = graphFiles(dir);
             Map<String, Double> optima = optima(dir.resolve("optima.json"));
-            List<Device> detected = Devices.hasGpu() ? Devices.detect() : null;
+            List<DeviceSpec> detected = Devices.hasGpu() ? Devices.detect() : null;
             boolean gpu = detected != null;
             if (format == Format.table) {
                 out.println(gpu ? "Placing on this machine's devices: " + detected
@@ -351,16 +351,16 @@ public final class AssignCli implements Runnable {
      * Devices from --devices (with memory from the graph, detection, or NAME=MB), the graph, or detection. Errors
      * are {@link IllegalArgumentException}s that start with {@code --devices ARG:}.
      */
-    static List<Device> resolveDevices(GraphSpec g, List<String> requested) {
+    static List<DeviceSpec> resolveDevices(GraphSpec g, List<String> requested) {
         if (requested == null || requested.isEmpty()) {
             return g.devices() != null ? g.devices() : Devices.detect();
         }
-        List<Device> known = new ArrayList<>(g.devices() != null ? g.devices() : List.of());
-        List<Device> out = new ArrayList<>();
+        List<DeviceSpec> known = new ArrayList<>(g.devices() != null ? g.devices() : List.of());
+        List<DeviceSpec> out = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (String raw : requested) {
             String arg = raw.trim();
-            Device d = parseDevice(arg, known);
+            DeviceSpec d = parseDevice(arg, known);
             if (d == null) {
                 known.addAll(Devices.detect()); // detect once, only when a name is not in the graph file
                 d = parseDevice(arg, known);
@@ -378,7 +378,7 @@ public final class AssignCli implements Runnable {
         return out;
     }
 
-    private static Device parseDevice(String arg, List<Device> known) {
+    private static DeviceSpec parseDevice(String arg, List<DeviceSpec> known) {
         try {
             String spec = arg;
             Double power = null;
@@ -397,7 +397,7 @@ public final class AssignCli implements Runnable {
             if (name.isBlank()) {
                 throw new IllegalArgumentException("empty device name (expected NAME[=MB][@POWER], e.g. cuda:0=16000)");
             }
-            Device d = memory != null ? Device.of(name, memory) : lookup(name, known);
+            DeviceSpec d = memory != null ? DeviceSpec.of(name, memory) : lookup(name, known);
             return d != null && power != null ? d.withPower(power) : d;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--devices " + (arg.isEmpty() ? "''" : arg) + ": " + e.getMessage(), e);
@@ -405,8 +405,8 @@ public final class AssignCli implements Runnable {
     }
 
     /** The known device of that name, or null. */
-    private static Device lookup(String name, List<Device> known) {
-        for (Device d : known) {
+    private static DeviceSpec lookup(String name, List<DeviceSpec> known) {
+        for (DeviceSpec d : known) {
             if (d.name().equals(name)) {
                 return d;
             }

@@ -2,7 +2,7 @@ package dev.tessera.tools.assign;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tessera.assigner.Device;
+import dev.tessera.assigner.DeviceSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -61,7 +61,7 @@ public final class GraphJson {
             List<GraphSpec.Connection> connections = root.has("connections")
                     ? connections(root.get("connections"), names)
                     : List.of();
-            List<Device> devices = root.has("devices") ? devices(root.get("devices")) : null;
+            List<DeviceSpec> devices = root.has("devices") ? devices(root.get("devices")) : null;
             double[][] distance = root.has("distance") ? distance(root.get("distance"), devices) : null;
             Map<String, Object> options = root.has("options") ? options(root.get("options")) : Map.of();
             return new GraphSpec(models, connections, devices, distance, options);
@@ -117,11 +117,11 @@ public final class GraphJson {
             return name;
         }
 
-        private List<Device> devices(JsonNode node) {
+        private List<DeviceSpec> devices(JsonNode node) {
             if (!node.isArray() || node.isEmpty()) {
                 throw error("devices", "expected a non-empty array of {\"name\", \"memoryMb\", \"power\"?}");
             }
-            List<Device> out = new ArrayList<>();
+            List<DeviceSpec> out = new ArrayList<>();
             Set<String> seen = new HashSet<>();
             for (int i = 0; i < node.size(); i++) {
                 String path = "devices[" + i + "]";
@@ -133,9 +133,9 @@ public final class GraphJson {
                 }
                 double memory = nonNegative(required(d, "memoryMb", path), path + ".memoryMb");
                 Double power = d.has("power") ? nonNegative(d.get("power"), path + ".power") : null;
-                Device device;
+                DeviceSpec device;
                 try {
-                    device = Device.of(name, memory);
+                    device = DeviceSpec.of(name, memory);
                 } catch (IllegalArgumentException e) {
                     throw error(path + ".name", e.getMessage());
                 }
@@ -147,7 +147,7 @@ public final class GraphJson {
             return out;
         }
 
-        private double[][] distance(JsonNode node, List<Device> devices) {
+        private double[][] distance(JsonNode node, List<DeviceSpec> devices) {
             if (!node.isArray() || node.isEmpty()) {
                 throw error("distance", "expected a square array of arrays of numbers");
             }

@@ -1,6 +1,6 @@
 package dev.tessera.tools.assign;
 
-import dev.tessera.assigner.Device;
+import dev.tessera.assigner.DeviceSpec;
 import dev.tessera.assigner.ModelAssigner;
 import dev.tessera.assigner.PlacementMethod;
 import java.util.LinkedHashMap;
@@ -18,7 +18,7 @@ import java.util.Map;
  * @param options builder option name to value (numbers, booleans or strings)
  */
 public record GraphSpec(
-        List<Model> models, List<Connection> connections, List<Device> devices, double[][] distance, Map<String, Object> options) {
+        List<Model> models, List<Connection> connections, List<DeviceSpec> devices, double[][] distance, Map<String, Object> options) {
 
     /** A model: name, size in MB, and complexity (null: defaults to demand). */
     public record Model(String name, double sizeMb, Double complexity) {}
@@ -49,7 +49,6 @@ public record GraphSpec(
         m.put("updateRate", (b, n, v) -> b.optUpdateRate(num(n, v)));
         m.put("gpuGpuDistance", (b, n, v) -> b.optGpuGpuDistance(num(n, v)));
         m.put("cpuGpuDistance", (b, n, v) -> b.optCpuGpuDistance(num(n, v)));
-        m.put("moveModels", (b, n, v) -> b.optMoveModels(bool(n, v)));
         m.put("seed", (b, n, v) -> b.optSeed(longInteger(n, v)));
         m.put("balanceTolerance", (b, n, v) -> b.optBalanceTolerance(num(n, v)));
         m.put("method", (b, n, v) -> b.optMethod(PlacementMethod.parse(String.valueOf(v))));
@@ -65,7 +64,7 @@ public record GraphSpec(
     }
 
     /** This graph with other devices (and no distance matrix unless it still fits them). */
-    public GraphSpec withDevices(List<Device> newDevices) {
+    public GraphSpec withDevices(List<DeviceSpec> newDevices) {
         double[][] keep = distance != null && distance.length == newDevices.size() ? distance : null;
         return new GraphSpec(models, connections, newDevices, keep, options);
     }
@@ -157,16 +156,5 @@ public record GraphSpec(
             throw new IllegalArgumentException(name + "=" + v + " (expected an integer from " + Long.MIN_VALUE
                     + " to " + Long.MAX_VALUE + ")");
         }
-    }
-
-    private static boolean bool(String name, Object v) {
-        if (v instanceof Boolean x) {
-            return x;
-        }
-        String s = String.valueOf(v).trim();
-        if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) {
-            return Boolean.parseBoolean(s);
-        }
-        throw new IllegalArgumentException(name + "=" + v + " (expected true or false)");
     }
 }

@@ -1,6 +1,6 @@
 package dev.tessera.tools.assign;
 
-import dev.tessera.assigner.Device;
+import dev.tessera.assigner.DeviceSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -125,11 +125,11 @@ public final class PipeDreamImporter {
             connections.add(new GraphSpec.Connection(e[0], e[1], nodes.get(e[0])[2] / MB));
         }
         double gpuMb = Math.max(1.25 * total / 4, 1.1 * largest);
-        List<Device> devices = new ArrayList<>();
+        List<DeviceSpec> devices = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            devices.add(Device.gpu(i, gpuMb).withPower(1));
+            devices.add(DeviceSpec.gpu(i, gpuMb).withPower(1));
         }
-        devices.add(Device.cpu(total + 1).withPower(0));
+        devices.add(DeviceSpec.cpu(total + 1).withPower(0));
         Map<String, Object> options = new LinkedHashMap<>();
         options.put("modelSizeMultiplier", 1);
         options.put("maxMemRatio", 1.0);

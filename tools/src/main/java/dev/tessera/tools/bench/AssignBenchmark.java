@@ -3,7 +3,7 @@ package dev.tessera.tools.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tessera.assigner.Device;
+import dev.tessera.assigner.DeviceSpec;
 import dev.tessera.assigner.ModelAssigner;
 import dev.tessera.assigner.Placement;
 import dev.tessera.assigner.PlacementMethod;
@@ -94,7 +94,7 @@ public final class AssignBenchmark {
     }
 
     private static Placement place(ModelAssigner.Builder b, PlacementMethod method) {
-        return b.optMethod(method).optMoveModels(false).build().placement();
+        return b.optMethod(method).build().placement();
     }
 
     /** One line: the median of {@code runs} as the time; {@code cold} is the warm-up's time, or null. */
@@ -160,12 +160,12 @@ public final class AssignBenchmark {
             int j = Math.min(n - 1, i + 1 + rng.nextInt(50));
             b.connect(i, j, 1 + rng.nextInt(100));
         }
-        List<Device> devices = new ArrayList<>();
+        List<DeviceSpec> devices = new ArrayList<>();
         double demand = total * 2;
         for (int d = 0; d < m - 1; d++) {
-            devices.add(Device.gpu(d, 1.3 * demand / (m - 1) / 0.5));
+            devices.add(DeviceSpec.gpu(d, 1.3 * demand / (m - 1) / 0.5));
         }
-        devices.add(Device.cpu(demand));
+        devices.add(DeviceSpec.cpu(demand));
         return b.setDevices(devices).optCpuWeight(0.1).optSeed(seed);
     }
 }

@@ -117,7 +117,6 @@ class AssignCliBadInputTest {
                 Arguments.of(List.of("--option", "cpuWeight=-1"), List.of("--option cpuWeight=-1", "cpuWeight=-1.0")),
                 Arguments.of(List.of("--option", "iterations=1e10"), List.of("--option iterations=1e10", "integer")),
                 Arguments.of(List.of("--option", "modelSizeMultiplier=1e300"), List.of("--option modelSizeMultiplier=1e300", "1.0E30")),
-                Arguments.of(List.of("--option", "moveModels=maybe"), List.of("--option moveModels=maybe", "true or false")),
                 Arguments.of(List.of("--option", "speed=11"), List.of("--option speed=11", "unknown option 'speed'", "maxMemRatio")),
                 Arguments.of(List.of("--option", "maxMemRatio"), List.of("--option", "KEY=VALUE", "maxMemRatio")),
                 Arguments.of(List.of("--seed", "1.5"), List.of("--seed 1.5", "integer")),

@@ -9,7 +9,7 @@ import java.util.Objects;
  * maxMemRatio} is applied. {@code power} is relative compute power; when it is not given, the assigner uses 1
  * for a GPU and {@code cpuWeight} for the CPU, as machin does.
  */
-public final class Device {
+public final class DeviceSpec {
 
     /** What kind of processor a device is. */
     public enum Kind {
@@ -25,7 +25,7 @@ public final class Device {
     private final double memoryMb;
     private final Double power;
 
-    private Device(String name, Kind kind, int index, double memoryMb, Double power) {
+    private DeviceSpec(String name, Kind kind, int index, double memoryMb, Double power) {
         this.name = name;
         this.kind = kind;
         this.index = index;
@@ -41,11 +41,11 @@ public final class Device {
      * @return the device
      * @throws IllegalArgumentException when {@code index} is negative or {@code memoryMb} is negative or not finite
      */
-    public static Device gpu(int index, double memoryMb) {
+    public static DeviceSpec gpu(int index, double memoryMb) {
         if (index < 0) {
             throw new IllegalArgumentException("index=" + index + " (expected >= 0)");
         }
-        return new Device("cuda:" + index, Kind.GPU, index, checkMemory(memoryMb), null);
+        return new DeviceSpec("cuda:" + index, Kind.GPU, index, checkMemory(memoryMb), null);
     }
 
     /**
@@ -56,8 +56,30 @@ public final class Device {
      * @return the device
      * @throws IllegalArgumentException when {@code memoryMb} is negative or not finite
      */
-    public static Device cpu(double memoryMb) {
-        return new Device("cpu", Kind.CPU, -1, checkMemory(memoryMb), null);
+    public static DeviceSpec cpu(double memoryMb) {
+        return new DeviceSpec("cpu", Kind.CPU, -1, checkMemory(memoryMb), null);
+    }
+
+    /**
+     * The device standing for a DJL device: {@code cuda:N} for {@code ai.djl.Device.gpu(N)}, {@code cpu} for the
+     * CPU, with the default power.
+     *
+     * @param device a DJL GPU or CPU device
+     * @param memoryMb memory available for models, in MB (finite, >= 0)
+     * @return the device
+     * @throws NullPointerException when {@code device} is null
+     * @throws IllegalArgumentException when {@code device} is neither a GPU nor the CPU (the message names it), or
+     *     {@code memoryMb} is negative or not finite
+     */
+    public static DeviceSpec of(ai.djl.Device device, double memoryMb) {
+        Objects.requireNonNull(device, "device");
+        if (device.isGpu()) {
+            return gpu(device.getDeviceId(), memoryMb);
+        }
+        if (ai.djl.Device.Type.CPU.equals(device.getDeviceType())) {
+            return cpu(memoryMb);
+        }
+        throw new IllegalArgumentException("device=" + device + " (expected a DJL GPU or the CPU)");
     }
 
     /**
@@ -72,7 +94,7 @@ public final class Device {
      * @throws IllegalArgumentException when the name is blank, its index has more than 9 digits, or {@code memoryMb}
      *     is negative or not finite
      */
-    public static Device of(String name, double memoryMb) {
+    public static DeviceSpec of(String name, double memoryMb) {
         Objects.requireNonNull(name, "name");
         String n = name.trim();
         if (n.isEmpty()) {
@@ -89,11 +111,11 @@ public final class Device {
                     if (rest.length() > 9) {
                         throw new IllegalArgumentException("device name '" + n + "': index " + rest + " is too large");
                     }
-                    return new Device(n, Kind.GPU, Integer.parseInt(rest), checkMemory(memoryMb), null);
+                    return new DeviceSpec(n, Kind.GPU, Integer.parseInt(rest), checkMemory(memoryMb), null);
                 }
             }
         }
-        return new Device(n, Kind.GPU, -1, checkMemory(memoryMb), null);
+        return new DeviceSpec(n, Kind.GPU, -1, checkMemory(memoryMb), null);
     }
 
     /**
@@ -104,11 +126,11 @@ public final class Device {
      * @return a new device; this one is unchanged
      * @throws IllegalArgumentException when {@code power} is negative, NaN or infinite
      */
-    public Device withPower(double power) {
+    public DeviceSpec withPower(double power) {
         if (!(power >= 0) || Double.isInfinite(power)) {
             throw new IllegalArgumentException("power=" + power + " for device " + name + " (expected finite >= 0)");
         }
-        return new Device(name, kind, index, memoryMb, power);
+        return new DeviceSpec(name, kind, index, memoryMb, power);
     }
 
     /**
@@ -118,8 +140,8 @@ public final class Device {
      * @return a new device; this one is unchanged
      * @throws IllegalArgumentException when {@code memoryMb} is negative or not finite
      */
-    public Device withMemoryMb(double memoryMb) {
-        return new Device(name, kind, index, checkMemory(memoryMb), power);
+    public DeviceSpec withMemoryMb(double memoryMb) {
+        return new DeviceSpec(name, kind, index, checkMemory(memoryMb), power);
     }
 
     private static double checkMemory(double memoryMb) {
@@ -197,7 +219,7 @@ public final class Device {
     }
 
     /**
-     * The DJL device this stands for: {@code Device.gpu(index)} for a CUDA GPU, otherwise (CPU, or virtual GPU
+     * The DJL device this stands for: {@code ai.djl.Device.gpu(index)} for a CUDA GPU, otherwise (CPU, or virtual GPU
      * with index -1) the CPU.
      *
      * @return the DJL device
@@ -208,7 +230,7 @@ public final class Device {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Device d
+        return o instanceof DeviceSpec d
                 && name.equals(d.name)
                 && kind == d.kind
                 && index == d.index
