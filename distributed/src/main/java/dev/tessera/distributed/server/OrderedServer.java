@@ -160,8 +160,16 @@ public final class OrderedServer implements AutoCloseable {
         if (r == null) {
             return null;
         }
-        NDManager m = manager != null ? manager : World.current().manager();
-        return new Versioned<>(r.version(), (T) codec.decode(r.value(), m));
+        if (manager != null) {
+            return new Versioned<>(r.version(), (T) codec.decode(r.value(), manager));
+        }
+        Object value;
+        try {
+            value = codec.decode(r.value(), null); // no manager (no engine loaded) unless the value holds NDArrays
+        } catch (IllegalArgumentException needsManager) {
+            value = codec.decode(r.value(), World.current().manager());
+        }
+        return new Versioned<>(r.version(), (T) value);
     }
 
     /**

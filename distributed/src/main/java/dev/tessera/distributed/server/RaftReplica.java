@@ -13,7 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -39,6 +39,7 @@ final class RaftReplica implements StateMachine, AutoCloseable {
     private static final int FD_OFFSET = 100;
     private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     private static final Duration ATTEMPT = Duration.ofSeconds(2);
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
 
     private final VersionedTable table;
     private final JChannel channel;
@@ -145,21 +146,18 @@ final class RaftReplica implements StateMachine, AutoCloseable {
             if (left <= 0) {
                 break;
             }
-            if (raft.leader() == null) {
+            Address leader = raft.leader();
+            if (leader == null) {
                 LockSupport.parkNanos(Math.min(left, RETRY_NANOS)); // an election is running
                 continue;
             }
             try {
-                long attempt = Math.min(left, ATTEMPT.toNanos());
-                return raft.setAsync(command, 0, command.length).get(attempt, TimeUnit.NANOSECONDS);
+                return await(raft.setAsync(command, 0, command.length), leader, Math.min(left, ATTEMPT.toNanos()));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while submitting to Raft replica " + raft.raftId(), e);
-            } catch (ExecutionException | TimeoutException e) {
-                last = e; // the leader died or stepped down: wait for the next one
-                LockSupport.parkNanos(RETRY_NANOS);
             } catch (Exception e) {
-                last = e; // REDIRECT found no leader yet
+                last = e; // no leader yet, or it died or stepped down: submit again to the next one
                 LockSupport.parkNanos(RETRY_NANOS);
             }
         }
@@ -171,6 +169,23 @@ final class RaftReplica implements StateMachine, AutoCloseable {
             e.addSuppressed(last);
         }
         throw e;
+    }
+
+    /**
+     * The reply of a submitted command; gives up early (TimeoutException) when the leader it went to is no longer
+     * the leader, since a dead leader's REDIRECT requests are never answered.
+     */
+    private byte[] await(CompletableFuture<byte[]> reply, Address leader, long nanos) throws Exception {
+        long deadline = System.nanoTime() + nanos;
+        while (true) {
+            try {
+                return reply.get(Math.min(POLL_NANOS, Math.max(0, deadline - System.nanoTime())), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                if (System.nanoTime() >= deadline || !leader.equals(raft.leader())) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /** The directory of this replica's log. */

@@ -1,0 +1,124 @@
+package dev.tessera.distributed.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.tessera.distributed.RpcGroup;
+import dev.tessera.distributed.World;
+import dev.tessera.distributed.testing.Await;
+import dev.tessera.distributed.testing.MemberJvm;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A hosted ordered server in a child JVM (worker-1) and this JVM (worker-0) as a client: machin's push rules, the
+ * version depth, pulls of named versions, NDArray values as copies, and the same data seen from the host.
+ */
+class OrderedServerTest {
+    private static MemberJvm host;
+    private static World world;
+    private static OrderedServer server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        String coordinator = Await.freeCoordinator();
+        CompletableFuture<World> joining = CompletableFuture.supplyAsync(() -> World.builder().setName("worker-0")
+                .setRank(0).setWorldSize(2).optCoordinator(coordinator).build());
+        host = MemberJvm.start(ServerMemberMain.class, 1, 2, coordinator, false, "hosted", "worker-1", "3");
+        world = joining.get(60, TimeUnit.SECONDS);
+        RpcGroup g = world.createRpcGroup("g", world.members());
+        server = OrderedServer.builder().setName("s").setGroup(g).optHost("worker-1").optVersionDepth(3).build();
+        host.expect("READY", 60);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            if (server != null) {
+                server.close();
+            }
+            if (host != null) {
+                assertEquals(0, host.exit(30));
+            }
+        } finally {
+            if (host != null) {
+                host.close();
+            }
+            if (world != null) {
+                world.close();
+            }
+        }
+    }
+
+    @Test
+    void aNewKeyAlwaysSucceedsThenOnlyTheNewestVersionMayBeFollowed() {
+        assertEquals(List.of("worker-1"), server.servers());
+        assertTrue(server.push("a", "v7", 7, 123), "a new key: prevVersion is not checked");
+        assertFalse(server.push("a", "x", 8, 6), "6 is not the newest version");
+        assertTrue(server.push("a", "v3", 3, 7), "7 is the newest: version numbers need not increase");
+        assertFalse(server.push("a", "x", 9, 7), "7 is no longer the newest");
+        assertEquals("v3", server.pull("a"));
+        assertEquals(new OrderedServer.Versioned<>(3, "v3"), server.pullNewest("a"));
+    }
+
+    @Test
+    void keepsVersionDepthVersionsAndPullsANamedOne() {
+        for (int v = 1; v <= 5; v++) {
+            assertTrue(server.push("d", "v" + v, v, v - 1));
+        }
+        assertNull(server.pull("d", 1), "older than the depth of 3");
+        assertNull(server.pull("d", 2), "older than the depth of 3");
+        assertEquals("v3", server.pull("d", 3));
+        assertEquals("v4", server.pull("d", 4));
+        assertEquals("v5", server.pull("d", 5));
+        assertNull(server.pull("d", 6), "never pushed");
+        assertNull(server.pull("nothing-here"));
+        assertNull(server.pull("nothing-here", 1));
+        assertNull(server.pullIfNewer("d", 5), "5 is the newest");
+        assertEquals(new OrderedServer.Versioned<>(5, "v5"), server.pullIfNewer("d", 4));
+    }
+
+    @Test
+    void theHostSeesTheSameDataAndRules() throws Exception {
+        assertTrue(server.push("h", "mine", 1, 0));
+        host.send("push h theirs 2 0");
+        assertEquals("false", host.expect("PUSH", 30), "0 is not the newest version");
+        host.send("push h theirs 2 1");
+        assertEquals("true", host.expect("PUSH", 30));
+        host.send("pull h 1");
+        assertEquals("mine", host.expect("PULL", 30));
+        assertEquals("theirs", server.pull("h"));
+    }
+
+    @Test
+    void ndArraysTravelAsCopies() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray w = m.create(new float[] {1, 2, 3});
+            assertTrue(server.push("w", w, 1, 0));
+            w.muli(10); // the stored value is a copy
+            NDArray pulled = server.pull("w");
+            try {
+                assertEquals(m.create(new float[] {1, 2, 3}), pulled);
+            } finally {
+                pulled.close();
+            }
+        }
+    }
+
+    @Test
+    void rejectsBadArguments() {
+        assertThrows(IllegalArgumentException.class, () -> server.push("", "x", 1, 0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OrderedServer.builder().optVersionDepth(0));
+        assertEquals("versionDepth=0 (expected >= 1)", e.getMessage());
+    }
+}

@@ -1,0 +1,61 @@
+package dev.tessera.distributed.server;
+
+import dev.tessera.distributed.MemberLostException;
+import dev.tessera.distributed.RpcGroup;
+import dev.tessera.distributed.World;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A World member for the server tests (run by {@code MemberJvm.start(ServerMemberMain.class, ...)}): joins the World
+ * from the environment, creates group {@code g} of all members, builds ordered server {@code s} as its arguments say
+ * ({@code hosted HOST DEPTH} or {@code replicated REPLICA,REPLICA,... DEPTH LOGDIR}), prints {@code READY}, then runs
+ * one command per stdin line. Stdin's end closes the World and exits.
+ */
+public final class ServerMemberMain {
+    private ServerMemberMain() {}
+
+    public static void main(String[] args) throws Exception {
+        try (World world = World.builder().fromEnvironment().optJoinTimeout(Duration.ofSeconds(60)).build()) {
+            RpcGroup g = world.createRpcGroup("g", world.members());
+            OrderedServer s = orderedServer(g, args);
+            System.out.println("READY " + world.name());
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String line; (line = in.readLine()) != null && !line.equals("exit"); ) {
+                String[] c = line.split(" ");
+                Thread.ofVirtual().start(() -> System.out.println(outcome(s, c)));
+            }
+            s.close();
+        }
+        System.exit(0);
+    }
+
+    static OrderedServer orderedServer(RpcGroup g, String[] args) {
+        OrderedServer.Builder b = OrderedServer.builder().setName("s").setGroup(g).optVersionDepth(
+                Integer.parseInt(args[2])).optTimeout(Duration.ofSeconds(20));
+        if (args[0].equals("hosted")) {
+            return b.optHost(args[1]).build();
+        }
+        return b.optReplicated(true).optReplicas(List.of(args[1].split(","))).optRaftLogDir(Path.of(args[3]))
+                .build();
+    }
+
+    private static String outcome(OrderedServer s, String[] c) {
+        try {
+            return switch (c[0]) {
+                case "push" -> "PUSH " + s.push(c[1], c[2], Long.parseLong(c[3]), Long.parseLong(c[4]));
+                case "pull" -> "PULL " + (c.length > 2 ? s.pull(c[1], Long.parseLong(c[2])) : s.pull(c[1]));
+                case "leader" -> "LEADER " + s.leader();
+                default -> throw new IllegalArgumentException("unknown command " + c[0]);
+            };
+        } catch (MemberLostException e) {
+            return c[0].toUpperCase() + " LOST " + e.member();
+        } catch (RuntimeException e) {
+            return c[0].toUpperCase() + " ERR " + e;
+        }
+    }
+}
