@@ -33,7 +33,7 @@ class ReplicatedOrderedServerTest {
         long t0 = System.nanoTime();
         String coordinator = Await.freeCoordinator();
         CompletableFuture<World> joining = CompletableFuture.supplyAsync(() -> World.builder().setName("worker-0")
-                .setRank(0).setWorldSize(4).optCoordinator(coordinator).build());
+                .setRank(0).setWorldSize(4).optCoordinator(coordinator).optFailureTimeout(ServerTests.FAILURE_TIMEOUT).build());
         List<MemberJvm> replicas = new ArrayList<>();
         try (MemberJvm r1 = MemberJvm.start(ServerMemberMain.class, 1, 4, coordinator, false, "replicated", REPLICAS,
                         "1000", logs.toString());

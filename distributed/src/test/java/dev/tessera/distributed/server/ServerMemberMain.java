@@ -13,23 +13,27 @@ import java.util.List;
 /**
  * A World member for the server tests (run by {@code MemberJvm.start(ServerMemberMain.class, ...)}): joins the World
  * from the environment, creates group {@code g} of all members, builds ordered server {@code s} as its arguments say
- * ({@code hosted HOST DEPTH} or {@code replicated REPLICA,REPLICA,... DEPTH LOGDIR}), prints {@code READY}, then runs
+ * ({@code hosted HOST DEPTH}, {@code replicated REPLICA,REPLICA,... DEPTH LOGDIR} or {@code none}), prints {@code READY}, then runs
  * one command per stdin line. Stdin's end closes the World and exits.
  */
 public final class ServerMemberMain {
     private ServerMemberMain() {}
 
     public static void main(String[] args) throws Exception {
-        try (World world = World.builder().fromEnvironment().optJoinTimeout(Duration.ofSeconds(60)).build()) {
+        try (World world = World.builder().fromEnvironment().optJoinTimeout(Duration.ofSeconds(60))
+                .optFailureTimeout(ServerTests.FAILURE_TIMEOUT).build()) {
             RpcGroup g = world.createRpcGroup("g", world.members());
-            OrderedServer s = orderedServer(g, args);
+            OrderedServer s = args[0].equals("none") ? null : orderedServer(g, args);
             System.out.println("READY " + world.name());
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             for (String line; (line = in.readLine()) != null && !line.equals("exit"); ) {
                 String[] c = line.split(" ");
-                Thread.ofVirtual().start(() -> System.out.println(outcome(s, c)));
+                Thread.ofVirtual().start(() -> System.out.println(outcome(g, s, c)));
             }
-            s.close();
+            if (s != null) {
+                s.close();
+            }
+            GRAD.values().forEach(PushPullGradServer::close);
         }
         System.exit(0);
     }
@@ -44,9 +48,20 @@ public final class ServerMemberMain {
                 .build();
     }
 
-    private static String outcome(OrderedServer s, String[] c) {
+    private static final java.util.Map<String, PushPullGradServer> GRAD = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String outcome(RpcGroup g, OrderedServer s, String[] c) {
         try {
             return switch (c[0]) {
+                case "grad" -> {
+                    // grad NAME SUM|MEAN BATCH DELAY_MS STALENESS REDUCER,REDUCER,...: a reducer or client, not primary
+                    GRAD.put(c[1], PushPullGradServer.builder().setName(c[1]).setGroup(g).setModel(Models.linear(
+                            World.current().manager())).optReduceMethod(PushPullGradServer.ReduceMethod.valueOf(c[2]))
+                            .optReduceBatchSize(Integer.parseInt(c[3])).optMaxDelay(Duration.ofMillis(Long.parseLong(
+                            c[4]))).optMaxStaleness(Long.parseLong(c[5])).optReducers(List.of(c[6].split(",")))
+                            .build());
+                    yield "GRAD " + c[1] + " READY";
+                }
                 case "push" -> "PUSH " + s.push(c[1], c[2], Long.parseLong(c[3]), Long.parseLong(c[4]));
                 case "pull" -> "PULL " + (c.length > 2 ? s.pull(c[1], Long.parseLong(c[2])) : s.pull(c[1]));
                 case "leader" -> "LEADER " + s.leader();

@@ -1,5 +1,6 @@
 package dev.tessera.distributed.server;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -8,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
 import dev.tessera.distributed.RpcGroup;
 import dev.tessera.distributed.World;
 import dev.tessera.distributed.testing.Await;
@@ -21,9 +23,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A hosted ordered server in a child JVM (worker-1) and this JVM (worker-0) as a client: machin's push rules, the
- * version depth, pulls of named versions, NDArray values as copies, and the same data seen from the host.
+ * version depth, pulls of named versions, NDArray values as copies, the same data seen from the host, and model
+ * push conflicts of a PushPullModelServer on it.
  */
-class OrderedServerTest {
+class HostedServerTest {
     private static MemberJvm host;
     private static World world;
     private static OrderedServer server;
@@ -32,7 +35,7 @@ class OrderedServerTest {
     static void start() throws Exception {
         String coordinator = Await.freeCoordinator();
         CompletableFuture<World> joining = CompletableFuture.supplyAsync(() -> World.builder().setName("worker-0")
-                .setRank(0).setWorldSize(2).optCoordinator(coordinator).build());
+                .setRank(0).setWorldSize(2).optCoordinator(coordinator).optFailureTimeout(ServerTests.FAILURE_TIMEOUT).build());
         host = MemberJvm.start(ServerMemberMain.class, 1, 2, coordinator, false, "hosted", "worker-1", "3");
         world = joining.get(60, TimeUnit.SECONDS);
         RpcGroup g = world.createRpcGroup("g", world.members());
@@ -111,6 +114,34 @@ class OrderedServerTest {
             } finally {
                 pulled.close();
             }
+        }
+    }
+
+    @Test
+    void modelPushConflictsWithAndWithoutPullOnFail() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            PushPullModelServer models = new PushPullModelServer(server, "model");
+            Block a = Models.linear(m);
+            Block b = Models.linear(m);
+            Models.set(a, 1, 2, 3);
+            Models.set(b, 7, 8, 9);
+            assertTrue(models.push(a), "the first push of a new model");
+            assertEquals(1, models.version(a));
+
+            assertFalse(models.push(b, false), "b has version 0, the server 1");
+            assertArrayEquals(new float[] {7, 8, 9}, Models.flat(b), "without pullOnFail b keeps its parameters");
+            assertEquals(0, models.version(b));
+
+            assertFalse(models.push(b, true));
+            assertArrayEquals(new float[] {1, 2, 3}, Models.flat(b), "with pullOnFail b loaded version 1");
+            assertEquals(1, models.version(b));
+
+            Models.set(b, 4, 5, 6);
+            assertTrue(models.push(b), "b follows version 1");
+            assertEquals(2, models.version(b));
+            assertTrue(models.pull(a), "version 2 is newer than a's 1");
+            assertArrayEquals(new float[] {4, 5, 6}, Models.flat(a));
+            assertFalse(models.pull(a), "nothing newer");
         }
     }
 
