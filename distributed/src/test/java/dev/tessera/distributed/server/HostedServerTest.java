@@ -10,11 +10,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
 import dev.tessera.distributed.RpcGroup;
 import dev.tessera.distributed.World;
 import dev.tessera.distributed.testing.Await;
 import dev.tessera.distributed.testing.MemberJvm;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -30,6 +33,7 @@ class HostedServerTest {
     private static MemberJvm host;
     private static World world;
     private static OrderedServer server;
+    private static RpcGroup group;
 
     @BeforeAll
     static void start() throws Exception {
@@ -38,8 +42,8 @@ class HostedServerTest {
                 .setRank(0).setWorldSize(2).optCoordinator(coordinator).optFailureTimeout(ServerTests.FAILURE_TIMEOUT).build());
         host = MemberJvm.start(ServerMemberMain.class, 1, 2, coordinator, false, "hosted", "worker-1", "3");
         world = joining.get(60, TimeUnit.SECONDS);
-        RpcGroup g = world.createRpcGroup("g", world.members());
-        server = OrderedServer.builder().setName("s").setGroup(g).optHost("worker-1").optVersionDepth(3).build();
+        group = world.createRpcGroup("g", world.members());
+        server = OrderedServer.builder().setName("s").setGroup(group).optHost("worker-1").optVersionDepth(3).build();
         host.expect("READY", 60);
     }
 
@@ -142,6 +146,36 @@ class HostedServerTest {
             assertTrue(models.pull(a), "version 2 is newer than a's 1");
             assertArrayEquals(new float[] {4, 5, 6}, Models.flat(a));
             assertFalse(models.pull(a), "nothing newer");
+        }
+    }
+
+    @Test
+    void helpersStartTheServersOnTheRightMembers() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            host.send("models a,b");
+            try (Servers.ModelServers models = Servers.modelServers(group, List.of("a", "b"))) {
+                assertEquals("READY", host.expect("MODELS", 60));
+                assertEquals(List.of("worker-0"), models.store().servers(), "hosted by the group's first member");
+                Block a = Models.linear(m);
+                Models.set(a, 1, 2, 3);
+                assertTrue(models.get("a").push(a));
+                host.send("mpull a");
+                assertEquals("1 [1.0, 2.0, 3.0]", host.expect("MPULL", 30));
+                assertThrows(IllegalArgumentException.class, () -> models.get("c"));
+            }
+
+            host.send("grads x");
+            Block master = Models.linear(m);
+            Models.set(master, 1, 2, 3);
+            Map<String, PushPullGradServer> grads = Servers.gradServers(group, Map.of("x", master),
+                    n -> Optimizer.sgd().setLearningRateTracker(Tracker.fixed(1f)).build());
+            try (PushPullGradServer x = grads.get("x")) {
+                assertEquals("READY", host.expect("GRADS", 60));
+                host.send("gpush x 2");
+                assertEquals("1", host.expect("GPUSH", 30), "the member pushed a gradient of model version 1");
+                Await.until(() -> x.stats().applied() == 1, 30_000, "the primary (here) applying it");
+                assertArrayEquals(new float[] {1 - 2, 2 - 2, 3 - 2}, Models.flat(master), "after the flush timer");
+            }
         }
     }
 

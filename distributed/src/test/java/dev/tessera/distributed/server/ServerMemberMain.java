@@ -34,6 +34,7 @@ public final class ServerMemberMain {
                 s.close();
             }
             GRAD.values().forEach(PushPullGradServer::close);
+            MODELS.values().forEach(Servers.ModelServers::close);
         }
         System.exit(0);
     }
@@ -48,6 +49,8 @@ public final class ServerMemberMain {
                 .build();
     }
 
+    private static final java.util.Map<String, Servers.ModelServers> MODELS = new java.util.concurrent
+            .ConcurrentHashMap<>();
     private static final java.util.Map<String, PushPullGradServer> GRAD = new java.util.concurrent.ConcurrentHashMap<>();
 
     private static String outcome(RpcGroup g, OrderedServer s, String[] c) {
@@ -61,6 +64,28 @@ public final class ServerMemberMain {
                             c[4]))).optMaxStaleness(Long.parseLong(c[5])).optReducers(List.of(c[6].split(",")))
                             .build());
                     yield "GRAD " + c[1] + " READY";
+                }
+                case "models" -> {
+                    MODELS.put("m", Servers.modelServers(g, List.of(c[1].split(","))));
+                    yield "MODELS READY";
+                }
+                case "mpull" -> {
+                    ai.djl.nn.Block b = Models.linear(World.current().manager());
+                    PushPullModelServer m = MODELS.get("m").get(c[1]);
+                    m.pull(b);
+                    yield "MPULL " + m.version(b) + " " + java.util.Arrays.toString(Models.flat(b));
+                }
+                case "grads" -> {
+                    GRAD.putAll(Servers.gradServers(g, java.util.Map.of(c[1], Models.linear(World.current()
+                            .manager())), n -> { throw new AssertionError("worker-0 is the primary"); }));
+                    yield "GRADS READY";
+                }
+                case "gpush" -> {
+                    ai.djl.nn.Block b = Models.linear(World.current().manager());
+                    GRAD.get(c[1]).pull(b);
+                    Models.setGradients(b, Float.parseFloat(c[2]));
+                    GRAD.get(c[1]).push(b);
+                    yield "GPUSH " + GRAD.get(c[1]).version(b);
                 }
                 case "push" -> "PUSH " + s.push(c[1], c[2], Long.parseLong(c[3]), Long.parseLong(c[4]));
                 case "pull" -> "PULL " + (c.length > 2 ? s.pull(c[1], Long.parseLong(c[2])) : s.pull(c[1]));
