@@ -280,6 +280,9 @@ public final class OrderedServer implements AutoCloseable {
         try {
             if ((hosted != null || replica != null) && !group.isDestroyed()) {
                 group.deregister(serviceKey(name, group.currentName()));
+                if (replica != null) {
+                    group.unpair(addressKey(name, group.currentName()));
+                }
             }
         } finally {
             if (replica != null) {
@@ -470,7 +473,9 @@ public final class OrderedServer implements AutoCloseable {
         }
 
         /**
-         * Classes that values may hold beyond TensorCodec's defaults (JDK values and collections, tensors).
+         * Classes that values may hold beyond TensorCodec's defaults (JDK values and collections, tensors); unlike
+         * an RPC's arguments, a value's own package is not allowed automatically (it is decoded later, perhaps in
+         * another member), so every member that pulls values of its own classes names them here.
          *
          * @param patterns {@code com.example.Task}, {@code com.example.*} or {@code com.example.**}
          * @return this builder

@@ -80,7 +80,9 @@ class ReplicatedOrderedServerTest {
             long version = 0;
             long killedAt = -1;
             long firstAfterKill = -1;
+            long[] pushNanos = new long[30];
             for (int i = 0; i < 60; i++) {
+                long t = System.nanoTime();
                 if (i == 30) {
                     victim.kill();
                     killedAt = System.nanoTime();
@@ -92,7 +94,12 @@ class ReplicatedOrderedServerTest {
                         firstAfterKill = System.nanoTime();
                     }
                 }
+                if (i < 30) {
+                    pushNanos[i] = System.nanoTime() - t;
+                }
             }
+            System.out.printf("replicated ordered server (3 replicas, client outside): push median %d us%n",
+                    ServersAcrossJvmsTest.median(pushNanos) / 1000);
             System.out.printf("kill -9 of the leader %s: the next push was acknowledged after %d ms%n", leader,
                     (firstAfterKill - killedAt) / 1_000_000);
             assertEquals(60, acknowledged.size(), "every push in the chain was acknowledged (retries are idempotent)");
