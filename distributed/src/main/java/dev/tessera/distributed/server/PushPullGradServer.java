@@ -43,6 +43,10 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * <p>{@link Builder#build()} is collective: every member of the group calls it with the same roles and options.
+ *
+ * <p>Limits: the primary is a single point of failure, as in machin (if it dies, reducers log and drop their batches
+ * and pulls fail with {@link MemberLostException}); gradients are float32 and travel as float arrays through the
+ * group's codec, not through shared memory.
  */
 public final class PushPullGradServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PushPullGradServer.class);
