@@ -58,11 +58,17 @@ public final class MemberJvm implements AutoCloseable {
      */
     public static MemberJvm start(int rank, int size, String coordinator, boolean fullJit, String... extraArgs)
             throws IOException {
+        return start(MemberMain.class, rank, size, coordinator, fullJit, extraArgs);
+    }
+
+    /** As {@link #start(int, int, String, boolean, String...)} with another main class (same stdin/stdout use). */
+    public static MemberJvm start(Class<?> main, int rank, int size, String coordinator, boolean fullJit,
+            String... extraArgs) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
                 fullJit ? "-XX:+TieredCompilation" : "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
                 "-Djava.net.preferIPv4Stack=true", "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                MemberMain.class.getName()));
+                main.getName()));
         cmd.addAll(List.of(extraArgs));
         Path stderr = Files.createTempFile("tessera-member-", ".err");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
