@@ -114,10 +114,12 @@ class CollectiveGroupTest {
                 assertTrue(millis <= BOUND_MILLIS, transports.get(i) + ": " + millis + " ms after the kill");
             }
             assertEquals("LOST worker-2", survivor.expect("COLL-BLOCK-d-SHARED_MEMORY", 10));
+            long survivorShm = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
             assertEquals("LOST worker-2", survivor.expect("COLL-BLOCK-d-TCP", 10));
             long survivorMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
-            System.out.printf("kill -9 during allReduce: the survivor reported both within %d ms%n", survivorMillis);
-            assertTrue(survivorMillis <= BOUND_MILLIS + 500, "the survivor learned " + survivorMillis + " ms after");
+            System.out.printf("kill -9 during allReduce: the survivor reported shm within %d ms, tcp within %d ms%n",
+                    survivorShm, survivorMillis);
+            assertTrue(survivorMillis <= BOUND_MILLIS + 1_000, "the survivor learned " + survivorMillis + " ms after");
             IllegalStateException broken = assertThrows(IllegalStateException.class, groups[0]::barrier);
             assertTrue(broken.getMessage().contains("broken"), broken.getMessage());
             groups[0].destroy();

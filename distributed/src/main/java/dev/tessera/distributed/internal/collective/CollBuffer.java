@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.tessera.sharedmem.DType;
 import dev.tessera.sharedmem.SharedTensor;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -12,8 +11,8 @@ import java.util.Arrays;
 /**
  * One tensor of a collective, as bytes: a {@link SharedTensor} is read and written in place; an {@link NDArray} is
  * read through its buffer and written back with {@link NDArray#set} by {@link #commit()}. Not thread-safe; used by
- * the one thread running the operation. It owns only the scratch memory of an NDArray's result, freed by
- * {@link #commit()} or {@link #release()}.
+ * the one thread running the operation. It owns only the scratch buffer of an NDArray's result (garbage
+ * collected; the NDArray may keep it after {@link #commit()}).
  */
 public final class CollBuffer {
     private final NDArray array;
@@ -23,7 +22,7 @@ public final class CollBuffer {
     private final long byteSize;
     private final String invalid;
     private MemorySegment source;
-    private Arena scratchArena;
+    private java.nio.ByteBuffer scratch;
     private MemorySegment target;
 
     private CollBuffer(NDArray array, SharedTensor shared, DType dtype, long[] shape, long byteSize, String invalid) {
@@ -111,8 +110,10 @@ public final class CollBuffer {
             if (shared != null) {
                 target = shared.segment();
             } else {
-                scratchArena = Arena.ofShared(); // the mesh's writer threads read it
-                target = scratchArena.allocate(Math.max(1, byteSize), 64).asSlice(0, byteSize);
+                // GC-managed, not an arena: NDArray.set(direct buffer) may keep pointing into it (PyTorch wraps a
+                // direct buffer without copying and keeps a reference to it)
+                scratch = java.nio.ByteBuffer.allocateDirect((int) byteSize).order(ByteOrder.nativeOrder());
+                target = MemorySegment.ofBuffer(scratch);
             }
         }
         return target;
@@ -121,17 +122,14 @@ public final class CollBuffer {
     /** Writes the result into the NDArray (a shared tensor already holds it) and frees the scratch memory. */
     public void commit() {
         if (array != null && target != null) {
-            array.set(target.asByteBuffer().order(ByteOrder.nativeOrder()));
+            array.set(scratch);
         }
         release();
     }
 
     /** Frees the scratch memory without writing. Idempotent. */
     public void release() {
-        if (scratchArena != null) {
-            scratchArena.close();
-            scratchArena = null;
-        }
+        scratch = null;
         target = null;
         source = null;
     }

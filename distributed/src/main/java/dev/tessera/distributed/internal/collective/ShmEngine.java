@@ -86,13 +86,13 @@ public final class ShmEngine implements Engine {
             }
             if (c <= SMALL_BYTES || k == 1) {
                 if (receives) {
-                    reduceAll(buf, op, p, 0, c, buf.target(), off);
+                    reduceAll(buf, op, p, 0, c, buf.target(), off, false);
                 }
             } else {
                 long es = buf.dtype().byteSize();
                 long lo = c / es * me / k * es;
                 long hi = c / es * (me + 1) / k * es;
-                reduceAll(buf, op, p, lo, hi - lo, s, layout.slot(p, me) + lo);
+                reduceAll(buf, op, p, lo, hi - lo, s, layout.slot(p, me) + lo, true);
                 step(d);
                 if (receives) {
                     for (int q = 0; q < k; q++) {
@@ -107,14 +107,25 @@ public final class ShmEngine implements Engine {
         } while (off < n);
     }
 
-    /** Reduces bytes {@code [lo, lo+len)} of every rank's slot of parity {@code p} into {@code dst} at {@code at}. */
-    private void reduceAll(CollBuffer buf, ReduceOp op, int p, long lo, long len, MemorySegment dst, long at) {
+    /**
+     * Reduces bytes {@code [lo, lo+len)} of every rank's slot of parity {@code p} into {@code dst} at {@code at}.
+     * The slots are combined in rank order, except that when {@code dst} is this rank's own slot that slot comes
+     * first (it is overwritten by the first combination). Each element is reduced by one rank only, or by every rank
+     * in the same order, so every rank ends with the same bits.
+     */
+    private void reduceAll(CollBuffer buf, ReduceOp op, int p, long lo, long len, MemorySegment dst, long at,
+            boolean intoOwnSlot) {
+        int first = intoOwnSlot ? me : 0;
         if (k == 1) {
             MemorySegment.copy(s, layout.slot(p, 0) + lo, dst, at, len);
         } else {
-            Reductions.combine(buf.dtype(), op, dst, at, s, layout.slot(p, 0) + lo, s, layout.slot(p, 1) + lo, len);
-            for (int q = 2; q < k; q++) {
-                Reductions.combine(buf.dtype(), op, dst, at, dst, at, s, layout.slot(p, q) + lo, len);
+            int second = first == 0 ? 1 : 0;
+            Reductions.combine(buf.dtype(), op, dst, at, s, layout.slot(p, first) + lo, s, layout.slot(p, second) + lo,
+                    len);
+            for (int q = 0; q < k; q++) {
+                if (q != first && q != second) {
+                    Reductions.combine(buf.dtype(), op, dst, at, dst, at, s, layout.slot(p, q) + lo, len);
+                }
             }
         }
         if (op == ReduceOp.AVG) {
