@@ -98,10 +98,12 @@ public final class MemberMain {
                     World.current().rank(), c[2].equals("dtype"));
             case "coll-block" -> {
                 try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
-                    COLLECTIVES.get(c[1]).allReduce(m.create(new float[] {1, 2}), ReduceOp.SUM);
+                    ai.djl.ndarray.NDArray a = m.create(new float[] {1, 2}); // the engine is loaded before the call
+                    System.out.println("COLL-BLOCKING " + c[1]);
+                    COLLECTIVES.get(c[1]).allReduce(a, ReduceOp.SUM);
                     yield "COLL-BLOCK returned";
                 } catch (MemberLostException e) {
-                    yield "COLL-BLOCK-" + c[1] + " LOST " + e.member();
+                    yield "COLL-BLOCK-" + c[1] + " LOST " + e.member() + " " + java.time.Instant.now();
                 }
             }
             case "coll-destroy" -> {
