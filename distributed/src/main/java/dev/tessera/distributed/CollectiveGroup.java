@@ -102,7 +102,7 @@ public final class CollectiveGroup {
     }
 
     /**
-     * New options: {@link Transport#AUTO}, the World's RPC timeout, 4 MiB slots.
+     * New options: {@link Transport#AUTO}, the World's RPC timeout, 16 MiB slots.
      *
      * @return options, not thread-safe
      */
@@ -839,7 +839,7 @@ public final class CollectiveGroup {
     public static final class Options {
         private Transport transport = Transport.AUTO;
         private Duration timeout;
-        private long slotBytes = 4L << 20;
+        private long slotBytes = 16L << 20;
 
         private Options() {}
 
@@ -866,7 +866,7 @@ public final class CollectiveGroup {
         }
 
         /**
-         * The bytes of each rank's slot in the shared segment (which holds two per rank); default 4 MiB. Larger data
+         * The bytes of each rank's slot in the shared segment (which holds two per rank); default 16 MiB. Larger data
          * goes in rounds of one slot.
          *
          * @param bytes a multiple of 64, at least 4096
