@@ -69,6 +69,7 @@ public final class World implements AutoCloseable {
 
     private final Node node;
     private final Map<String, RpcGroup> groups = new ConcurrentHashMap<>();
+    private final Map<String, CollectiveGroup> collectives = new ConcurrentHashMap<>();
 
     private World(Node node) {
         this.node = node;
@@ -197,6 +198,57 @@ public final class World implements AutoCloseable {
         return group;
     }
 
+    /**
+     * Creates this member's side of a collective group of the given world ranks, with the default options (see
+     * {@link #createCollectiveGroup(String, List, CollectiveGroup.Options)}).
+     *
+     * @param name the group's name, unique among this process's open collective groups
+     * @param ranks the world ranks of the group; this member's rank must be one of them
+     * @return the group, open until {@link CollectiveGroup#destroy()} or {@link #close()}
+     * @throws IllegalArgumentException if the name is blank or taken, or a rank is not in the World
+     * @throws GroupTimeoutException if a rank does not create the group within the timeout
+     * @throws MemberLostException if a rank dies meanwhile
+     */
+    public CollectiveGroup createCollectiveGroup(String name, List<Integer> ranks) {
+        return createCollectiveGroup(name, ranks, CollectiveGroup.options());
+    }
+
+    /**
+     * Creates this member's side of a collective group of the given world ranks; every rank of the group creates it
+     * too, with the same name, ranks and transport, and this call waits (up to the options' timeout) until all did.
+     *
+     * @param name the group's name, unique among this process's open collective groups
+     * @param ranks the world ranks of the group; this member's rank must be one of them
+     * @param options the transport, timeout and slot size
+     * @return the group, open until {@link CollectiveGroup#destroy()} or {@link #close()}
+     * @throws IllegalArgumentException if the name is blank or taken, a rank is not in the World, or the ranks asked
+     *     for different transports or shared memory across hosts
+     * @throws GroupTimeoutException if a rank does not create the group within the timeout
+     * @throws MemberLostException if a rank dies meanwhile
+     */
+    public CollectiveGroup createCollectiveGroup(String name, List<Integer> ranks, CollectiveGroup.Options options) {
+        checkOpen();
+        if (name == null || name.isBlank() || name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("collective group name '" + name + "' (expected a non-blank name)");
+        }
+        if (collectives.putIfAbsent(name, CollectiveGroup.CLAIMING) != null) {
+            throw new IllegalArgumentException("collective group '" + name + "' already exists in member '" + name()
+                    + "' (destroy it first, or choose another name)");
+        }
+        try {
+            CollectiveGroup g = CollectiveGroup.create(this, node, name, ranks, options);
+            collectives.put(name, g);
+            return g;
+        } catch (RuntimeException | Error e) {
+            collectives.remove(name);
+            throw e;
+        }
+    }
+
+    void forget(CollectiveGroup group) {
+        collectives.remove(group.name(), group);
+    }
+
     void forget(RpcGroup group) {
         groups.remove(group.name(), group);
         node.closeGroup(group.name());
@@ -216,6 +268,11 @@ public final class World implements AutoCloseable {
     public void close() {
         if (node.isClosed()) {
             return;
+        }
+        for (CollectiveGroup g : collectives.values()) {
+            if (g != CollectiveGroup.CLAIMING) {
+                g.destroy();
+            }
         }
         node.close();
         groups.clear();

@@ -249,6 +249,13 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         return i < 0 ? -1 : members.ranks().get(i);
     }
 
+    /** The name of the member of rank {@code rank} in the current view, or null if none has it. */
+    public String nameOfRank(int rank) {
+        Members m = members;
+        int i = m.ranks().indexOf(rank);
+        return i < 0 ? null : m.names().get(i);
+    }
+
     /** The settings this node was started with. */
     public Settings settings() {
         return settings;

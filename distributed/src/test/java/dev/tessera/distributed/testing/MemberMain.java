@@ -1,6 +1,9 @@
 package dev.tessera.distributed.testing;
 
+import dev.tessera.distributed.CollectiveGroup;
 import dev.tessera.distributed.Functions;
+import dev.tessera.distributed.ReduceOp;
+import dev.tessera.distributed.Transport;
 import dev.tessera.distributed.GroupTimeoutException;
 import dev.tessera.distributed.MemberLostException;
 import dev.tessera.distributed.RpcGroup;
@@ -16,7 +19,14 @@ import java.time.Duration;
  * World and exits, so a member never outlives its test.
  */
 public final class MemberMain {
+    private static final java.util.Map<String, CollectiveGroup> COLLECTIVES =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private MemberMain() {}
+
+    private static java.util.List<Integer> ranks() {
+        return java.util.stream.IntStream.range(0, World.current().worldSize()).boxed().toList();
+    }
 
     public static void main(String[] args) throws Exception {
         System.out.println("JOINING " + System.getenv("TESSERA_NAME"));
@@ -70,6 +80,36 @@ public final class MemberMain {
             case "destroy" -> {
                 g.destroy();
                 yield "DESTROY OK";
+            }
+            case "coll-create" -> {
+                CollectiveGroup cg = World.current().createCollectiveGroup(c[1], ranks(), CollectiveGroup.options()
+                        .optTransport(Transport.valueOf(c[2])).optSlotBytes(128 * 1024));
+                COLLECTIVES.put(c[1], cg);
+                yield "COLL-CREATE " + cg.transport();
+            }
+            case "coll-checks" -> {
+                try {
+                    CollectiveChecks.run(COLLECTIVES.get(c[1]), World.current().rank());
+                    yield "COLL-CHECKS OK";
+                } catch (AssertionError e) {
+                    yield "COLL-CHECKS FAIL " + e.getMessage();
+                }
+            }
+            case "coll-mismatch" -> "COLL-MISMATCH " + CollectiveChecks.mismatch(COLLECTIVES.get(c[1]),
+                    World.current().rank(), c[2].equals("dtype"));
+            case "coll-block" -> {
+                try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                    ai.djl.ndarray.NDArray a = m.create(new float[] {1, 2}); // the engine is loaded before the call
+                    System.out.println("COLL-BLOCKING " + c[1]);
+                    COLLECTIVES.get(c[1]).allReduce(a, ReduceOp.SUM);
+                    yield "COLL-BLOCK returned";
+                } catch (MemberLostException e) {
+                    yield "COLL-BLOCK-" + c[1] + " LOST " + e.member() + " " + java.time.Instant.now();
+                }
+            }
+            case "coll-destroy" -> {
+                COLLECTIVES.remove(c[1]).destroy();
+                yield "COLL-DESTROY OK";
             }
             default -> throw new IllegalArgumentException("unknown command " + c[0]);
         };

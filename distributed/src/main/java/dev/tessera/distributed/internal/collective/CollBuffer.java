@@ -1,0 +1,136 @@
+package dev.tessera.distributed.internal.collective;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.SharedTensor;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * One tensor of a collective, as bytes: a {@link SharedTensor} is read and written in place; an {@link NDArray} is
+ * read through its buffer and written back with {@link NDArray#set} by {@link #commit()}. Not thread-safe; used by
+ * the one thread running the operation. It owns only the scratch buffer of an NDArray's result (garbage
+ * collected; the NDArray may keep it after {@link #commit()}).
+ */
+public final class CollBuffer {
+    private final NDArray array;
+    private final SharedTensor shared;
+    private final DType dtype;
+    private final long[] shape;
+    private final long byteSize;
+    private final String invalid;
+    private MemorySegment source;
+    private java.nio.ByteBuffer scratch;
+    private MemorySegment target;
+
+    private CollBuffer(NDArray array, SharedTensor shared, DType dtype, long[] shape, long byteSize, String invalid) {
+        this.array = array;
+        this.shared = shared;
+        this.dtype = dtype;
+        this.shape = shape;
+        this.byteSize = byteSize;
+        this.invalid = invalid;
+    }
+
+    /** An NDArray on the CPU; one of another type or device is {@link #invalid()}, not an exception. */
+    public static CollBuffer of(NDArray array) {
+        DType t = dtypeOf(array.getDataType());
+        long[] shape = array.getShape().getShape();
+        String invalid = null;
+        if (t == null) {
+            invalid = "dtype " + array.getDataType() + " is not supported (expected one of " + Arrays.toString(
+                    DType.values()) + ")";
+        } else if (!ai.djl.Device.Type.CPU.equals(array.getDevice().getDeviceType())) {
+            invalid = "the NDArray is on " + array.getDevice() + " (collectives take CPU tensors; copy it with "
+                    + "toDevice(Device.cpu(), true))";
+        }
+        long bytes = t == null ? 0 : array.size() * t.byteSize();
+        return new CollBuffer(array, null, t, shape, bytes, invalid);
+    }
+
+    /** A shared tensor, read and written in place. */
+    public static CollBuffer of(SharedTensor tensor) {
+        String invalid = tensor.isReadOnly() ? "the SharedTensor is read-only" : null;
+        return new CollBuffer(null, tensor, tensor.dtype(), tensor.shape(), tensor.byteSize(), invalid);
+    }
+
+    private static DType dtypeOf(DataType t) {
+        for (DType d : DType.values()) {
+            if (d.toDjl() == t) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /** Whether {@link #target()} is the tensor's own memory (a shared tensor), so the source is overwritten. */
+    public boolean inPlace() {
+        return shared != null;
+    }
+
+    /** Why this tensor cannot take part, or null. */
+    public String invalid() {
+        return invalid;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public long byteSize() {
+        return byteSize;
+    }
+
+    /** The tensor's bytes as they are now (a view: read before anything is written to {@link #target()}). */
+    public MemorySegment source() {
+        if (source == null) {
+            if (shared != null) {
+                source = shared.segment();
+            } else {
+                var buffer = array.toByteBuffer(); // a copy: a direct view may be of a temporary
+                if (buffer.order() != ByteOrder.nativeOrder() && dtype.byteSize() > 1) {
+                    throw new IllegalStateException("the NDArray's buffer is " + buffer.order() + " (expected the "
+                            + "native order)");
+                }
+                source = MemorySegment.ofBuffer(buffer);
+            }
+        }
+        return source;
+    }
+
+    /** Where the result goes: the tensor itself (shared) or scratch memory that {@link #commit()} copies in. */
+    public MemorySegment target() {
+        if (target == null) {
+            if (shared != null) {
+                target = shared.segment();
+            } else {
+                // GC-managed, not an arena: NDArray.set(direct buffer) may keep pointing into it (PyTorch wraps a
+                // direct buffer without copying and keeps a reference to it)
+                scratch = java.nio.ByteBuffer.allocateDirect((int) byteSize).order(ByteOrder.nativeOrder());
+                target = MemorySegment.ofBuffer(scratch);
+            }
+        }
+        return target;
+    }
+
+    /** Writes the result into the NDArray (a shared tensor already holds it) and frees the scratch memory. */
+    public void commit() {
+        if (array != null && target != null) {
+            array.set(scratch);
+        }
+        release();
+    }
+
+    /** Frees the scratch memory without writing. Idempotent. */
+    public void release() {
+        scratch = null;
+        target = null;
+        source = null;
+    }
+}

@@ -1,0 +1,309 @@
+package dev.tessera.tools.bench;
+
+import dev.tessera.distributed.CollectiveGroup;
+import dev.tessera.distributed.MemberLostException;
+import dev.tessera.distributed.ReduceOp;
+import dev.tessera.distributed.Transport;
+import dev.tessera.distributed.World;
+import dev.tessera.sharedmem.DType;
+import dev.tessera.sharedmem.SharedTensor;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+
+/**
+ * {@code ./tessera bench dist [--format json] [--quick] [--ranks 2,4]}: {@code CollectiveGroup.allReduce} of 1 KB,
+ * 1 MB and 64 MB float32 (shared tensors) with 2 and 4 ranks on this host, on the shared-memory path and on the TCP
+ * path forced on one host, next to torch.distributed gloo measured in the same run by
+ * {@code distributed/bench/gloo_allreduce_baseline.py}; then the time from kill -9 of one rank of three to
+ * {@code MemberLostException} in the others' blocked all-reduce (both paths) and barrier. Every rank times each call
+ * after a barrier; a row is rank 0's median. The ranks are child JVMs started on this JVM's class path.
+ */
+public final class DistBenchmark {
+    private static final int[] SIZES = {1024, 1 << 20, 64 << 20};
+
+    private DistBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("rank")) {
+            Rank.main(args);
+            return;
+        }
+        boolean json = false;
+        boolean quick = false;
+        String python = "/usr/bin/python3";
+        Path script = Path.of("distributed/bench/gloo_allreduce_baseline.py");
+        int[] rankCounts = {2, 4};
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--format" -> json = args[++i].equals("json");
+                case "--quick" -> quick = true;
+                case "--death-only" -> rankCounts = new int[0];
+                case "--python" -> python = args[++i];
+                case "--python-script" -> script = Path.of(args[++i]);
+                case "--ranks" -> rankCounts = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt)
+                        .toArray();
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (expected --format "
+                        + "table|json, --quick, --ranks 2,4, --death-only, --python PATH, --python-script PATH)");
+            }
+        }
+        if (!json) {
+            System.out.println("machine: " + Machine.describe());
+            System.out.printf("%-28s %6s %10s %14s%n", "case", "ranks", "bytes", "median us");
+        }
+        for (int ranks : rankCounts) {
+            gloo(python, script, ranks, quick, json);
+            List<String> lines = runRanks(ranks, "allreduce", quick);
+            for (String l : lines) {
+                String[] f = l.split(" ");
+                report(json, "all_reduce-" + f[1], ranks, Long.parseLong(f[2]), Double.parseDouble(f[3]));
+            }
+        }
+        death(json);
+    }
+
+    /** Starts {@code n} rank JVMs in {@code mode}; returns rank 0's RESULT lines. */
+    private static List<String> runRanks(int n, String mode, boolean quick) throws Exception {
+        String coordinator = "127.0.0.1:" + freePort();
+        List<Process> ps = new ArrayList<>();
+        List<String> results = new ArrayList<>();
+        try {
+            for (int r = 0; r < n; r++) {
+                ps.add(start(r, n, coordinator, mode, quick));
+            }
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(ps.get(0).getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line; (line = out.readLine()) != null; ) {
+                    if (line.startsWith("RESULT ")) {
+                        results.add(line);
+                    }
+                }
+            }
+            for (Process p : ps) {
+                if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+                    throw new IllegalStateException("a rank of the " + mode + " run failed (exit "
+                            + (p.isAlive() ? "none" : p.exitValue()) + "); its stderr is in target/");
+                }
+            }
+        } finally {
+            ps.forEach(Process::destroyForcibly);
+        }
+        return results;
+    }
+
+    private static Process start(int rank, int size, String coordinator, String mode, boolean quick)
+            throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), "-Xmx1g",
+                "-Djava.net.preferIPv4Stack=true", "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", DistBenchmark.class.getName(), "rank", mode,
+                Boolean.toString(quick)));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        if (rank > 0 || mode.equals("death")) {
+            pb.redirectOutput(ProcessBuilder.Redirect.PIPE);
+        }
+        pb.environment().put(World.ENV_RANK, Integer.toString(rank));
+        pb.environment().put(World.ENV_WORLD_SIZE, Integer.toString(size));
+        pb.environment().put(World.ENV_COORDINATOR, coordinator);
+        return pb.start();
+    }
+
+    /** Kill -9 of rank 2 of 3 while ranks 0 and 1 wait in all-reduce (both paths) and a barrier. */
+    private static void death(boolean json) throws Exception {
+        String coordinator = "127.0.0.1:" + freePort();
+        List<Process> ps = new ArrayList<>();
+        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        try {
+            for (int r = 0; r < 3; r++) {
+                Process p = start(r, 3, coordinator, "death", false);
+                ps.add(p);
+                Thread.ofPlatform().daemon().start(() -> {
+                    try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                            StandardCharsets.UTF_8))) {
+                        for (String line; (line = out.readLine()) != null; ) {
+                            lines.add(line);
+                        }
+                    } catch (IOException ignored) {
+                        // the process ended
+                    }
+                });
+            }
+            int blocked = 0;
+            while (blocked < 2) {
+                String l = lines.poll(120, TimeUnit.SECONDS);
+                if (l == null) {
+                    throw new IllegalStateException("the death run's ranks did not block within 120 s");
+                }
+                blocked += l.equals("BLOCKED") ? 1 : 0;
+            }
+            Thread.sleep(500); // let the blocked calls settle into their waits (a benchmark, not a test)
+            Instant killed = Instant.now();
+            ps.get(2).destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            ConcurrentHashMap<String, Double> worst = new ConcurrentHashMap<>();
+            for (int got = 0; got < 6; ) {
+                String l = lines.poll(30, TimeUnit.SECONDS);
+                if (l == null) {
+                    throw new IllegalStateException("a survivor did not report within 30 s of the kill");
+                }
+                if (l.startsWith("LOST ")) {
+                    String[] f = l.split(" ");
+                    double micros = ChronoUnit.MICROS.between(killed, Instant.parse(f[2]));
+                    worst.merge(f[1], micros, Math::max);
+                    got++;
+                }
+            }
+            for (var e : worst.entrySet()) {
+                report(json, "member_death-" + e.getKey(), 3, 0, e.getValue());
+            }
+        } finally {
+            ps.forEach(Process::destroyForcibly);
+        }
+    }
+
+    private static void gloo(String python, Path script, int ranks, boolean quick, boolean json) throws Exception {
+        if (!Files.isRegularFile(script) || !Files.isExecutable(Path.of(python))) {
+            System.out.println(json ? "{\"bench\": \"dist\", \"case\": \"all_reduce-gloo\", \"skipped\": \"no "
+                    + script + " or " + python + "\"}" : "gloo baseline skipped: no " + script + " or " + python);
+            return;
+        }
+        List<String> cmd = new ArrayList<>(List.of(python, script.toString(), "--ranks", Integer.toString(ranks)));
+        if (quick) {
+            cmd.add("--quick");
+        }
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                if (line.startsWith("{")) {
+                    long bytes = Long.parseLong(line.replaceAll(".*\"bytes\": ([0-9]+).*", "$1"));
+                    double median = Double.parseDouble(line.replaceAll(".*\"medianMicros\": ([0-9.eE+-]+).*", "$1"));
+                    report(json, "all_reduce-gloo", ranks, bytes, median);
+                }
+            }
+        }
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+        }
+    }
+
+    private static void report(boolean json, String name, int ranks, long bytes, double median) {
+        if (json) {
+            System.out.printf(Locale.ROOT, "{\"bench\": \"dist\", \"case\": \"%s\", \"ranks\": %d, \"bytes\": %d, "
+                    + "\"medianMicros\": %.3f}%n", name, ranks, bytes, median);
+        } else {
+            System.out.printf(Locale.ROOT, "%-28s %6d %10d %14.1f%n", name, ranks, bytes, median);
+        }
+        System.out.flush();
+    }
+
+    private static int freePort() throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                int port = s.getLocalPort();
+                if (port + 100 < 65535) {
+                    try (ServerSocket fd = new ServerSocket(port + 100, 1, InetAddress.getLoopbackAddress())) {
+                        return fd.getLocalPort() - 100; // the failure detector's port, 100 above, is free too
+                    } catch (IOException taken) {
+                        // try another
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no free loopback port pair");
+    }
+
+    /** One rank's side. */
+    static final class Rank {
+        private Rank() {}
+
+        static void main(String[] args) throws Exception {
+            boolean quick = Boolean.parseBoolean(args[2]);
+            try (World world = World.builder().fromEnvironment().optJoinTimeout(Duration.ofSeconds(120)).build()) {
+                List<Integer> all = IntStream.range(0, world.worldSize()).boxed().toList();
+                if (args[1].equals("death")) {
+                    death(world, all);
+                } else {
+                    allReduce(world, all, quick);
+                }
+            }
+            System.exit(0);
+        }
+
+        private static void allReduce(World world, List<Integer> all, boolean quick) {
+            for (Transport t : List.of(Transport.SHARED_MEMORY, Transport.TCP)) {
+                CollectiveGroup g = world.createCollectiveGroup("bench-" + t, all,
+                        CollectiveGroup.options().optTransport(t).optTimeout(Duration.ofMinutes(5)));
+                for (int bytes : SIZES) {
+                    int n = bytes <= 4096 ? 2000 : bytes <= 4 << 20 ? 200 : 10;
+                    n = quick ? Math.max(3, n / 10) : n;
+                    try (SharedTensor x = SharedTensor.allocate(DType.FLOAT32, bytes / 4)) {
+                        for (int i = 0; i < Math.max(2, n / 4); i++) {
+                            g.allReduce(x, ReduceOp.SUM);
+                        }
+                        double[] micros = new double[n];
+                        for (int i = 0; i < n; i++) {
+                            g.barrier();
+                            long t0 = System.nanoTime();
+                            g.allReduce(x, ReduceOp.SUM);
+                            micros[i] = (System.nanoTime() - t0) / 1e3;
+                        }
+                        if (world.rank() == 0) {
+                            System.out.printf(Locale.ROOT, "RESULT %s %d %.3f%n",
+                                    t == Transport.TCP ? "tcp" : "shm", bytes, QueueBenchmark.median(micros));
+                        }
+                    }
+                }
+                g.barrier();
+                g.destroy();
+            }
+        }
+
+        private static void death(World world, List<Integer> all) throws Exception {
+            CollectiveGroup shm = world.createCollectiveGroup("d-shm", all,
+                    CollectiveGroup.options().optTransport(Transport.SHARED_MEMORY));
+            CollectiveGroup tcp = world.createCollectiveGroup("d-tcp", all,
+                    CollectiveGroup.options().optTransport(Transport.TCP));
+            CollectiveGroup bar = world.createCollectiveGroup("d-barrier", all);
+            if (world.rank() == 2) {
+                System.out.println("VICTIM");
+                Thread.sleep(Long.MAX_VALUE); // killed by the benchmark
+            }
+            List<Thread> threads = new ArrayList<>();
+            try (SharedTensor a = SharedTensor.allocate(DType.FLOAT32, 256);
+                    SharedTensor b = SharedTensor.allocate(DType.FLOAT32, 256)) {
+                threads.add(block("all_reduce_shm", () -> shm.allReduce(a, ReduceOp.SUM)));
+                threads.add(block("all_reduce_tcp", () -> tcp.allReduce(b, ReduceOp.SUM)));
+                threads.add(block("barrier", bar::barrier));
+                System.out.println("BLOCKED");
+                for (Thread t : threads) {
+                    t.join(60_000);
+                }
+            }
+        }
+
+        private static Thread block(String name, Runnable op) {
+            return Thread.ofPlatform().start(() -> {
+                try {
+                    op.run();
+                    System.out.println("RETURNED " + name);
+                } catch (MemberLostException e) {
+                    System.out.println("LOST " + name + " " + Instant.now());
+                }
+            });
+        }
+    }
+}
