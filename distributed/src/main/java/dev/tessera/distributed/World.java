@@ -308,7 +308,7 @@ public final class World implements AutoCloseable {
         private String bindAddress;
         private Duration joinTimeout = Duration.ofSeconds(60);
         private Duration rpcTimeout = Duration.ofSeconds(60);
-        private Duration failureTimeout = Duration.ofSeconds(2);
+        private Duration failureTimeout = Duration.ofSeconds(10);
         private final List<String> allowPatterns = new ArrayList<>();
         private String cluster = "tessera";
 
@@ -417,8 +417,9 @@ public final class World implements AutoCloseable {
 
         /**
          * How long a member that sends no heartbeat (hung, or its host unreachable) lives before it is excluded;
-         * default 2 s. A killed process is detected sooner, as soon as its sockets close (about half a second).
-         * Raise it if long GC pauses make members suspect each other.
+         * default 10 s. A killed process is detected much sooner, as soon as its sockets close (well under a
+         * second), whatever this is. Lower it to exclude hung members sooner; on a loaded host, a value of a couple of
+         * seconds lets members that merely missed heartbeats (GC pauses, CPU starvation) be excluded as dead.
          *
          * @param timeout at least 400 ms
          * @return this builder

@@ -84,10 +84,6 @@ class MemberDeathTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("flaky (1 failure in 5 full runs): when non-zero ranks start before rank 0, each "
-            + "reconnects as a singleton until rank 0 is up, rank 0's JOINs to them time out ten times, and a member "
-            + "then missed the view in which another left (SEQUENCER dropped its messages as duplicates). Open on "
-            + "issue #12: World formation must not let ranks found singleton clusters.")
     void aMemberThatLeavesTakesItsKeysWithIt() throws Exception {
         String coordinator = Await.freeCoordinator();
         try (MemberJvm holder = MemberJvm.start(1, 3, coordinator);

@@ -6,9 +6,11 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jgroups.Address;
 import org.jgroups.View;
 import org.jgroups.util.ExtendedUUID;
+import org.jgroups.util.NameCache;
 
 /**
  * One JGroups view read as World members: each address carries its member's name and rank (an
@@ -20,9 +22,16 @@ public record Members(View view, Map<String, Address> byName, List<String> names
     /** Before the first view. */
     static final Members NONE = new Members(null, Map.of(), List.of(), List.of());
 
-    /** A fresh address for member {@code name} of rank {@code rank}. */
+    /**
+     * A fresh address for member {@code name} of rank {@code rank}. Its high 64 bits are the rank and its low 64 bits
+     * random, so addresses sort by rank: when members start together and none is coordinator yet, JGroups lets the
+     * first of the sorted clients found the cluster, and that is always rank 0, never a rank that happens to draw a
+     * smaller random number.
+     */
     static ExtendedUUID address(String name, int rank) {
-        return ExtendedUUID.randomUUID(name).put(NAME_KEY, name.getBytes(StandardCharsets.UTF_8))
+        ExtendedUUID a = new ExtendedUUID(rank, ThreadLocalRandom.current().nextLong());
+        NameCache.add(a, name);
+        return a.put(NAME_KEY, name.getBytes(StandardCharsets.UTF_8))
                 .put(RANK_KEY, Integer.toString(rank).getBytes(StandardCharsets.UTF_8));
     }
 

@@ -3,6 +3,9 @@ package dev.tessera.distributed.internal;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.distributed.GroupTimeoutException;
 import dev.tessera.distributed.MemberLostException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,6 +24,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jgroups.Address;
 import org.jgroups.BytesMessage;
@@ -52,6 +56,10 @@ import org.slf4j.LoggerFactory;
 public final class Node implements RequestHandler, Receiver, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Node.class);
     private static final long PROGRESS_MILLIS = 5_000;
+    /** Pause between two probes of the coordinator's port, or two join attempts. */
+    private static final long RETRY_MILLIS = 50;
+    /** How long one probe of the coordinator's port may take to connect. */
+    private static final int PROBE_MILLIS = 500;
 
     private final Settings settings;
     private final Invoker invoker;
@@ -100,53 +108,99 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
      *     name or rank
      */
     public static Node join(Settings settings, Invoker invoker) {
-        Node node = new Node(settings, invoker);
-        try {
-            node.connect();
-            node.awaitComplete();
-            return node;
-        } catch (RuntimeException | Error e) {
-            node.close();
-            throw e;
-        }
-    }
-
-    private void connect() {
         long deadline = System.nanoTime() + settings.joinTimeout().toNanos();
         int attempts = 0;
         while (true) {
             attempts++;
+            if (settings.rank() != 0) {
+                awaitCoordinatorPort(settings, deadline, attempts);
+            }
+            // a fresh channel (and so a fresh address) for every attempt: a member that reconnected under its old
+            // address had its first messages dropped as duplicates by the others' SEQUENCER
+            Node node = new Node(settings, invoker);
             try {
-                channel.connect(settings.cluster());
-            } catch (Exception e) {
-                throw new IllegalStateException("member '" + settings.name() + "' cannot join the World at "
-                        + coordinator() + ": " + e.getMessage(), e);
+                if (node.connect()) {
+                    node.awaitComplete(deadline);
+                    return node;
+                }
+            } catch (RuntimeException | Error e) {
+                node.close();
+                throw e;
             }
-            // Only rank 0 may found the World: another rank alone in its view found nobody at the coordinator yet.
-            boolean alone = channel.getView().size() == 1;
-            if (settings.rank() == 0 || !alone) {
-                LOG.debug("{} joined after {} attempt(s): {}", settings.name(), attempts, channel.getView());
-                return;
-            }
-            channel.disconnect();
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("member '" + settings.name() + "' (rank " + settings.rank()
-                        + ") found no World at the coordinator " + coordinator() + " within "
-                        + settings.joinTimeout().toMillis() + " ms (" + attempts + " attempts); start rank 0 with "
-                        + "optCoordinator(\"" + coordinator() + "\"), or raise optJoinTimeout");
+            node.close();
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException(noWorld(settings, attempts));
             }
             if (attempts % 5 == 0) {
-                LOG.info("{}: no World at {} yet ({} attempts); retrying", settings.name(), coordinator(), attempts);
+                LOG.info("{}: no World at {} yet ({} attempts); retrying", settings.name(), coordinator(settings),
+                        attempts);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(RETRY_MILLIS));
+        }
+    }
+
+    /**
+     * Connects this node's channel once.
+     *
+     * @return false if this is not rank 0 and it found itself alone: nobody answered at the coordinator, so it must
+     *     not stay there as a World of its own (only rank 0 founds the World)
+     */
+    private boolean connect() {
+        try {
+            channel.connect(settings.cluster());
+        } catch (Exception e) {
+            throw new IllegalStateException("member '" + settings.name() + "' cannot join the World at "
+                    + coordinator(settings) + ": " + e.getMessage(), e);
+        }
+        boolean alone = channel.getView().size() == 1;
+        if (settings.rank() == 0 || !alone) {
+            LOG.debug("{} joined: {}", settings.name(), channel.getView());
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Waits until something accepts connections at the coordinator's address, so that a rank started before rank 0
+     * does not connect to nobody and found a one-member cluster that rank 0's discovery may then take for the World.
+     */
+    private static void awaitCoordinatorPort(Settings settings, long deadline, int attempts) {
+        InetSocketAddress at = new InetSocketAddress(settings.coordinator(), settings.coordinatorPort());
+        int probes = 0;
+        while (true) {
+            try (Socket probe = new Socket()) {
+                probe.connect(at, PROBE_MILLIS);
+                return;
+            } catch (IOException e) {
+                probes++;
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException(noWorld(settings, attempts) + " (nothing listens there: "
+                            + e.getMessage() + ")");
+                }
+                if (probes % (PROGRESS_MILLIS / RETRY_MILLIS) == 0) {
+                    LOG.info("{}: waiting for rank 0 to listen at {}", settings.name(), coordinator(settings));
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(RETRY_MILLIS));
             }
         }
     }
 
-    private String coordinator() {
+    private static String noWorld(Settings settings, int attempts) {
+        return "member '" + settings.name() + "' (rank " + settings.rank() + ") found no World at the coordinator "
+                + coordinator(settings) + " within " + settings.joinTimeout().toMillis() + " ms (" + attempts
+                + " attempts); start rank 0 with optCoordinator(\"" + coordinator(settings)
+                + "\"), or raise optJoinTimeout";
+    }
+
+    private static String coordinator(Settings settings) {
         return settings.coordinator().getHostAddress() + ":" + settings.coordinatorPort();
     }
 
-    private void awaitComplete() {
-        long deadline = System.nanoTime() + settings.joinTimeout().toNanos();
+    private String coordinator() {
+        return coordinator(settings);
+    }
+
+    private void awaitComplete(long deadline) {
         long nextLog = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PROGRESS_MILLIS);
         lock.lock();
         try {

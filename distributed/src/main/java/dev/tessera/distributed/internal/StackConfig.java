@@ -13,14 +13,31 @@ import org.jgroups.JChannel;
  * filling in this member's addresses and timeouts. Stateless.
  *
  * <p>Failure detection: FD_SOCK2 reports a killed member as soon as its socket closes; VERIFY_SUSPECT2 then waits
- * {@code failureTimeout / 8} (at least 100 ms) before GMS excludes it, so a kill -9 is a new view in well under two
- * seconds. A hung member is excluded after {@code failureTimeout} without heartbeats (FD_ALL3, a heartbeat every
+ * {@code failureTimeout / 8} (100 to 500 ms) before GMS excludes it, so a kill -9 is a new view in well under two
+ * seconds whatever the failure timeout. A hung member is excluded after {@code failureTimeout} without heartbeats (FD_ALL3, a heartbeat every
  * {@code failureTimeout / 4}).
  */
 public final class StackConfig {
     private static final String RESOURCE = "tessera-tcp.xml";
     /** FD_SOCK2 listens at the transport's port plus this (and up to 50 above it). */
     static final int FD_OFFSET = 100;
+    /**
+     * GMS's join timeout for rank 0, which founds the World: its discovery can only find itself (its initial host is
+     * its own address), and it waits this long before it becomes coordinator, so it is short.
+     */
+    static final long FOUNDER_JOIN_MILLIS = 300;
+    /**
+     * GMS's join timeout for the other ranks: how long a JOIN waits for rank 0's answer. Rank 0 answers after the
+     * existing members acknowledged the new view (up to a second on a loaded host), so a tighter bound made JOINs
+     * time out and be retried, and a retried JOIN left the joiner's first multicasts undelivered.
+     */
+    static final long JOIN_MILLIS = 5_000;
+    /**
+     * How often the other ranks send their discovery request within one join timeout: rank 0's transport accepts
+     * connections before its channel has its cluster name, and drops a request that arrives in that window, so a
+     * single request could leave a rank waiting the whole timeout and then alone.
+     */
+    static final int DISCOVERY_RUNS = 10;
     /** How many ports above a probed one the transport may try. */
     static final int PORT_RANGE = 20;
 
@@ -60,17 +77,18 @@ public final class StackConfig {
     /** The stack's XML with this member's values filled in. */
     static String xml(Settings s, int port, int range) {
         long failure = s.failureTimeout().toMillis();
-        Map<String, String> values = Map.of(
-                "bind_addr", s.bindAddress().getHostAddress(),
-                "bind_port", Integer.toString(port),
-                "port_range", Integer.toString(range),
-                "initial_hosts", s.coordinator().getHostAddress() + "[" + s.coordinatorPort() + "]",
-                "fd_offset", Integer.toString(FD_OFFSET),
-                "fd_timeout", failure + "ms",
-                "fd_interval", Math.max(50, failure / 4) + "ms",
-                "verify_timeout", Math.max(100, failure / 8) + "ms",
-                "join_timeout", "1000ms",
-                "processing_policy", "all-direct");
+        Map<String, String> values = Map.ofEntries(
+                Map.entry("bind_addr", s.bindAddress().getHostAddress()),
+                Map.entry("bind_port", Integer.toString(port)),
+                Map.entry("port_range", Integer.toString(range)),
+                Map.entry("initial_hosts", s.coordinator().getHostAddress() + "[" + s.coordinatorPort() + "]"),
+                Map.entry("fd_offset", Integer.toString(FD_OFFSET)),
+                Map.entry("fd_timeout", failure + "ms"),
+                Map.entry("fd_interval", Math.max(50, failure / 4) + "ms"),
+                Map.entry("verify_timeout", Math.min(500, Math.max(100, failure / 8)) + "ms"),
+                Map.entry("join_timeout", (s.rank() == 0 ? FOUNDER_JOIN_MILLIS : JOIN_MILLIS) + "ms"),
+                Map.entry("discovery_runs", Integer.toString(s.rank() == 0 ? 1 : DISCOVERY_RUNS)),
+                Map.entry("processing_policy", "all-direct"));
         String xml = template();
         for (Map.Entry<String, String> v : values.entrySet()) {
             xml = xml.replace("@" + v.getKey() + "@", v.getValue());

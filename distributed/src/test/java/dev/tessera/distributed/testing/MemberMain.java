@@ -15,7 +15,7 @@ import java.time.Duration;
 
 /**
  * A World member for the multi-JVM tests: joins the World from the environment, creates group {@code g} of all
- * members, prints {@code READY}, then runs one command per stdin line and prints its outcome. Stdin's end closes the
+ * members, prints {@code JOINING} before and {@code READY} after, then runs one command per stdin line and prints its outcome. Stdin's end closes the
  * World and exits, so a member never outlives its test.
  */
 public final class MemberMain {
@@ -29,6 +29,7 @@ public final class MemberMain {
     }
 
     public static void main(String[] args) throws Exception {
+        System.out.println("JOINING " + System.getenv("TESSERA_NAME"));
         try (World world = World.builder().fromEnvironment().optJoinTimeout(Duration.ofSeconds(60)).build()) {
             RpcGroup g = world.createRpcGroup("g", world.members());
             System.out.println("READY " + world.name() + " " + world.members());
