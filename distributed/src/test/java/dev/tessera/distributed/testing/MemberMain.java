@@ -107,6 +107,8 @@ public final class MemberMain {
                     yield "COLL-BLOCK-" + c[1] + " LOST " + e.member() + " " + java.time.Instant.now();
                 }
             }
+            case "ddp-train" -> "DDP-TRAIN " + DdpTraining.digest(DdpTraining.trainDataParallel(
+                    COLLECTIVES.get(c[1]), World.current().rank(), World.current().members().size(), true));
             case "coll-destroy" -> {
                 COLLECTIVES.remove(c[1]).destroy();
                 yield "COLL-DESTROY OK";
