@@ -51,7 +51,7 @@ import java.util.function.Function;
  *
  * <p><b>Transports</b> ({@link Options#optTransport}): ranks on one host share one segment and read each other's
  * slots in place; otherwise TCP rings. Point-to-point messages always travel over TCP. NDArrays must be on the CPU;
- * their result is written back with {@link NDArray#set}, shared tensors are written in place.
+ * their result is copied into their own storage (views of them see it), shared tensors are written in place.
  */
 public final class CollectiveGroup {
     /** Marks a name while its group is being created. */

@@ -109,10 +109,12 @@ public final class DataParallel extends TrainingListenerAdapter {
             NDArray param = p.getValue().getArray();
             checkCpu(p.getKey(), param);
             try (NDManager scratch = param.getManager().newSubManager()) {
-                NDArray copy = param.duplicate();
+                NDArray storage = param.stopGradient(); // the parameter's storage, outside autograd
+                storage.attach(scratch);
+                NDArray copy = storage.duplicate();
                 copy.attach(scratch);
                 group.broadcast(copy, root);
-                param.set(new NDIndex("..."), copy); // a copy into PyTorch's own storage
+                storage.set(new NDIndex("..."), copy); // PyTorch copies into the parameter's own storage
             }
         }
         initialized.add(block);

@@ -1,6 +1,7 @@
 package dev.tessera.distributed.internal.collective;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.tessera.sharedmem.DType;
 import dev.tessera.sharedmem.SharedTensor;
@@ -10,9 +11,9 @@ import java.util.Arrays;
 
 /**
  * One tensor of a collective, as bytes: a {@link SharedTensor} is read and written in place; an {@link NDArray} is
- * read through its buffer and written back with {@link NDArray#set} by {@link #commit()}. Not thread-safe; used by
+ * read through its buffer and copied back into its own storage by {@link #commit()}. Not thread-safe; used by
  * the one thread running the operation. It owns only the scratch buffer of an NDArray's result (garbage
- * collected; the NDArray may keep it after {@link #commit()}).
+ * collected once {@link #commit()} copied it).
  */
 public final class CollBuffer {
     private final NDArray array;
@@ -110,8 +111,7 @@ public final class CollBuffer {
             if (shared != null) {
                 target = shared.segment();
             } else {
-                // GC-managed, not an arena: NDArray.set(direct buffer) may keep pointing into it (PyTorch wraps a
-                // direct buffer without copying and keeps a reference to it)
+                // GC-managed: commit copies it into the array and drops it
                 scratch = java.nio.ByteBuffer.allocateDirect((int) byteSize).order(ByteOrder.nativeOrder());
                 target = MemorySegment.ofBuffer(scratch);
             }
@@ -122,7 +122,16 @@ public final class CollBuffer {
     /** Writes the result into the NDArray (a shared tensor already holds it) and frees the scratch memory. */
     public void commit() {
         if (array != null && target != null) {
-            array.set(scratch);
+            // into the array's own storage, by a PyTorch copy: NDArray.set(direct buffer) makes PyTorch point the
+            // tensor at the Java buffer (from_blob, no copy), so every other handle of that tensor (a parameter's
+            // gradient, which DJL hands out as a fresh NDArray each time) would follow memory the GC frees once
+            // that NDArray is gone, and views taken before would not see the result
+            // through a detached view of the same storage: an array that requires a gradient (a parameter) may not be
+            // written in place while autograd records, and this thread's grad mode is PyTorch's default (on)
+            try (NDArray result = array.getManager().create(scratch, array.getShape(), array.getDataType());
+                    NDArray storage = array.stopGradient()) {
+                storage.set(new NDIndex("..."), result);
+            }
         }
         release();
     }
