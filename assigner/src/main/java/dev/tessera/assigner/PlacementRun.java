@@ -14,8 +14,8 @@ import java.util.Locale;
  * One placement run: turns a {@link PlacementSpec} into a {@link Problem} and a {@link SearchPlan} (every budget),
  * proves the obvious infeasibilities, runs the gradient phase ({@link Relaxation}) and, for REFINED, the discrete
  * phase ({@link DiscreteSearch}, whose schedule the plan describes; on large problems {@link MultilevelSearch},
- * which runs both on the coarsest graph and refines the answer level by level), and reports the result. Reads only the spec.
- * Not thread-safe; one instance per run.
+ * which runs both on the coarsest graph and refines the answer level by level), and reports the result. Reads only
+ * the spec. Not thread-safe; one instance per run.
  */
 final class PlacementRun {
     private final PlacementSpec spec;

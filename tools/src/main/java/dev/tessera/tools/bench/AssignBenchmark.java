@@ -145,8 +145,8 @@ public final class AssignBenchmark {
             o.put("feasible", s.feasible());
             System.out.println(o);
         } else {
-            System.out.printf(Locale.ROOT, "%-14s %-10s %9.3f %14.2f %10s %8s %9.5f %9s%n", name, a.name(), a.seconds(),
-                    s.communication(), "-", "-", s.objective(), s.feasible() ? "yes" : "NO");
+            System.out.printf(Locale.ROOT, "%-14s %-10s %9.3f %14.2f %10s %8s %9.5f %9s%n", name, a.name(),
+                    a.seconds(), s.communication(), "-", "-", s.objective(), s.feasible() ? "yes" : "NO");
         }
     }
 

@@ -170,7 +170,8 @@ final class ExternalMappers {
         try {
             if (!p.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                throw new IllegalStateException(command[0] + " ran past " + TIMEOUT_S + " s; skip it by taking it off the PATH");
+                throw new IllegalStateException(
+                        command[0] + " ran past " + TIMEOUT_S + " s; skip it by taking it off the PATH");
             }
         } catch (InterruptedException e) {
             p.destroyForcibly();
