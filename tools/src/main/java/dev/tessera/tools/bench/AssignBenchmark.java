@@ -165,7 +165,7 @@ public final class AssignBenchmark {
             o.put("case", name);
             o.put("method", p.method().toString());
             o.put("seconds", seconds);
-            if (runs.length > 1) {
+            if (cold != null) {
                 var all = o.putArray("runs");
                 for (double r : runs) {
                     all.add(r);
@@ -183,7 +183,7 @@ public final class AssignBenchmark {
             System.out.println(o);
         } else {
             StringBuilder detail = new StringBuilder();
-            if (runs.length > 1) {
+            if (cold != null) {
                 for (double r : runs) {
                     detail.append(String.format(Locale.ROOT, "%.3f ", r));
                 }
