@@ -1,6 +1,7 @@
 package dev.tessera.assigner;
 
 import dev.tessera.assigner.internal.Problem;
+import dev.tessera.assigner.internal.multilevel.MultilevelSearch;
 import dev.tessera.assigner.internal.relax.Relaxation;
 import dev.tessera.assigner.internal.search.DiscreteSearch;
 import dev.tessera.assigner.internal.search.SearchPlan;
@@ -12,8 +13,9 @@ import java.util.Locale;
 /**
  * One placement run: turns a {@link PlacementSpec} into a {@link Problem} and a {@link SearchPlan} (every budget),
  * proves the obvious infeasibilities, runs the gradient phase ({@link Relaxation}) and, for REFINED, the discrete
- * phase ({@link DiscreteSearch}, whose schedule the plan describes), and reports the result. Reads only the spec.
- * Not thread-safe; one instance per run.
+ * phase ({@link DiscreteSearch}, whose schedule the plan describes; on large problems {@link MultilevelSearch},
+ * which runs both on the coarsest graph and refines the answer level by level), and reports the result. Reads only
+ * the spec. Not thread-safe; one instance per run.
  */
 final class PlacementRun {
     private final PlacementSpec spec;
@@ -53,14 +55,27 @@ final class PlacementRun {
         if (spec.method() == PlacementMethod.REFINED) {
             checkFeasible();
         }
-        Relaxation.Result relaxed = Relaxation.gradient(problem, new Relaxation.Settings(plan.relaxIterations(),
-                        spec.updateRate(), spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice()))
-                .run((done, total) -> spec.progress().onProgress("gradient", done, total));
-        int[] assignment = relaxed.argmax();
-        if (spec.method() == PlacementMethod.REFINED) {
-            assignment = refine(assignment);
+        int[] assignment;
+        if (spec.method() == PlacementMethod.REFINED && plan.coarsestModels() > 0) {
+            // large: the relaxation and the search run on the coarsest graph, refinement on every level
+            assignment = orInfeasible(new MultilevelSearch(problem, spec.searchEffort(), plan.relaxIterations(),
+                    spec.seed(), plan.coarsestModels()).solve(this::relax,
+                            (done, total) -> spec.progress().onProgress("search", done, total)));
+        } else {
+            assignment = relax(problem);
+            if (spec.method() == PlacementMethod.REFINED) {
+                assignment = refine(assignment);
+            }
         }
         return report(assignment, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** The gradient phase on problem q (the whole problem, or the coarsest level of a multilevel run), hardened. */
+    private int[] relax(Problem q) {
+        return Relaxation.gradient(q, new Relaxation.Settings(plan.relaxIterations(),
+                        spec.updateRate(), spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice()))
+                .run((done, total) -> spec.progress().onProgress("gradient", done, total))
+                .argmax();
     }
 
     private ai.djl.Device computeDevice() {
@@ -71,8 +86,11 @@ final class PlacementRun {
     }
 
     private int[] refine(int[] hardened) {
-        int[] best = new DiscreteSearch(problem, plan, spec.seed())
-                .solve(hardened, (done, total) -> spec.progress().onProgress("search", done, total));
+        return orInfeasible(new DiscreteSearch(problem, plan, spec.seed())
+                .solve(hardened, (done, total) -> spec.progress().onProgress("search", done, total)));
+    }
+
+    private int[] orInfeasible(int[] best) {
         if (best == null) {
             throw new PlacementInfeasibleException(String.format(Locale.ROOT,
                     "no placement found that meets every memory%s limit: %d models need %.1f MB in all, the %d devices"

@@ -40,7 +40,7 @@ class BruteForceOptimalityTest {
         assertTrue(feasible >= INSTANCES / 2, "too few feasible instances to mean anything: " + feasible);
     }
 
-    private static Instance randomInstance(SplittableRandom rng, boolean balanced) {
+    static Instance randomInstance(SplittableRandom rng, boolean balanced) {
         int n = 2 + rng.nextInt(7);
         int m = 2 + rng.nextInt(3);
         double[] size = new double[n];

@@ -94,6 +94,42 @@ public final class Problem {
         inW = weights(csrIn[2]);
     }
 
+    /**
+     * The problem {@code like} poses, for other models on the same devices: a coarser graph whose model i stands for
+     * several of like's. Devices, distances, weights and balance limits are like's; so are the total volume and the
+     * communication scale, so that (with the volume inside merged models, which costs 0 on any placement, left out
+     * of the edges) a coarse placement has exactly the objective of the fine placement it stands for.
+     */
+    public Problem(Problem like, double[] demand, double[] complexity, int[] edgeFrom, int[] edgeTo,
+            double[] edgeVolume) {
+        this.n = demand.length;
+        this.m = like.m;
+        this.demand = demand.clone();
+        this.complexity = complexity.clone();
+        this.capacity = like.capacity;
+        this.power = like.power;
+        this.powerShare = like.powerShare;
+        this.dist = like.dist;
+        this.maxDist = like.maxDist;
+        this.edgeFrom = edgeFrom.clone();
+        this.edgeTo = edgeTo.clone();
+        this.edgeVolume = edgeVolume.clone();
+        this.totalVolume = like.totalVolume;
+        this.totalComplexity = like.totalComplexity;
+        this.connectionWeight = like.connectionWeight;
+        this.complexityMatchWeight = like.complexityMatchWeight;
+        this.commScale = like.commScale;
+        this.complexityLimit = like.complexityLimit;
+        int[][] csr = buildCsr(edgeFrom, edgeTo);
+        outStart = csr[0];
+        outNbr = csr[1];
+        outW = weights(csr[2]);
+        int[][] csrIn = buildCsr(edgeTo, edgeFrom);
+        inStart = csrIn[0];
+        inNbr = csrIn[1];
+        inW = weights(csrIn[2]);
+    }
+
     private static double[][] copyRows(double[][] rows, int count) {
         double[][] copy = new double[count][];
         for (int d = 0; d < count; d++) {

@@ -3,7 +3,6 @@ package dev.tessera.tools.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tessera.assigner.DeviceSpec;
 import dev.tessera.assigner.ModelAssigner;
 import dev.tessera.assigner.Placement;
 import dev.tessera.assigner.PlacementMethod;
@@ -14,11 +13,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 
 /**
- * {@code ./tessera bench assign}: placement time on synthetic sparse graphs (n×m = 100×4, 1000×16, 10000×64,
- * about 3n edges) and communication cost over the proven optimum on the bundled real graphs, for the refined
+ * {@code ./tessera bench assign [--format json] [--large]}: placement time on synthetic sparse graphs (n×m = 100×4,
+ * 1000×16, 10000×64, and with {@code --large} 100000×256 timed once; about 3n edges; {@link SyntheticGraph}), beside
+ * METIS and Scotch on the same graphs when they are on the PATH ({@link ExternalMappers}, scored with Tessera's
+ * objective and limits), and communication cost over the proven optimum on the bundled real graphs, for the refined
  * and gradient methods. Each synthetic case first runs once on another graph of the same size (the warm-up: JIT,
  * and PyTorch's first use of those tensor shapes), then {@value #RUNS} times on the measured graph; the median is
  * reported, with the warm-up's time as the cold figure. Every run of a case gives the same placement.
@@ -31,7 +31,9 @@ public final class AssignBenchmark {
     private AssignBenchmark() {}
 
     public static void main(String[] args) throws Exception {
-        boolean json = args.length >= 2 && args[0].equals("--format") && args[1].equals("json");
+        List<String> options = List.of(args);
+        boolean json = options.indexOf("--format") >= 0 && options.indexOf("--format") + 1 < args.length
+                && args[options.indexOf("--format") + 1].equals("json");
         Path graphs = Path.of(System.getProperty("tessera.home", "."), "samples", "graphs");
         if (args.length >= 2 && args[0].equals("--seeds")) {
             acrossSeeds(graphs, Integer.parseInt(args[1]));
@@ -39,18 +41,15 @@ public final class AssignBenchmark {
         }
         if (!json) {
             System.out.println("machine: " + Machine.describe());
-            System.out.printf(Locale.ROOT, "%-14s %-9s %9s %14s %10s %8s %9s   %s%n", "case", "method", "seconds",
-                    "communication", "optimum", "ratio", "feasible", "runs (cold first)");
+            System.out.printf(Locale.ROOT, "%-14s %-10s %9s %14s %10s %8s %9s %9s   %s%n", "case", "method", "seconds",
+                    "communication", "optimum", "ratio", "objective", "feasible", "runs (cold first)");
         }
-        for (int[] nm : new int[][] {{100, 4}, {1000, 16}, {10000, 64}}) {
-            double cold = place(synthetic(nm[0], nm[1], 7), PlacementMethod.REFINED).seconds();
-            double[] runs = new double[RUNS];
-            Placement p = null;
-            for (int r = 0; r < RUNS; r++) {
-                p = place(synthetic(nm[0], nm[1], 42), PlacementMethod.REFINED);
-                runs[r] = p.seconds();
-            }
-            report(json, nm[0] + "x" + nm[1], p, null, runs, cold);
+        List<int[]> cases = new ArrayList<>(List.of(new int[] {100, 4}, new int[] {1000, 16}, new int[] {10000, 64}));
+        if (options.contains("--large")) {
+            cases.add(new int[] {100_000, 256});
+        }
+        for (int[] nm : cases) {
+            syntheticCase(json, nm[0], nm[1], nm[0] < 100_000 ? RUNS : 1);
         }
         JsonNode optima = MAPPER.readTree(graphs.resolve("optima.json").toFile());
         for (PlacementMethod method : PlacementMethod.values()) {
@@ -93,6 +92,64 @@ public final class AssignBenchmark {
         }
     }
 
+    /**
+     * One synthetic case: a warm-up on another graph of the size, then {@code runs} timed runs, then METIS and Scotch
+     * on the measured graph when they are on the PATH, their answers scored with Tessera's objective and limits.
+     */
+    private static void syntheticCase(boolean json, int n, int m, int runs) {
+        String name = n + "x" + m;
+        double cold = place(SyntheticGraph.of(n, m, 7).builder(), PlacementMethod.REFINED).seconds();
+        SyntheticGraph g = SyntheticGraph.of(n, m, 42);
+        double[] times = new double[runs];
+        Placement p = null;
+        for (int r = 0; r < runs; r++) {
+            p = place(g.builder(), PlacementMethod.REFINED);
+            times[r] = p.seconds();
+        }
+        SyntheticGraph.Score own = g.score(p.deviceIndices());
+        if (Math.abs(own.objective() - p.cost().objective()) > 1e-9 * Math.max(1, Math.abs(own.objective()))) {
+            throw new IllegalStateException("the benchmark's scorer gives objective " + own.objective() + " where the"
+                    + " assigner reports " + p.cost().objective() + " for " + name + "; fix SyntheticGraph.score");
+        }
+        report(json, name, p, null, times, cold);
+        for (ExternalMappers.Answer answer : externalAnswers(g)) {
+            SyntheticGraph.Score s = g.score(answer.placement());
+            reportExternal(json, name, answer, s);
+        }
+    }
+
+    private static List<ExternalMappers.Answer> externalAnswers(SyntheticGraph g) {
+        List<ExternalMappers.Answer> answers = new ArrayList<>();
+        ExternalMappers.Answer metis = ExternalMappers.metis(g);
+        if (metis != null) {
+            answers.add(metis);
+        }
+        ExternalMappers.Answer scotch = ExternalMappers.scotch(g);
+        if (scotch != null) {
+            answers.add(scotch);
+        }
+        return answers;
+    }
+
+    /** One line for another mapper's answer, scored by Tessera. */
+    private static void reportExternal(boolean json, String name, ExternalMappers.Answer a, SyntheticGraph.Score s) {
+        if (json) {
+            ObjectNode o = MAPPER.createObjectNode();
+            o.put("bench", "assign");
+            o.put("case", name);
+            o.put("method", a.name());
+            o.put("seconds", a.seconds());
+            o.put("communication", s.communication());
+            o.put("objective", s.objective());
+            o.putNull("optimum");
+            o.put("feasible", s.feasible());
+            System.out.println(o);
+        } else {
+            System.out.printf(Locale.ROOT, "%-14s %-10s %9.3f %14.2f %10s %8s %9.5f %9s%n", name, a.name(),
+                    a.seconds(), s.communication(), "-", "-", s.objective(), s.feasible() ? "yes" : "NO");
+        }
+    }
+
     private static Placement place(ModelAssigner.Builder b, PlacementMethod method) {
         return b.optMethod(method).build().placement();
     }
@@ -108,7 +165,7 @@ public final class AssignBenchmark {
             o.put("case", name);
             o.put("method", p.method().toString());
             o.put("seconds", seconds);
-            if (runs.length > 1) {
+            if (cold != null) {
                 var all = o.putArray("runs");
                 for (double r : runs) {
                     all.add(r);
@@ -116,6 +173,7 @@ public final class AssignBenchmark {
                 o.put("coldSeconds", cold);
             }
             o.put("communication", p.cost().communication());
+            o.put("objective", p.cost().objective());
             if (optimum == null) {
                 o.putNull("optimum");
             } else {
@@ -125,47 +183,22 @@ public final class AssignBenchmark {
             System.out.println(o);
         } else {
             StringBuilder detail = new StringBuilder();
-            if (runs.length > 1) {
+            if (cold != null) {
                 for (double r : runs) {
                     detail.append(String.format(Locale.ROOT, "%.3f ", r));
                 }
                 detail.append(String.format(Locale.ROOT, "(%.3f)", cold));
             }
-            System.out.printf(Locale.ROOT, "%-14s %-9s %9.3f %14.2f %10s %8s %9s   %s%n", name, p.method(), seconds,
-                    p.cost().communication(), optimum == null ? "-" : String.format(Locale.ROOT, "%.2f", optimum),
+            System.out.printf(Locale.ROOT, "%-14s %-10s %9.3f %14.2f %10s %8s %9.5f %9s   %s%n", name, p.method(),
+                    seconds, p.cost().communication(),
+                    optimum == null ? "-" : String.format(Locale.ROOT, "%.2f", optimum),
                     optimum == null ? "-" : String.format(Locale.ROOT, "%.3fx", p.cost().communication() / optimum),
-                    p.feasible() ? "yes" : "NO (" + p.violations().size() + ")", detail);
+                    p.cost().objective(), p.feasible() ? "yes" : "NO (" + p.violations().size() + ")", detail);
         }
     }
 
-    /**
-     * A sparse random layer graph: a chain (each model feeds the next) plus 2n random forward edges to models up
-     * to 50 positions ahead; sizes 10..100 MB, complexity = demand; m-1 GPUs and a CPU (cpuWeight 0.1), with
-     * memory for 1.3 × the total demand spread over the GPUs.
-     */
+    /** The benchmark's synthetic graph ({@link SyntheticGraph}) as a builder. */
     static ModelAssigner.Builder synthetic(int n, int m, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        ModelAssigner.Builder b = ModelAssigner.builder();
-        double total = 0;
-        for (int i = 0; i < n; i++) {
-            double size = 10 + rng.nextInt(91);
-            total += size;
-            b.addModel("m" + i, size);
-        }
-        for (int i = 0; i + 1 < n; i++) {
-            b.connect(i, i + 1, 1 + rng.nextInt(100));
-        }
-        for (int k = 0; k < 2 * n; k++) {
-            int i = rng.nextInt(n - 1);
-            int j = Math.min(n - 1, i + 1 + rng.nextInt(50));
-            b.connect(i, j, 1 + rng.nextInt(100));
-        }
-        List<DeviceSpec> devices = new ArrayList<>();
-        double demand = total * 2;
-        for (int d = 0; d < m - 1; d++) {
-            devices.add(DeviceSpec.gpu(d, 1.3 * demand / (m - 1) / 0.5));
-        }
-        devices.add(DeviceSpec.cpu(demand));
-        return b.setDevices(devices).optCpuWeight(0.1).optSeed(seed);
+        return SyntheticGraph.of(n, m, seed).builder();
     }
 }

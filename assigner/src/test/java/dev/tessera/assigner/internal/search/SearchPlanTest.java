@@ -56,6 +56,22 @@ class SearchPlanTest {
         assertEquals(2, plan.finalists());
     }
 
+    @Test
+    void multilevelStartsAboveFiveHundredModelsAndCoarsensToEightModelsPerDevice() {
+        assertEquals(0, SearchPlan.of(chain(500, 4), 1, 1).coarsestModels(), "500 models keep the flat search");
+        assertEquals(200, SearchPlan.of(chain(501, 4), 1, 1).coarsestModels(), "at least 200");
+        assertEquals(512, SearchPlan.of(chain(10_000, 64), 1, 1).coarsestModels());
+        SearchPlan coarsest = SearchPlan.coarsest(chain(400, 16), 1, 500);
+        assertEquals(0, coarsest.beamWidth());
+        assertEquals(0, coarsest.tabuIterations());
+        assertEquals(0, coarsest.windowSize());
+        assertEquals(0, coarsest.recreateWidth());
+        assertEquals(500, coarsest.relaxIterations());
+        // 100,000 / (n + E) = 125.2 kicks per start at full effort, a quarter of that here (31), a quarter of it
+        // in the start's own search
+        assertEquals(7, coarsest.startKicks());
+    }
+
     /** n unit models in a chain on m identical devices with room for all. */
     private static Problem chain(int n, int m) {
         double[] demand = new double[n];
