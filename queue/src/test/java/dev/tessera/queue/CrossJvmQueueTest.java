@@ -222,6 +222,18 @@ class CrossJvmQueueTest {
     }
 
     @Test
+    void aChildJvmOpensAQueueByTheNameItWasCreatedWith() throws Exception {
+        try (SimpleQueue q = SimpleQueue.create("actor-experience", 8);
+                ChildJvm consumer = child(ShmLeakCheck.directory(), "consume-print", "actor-experience")) {
+            consumer.expect("OPEN");
+            for (int i = 0; i < 3; i++) {
+                q.put(i);
+                assertEquals(Integer.toString(i), consumer.expect("GOT"));
+            }
+        }
+    }
+
+    @Test
     void queueOfKilledProcessesIsReaped() throws Exception {
         Path dir = ShmLeakCheck.directory();
         try (ChildJvm child = child(dir, "create-and-wait")) {
