@@ -215,7 +215,10 @@ public final class SimpleQueue implements AutoCloseable {
         Objects.requireNonNull(message, "message (a queue cannot carry null: poll() returns null when empty)");
         enter();
         try {
-            long position = claimWrite(timeoutNanos);
+            long position = ring.tryClaimWrite(); // room now: no clock read, no wait state
+            if (position < 0) {
+                position = claimWrite(timeoutNanos);
+            }
             if (position < 0) {
                 return false;
             }
@@ -323,11 +326,11 @@ public final class SimpleQueue implements AutoCloseable {
     public Object poll() {
         enter();
         try {
-            byte[] bytes = ring.tryPoll();
-            if (bytes == null && recoveryDue()) {
-                bytes = recoverOne();
+            Object taken = ring.tryPoll(READER);
+            if (taken == null && recoveryDue()) {
+                taken = recoverOne();
             }
-            return bytes == null ? null : decode(bytes);
+            return taken == null ? null : decode(taken);
         } finally {
             exit();
         }
@@ -336,15 +339,19 @@ public final class SimpleQueue implements AutoCloseable {
     private Object take(long timeoutNanos, Duration timeout) {
         enter();
         try {
+            Object taken = ring.tryPoll(READER); // a message waiting: no clock read, no wait state
+            if (taken != null) {
+                return decode(taken);
+            }
             long start = System.nanoTime();
             Backoff backoff = new Backoff();
             while (true) {
-                byte[] bytes = ring.tryPoll();
-                if (bytes == null && backoff.parking() && recoveryDue()) {
-                    bytes = recoverOne();
+                taken = ring.tryPoll(READER);
+                if (taken == null && backoff.parking() && recoveryDue()) {
+                    taken = recoverOne();
                 }
-                if (bytes != null) {
-                    return decode(bytes);
+                if (taken != null) {
+                    return decode(taken);
                 }
                 long remaining = remaining(start, timeoutNanos);
                 if (remaining <= 0) {
@@ -357,14 +364,26 @@ public final class SimpleQueue implements AutoCloseable {
         }
     }
 
-    private byte[] recoverOne() {
+    private Object recoverOne() {
         ring.recoverStalled();
-        byte[] bytes = ring.tryPoll();
-        return bytes != null ? bytes : ring.pollOrphan();
+        Object taken = ring.tryPoll(READER);
+        return taken != null ? taken : ring.pollOrphan(READER);
     }
 
-    private Object decode(byte[] bytes) {
-        return ScalarFormat.isScalar(bytes) ? ScalarFormat.read(bytes) : codec.decode(bytes, manager);
+    /**
+     * Reads a message out of its slot: a compact value is decoded in place (no copy of the message first), a
+     * codec message is copied out to be decoded after the slot is freed, since decoding may open segments.
+     */
+    private static final SlotRing.Reader<Object> READER = (region, offset, length) -> {
+        Object scalar = ScalarFormat.readIfScalar(region, offset, length);
+        return scalar != null ? scalar : new Encoded(SlotRing.BYTES.read(region, offset, length));
+    };
+
+    /** The bytes of a codec message taken from a slot. */
+    private record Encoded(byte[] bytes) {}
+
+    private Object decode(Object taken) {
+        return taken instanceof Encoded e ? codec.decode(e.bytes(), manager) : taken;
     }
 
     private void waitStep(Backoff backoff, long remaining) {
