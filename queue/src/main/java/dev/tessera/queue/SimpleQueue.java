@@ -106,7 +106,8 @@ public final class SimpleQueue implements AutoCloseable {
      * Creates a queue of {@code capacity} messages under a name of the caller's choosing, with the default
      * options; any process of this user opens it with {@link #open(String) open(name)}.
      *
-     * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit
+     * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit, not
+     *     with {@code tessera-}
      * @param capacity how many messages the queue holds before {@code put} blocks
      * @return a new handle the caller owns and must close
      * @throws IllegalArgumentException if {@code name} or {@code capacity} is invalid
@@ -497,7 +498,8 @@ public final class SimpleQueue implements AutoCloseable {
          * default none (a random name, see {@link SimpleQueue#name()}). Names are per user and per segment
          * directory; the queue's file is {@code tessera-named-UID-NAME}.
          *
-         * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit
+         * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit, not
+         *     with {@code tessera-}
          * @return this builder
          * @throws IllegalArgumentException if {@code name} breaks that rule; the message names it
          */

@@ -126,7 +126,7 @@ public final class SharedSegment implements AutoCloseable {
         if (!SegmentFiles.isSegmentName(name)) {
             throw new IllegalArgumentException("segment name '" + name + "' (expected " + SegmentFiles.PREFIX
                     + " and 32 hex digits, or a name given to optName: 1.." + NamedSegments.MAX_NAME_LENGTH
-                    + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+                    + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit, not with tessera-)");
         }
         return name;
     }
@@ -377,7 +377,8 @@ public final class SharedSegment implements AutoCloseable {
          * Names are per user: the file is {@code tessera-named-UID-NAME}. A named segment lives while a handle on it
          * is open in any process, and {@link SharedSegment#tensorAt} refuses it (see the class comment).
          *
-         * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit
+         * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit, not
+         *     with {@code tessera-}
          * @return this builder
          * @throws IllegalArgumentException if {@code name} breaks that rule; the message names it
          */

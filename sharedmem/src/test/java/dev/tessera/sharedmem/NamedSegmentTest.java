@@ -46,7 +46,7 @@ class NamedSegmentTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "-dash", ".hidden", "..", "a/b", "sp ace", "ümlaut", "a:b",
+    @ValueSource(strings = {"", "-dash", ".hidden", "..", "a/b", "sp ace", "ümlaut", "a:b", "tessera-x",
             "abcdefghijklmnopqrstuvwxyz0123456"})
     void rejectsBadNamesNamingTheValue(String name) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  * public constructor.
  *
  * <p>Names: 1 to {@value #MAX_NAME_LENGTH} characters of {@code [A-Za-z0-9._-]}, starting with a letter or
- * digit (so never {@code .} or {@code ..}, and never a random segment name, which is 40 characters long). The
+ * digit (so never {@code .} or {@code ..}) and not with {@code tessera-}, which random segment names and the
+ * layers' files start with (so a name never looks like one of them). The
  * file is {@link #PREFIX}, the creator's numeric uid, a dash and the name ({@code tessera-named-1000-jobs}):
  * each user has a namespace of their own, {@link #open} looks in this user's namespace first and then in those of
  * trusted users ({@code -Dtessera.shm.trustedOwners}), and {@link FileTrust} refuses a file that another user
@@ -71,7 +72,7 @@ public final class NamedSegments implements SegmentKind {
 
     /** Whether {@code name} is a valid segment name a user may choose. */
     public static boolean isName(String name) {
-        return name != null && NAME.matcher(name).matches();
+        return name != null && NAME.matcher(name).matches() && !name.startsWith(SegmentFiles.PREFIX);
     }
 
     /**
@@ -82,8 +83,9 @@ public final class NamedSegments implements SegmentKind {
     public static String checkName(String name) {
         if (!isName(name)) {
             throw new IllegalArgumentException("segment name '" + name + "' (expected 1.." + MAX_NAME_LENGTH
-                    + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit"
-                    + (name != null && name.length() > MAX_NAME_LENGTH ? "; it has " + name.length() : "") + ")");
+                    + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit, not with "
+                    + SegmentFiles.PREFIX + (name != null && name.length() > MAX_NAME_LENGTH ? "; it has "
+                    + name.length() : "") + ")");
         }
         return name;
     }
