@@ -20,7 +20,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import java.util.regex.Pattern;
 
 /**
  * A bounded queue of objects between the JVMs of one host (machin's {@code SimpleQueue}): thread-safe, many
@@ -29,7 +28,11 @@ import java.util.regex.Pattern;
  * in any process, is closed, or until the reaper finds every process that held it dead.
  *
  * <p>Create a queue with {@link #builder()}{@code .create()} (or {@link #create(int)}), hand its
- * {@link #name()} to other processes, and {@link #open(String)} it there. {@link #put} blocks while the queue is
+ * {@link #name()} to other processes, and {@link #open(String)} it there. Or choose the name yourself
+ * ({@link #create(String, int)}, {@link Builder#optName}), and any process of this user on the host opens it by
+ * that name ({@code SimpleQueue.open("jobs")}), as machin's queues are found by name; creating a second queue of a
+ * name that is in use fails with an {@link IllegalStateException} that says so. A named queue lives while a
+ * handle on it is open in any process, like any queue. {@link #put} blocks while the queue is
  * full, {@link #offer(Object)} returns false instead, {@link #get()} blocks while it is empty, {@link #poll()}
  * returns null instead. Waiting spins, then yields, then parks, and never signals across processes: an idle
  * waiter notices a new message within {@code 200 µs} at worst.
@@ -61,7 +64,6 @@ public final class SimpleQueue implements AutoCloseable {
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 4096 - QueueDescriptor.SLOT_HEADER_BYTES;
     /** How often a waiting handle looks for slots held by dead processes. */
     static final long RECOVERY_INTERVAL_MILLIS = 10;
-    private static final Pattern NAME = Pattern.compile("tessera-[0-9a-f]{32}");
     private static final long CLOSE_WAIT_NANOS = 5_000_000_000L;
 
     private final SharedSegment segment;
@@ -101,9 +103,24 @@ public final class SimpleQueue implements AutoCloseable {
     }
 
     /**
+     * Creates a queue of {@code capacity} messages under a name of the caller's choosing, with the default
+     * options; any process of this user opens it with {@link #open(String) open(name)}.
+     *
+     * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit, not
+     *     with {@code tessera-}
+     * @param capacity how many messages the queue holds before {@code put} blocks
+     * @return a new handle the caller owns and must close
+     * @throws IllegalArgumentException if {@code name} or {@code capacity} is invalid
+     * @throws IllegalStateException if a queue (or other segment) of that name exists
+     */
+    public static SimpleQueue create(String name, int capacity) {
+        return builder().optName(name).optCapacity(capacity).create();
+    }
+
+    /**
      * Opens a queue that another handle (in any process of this user) created, with the default options.
      *
-     * @param name the {@link #name()} of the queue
+     * @param name the {@link #name()} of the queue: the name it was created with, or its random name
      * @return a new handle the caller owns and must close
      * @throws IllegalArgumentException if {@code name} is not a queue name
      * @throws IllegalStateException if no such queue exists (every handle on it was closed) or it is not a queue
@@ -113,10 +130,10 @@ public final class SimpleQueue implements AutoCloseable {
     }
 
     /**
-     * The queue's name, which {@link #open(String)} takes in another process; also its segment's file name, so
-     * {@code tessera shm ls} lists it.
+     * The queue's name, which {@link #open(String)} takes in another process: the one it was created with, or a
+     * random one; its segment is listed under it by {@code tessera shm ls}.
      *
-     * @return {@code tessera-} and 32 hex digits
+     * @return the name given to {@link Builder#optName}, or {@code tessera-} and 32 hex digits
      */
     public String name() {
         return segment.name();
@@ -199,7 +216,10 @@ public final class SimpleQueue implements AutoCloseable {
         Objects.requireNonNull(message, "message (a queue cannot carry null: poll() returns null when empty)");
         enter();
         try {
-            long position = claimWrite(timeoutNanos);
+            long position = ring.tryClaimWrite(); // room now: no clock read, no wait state
+            if (position < 0) {
+                position = claimWrite(timeoutNanos);
+            }
             if (position < 0) {
                 return false;
             }
@@ -307,11 +327,11 @@ public final class SimpleQueue implements AutoCloseable {
     public Object poll() {
         enter();
         try {
-            byte[] bytes = ring.tryPoll();
-            if (bytes == null && recoveryDue()) {
-                bytes = recoverOne();
+            Object taken = ring.tryPoll(READER);
+            if (taken == null && recoveryDue()) {
+                taken = recoverOne();
             }
-            return bytes == null ? null : decode(bytes);
+            return taken == null ? null : decode(taken);
         } finally {
             exit();
         }
@@ -320,15 +340,19 @@ public final class SimpleQueue implements AutoCloseable {
     private Object take(long timeoutNanos, Duration timeout) {
         enter();
         try {
+            Object taken = ring.tryPoll(READER); // a message waiting: no clock read, no wait state
+            if (taken != null) {
+                return decode(taken);
+            }
             long start = System.nanoTime();
             Backoff backoff = new Backoff();
             while (true) {
-                byte[] bytes = ring.tryPoll();
-                if (bytes == null && backoff.parking() && recoveryDue()) {
-                    bytes = recoverOne();
+                taken = ring.tryPoll(READER);
+                if (taken == null && backoff.parking() && recoveryDue()) {
+                    taken = recoverOne();
                 }
-                if (bytes != null) {
-                    return decode(bytes);
+                if (taken != null) {
+                    return decode(taken);
                 }
                 long remaining = remaining(start, timeoutNanos);
                 if (remaining <= 0) {
@@ -341,14 +365,26 @@ public final class SimpleQueue implements AutoCloseable {
         }
     }
 
-    private byte[] recoverOne() {
+    private Object recoverOne() {
         ring.recoverStalled();
-        byte[] bytes = ring.tryPoll();
-        return bytes != null ? bytes : ring.pollOrphan();
+        Object taken = ring.tryPoll(READER);
+        return taken != null ? taken : ring.pollOrphan(READER);
     }
 
-    private Object decode(byte[] bytes) {
-        return ScalarFormat.isScalar(bytes) ? ScalarFormat.read(bytes) : codec.decode(bytes, manager);
+    /**
+     * Reads a message out of its slot: a compact value is decoded in place (no copy of the message first), a
+     * codec message is copied out to be decoded after the slot is freed, since decoding may open segments.
+     */
+    private static final SlotRing.Reader<Object> READER = (region, offset, length) -> {
+        Object scalar = ScalarFormat.readIfScalar(region, offset, length);
+        return scalar != null ? scalar : new Encoded(SlotRing.BYTES.read(region, offset, length));
+    };
+
+    /** The bytes of a codec message taken from a slot. */
+    private record Encoded(byte[] bytes) {}
+
+    private Object decode(Object taken) {
+        return taken instanceof Encoded e ? codec.decode(e.bytes(), manager) : taken;
     }
 
     private void waitStep(Backoff backoff, long remaining) {
@@ -453,8 +489,25 @@ public final class SimpleQueue implements AutoCloseable {
         private final List<String> allowPatterns = new ArrayList<>();
         private NDManager manager;
         private Path directory;
+        private String name;
 
         private Builder() {}
+
+        /**
+         * A name of the caller's choosing for {@link #create()}, by which any process of this user opens the queue;
+         * default none (a random name, see {@link SimpleQueue#name()}). Names are per user and per segment
+         * directory; the queue's file is {@code tessera-named-UID-NAME}.
+         *
+         * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit, not
+         *     with {@code tessera-}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code name} breaks that rule; the message names it
+         */
+        public Builder optName(String name) {
+            SharedSegment.builder().optName(name); // validates it with the segment layer's own rule
+            this.name = name;
+            return this;
+        }
 
         /**
          * How many messages the queue holds before {@code put} blocks; default {@value #DEFAULT_CAPACITY}. For
@@ -562,10 +615,11 @@ public final class SimpleQueue implements AutoCloseable {
         }
 
         /**
-         * Creates a new queue in a new shared-memory segment.
+         * Creates a new queue in a new shared-memory segment, named {@link #optName} if that was set.
          *
          * @return a new handle the caller owns and must close
          * @throws dev.tessera.sharedmem.SegmentSpaceException if the segment does not fit the directory
+         * @throws IllegalStateException if a segment of the {@link #optName} name exists
          */
         public SimpleQueue create() {
             int cap = capacity != null ? capacity : DEFAULT_CAPACITY;
@@ -575,6 +629,9 @@ public final class SimpleQueue implements AutoCloseable {
             SharedSegment.Builder b = SharedSegment.builder().setSize(QueueDescriptor.regionBytes(cap, max));
             if (directory != null) {
                 b.optDirectory(directory);
+            }
+            if (name != null) {
+                b.optName(name);
             }
             SharedSegment segment = b.build();
             try {
@@ -597,14 +654,12 @@ public final class SimpleQueue implements AutoCloseable {
          * @throws IllegalStateException if the queue no longer exists or the segment is not a queue
          */
         public SimpleQueue open(String name) {
-            if (name == null || !NAME.matcher(name).matches()) {
-                throw new IllegalArgumentException("queue name '" + name + "' (expected the name() of a created "
-                        + "queue: tessera- and 32 hex digits)");
-            }
             Path dir = directory != null ? directory : SharedSegment.defaultDirectory();
             SharedSegment segment;
             try {
                 segment = SharedSegment.open(dir, name);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("queue name: " + e.getMessage(), e);
             } catch (UncheckedIOException e) {
                 throw new IllegalStateException("queue " + name + " does not exist in " + dir + ": every handle on "
                         + "it was closed, or its processes died (" + e.getMessage() + ")", e);

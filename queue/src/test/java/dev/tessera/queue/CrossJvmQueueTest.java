@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.tessera.queue.testing.ChildJvm;
+import dev.tessera.queue.testing.QueueChild;
+import dev.tessera.sharedmem.testing.ChildJvm;
 import dev.tessera.sharedmem.testing.ShmLeakCheck;
 import dev.tessera.sharedmem.SegmentReaper;
 import java.io.DataInputStream;
@@ -40,10 +41,10 @@ class CrossJvmQueueTest {
         Path out0 = Files.createTempFile("queue-consumer-", ".bin");
         Path out1 = Files.createTempFile("queue-consumer-", ".bin");
         try (SimpleQueue q = SimpleQueue.create(64);
-                ChildJvm c0 = ChildJvm.start(dir, "consume", q.name(), out0.toString());
-                ChildJvm c1 = ChildJvm.start(dir, "consume", q.name(), out1.toString());
-                ChildJvm p0 = ChildJvm.start(dir, "produce", q.name(), "0", Integer.toString(each), "false");
-                ChildJvm p1 = ChildJvm.start(dir, "produce", q.name(), Integer.toString(each),
+                ChildJvm c0 = child(dir, "consume", q.name(), out0.toString());
+                ChildJvm c1 = child(dir, "consume", q.name(), out1.toString());
+                ChildJvm p0 = child(dir, "produce", q.name(), "0", Integer.toString(each), "false");
+                ChildJvm p1 = child(dir, "produce", q.name(), Integer.toString(each),
                         Integer.toString(each), "false")) {
             p0.expect("DONE");
             p1.expect("DONE");
@@ -72,7 +73,7 @@ class CrossJvmQueueTest {
     @Test
     void killedProducerLosesNothingAcknowledgedAndTheQueueGoesOn() throws Exception {
         try (SimpleQueue q = SimpleQueue.create(32);
-                ChildJvm producer = ChildJvm.start(ShmLeakCheck.directory(), "produce", q.name(), "0",
+                ChildJvm producer = child(ShmLeakCheck.directory(), "produce", q.name(), "0",
                         "100000000", "true")) {
             producer.expect("OPEN");
             BitSet got = new BitSet();
@@ -100,7 +101,7 @@ class CrossJvmQueueTest {
     void killedConsumerLeavesEverythingElseToTheOthers() throws Exception {
         int total = 20_000;
         try (SimpleQueue q = SimpleQueue.create(32);
-                ChildJvm consumer = ChildJvm.start(ShmLeakCheck.directory(), "consume-print", q.name())) {
+                ChildJvm consumer = child(ShmLeakCheck.directory(), "consume-print", q.name())) {
             consumer.expect("OPEN");
             CompletableFuture<Void> producer = CompletableFuture.runAsync(() -> {
                 for (int i = 0; i < total; i++) {
@@ -143,7 +144,7 @@ class CrossJvmQueueTest {
     void halfWrittenMessageOfAKilledProducerIsSkipped() throws Exception {
         try (SimpleQueue q = SimpleQueue.create(4)) {
             q.put("before");
-            try (ChildJvm child = ChildJvm.start(ShmLeakCheck.directory(), "claim-write", q.name())) {
+            try (ChildJvm child = child(ShmLeakCheck.directory(), "claim-write", q.name())) {
                 assertEquals("1", child.expect("CLAIMED"));
                 q.put("after");
                 assertEquals("before", q.get(Duration.ofSeconds(5)));
@@ -160,7 +161,7 @@ class CrossJvmQueueTest {
         try (SimpleQueue q = SimpleQueue.create(4)) {
             q.put("held");
             q.put("next");
-            try (ChildJvm child = ChildJvm.start(ShmLeakCheck.directory(), "claim-read", q.name())) {
+            try (ChildJvm child = child(ShmLeakCheck.directory(), "claim-read", q.name())) {
                 assertEquals("0", child.expect("CLAIMED"));
                 assertEquals("next", q.get(Duration.ofSeconds(5)));
                 child.kill9();
@@ -178,7 +179,7 @@ class CrossJvmQueueTest {
     void queueFullOfAKilledConsumersClaimsRecoversForTheProducer() throws Exception {
         try (SimpleQueue q = SimpleQueue.create(1)) {
             q.put("held");
-            try (ChildJvm child = ChildJvm.start(ShmLeakCheck.directory(), "claim-read", q.name())) {
+            try (ChildJvm child = child(ShmLeakCheck.directory(), "claim-read", q.name())) {
                 child.expect("CLAIMED");
                 assertFalse(q.offer("blocked"), "the dead-to-be consumer's slot is still taken");
                 child.kill9();
@@ -193,7 +194,7 @@ class CrossJvmQueueTest {
     void ndArrayStubCrossesToAnotherJvm() throws Exception {
         try (NDManager manager = NDManager.newBaseManager();
                 SimpleQueue q = SimpleQueue.create(2);
-                ChildJvm child = ChildJvm.start(ShmLeakCheck.directory(), "get-ndarray", q.name())) {
+                ChildJvm child = child(ShmLeakCheck.directory(), "get-ndarray", q.name())) {
             NDArray a = manager.arange(0f, 1000f).reshape(10, 100);
             q.put(a);
             assertEquals("(10, 100) 499500.0", child.expect("ARRAY"));
@@ -211,7 +212,7 @@ class CrossJvmQueueTest {
             assertEquals(1, ShmLeakCheck.fileCount(), "1000 bytes travel inside the message: only the queue's segment");
             q.put(manager.create(ones));
             assertEquals(2, ShmLeakCheck.fileCount(), "1001 bytes travel by stub: a segment of their own");
-            try (ChildJvm child = ChildJvm.start(ShmLeakCheck.directory(), "get-ndarrays", q.name(), "2")) {
+            try (ChildJvm child = child(ShmLeakCheck.directory(), "get-ndarrays", q.name(), "2")) {
                 assertEquals("1000 1000", child.expect("ARRAY"));
                 assertEquals("1001 1001", child.expect("ARRAY"));
                 assertEquals(0, child.waitExit());
@@ -221,9 +222,21 @@ class CrossJvmQueueTest {
     }
 
     @Test
+    void aChildJvmOpensAQueueByTheNameItWasCreatedWith() throws Exception {
+        try (SimpleQueue q = SimpleQueue.create("actor-experience", 8);
+                ChildJvm consumer = child(ShmLeakCheck.directory(), "consume-print", "actor-experience")) {
+            consumer.expect("OPEN");
+            for (int i = 0; i < 3; i++) {
+                q.put(i);
+                assertEquals(Integer.toString(i), consumer.expect("GOT"));
+            }
+        }
+    }
+
+    @Test
     void queueOfKilledProcessesIsReaped() throws Exception {
         Path dir = ShmLeakCheck.directory();
-        try (ChildJvm child = ChildJvm.start(dir, "create-and-wait")) {
+        try (ChildJvm child = child(dir, "create-and-wait")) {
             String name = child.expect("NAME");
             assertTrue(Files.exists(dir.resolve(name)));
             child.kill9();
@@ -252,6 +265,11 @@ class CrossJvmQueueTest {
             }
             got.set(i);
         }
+    }
+
+    /** A child JVM running {@link QueueChild} with {@code args}, its segments in {@code dir}. */
+    private static ChildJvm child(Path dir, String... args) throws java.io.IOException {
+        return ChildJvm.start(QueueChild.class, dir, args);
     }
 
     private static String consumerLines(ChildJvm child) throws java.io.IOException {

@@ -176,13 +176,47 @@ class SimpleQueueTest {
         IllegalArgumentException size = assertThrows(IllegalArgumentException.class,
                 () -> SimpleQueue.builder().optMaxMessageBytes(-5));
         assertEquals("maxMessageBytes=-5 (expected 1 <= x <= 67108864)", size.getMessage());
-        IllegalArgumentException name = assertThrows(IllegalArgumentException.class, () -> SimpleQueue.open("jobs"));
-        assertTrue(name.getMessage().startsWith("queue name 'jobs'"), name.getMessage());
+        IllegalArgumentException name = assertThrows(IllegalArgumentException.class, () -> SimpleQueue.open("jobs/1"));
+        assertTrue(name.getMessage().startsWith("queue name: segment name 'jobs/1'"), name.getMessage());
+        IllegalArgumentException chosen = assertThrows(IllegalArgumentException.class,
+                () -> SimpleQueue.create("-jobs", 4));
+        assertTrue(chosen.getMessage().contains("'-jobs'") && chosen.getMessage().contains("1..32 characters"),
+                chosen.getMessage());
         assertThrows(IllegalArgumentException.class, () -> SimpleQueue.builder().optAllowPatterns("com..bad"));
         try (SimpleQueue q = SimpleQueue.create(4)) {
             IllegalArgumentException mismatch = assertThrows(IllegalArgumentException.class,
                     () -> SimpleQueue.builder().optCapacity(5).open(q.name()));
             assertTrue(mismatch.getMessage().contains("capacity 4"), mismatch.getMessage());
+        }
+    }
+
+    @Test
+    void aQueueCreatedUnderAChosenNameIsOpenedByThatName() {
+        try (SimpleQueue created = SimpleQueue.create("jobs", 4)) {
+            assertEquals("jobs", created.name());
+            created.put("first");
+            try (SimpleQueue opened = SimpleQueue.open("jobs")) {
+                assertEquals(4, opened.capacity());
+                assertEquals("first", opened.get(Duration.ofSeconds(5)));
+                opened.put(2);
+            }
+            assertEquals(2, created.get(Duration.ofSeconds(5)));
+            IllegalStateException taken = assertThrows(IllegalStateException.class,
+                    () -> SimpleQueue.create("jobs", 4));
+            assertTrue(taken.getMessage().contains("'jobs' is taken"), taken.getMessage());
+        }
+        IllegalStateException gone = assertThrows(IllegalStateException.class, () -> SimpleQueue.open("jobs"));
+        assertTrue(gone.getMessage().contains("does not exist"), gone.getMessage());
+        try (SimpleQueue again = SimpleQueue.builder().optName("jobs").optCapacity(2).create()) {
+            assertEquals(0, again.size(), "a new queue of the freed name");
+        }
+    }
+
+    @Test
+    void refusesToOpenANamedSegmentThatIsNotAQueue() {
+        try (SharedSegment plain = SharedSegment.builder().setSize(1 << 16).optName("plain").build()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> SimpleQueue.open("plain"));
+            assertTrue(e.getMessage().contains("is not a queue"), e.getMessage());
         }
     }
 

@@ -239,7 +239,7 @@ public final class SegmentReaper {
         String linkedTo = SegmentDescriptor.getLinkName(header); // the holder this segment belongs to, if any
         SegmentKind holderKind = SegmentKind.of(SegmentDescriptor.getKind(header));
         if (holderKind != null) {
-            kind = SegmentInfo.Kind.STORE;
+            kind = holderKind.listedAs();
             store = holderKind.holderNameOf(name);
         } else if (linkedTo != null) {
             kind = SegmentInfo.Kind.STORE_VALUE;
@@ -259,13 +259,13 @@ public final class SegmentReaper {
         String name = path.getFileName().toString();
         SegmentKind kind = SegmentKind.owning(name);
         return new SegmentInfo(name, path, size, false, false, 0, false, List.of(), false, 0, age,
-                kind != null ? SegmentInfo.Kind.STORE : SegmentInfo.Kind.SEGMENT,
+                kind != null ? kind.listedAs() : SegmentInfo.Kind.SEGMENT,
                 kind != null ? kind.holderNameOf(name) : null, false);
     }
 
     private static boolean unlink(SegmentInfo info) {
         try {
-            if (info.kind() == SegmentInfo.Kind.STORE && info.published()) {
+            if (info.published() && SegmentKind.owning(info.name()) != null) { // a reused name: see claimUnlink
                 return claimHolderUnlink(info.path()) && Files.deleteIfExists(info.path());
             }
             return Files.deleteIfExists(info.path());

@@ -1,6 +1,7 @@
 package dev.tessera.sharedmem;
 
 import dev.tessera.sharedmem.internal.FileTrust;
+import dev.tessera.sharedmem.internal.NamedSegments;
 import dev.tessera.sharedmem.internal.SegmentDescriptor;
 import dev.tessera.sharedmem.internal.SegmentFiles;
 import dev.tessera.sharedmem.internal.SegmentLease;
@@ -29,6 +30,12 @@ import java.util.Objects;
  * collected; its reference is then released but its mapping is kept, because native views may still point
  * into it.
  *
+ * <p>Named segments: a segment built with {@link Builder#optName} has a name the user chose ({@code jobs}), by
+ * which any process of this user (or one that trusts this user, see the README) opens it with
+ * {@link #open(String)}. It lives while any handle on it is open, in any process, and is reaped once every
+ * process that held it died. It holds raw data only: {@link #tensorAt} refuses it, because stubs name segments by
+ * their random names.
+ *
  * <p>The machinery (the header checks, the reference this handle is a named owner of, the mapping and the
  * views' arena) is an {@code internal.SegmentLease}; this class is its public face.
  */
@@ -42,11 +49,19 @@ public final class SharedSegment implements AutoCloseable {
     private final Path directory;
     private final String name;
     private final SegmentLease lease;
+    private final long dataOffset; // of the user's data in the mapping: after the header (and a named prefix)
+    private final boolean named;
 
     SharedSegment(SegmentLease lease) {
+        this(lease, null);
+    }
+
+    private SharedSegment(SegmentLease lease, String chosenName) {
         this.lease = lease;
         this.directory = lease.path().getParent();
-        this.name = lease.path().getFileName().toString();
+        this.named = chosenName != null;
+        this.name = named ? chosenName : lease.path().getFileName().toString();
+        this.dataOffset = SegmentDescriptor.HEADER_LENGTH + (named ? NamedSegments.PREFIX_BYTES : 0);
     }
 
     /**
@@ -61,9 +76,10 @@ public final class SharedSegment implements AutoCloseable {
     /**
      * Opens an existing segment in the {@linkplain #defaultDirectory() default directory}.
      *
-     * @param name the segment name ({@code tessera-} and 32 hex digits)
+     * @param name the segment's {@link #name()}: {@code tessera-} and 32 hex digits, or the name it was built with
+     *     ({@link Builder#optName})
      * @return a new handle the caller owns and must close
-     * @throws IllegalArgumentException if {@code name} is not a segment name
+     * @throws IllegalArgumentException if {@code name} is neither kind of segment name
      * @throws UncheckedIOException if the segment does not exist or cannot be mapped
      * @throws UntrustedFileException if its file belongs to another user or has group/other permission bits
      * @throws IllegalStateException if the file is not a published segment or its header is corrupt
@@ -79,12 +95,19 @@ public final class SharedSegment implements AutoCloseable {
      * {@code -Dtessera.shm.allowSharedModes}).
      *
      * @param directory the directory holding the segment file
-     * @param name the segment name ({@code tessera-} and 32 hex digits)
+     * @param name the segment's {@link #name()}: {@code tessera-} and 32 hex digits, or the name it was built with
+     *     ({@link Builder#optName}), which is looked up in this user's namespace, then in trusted users'
      * @return a new handle the caller owns and must close
-     * @throws IllegalArgumentException if {@code name} is not a segment name
-     * @throws IllegalStateException if the file is not a published segment or its header is corrupt
+     * @throws IllegalArgumentException if {@code name} is neither kind of segment name
+     * @throws IllegalStateException if the file is not a published segment or its header is corrupt, or a named
+     *     segment stays busy (being created or removed) for 2 s
      */
     public static SharedSegment open(Path directory, String name) {
+        if (!SegmentFiles.isSegmentName(name) && NamedSegments.isName(name)) {
+            Path dir = directory.toAbsolutePath().normalize();
+            return new SharedSegment(NamedSegments.open(dir, name, FileTrust.fromSystemProperties(), USER_HANDLE),
+                    name);
+        }
         return open(directory, name, 0, false, FileTrust.fromSystemProperties(), USER_HANDLE);
     }
 
@@ -101,8 +124,9 @@ public final class SharedSegment implements AutoCloseable {
 
     private static String checkName(String name) {
         if (!SegmentFiles.isSegmentName(name)) {
-            throw new IllegalArgumentException(
-                    "segment name '" + name + "' (expected " + SegmentFiles.PREFIX + " and 32 hex digits)");
+            throw new IllegalArgumentException("segment name '" + name + "' (expected " + SegmentFiles.PREFIX
+                    + " and 32 hex digits, or a name given to optName: 1.." + NamedSegments.MAX_NAME_LENGTH
+                    + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit, not with tessera-)");
         }
         return name;
     }
@@ -139,9 +163,10 @@ public final class SharedSegment implements AutoCloseable {
     }
 
     /**
-     * The segment's file name.
+     * The segment's name, which {@link #open(String)} takes: its file name, or for a named segment the name it
+     * was built with (its file is then {@code tessera-named-UID-NAME}, see {@link #path()}).
      *
-     * @return {@code tessera-} and 32 hex digits
+     * @return {@code tessera-} and 32 hex digits, or the name given to {@link Builder#optName}
      */
     public String name() {
         return name;
@@ -159,7 +184,7 @@ public final class SharedSegment implements AutoCloseable {
     /**
      * The segment file.
      *
-     * @return {@link #directory()} resolved against {@link #name()}
+     * @return {@link #directory()} resolved against the file name
      */
     public Path path() {
         return lease.path();
@@ -189,7 +214,7 @@ public final class SharedSegment implements AutoCloseable {
      * @return the data size in bytes
      */
     public long dataSize() {
-        return lease.byteSize() - SegmentDescriptor.HEADER_LENGTH;
+        return lease.byteSize() - dataOffset;
     }
 
     /**
@@ -198,7 +223,7 @@ public final class SharedSegment implements AutoCloseable {
      * @return a slice of the mapping, {@link #dataSize()} bytes long
      */
     public MemorySegment data() {
-        return lease.view().asSlice(SegmentDescriptor.HEADER_LENGTH);
+        return lease.view().asSlice(dataOffset);
     }
 
     /**
@@ -220,10 +245,15 @@ public final class SharedSegment implements AutoCloseable {
      * @param shape the dimensions, row-major
      * @return a new tensor the caller owns and must close
      * @throws IllegalArgumentException if the tensor does not fit the data region at {@code offset}
-     * @throws IllegalStateException if this handle is closed
+     * @throws IllegalStateException if this handle is closed, or the segment is named
      */
     public SharedTensor tensorAt(long offset, DType dtype, long... shape) {
         checkOpen();
+        if (named) {
+            throw new IllegalStateException("segment '" + name + "' is named, and tensors live in unnamed segments "
+                    + "(stubs name a segment by its random name): create the tensor with SharedTensor, or read this "
+                    + "segment's data() directly");
+        }
         SharedSegment handle = open(directory, name, generation(), false, FileTrust.fromSystemProperties(),
                 SharedTensor.OWNER);
         try {
@@ -241,7 +271,7 @@ public final class SharedSegment implements AutoCloseable {
             // the file this handle mapped already passed the opener's check: admit its owner and mode again
             SegmentFiles.FileStatus checked = lease.status();
             FileTrust same = new FileTrust(java.util.Set.of(Math.max(0, checked.ownerUid())), (checked.mode() & 077) != 0);
-            return SegmentFiles.mapPrivate(path(), SegmentDescriptor.HEADER_LENGTH + offset, length, lease.viewArena(),
+            return SegmentFiles.mapPrivate(path(), dataOffset + offset, length, lease.viewArena(),
                     same);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot map " + path() + " privately: " + e.getMessage(), e);
@@ -296,6 +326,7 @@ public final class SharedSegment implements AutoCloseable {
         private long size = -1;
         private Path directory;
         private boolean persistent;
+        private String name;
 
         private Builder() {}
 
@@ -341,16 +372,37 @@ public final class SharedSegment implements AutoCloseable {
         }
 
         /**
+         * A name of the caller's choosing, by which any process of this user opens the segment with
+         * {@link SharedSegment#open(String)}; default none (a random {@code tessera-} name that cannot be guessed).
+         * Names are per user: the file is {@code tessera-named-UID-NAME}. A named segment lives while a handle on it
+         * is open in any process, and {@link SharedSegment#tensorAt} refuses it (see the class comment).
+         *
+         * @param name 1 to 32 characters of {@code A-Z a-z 0-9 . _ -}, starting with a letter or digit, not
+         *     with {@code tessera-}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code name} breaks that rule; the message names it
+         */
+        public Builder optName(String name) {
+            this.name = NamedSegments.checkName(name);
+            return this;
+        }
+
+        /**
          * Creates the segment; throws {@link SegmentSpaceException} if it does not fit.
          *
          * @return a new zero-filled segment; the caller owns the handle and must close it
-         * @throws IllegalStateException if {@link #setSize} was not called
+         * @throws IllegalStateException if {@link #setSize} was not called, or a segment of the {@link #optName}
+         *     name exists (the message says what holds the name)
          */
         public SharedSegment build() {
             if (size < 0) {
                 throw new IllegalStateException("setSize(bytes) is required");
             }
-            return create(directory != null ? directory : defaultDirectory(), size, persistent, USER_HANDLE);
+            Path dir = directory != null ? directory : defaultDirectory();
+            if (name != null) {
+                return new SharedSegment(NamedSegments.create(dir, name, size, persistent, USER_HANDLE), name);
+            }
+            return create(dir, size, persistent, USER_HANDLE);
         }
     }
 

@@ -87,18 +87,39 @@ public final class ScalarFormat {
 
     /** Whether {@code message} is in this format (else it is a codec message). */
     public static boolean isScalar(byte[] message) {
-        return message.length > 0 && message[0] >= TAG_INT && message[0] <= TAG_BYTES;
+        return message.length > 0 && isTag(message[0]);
     }
 
     /** Decodes a message for which {@link #isScalar} is true. */
     public static Object read(byte[] message) {
-        MemorySegment m = MemorySegment.ofArray(message);
-        return switch (message[0]) {
-            case TAG_INT -> m.get(INT, 1);
-            case TAG_LONG -> m.get(LONG, 1);
-            case TAG_DOUBLE -> m.get(DOUBLE, 1);
-            case TAG_STRING -> new String(message, 1, message.length - 1, StandardCharsets.UTF_8);
-            default -> java.util.Arrays.copyOfRange(message, 1, message.length);
+        return read(MemorySegment.ofArray(message), 0, message.length);
+    }
+
+    /**
+     * Decodes the {@code length} bytes at {@code offset} of {@code region} (a queue slot: no copy of the message
+     * is made first) if they are in this format.
+     *
+     * @return the value, or null if they are a codec message
+     */
+    public static Object readIfScalar(MemorySegment region, long offset, int length) {
+        if (length == 0 || !isTag(region.get(ValueLayout.JAVA_BYTE, offset))) {
+            return null;
+        }
+        return read(region, offset, length);
+    }
+
+    private static boolean isTag(byte b) {
+        return b >= TAG_INT && b <= TAG_BYTES;
+    }
+
+    private static Object read(MemorySegment m, long offset, int length) {
+        return switch (m.get(ValueLayout.JAVA_BYTE, offset)) {
+            case TAG_INT -> m.get(INT, offset + 1);
+            case TAG_LONG -> m.get(LONG, offset + 1);
+            case TAG_DOUBLE -> m.get(DOUBLE, offset + 1);
+            case TAG_STRING -> new String(m.asSlice(offset + 1, length - 1).toArray(ValueLayout.JAVA_BYTE),
+                    StandardCharsets.UTF_8);
+            default -> m.asSlice(offset + 1, length - 1).toArray(ValueLayout.JAVA_BYTE);
         };
     }
 }

@@ -147,13 +147,41 @@ public final class SlotRing {
     // ---- consumers
 
     /**
+     * Reads a message out of its slot before the slot is freed: the bytes it is given are valid only during the
+     * call, so it decodes them or copies them out. It must not return null.
+     *
+     * @param <T> what it makes of a message
+     */
+    @FunctionalInterface
+    public interface Reader<T> {
+        /** Reads the {@code length} message bytes at {@code offset} of {@code region}. */
+        T read(MemorySegment region, long offset, int length);
+    }
+
+    /** A reader that copies the message bytes out. */
+    public static final Reader<byte[]> BYTES = (region, offset, length) -> {
+        byte[] bytes = new byte[length];
+        MemorySegment.copy(region, ValueLayout.JAVA_BYTE, offset, bytes, 0, length);
+        return bytes;
+    };
+
+    /**
      * Takes the message at the head, if one is published there.
      *
      * @return its bytes, or null if none is published at the head yet
      */
     public byte[] tryPoll() {
+        return tryPoll(BYTES);
+    }
+
+    /**
+     * Takes the message at the head, if one is published there, and reads it with {@code reader}.
+     *
+     * @return what {@code reader} made of it, or null if none is published at the head yet
+     */
+    public <T> T tryPoll(Reader<T> reader) {
         long pos = tryClaimRead();
-        return pos < 0 ? null : takeClaimed(pos);
+        return pos < 0 ? null : takeClaimed(pos, reader);
     }
 
     /**
@@ -183,20 +211,26 @@ public final class SlotRing {
 
     /** Copies out the message at a position this ring claimed for reading, and frees its slot. */
     public byte[] takeClaimed(long position) {
-        return take(slotOffset(position), position);
+        return takeClaimed(position, BYTES);
     }
 
-    private byte[] take(long off, long pos) {
-        int length = QueueDescriptor.getLength(region, off);
-        if (length < 0 || length > maxMessageBytes) {
+    /** Reads the message at a position this ring claimed for reading with {@code reader}, and frees its slot. */
+    public <T> T takeClaimed(long position, Reader<T> reader) {
+        return take(slotOffset(position), position, reader);
+    }
+
+    /** The slot is freed even if {@code reader} fails: the message is consumed either way. */
+    private <T> T take(long off, long pos, Reader<T> reader) {
+        try {
+            int length = QueueDescriptor.getLength(region, off);
+            if (length < 0 || length > maxMessageBytes) {
+                throw new IllegalStateException("corrupt queue slot at position " + pos + ": length " + length
+                        + " (expected 0 <= x <= " + maxMessageBytes + ")");
+            }
+            return reader.read(region, off + QueueDescriptor.SLOT_HEADER_BYTES, length);
+        } finally {
             QueueDescriptor.putStateRelease(region, off, QueueDescriptor.empty(pos + capacity));
-            throw new IllegalStateException("corrupt queue slot at position " + pos + ": length " + length
-                    + " (expected 0 <= x <= " + maxMessageBytes + ")");
         }
-        byte[] bytes = new byte[length];
-        MemorySegment.copy(region, ValueLayout.JAVA_BYTE, off + QueueDescriptor.SLOT_HEADER_BYTES, bytes, 0, length);
-        QueueDescriptor.putStateRelease(region, off, QueueDescriptor.empty(pos + capacity));
-        return bytes;
     }
 
     // ---- recovery (slow paths only: each liveness check reads /proc)
@@ -249,6 +283,11 @@ public final class SlotRing {
      * @return the bytes of a returned message, or null
      */
     public byte[] pollOrphan() {
+        return pollOrphan(BYTES);
+    }
+
+    /** As {@link #pollOrphan()}, reading the returned message with {@code reader}. */
+    public <T> T pollOrphan(Reader<T> reader) {
         long head = QueueDescriptor.getHeadVolatile(region);
         byte[] liveness = new byte[QueueDescriptor.PROCESS_SLOTS]; // 0 unknown, 1 alive, 2 dead
         for (int i = 0; i < capacity; i++) {
@@ -266,7 +305,7 @@ public final class SlotRing {
             long pos = s >>> POSITION_SHIFT;
             if (kind == KIND_FULL && QueueDescriptor.distance(s, head) < 0
                     && QueueDescriptor.casState(region, off, s, QueueDescriptor.reading(pos, self))) {
-                return take(off, pos);
+                return take(off, pos, reader);
             }
         }
         return null;

@@ -15,8 +15,9 @@ import java.util.ServiceLoader;
  * Aeron. Kinds are found with {@link ServiceLoader} ({@code META-INF/services}), so a reaper in a JVM that never
  * used the layer (./tessera shm gc) still knows them. A kind's segments are holders: other segments may link to
  * one by name and generation ({@link SegmentDescriptor#putLink}), and the kind answers whether a live holder still
- * holds such a linked segment. The store is the one kind today (its index is the holder, its values the linked
- * segments).
+ * holds such a linked segment. The store is one kind (its index is the holder, its values the linked segments);
+ * named segments ({@link NamedSegments}) are the other, holders that hold nothing, registered for their names,
+ * their handles-only lifetime and their unlink claim.
  */
 public interface SegmentKind {
     /** The code in the header's kind bits, 1 to {@link SegmentDescriptor#MAX_KIND}. */
@@ -27,6 +28,11 @@ public interface SegmentKind {
 
     /** The name a file of this kind is listed under (a store's name), from its file name; null if none. */
     String holderNameOf(String fileName);
+
+    /** What listings call this kind's files; a store index by default. */
+    default dev.tessera.sharedmem.SegmentInfo.Kind listedAs() {
+        return dev.tessera.sharedmem.SegmentInfo.Kind.STORE;
+    }
 
     /**
      * Bytes of a released file's data region that {@link #claimUnlink} reads (the reaper maps the header and

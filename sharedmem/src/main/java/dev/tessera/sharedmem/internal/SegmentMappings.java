@@ -35,9 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>Files that shrink: another process may truncate a segment file while it is mapped here; touching a page
  * past the new end of the file raises SIGBUS, which the JVM reports as an {@link InternalError} ("a fault
  * occurred in an unsafe memory access"). So {@link #acquire} compares the file's size with a cached mapping
- * before touching its header (a mapping of a file that changed size is retired and the file mapped afresh,
- * which then fails with a clear error), every header read here catches the fault and retires that mapping
- * alone, and the sweeper checks each idle mapping on its own and survives any failure of a pass.
+ * before touching its header, unless it did so less than {@link #SIZE_CHECK_NANOS} ago (a mapping of a file that
+ * changed size is retired and the file mapped afresh, which then fails with a clear error), every header read
+ * here catches the fault and retires that mapping alone, and the sweeper checks each idle mapping on its own and survives any failure of a pass.
  *
  * <p>Views a handle gives out must not outlive the handle, so handles do not hand out this mapping's memory
  * directly: they reinterpret it in an arena of their own (see {@code SharedSegment}).
@@ -46,6 +46,12 @@ public final class SegmentMappings {
     public static final int MAX_IDLE = 256;
     public static final long IDLE_MILLIS = 10_000;
     public static final long SWEEP_MILLIS = 100;
+    /**
+     * How long a cached mapping's file size, once checked, is trusted by the next {@link #acquire}: the check is
+     * an {@code lstat}, a third of the cost of opening a stub, and it can only ever be a snapshot (the file may
+     * shrink right after it), so a file that shrank more than this long before an open is still caught.
+     */
+    public static final long SIZE_CHECK_NANOS = 1_000_000;
 
     private static final Logger LOG = LoggerFactory.getLogger(SegmentMappings.class);
     private static final Map<Path, Mapping> MAPPINGS = new HashMap<>(); // guarded by LOCK
@@ -64,6 +70,7 @@ public final class SegmentMappings {
         private final boolean cached;
         private int users; // guarded by LOCK
         private long idleSinceNanos; // guarded by LOCK
+        private long sizeCheckedNanos; // guarded by LOCK: when the file last had the mapping's size
         private volatile boolean faulted;
         private volatile boolean retired;
         private SegmentReference reference; // guarded by this; made by the first user
@@ -74,6 +81,7 @@ public final class SegmentMappings {
             this.segment = mapped.segment();
             this.status = mapped.status();
             this.cached = cached;
+            this.sizeCheckedNanos = System.nanoTime(); // the mapping has the size the file had when it was opened
         }
 
         /** The whole file (header included); valid while this mapping is acquired. */
@@ -156,6 +164,10 @@ public final class SegmentMappings {
      * @throws dev.tessera.sharedmem.UntrustedFileException if {@code trust} refuses the file
      */
     public static Mapping acquire(Path path, FileTrust trust) throws IOException {
+        Mapping recent = useRecentlyChecked(path, trust);
+        if (recent != null) {
+            return recent;
+        }
         long size = SegmentFiles.regularFileSize(path); // before touching a cached header: has the file shrunk?
         Mapping cached = useCached(path, size, trust);
         if (cached != null) {
@@ -171,6 +183,22 @@ public final class SegmentMappings {
         return installed.result();
     }
 
+    /**
+     * The cached usable mapping of {@code path} whose file size was checked less than {@link #SIZE_CHECK_NANOS}
+     * ago, now used once more; or null.
+     */
+    private static Mapping useRecentlyChecked(Path path, FileTrust trust) {
+        synchronized (LOCK) {
+            Mapping m = MAPPINGS.get(path);
+            if (m != null && System.nanoTime() - m.sizeCheckedNanos < SIZE_CHECK_NANOS && !m.dead()) {
+                trust.check(path, m.status.ownerUid(), m.status.mode());
+                use(m);
+                return m;
+            }
+            return null;
+        }
+    }
+
     /** The cached usable mapping of {@code path}, now used once more, or null if there is none. */
     private static Mapping useCached(Path path, long size, FileTrust trust) {
         synchronized (LOCK) {
@@ -180,6 +208,7 @@ public final class SegmentMappings {
             }
             if (m != null && !m.dead()) {
                 trust.check(path, m.status.ownerUid(), m.status.mode());
+                m.sizeCheckedNanos = System.nanoTime();
                 use(m);
                 return m;
             }

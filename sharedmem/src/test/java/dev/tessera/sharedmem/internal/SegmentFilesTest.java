@@ -67,4 +67,18 @@ class SegmentFilesTest {
         assertEquals(name, SegmentFiles.nameOf(SegmentFiles.nameBits(name)));
         assertFalse(SegmentFiles.isSegmentName("tessera-test-1234"));
     }
+
+    @Test
+    void segmentNamesAreTesseraAnd32LowerCaseHexDigits() {
+        String hex = "0123456789abcdef0123456789abcdef";
+        assertTrue(SegmentFiles.isSegmentName("tessera-" + hex));
+        assertFalse(SegmentFiles.isSegmentName(null));
+        assertFalse(SegmentFiles.isSegmentName("tessera-" + hex.substring(1)), "31 digits");
+        assertFalse(SegmentFiles.isSegmentName("tessera-" + hex + "0"), "33 digits");
+        assertFalse(SegmentFiles.isSegmentName("tessera-" + hex.toUpperCase()), "upper case");
+        assertFalse(SegmentFiles.isSegmentName("tessera-" + hex.replace('a', 'g')));
+        assertFalse(SegmentFiles.isSegmentName("tessera-" + hex.replace('0', '/')));
+        assertFalse(SegmentFiles.isSegmentName("tessera_" + hex));
+        assertFalse(SegmentFiles.isSegmentName("Tessera-" + hex));
+    }
 }

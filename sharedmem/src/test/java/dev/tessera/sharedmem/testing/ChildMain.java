@@ -42,6 +42,8 @@ public final class ChildMain {
             case "create-and-hold" -> createAndHold(Long.parseLong(args[1]));
             case "hold" -> hold(ref(args[1]));
             case "create-persistent" -> createPersistent();
+            case "named-create-and-hold" -> namedCreateAndHold(args[1]);
+            case "named-open-add-and-hold" -> namedOpenAddAndHold(args[1], Long.parseLong(args[2]));
             case "refcount" -> refcount(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                     Integer.parseInt(args[4]));
             case "decode-sum" -> decodeSum();
@@ -79,6 +81,27 @@ public final class ChildMain {
         try (SharedTensor t = SharedTensor.allocate(DType.FLOAT32, elements)) {
             System.out.println("REF " + HEX.formatHex(t.ref().toBytes()));
             STDIN.readLine(); // the parent kills us before or releases us by closing stdin
+        }
+        System.out.println("RELEASED");
+    }
+
+    /** Creates the segment {@code name} (one long, 7), prints its file, and holds it until stdin closes. */
+    private static void namedCreateAndHold(String name) throws Exception {
+        try (SharedSegment s = SharedSegment.builder().setSize(Long.BYTES).optName(name).build()) {
+            s.data().set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 7);
+            System.out.println("CREATED " + s.path());
+            STDIN.readLine();
+        }
+        System.out.println("RELEASED");
+    }
+
+    /** Opens the segment {@code name} by name, adds {@code delta} to its long, prints it, holds it until stdin closes. */
+    private static void namedOpenAddAndHold(String name, long delta) throws Exception {
+        try (SharedSegment s = SharedSegment.open(name)) {
+            long now = (long) java.lang.foreign.ValueLayout.JAVA_LONG.varHandle().getAndAdd(s.data(), 0L, delta)
+                    + delta;
+            System.out.println("VALUE " + now + " " + s.path());
+            STDIN.readLine();
         }
         System.out.println("RELEASED");
     }

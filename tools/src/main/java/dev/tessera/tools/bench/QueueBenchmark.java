@@ -20,9 +20,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * {@code ./tessera bench queue [--format json] [--quick]}: {@code SimpleQueue} between two JVMs, next to Python's
- * {@code multiprocessing.SimpleQueue} and {@code torch.multiprocessing.Queue} measured in the same run by
- * {@code queue/bench/python_queue_baseline.py}.
+ * {@code ./tessera bench queue [--format json] [--quick] [--cases 64MB,1p1c,python]}: {@code SimpleQueue}
+ * between two JVMs, next to Python's {@code multiprocessing.SimpleQueue} and {@code torch.multiprocessing.Queue}
+ * measured in the same run by {@code queue/bench/python_queue_baseline.py}; {@code --cases} runs only the cases
+ * whose names contain one of the given strings.
  *
  * <p>Latency: a ping-pong between this JVM and a peer JVM over two queues; each round trip is timed and half of
  * it counts as one put-to-get latency. After a warm-up (JIT, first mappings), {@value #RUNS} runs are timed and
@@ -30,13 +31,14 @@ import java.util.function.Supplier;
  * compact encoding), a small list (Java serialization through {@code TensorCodec}), a 1 KB NDArray (copied
  * into the message, and as a stub, which puts it in a new segment each time), a 64 MB {@link SharedTensor} by
  * stub (the peer maps it and sends the stub back). Throughput: producer JVMs put small objects as fast as they
- * can, consumer JVMs take them; messages per second between the first and the last message taken.
+ * can, consumer JVMs take them; messages per second between the first and the last message taken, through
+ * 4096 slots of the default 4 KiB, and (1/1) through 4096 slots of one cache line each.
  */
 public final class QueueBenchmark {
     static final int RUNS = 5;
+    /** Slot size of the small-slot throughput case: a 16-byte slot header and 48 bytes make one cache line. */
+    static final int SMALL_SLOT_BYTES = 48;
     private static final Duration WAIT = Duration.ofSeconds(60);
-
-    private QueueBenchmark() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].startsWith("peer-")) {
@@ -46,6 +48,7 @@ public final class QueueBenchmark {
         boolean json = false;
         boolean quick = false;
         String python = "/usr/bin/python3";
+        String cases = "";
         Path script = Path.of("queue/bench/python_queue_baseline.py");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -53,11 +56,24 @@ public final class QueueBenchmark {
                 case "--quick" -> quick = true;
                 case "--python" -> python = args[++i];
                 case "--python-script" -> script = Path.of(args[++i]);
+                case "--cases" -> cases = args[++i];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (expected --format table|json, --quick, --python PATH, --python-script PATH)");
+                        + " (expected --format table|json, --quick, --python PATH, --python-script PATH, --cases "
+                        + "SUBSTRING,...)");
             }
         }
-        new QueueBenchmark().run(json, quick, python, script);
+        new QueueBenchmark(cases).run(json, quick, python, script);
+    }
+
+    /** Substrings of the case names to run (comma-separated); empty runs every case. */
+    private final List<String> cases;
+
+    private QueueBenchmark(String cases) {
+        this.cases = Arrays.stream(cases.split(",")).map(String::strip).filter(c -> !c.isEmpty()).toList();
+    }
+
+    private boolean selected(String name) {
+        return cases.isEmpty() || cases.stream().anyMatch(name::contains);
     }
 
     private void run(boolean json, boolean quick, String python, Path script) throws Exception {
@@ -65,10 +81,9 @@ public final class QueueBenchmark {
             System.out.println("machine: " + Machine.describe());
         }
         int scale = quick ? 10 : 1;
-        List<Double> small = new ArrayList<>();
+        List<Double> small = new ArrayList<>(List.of(Double.NaN));
         try (NDManager manager = NDManager.newBaseManager()) {
-            double smallMicros = latency("latency-small-object", false, 20_000 / scale, () -> 42, json);
-            small.add(smallMicros);
+            small.set(0, latency("latency-small-object", false, 20_000 / scale, () -> 42, json));
             java.util.ArrayList<Object> record = new java.util.ArrayList<>(List.of(1, 2.5, "step")); // via TensorCodec
             latency("latency-small-serialized-list", false, 10_000 / scale, () -> record, json);
             NDArray kb = manager.arange(0f, 256f); // 1 KB of float32
@@ -78,14 +93,21 @@ public final class QueueBenchmark {
                 latency("latency-64MB-sharedtensor-stub", false, 1_000 / scale, () -> big, json);
             }
         }
-        throughput("throughput-1p1c-small", 1, 1, 2_000_000 / scale, json);
-        throughput("throughput-2p2c-small", 2, 2, 1_000_000 / scale, json);
-        pythonBaseline(python, script, quick, json, small.get(0));
+        throughput("throughput-1p1c-small", 1, 1, 2_000_000 / scale, SimpleQueue.DEFAULT_MAX_MESSAGE_BYTES, json);
+        throughput("throughput-2p2c-small", 2, 2, 1_000_000 / scale, SimpleQueue.DEFAULT_MAX_MESSAGE_BYTES, json);
+        // slots sized for the messages (64-byte stride): the ring fits the caches instead of 4096 pages
+        throughput("throughput-1p1c-small-48B-slots", 1, 1, 2_000_000 / scale, SMALL_SLOT_BYTES, json);
+        if (selected("python")) {
+            pythonBaseline(python, script, quick, json, small.get(0));
+        }
     }
 
     /** Median one-way latency in microseconds over {@link #RUNS} runs of {@code count} round trips. */
     private double latency(String name, boolean copy, int count, Supplier<Object> message, boolean json)
             throws Exception {
+        if (!selected(name)) {
+            return Double.NaN;
+        }
         try (NDManager manager = NDManager.newBaseManager();
                 SimpleQueue ping = SimpleQueue.builder().optCapacity(16).optCopyTensors(copy).optManager(manager)
                         .create();
@@ -128,10 +150,17 @@ public final class QueueBenchmark {
         }
     }
 
-    /** Messages per second from {@code producers} to {@code consumers} JVMs, each producer putting {@code each}. */
-    private void throughput(String name, int producers, int consumers, int each, boolean json) throws Exception {
+    /**
+     * Messages per second from {@code producers} to {@code consumers} JVMs, each producer putting {@code each},
+     * through a queue of 4096 slots of {@code slotBytes}.
+     */
+    private void throughput(String name, int producers, int consumers, int each, int slotBytes, boolean json)
+            throws Exception {
+        if (!selected(name)) {
+            return;
+        }
         List<PeerJvm> peers = new ArrayList<>();
-        try (SimpleQueue q = SimpleQueue.create(4096);
+        try (SimpleQueue q = SimpleQueue.builder().optCapacity(4096).optMaxMessageBytes(slotBytes).create();
                 SimpleQueue start = SimpleQueue.create(16)) {
             try {
                 for (int c = 0; c < consumers; c++) {

@@ -108,6 +108,7 @@ public final class ShmCli implements Callable<Integer> {
             case STORE -> "store '" + s.store() + "', ";
             case STORE_VALUE -> "value of store '" + s.store() + "'" + (s.heldByStore() ? "" : " (no longer held)")
                     + ", ";
+            case NAMED -> "named '" + s.store() + "', ";
             case SEGMENT -> "";
         };
         String state = !s.published() ? what + "unpublished"
