@@ -3,7 +3,6 @@ package dev.tessera.tools.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tessera.assigner.Device;
 import dev.tessera.assigner.ModelAssigner;
 import dev.tessera.assigner.Placement;
 import dev.tessera.assigner.PlacementMethod;
@@ -11,10 +10,8 @@ import dev.tessera.tools.assign.GraphJson;
 import dev.tessera.tools.assign.GraphSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 
 /**
  * {@code ./tessera bench assign}: placement time on synthetic sparse graphs (n×m = 100×4, 1000×16, 10000×64,
@@ -138,34 +135,8 @@ public final class AssignBenchmark {
         }
     }
 
-    /**
-     * A sparse random layer graph: a chain (each model feeds the next) plus 2n random forward edges to models up
-     * to 50 positions ahead; sizes 10..100 MB, complexity = demand; m-1 GPUs and a CPU (cpuWeight 0.1), with
-     * memory for 1.3 × the total demand spread over the GPUs.
-     */
+    /** {@link SyntheticGraphs#layers} on a builder. */
     static ModelAssigner.Builder synthetic(int n, int m, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        ModelAssigner.Builder b = ModelAssigner.builder();
-        double total = 0;
-        for (int i = 0; i < n; i++) {
-            double size = 10 + rng.nextInt(91);
-            total += size;
-            b.addModel("m" + i, size);
-        }
-        for (int i = 0; i + 1 < n; i++) {
-            b.connect(i, i + 1, 1 + rng.nextInt(100));
-        }
-        for (int k = 0; k < 2 * n; k++) {
-            int i = rng.nextInt(n - 1);
-            int j = Math.min(n - 1, i + 1 + rng.nextInt(50));
-            b.connect(i, j, 1 + rng.nextInt(100));
-        }
-        List<Device> devices = new ArrayList<>();
-        double demand = total * 2;
-        for (int d = 0; d < m - 1; d++) {
-            devices.add(Device.gpu(d, 1.3 * demand / (m - 1) / 0.5));
-        }
-        devices.add(Device.cpu(demand));
-        return b.setDevices(devices).optCpuWeight(0.1).optSeed(seed);
+        return SyntheticGraphs.layers(n, m, seed).toBuilder();
     }
 }
