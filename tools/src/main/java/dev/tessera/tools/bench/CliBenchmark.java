@@ -22,7 +22,9 @@ import java.util.stream.Stream;
  * sees it, from starting the launcher to its exit, on three graph files: two models, 1000×16 and 10000×64 (the
  * synthetic graphs of {@code bench assign}). Each run is a new JVM; one untimed run first fills the OS file cache.
  * Reports the median, minimum and maximum over the runs, the placement's own time (the median of what the CLI
- * reports), and the load average before and after, since the figures depend on what else the machine runs. Not
+ * reports), the median CPU time of the run (user + system of the reaped child, from {@code /proc/self/stat}; on an
+ * idle machine with spare cores the wall time is close to it), and the load average before and after, since the
+ * wall figures depend on what else the machine runs. Not
  * thread-safe; writes its graph files to a temporary folder, deleted at the end.
  */
 final class CliBenchmark {
@@ -58,8 +60,8 @@ final class CliBenchmark {
                 System.out.println("cold wall time of ./tessera assign GRAPH --format json, a new JVM each run"
                         + (Files.exists(launcher.resolveSibling("tools/target/tessera.aot")) ? " (AOT cache present)"
                         : " (no AOT cache)"));
-                System.out.printf(Locale.ROOT, "%-10s %8s %8s %8s %10s %11s   %s%n", "case", "median", "min", "max",
-                        "placement", "load", "runs (s)");
+                System.out.printf(Locale.ROOT, "%-10s %8s %8s %8s %10s %6s %11s   %s%n", "case", "median", "min", "max",
+                        "placement", "cpu", "load", "runs (s)");
             }
             run(launcher, dir, cases.get(0).graph(), dir.resolve("warm-up.json")); // the file cache, not timed
             for (Case c : cases) {
@@ -71,14 +73,18 @@ final class CliBenchmark {
     }
 
     private static void measure(Path launcher, Path dir, Case c, boolean json) throws Exception {
+        boolean aotCache = Files.exists(launcher.resolveSibling("tools/target/tessera.aot"));
         Path file = dir.resolve(c.name() + ".json");
         double loadBefore = load();
         double[] wall = new double[c.runs()];
         double[] placement = new double[c.runs()];
+        double[] cpu = new double[c.runs()];
         for (int r = 0; r < c.runs(); r++) {
+            double cpuBefore = childrenCpuSeconds();
             long start = System.nanoTime();
             JsonNode result = run(launcher, dir, c.graph(), file);
             wall[r] = (System.nanoTime() - start) / 1e9;
+            cpu[r] = childrenCpuSeconds() - cpuBefore;
             placement[r] = result.path("seconds").asDouble();
         }
         double loadAfter = load();
@@ -94,14 +100,17 @@ final class CliBenchmark {
             ArrayNode all = o.putArray("runs");
             Arrays.stream(wall).forEach(all::add);
             o.put("placementSeconds", median(placement));
+            o.put("cpuSeconds", median(cpu));
+            o.put("aotCache", aotCache);
             o.put("loadBefore", loadBefore);
             o.put("loadAfter", loadAfter);
             System.out.println(o);
         } else {
             StringBuilder detail = new StringBuilder();
             Arrays.stream(wall).forEach(w -> detail.append(String.format(Locale.ROOT, "%.2f ", w)));
-            System.out.printf(Locale.ROOT, "%-10s %8.2f %8.2f %8.2f %10.2f %5.2f-%5.2f   %s%n", c.name(), median(wall),
-                    sorted[0], sorted[sorted.length - 1], median(placement), loadBefore, loadAfter, detail.toString().trim());
+            System.out.printf(Locale.ROOT, "%-10s %8.2f %8.2f %8.2f %10.2f %6.2f %5.2f-%5.2f   %s%n", c.name(),
+                    median(wall), sorted[0], sorted[sorted.length - 1], median(placement), median(cpu), loadBefore,
+                    loadAfter, detail.toString().trim());
         }
     }
 
@@ -132,6 +141,20 @@ final class CliBenchmark {
         double[] s = values.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    /**
+     * User + system CPU seconds of this JVM's reaped children ({@code cutime + cstime} in {@code /proc/self/stat},
+     * at the usual 100 ticks a second), or NaN off Linux. The launcher execs its JVM, so the child is the CLI.
+     */
+    private static double childrenCpuSeconds() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[13]) + Long.parseLong(f[14])) / 100.0; // fields 16 and 17, counted from 1
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
     }
 
     /** The one-minute load average (/proc/loadavg), or NaN off Linux. */
