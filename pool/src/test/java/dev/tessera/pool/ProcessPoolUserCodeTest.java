@@ -97,6 +97,19 @@ class ProcessPoolUserCodeTest {
     }
 
     @Test
+    void eachLineAWorkerWritesToStderrReachesTheParentPrefixedWithTheWorkersName() throws InterruptedException {
+        String printed = workerStderrDuring(() -> pool.apply((String m) -> {
+            System.err.println(m);
+            System.err.println(m + " again");
+            return 0;
+        }, "a line from user code"));
+        List<String> lines = printed.lines().toList(); // then the marker's line, cut off after its prefix
+        assertEquals(3, lines.size(), printed);
+        assertTrue(lines.get(0).matches("\\[usercode[^\\]]*\\] a line from user code"), printed);
+        assertTrue(lines.get(1).matches("\\[usercode[^\\]]*\\] a line from user code again"), printed);
+    }
+
+    @Test
     void thirdPartyLibraryClassesAreRejectedAsArgumentsResultsAndCapturedValues() {
         Set<Long> before = workerPids();
         TaskFailedException arg = assertThrows(TaskFailedException.class,

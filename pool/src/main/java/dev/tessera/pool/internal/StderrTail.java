@@ -8,9 +8,10 @@ import java.util.ArrayDeque;
 import java.util.List;
 
 /**
- * Copies a worker JVM's stderr to this JVM's {@code System.err}, line by line, and keeps its last lines: a
- * worker's last words say why it died ({@code Terminating due to java.lang.OutOfMemoryError}, the fatal
- * error banner of a native crash), which its exit code alone does not. One daemon thread per worker, which
+ * Copies a worker JVM's stderr to this JVM's {@code System.err}, line by line, each line prefixed with the
+ * worker's name in brackets ({@code [pool-0] ...}: among many workers' lines, each says whose it is), and keeps
+ * its last lines as written: a worker's last words say why it died ({@code Terminating due to
+ * java.lang.OutOfMemoryError}, the fatal error banner of a native crash), which its exit code alone does not. One daemon thread per worker, which
  * ends at the end of the stream; thread-safe.
  */
 final class StderrTail {
@@ -18,8 +19,10 @@ final class StderrTail {
 
     private final ArrayDeque<String> lines = new ArrayDeque<>();
     private final Thread pump;
+    private final String prefix;
 
     private StderrTail(InputStream in, String worker) {
+        prefix = "[" + worker + "] ";
         pump = new Thread(() -> copy(in), worker + "-stderr");
         pump.setDaemon(true);
     }
@@ -34,7 +37,7 @@ final class StderrTail {
     private void copy(InputStream in) {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(in))) {
             for (String line = r.readLine(); line != null; line = r.readLine()) {
-                System.err.println(line);
+                System.err.println(prefix + line);
                 synchronized (lines) {
                     if (lines.size() == KEEP) {
                         lines.removeFirst();

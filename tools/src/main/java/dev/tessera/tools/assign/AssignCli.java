@@ -27,7 +27,9 @@ import picocli.CommandLine.Parameters;
  * The placement CLI ({@code ./tessera assign} and {@code ./tessera demo}). Not thread-safe (one instance per
  * run); holds no resources after {@link #run} returns. Exit codes: 0 success, 1 internal error, 2 bad input (a
  * one-line message that names the file and the field, line, option or limit), 3 infeasible. No stack trace is
- * printed unless {@code --debug} is given.
+ * printed unless {@code --debug} is given, and no log line (DJL's or Tessera's, through slf4j-simple) unless
+ * {@code --verbose} is given or the user set {@code org.slf4j.simpleLogger.defaultLogLevel}: the defaults are in
+ * this jar's {@code simplelogger.properties}.
  */
 @Command(
         name = "tessera",
@@ -42,8 +44,24 @@ public final class AssignCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** slf4j-simple's level property; a system property set by the user wins over the jar's file. */
+    static final String LOG_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+
     public static void main(String[] args) {
+        if (java.util.Arrays.asList(args).contains("--verbose")) {
+            verboseLogging();
+        }
         System.exit(run(System.out, System.err, args));
+    }
+
+    /**
+     * Raises the log level to INFO unless the user chose one. Must run before the first logger exists (slf4j-simple
+     * reads its settings once); the CUDA probe's warning stays hidden, as it is on every machine without a driver.
+     */
+    static void verboseLogging() {
+        if (System.getProperty(LOG_LEVEL) == null) {
+            System.setProperty(LOG_LEVEL, "info");
+        }
     }
 
     /** Runs the CLI with the given streams and returns the exit code (for tests and embedding). */
@@ -72,10 +90,14 @@ public final class AssignCli implements Runnable {
         boolean debug();
     }
 
-    /** The {@code --debug} flag, mixed into each sub-command. */
+    /** The {@code --debug} and {@code --verbose} flags, mixed into each sub-command. */
     static final class DebugOption {
         @Option(names = "--debug", description = "On an error, also print the Java stack trace.")
         boolean debug;
+
+        /** Read by {@link #main} before parsing, since logging must be set up before anything logs. */
+        @Option(names = "--verbose", description = "Show DJL's and Tessera's log lines (INFO and up) on stderr.")
+        boolean verbose;
     }
 
     private static boolean debug(CommandLine cmd) {
@@ -133,6 +155,13 @@ public final class AssignCli implements Runnable {
         json
     }
 
+    enum AssignFormat {
+        table,
+        json,
+        svg,
+        html
+    }
+
     enum InputFormat {
         json,
         pipedream
@@ -148,7 +177,8 @@ public final class AssignCli implements Runnable {
                 description = "Devices to use, e.g. cuda:0,cuda:1,cpu or cuda:0=16000@1.5. Memory comes from the graph file or detection when not given.")
         List<String> devices;
 
-        @Option(names = "--format", defaultValue = "table", description = "table (for people) or json. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--format", defaultValue = "table", description = "table (for people), json, svg (a picture)"
+                + " or html (a page with the picture, no outside references). Default: ${DEFAULT-VALUE}.")
         String format;
 
         @Option(names = "--seed", description = "Random seed, an integer (same seed, same answer).")
@@ -186,13 +216,19 @@ public final class AssignCli implements Runnable {
 
         private int placeAndPrint() {
             InputFormat in = choice("--input-format", inputFormat, InputFormat.values());
-            Format out = choice("--format", format, Format.values());
+            AssignFormat out = choice("--format", format, AssignFormat.values());
             Map<String, Object> extra = commandLineOptions();
             GraphSpec g = in == InputFormat.pipedream ? PipeDreamImporter.read(graph) : GraphJson.read(graph);
             g = g.withDevices(resolveDevices(g, devices));
-            Placement p = place(g.withOptions(extra), graph.getFileName().toString(), spec.commandLine().getErr());
+            String name = graph.getFileName().toString();
+            Placement p = place(g.withOptions(extra), name, spec.commandLine().getErr());
             java.io.PrintWriter w = spec.commandLine().getOut();
-            w.print(out == Format.json ? PlacementFormatter.jsonLine(p) + System.lineSeparator() : PlacementFormatter.table(p, 5));
+            w.print(switch (out) {
+                case table -> PlacementFormatter.table(p, 5);
+                case json -> PlacementFormatter.jsonLine(p) + System.lineSeparator();
+                case svg -> PlacementPicture.svg(g, p, name);
+                case html -> PlacementPicture.html(g, p, name);
+            });
             w.flush();
             return 0;
         }
@@ -238,6 +274,10 @@ public final class AssignCli implements Runnable {
         @Option(names = "--format", defaultValue = "table", description = "table or json. Default: ${DEFAULT-VALUE}.")
         Format format;
 
+        @Option(names = "--pictures", paramLabel = "DIR", description = "Folder for one HTML picture per graph"
+                + " (NAME.html, replaced if there). Default: tessera-demo in the temporary folder.")
+        Path pictures = Path.of(System.getProperty("java.io.tmpdir"), "tessera-demo");
+
         @CommandLine.Mixin
         DebugOption debugOption;
 
@@ -261,6 +301,7 @@ public final class AssignCli implements Runnable {
                         : "No GPU here: placing on each graph's own virtual set of 4 GPUs and a CPU (see samples/graphs/README.md).");
             }
             List<String> summary = new ArrayList<>();
+            createPictureFolder();
             for (Path f : graphs) {
                 String name = f.getFileName().toString().replaceFirst("\\.json$", "");
                 GraphSpec g = GraphJson.read(f);
@@ -274,27 +315,54 @@ public final class AssignCli implements Runnable {
                     throw new GraphFormatException(f + ": " + e.getMessage(), e);
                 }
                 Double opt = gpu ? null : optima.get(name); // the optimum is for the graph's own devices
-                print(out, name, g, p, opt);
+                Path picture = writePicture(name, g, p);
+                // the whole block at once, after the placement's progress lines on stderr, so that the two streams
+                // read in order when they go to one terminal or pipe
+                out.print(block(name, g, p, opt, picture));
+                out.flush();
                 summary.add(summaryRow(name, p, opt));
             }
             if (format == Format.table) {
                 out.printf(Locale.ROOT, "%n%-14s %8s %10s %8s %9s %7s%n", "graph", "comm", "optimum", "ratio", "feasible", "seconds");
                 summary.forEach(out::println);
+                out.printf(Locale.ROOT, "%nPictures of the placements (open in a browser): %s%n",
+                        pictures.toAbsolutePath().resolve("*.html"));
             }
             out.flush();
             return 0;
         }
 
-        private void print(java.io.PrintWriter out, String name, GraphSpec g, Placement p, Double optimum) {
+        /** One graph's output: its JSON line, or its header line, table and cost line. */
+        private String block(String name, GraphSpec g, Placement p, Double optimum, Path picture) {
             if (format == Format.json) {
                 com.fasterxml.jackson.databind.node.ObjectNode o = PlacementFormatter.json(p);
                 o.put("graph", name);
                 o.put("optimum", optimum);
-                out.println(o);
-            } else {
-                out.printf(Locale.ROOT, "%n== %s: %d models, %d connections%n", name, g.models().size(), g.connections().size());
-                out.print(PlacementFormatter.table(p, 3));
+                o.put("picture", picture.toAbsolutePath().toString());
+                return o + System.lineSeparator();
             }
+            return String.format(Locale.ROOT, "%n== %s: %d models, %d connections%n", name, g.models().size(),
+                    g.connections().size()) + PlacementFormatter.table(p, 3);
+        }
+
+        private void createPictureFolder() {
+            try {
+                Files.createDirectories(pictures);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("--pictures " + pictures + ": cannot create the folder ("
+                        + e + "); give another folder with --pictures DIR", e);
+            }
+        }
+
+        private Path writePicture(String name, GraphSpec g, Placement p) {
+            Path file = pictures.resolve(name + ".html");
+            try {
+                Files.writeString(file, PlacementPicture.html(g, p, name));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("--pictures " + pictures + ": cannot write " + file + " (" + e
+                        + "); give another folder with --pictures DIR", e);
+            }
+            return file;
         }
 
         private static String summaryRow(String name, Placement p, Double optimum) {

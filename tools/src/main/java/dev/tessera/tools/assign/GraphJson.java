@@ -21,6 +21,39 @@ import java.util.Set;
 public final class GraphJson {
     private GraphJson() {}
 
+    /** The graph as this format's JSON text, which {@link #parse} reads back to an equal graph. */
+    public static String write(GraphSpec g) {
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        com.fasterxml.jackson.databind.node.ArrayNode models = root.putArray("models");
+        for (GraphSpec.Model m : g.models()) {
+            ObjectNode o = models.addObject().put("name", m.name()).put("sizeMb", m.sizeMb());
+            if (m.complexity() != null) {
+                o.put("complexity", m.complexity());
+            }
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode connections = root.putArray("connections");
+        for (GraphSpec.Connection c : g.connections()) {
+            connections.addObject().put("from", c.from()).put("to", c.to()).put("volume", c.volume());
+        }
+        if (g.devices() != null) {
+            com.fasterxml.jackson.databind.node.ArrayNode devices = root.putArray("devices");
+            for (DeviceSpec d : g.devices()) {
+                ObjectNode o = devices.addObject().put("name", d.name()).put("memoryMb", d.memoryMb());
+                if (d.power() != null) {
+                    o.put("power", d.power());
+                }
+            }
+        }
+        if (g.distance() != null) {
+            root.set("distance", mapper.valueToTree(g.distance()));
+        }
+        if (!g.options().isEmpty()) {
+            root.set("options", mapper.valueToTree(g.options()));
+        }
+        return root.toString();
+    }
+
     public static GraphSpec read(Path file) {
         return parse(file.toString(), InputFiles.readText(file));
     }

@@ -5,11 +5,13 @@ import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * Shows progress of a long placement on stderr: nothing for the first second, then at most one update a second,
- * redrawn in place on a terminal and as plain lines otherwise. Not thread-safe (one run at a time).
+ * Shows progress of a long placement on stderr: nothing for the first second (the system property {@value
+ * #QUIET_PROPERTY}, in milliseconds, changes that), then at most one update a second, redrawn in place on a terminal
+ * and as plain lines otherwise. Not thread-safe (one run at a time).
  */
 final class StderrProgress implements ProgressListener {
-    private static final long QUIET_NANOS = 1_000_000_000L;
+    static final String QUIET_PROPERTY = "tessera.progress.afterMillis";
+    private static final long QUIET_NANOS = Long.getLong(QUIET_PROPERTY, 1_000L) * 1_000_000L;
     private static final long EVERY_NANOS = 1_000_000_000L;
 
     private final PrintWriter err;

@@ -122,7 +122,7 @@ class AssignCliBadInputTest {
                 Arguments.of(List.of("--seed", "1.5"), List.of("--seed 1.5", "integer")),
                 Arguments.of(List.of("--seed", "99999999999999999999"), List.of("--seed 99999999999999999999", "integer")),
                 Arguments.of(List.of("--method", "bogus"), List.of("--method bogus", "refined or gradient")),
-                Arguments.of(List.of("--format", "xml"), List.of("--format xml", "[table, json]")),
+                Arguments.of(List.of("--format", "xml"), List.of("--format xml", "[table, json, svg, html]")),
                 Arguments.of(List.of("--input-format", "csv"), List.of("--input-format csv", "[json, pipedream]")),
                 Arguments.of(List.of("--devices", "cuda:0=x"), List.of("--devices cuda:0=x", "memory 'x' is not a number")),
                 Arguments.of(List.of("--devices", "cuda:0=-5"), List.of("--devices cuda:0=-5", "-5")),
