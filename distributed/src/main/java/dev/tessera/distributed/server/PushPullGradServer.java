@@ -333,10 +333,7 @@ public final class PushPullGradServer implements AutoCloseable {
          * @throws IllegalArgumentException if it is blank or holds {@code @}
          */
         public Builder setName(String name) {
-            if (name == null || name.isBlank() || name.contains("@")) {
-                throw new IllegalArgumentException("name='" + name + "' (expected a non-blank name without '@')");
-            }
-            this.name = name;
+            this.name = ServerArgs.name(name);
             return this;
         }
 
@@ -348,10 +345,7 @@ public final class PushPullGradServer implements AutoCloseable {
          * @throws IllegalArgumentException if it is null or destroyed
          */
         public Builder setGroup(RpcGroup group) {
-            if (group == null || group.isDestroyed()) {
-                throw new IllegalArgumentException("group=" + group + " (expected an open RpcGroup)");
-            }
-            this.group = group;
+            this.group = ServerArgs.group(group);
             return this;
         }
 
