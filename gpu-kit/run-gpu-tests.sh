@@ -88,13 +88,20 @@ else
   build_jni; say "JNI: built $JNI"
 fi
 
+# DJL's CudaUtils (free GPU memory, through JNA) loads libcudart itself; a pip torch keeps it in site-packages/nvidia/,
+# off the loader's path, so point JNA at it (JNA also matches a versioned libcudart.so.13).
+CUDART="$(find "$(dirname "$TORCH_DIR")/nvidia" "$TORCH_LIB" /usr/local/cuda/lib64 -name 'libcudart.so*' 2>/dev/null | head -n 1)"
+JNA_PATH=()
+if [ -n "$CUDART" ]; then JNA_PATH=(-Djna.library.path="$(dirname "$CUDART")"); say "cudart for DJL's CudaUtils: $CUDART"
+elif [[ "$PYTORCH_FLAVOR" == cu* ]]; then say "no libcudart found beside torch or in /usr/local/cuda: DJL's CudaUtils cannot read GPU memory"; fi
+
 REQUIRED="${TESSERA_GPU_REQUIRED:-true}"
 REPORTS="$WORK/reports"; rm -rf "$REPORTS"; mkdir -p "$REPORTS"
 CP="$(sed "s#lib/#$KIT/lib/#g" "$KIT/lib/classpath")"
 SCAN="$(sed "s#lib/#$KIT/lib/#g" "$KIT/lib/scan")"
 say "PYTORCH_LIBRARY_PATH=$PYTORCH_LIBRARY_PATH PYTORCH_VERSION=$PYTORCH_VERSION PYTORCH_FLAVOR=$PYTORCH_FLAVOR tessera.gpu.required=$REQUIRED"
 "$KIT/jre/bin/java" -Dai.djl.offline=true --enable-native-access=ALL-UNNAMED -Xss4m \
-    -Dtessera.gpu.required="$REQUIRED" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    -Dtessera.gpu.required="$REQUIRED" "${JNA_PATH[@]}" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     -jar "$KIT/lib/junit-platform-console-standalone.jar" execute --disable-banner --disable-ansi-colors --details=tree \
     --class-path "$CP" --scan-class-path "$SCAN" --include-tag gpu --fail-if-no-tests \
     --config junit.jupiter.extensions.autodetection.enabled=true --reports-dir "$REPORTS" "$@" 2>&1 | tee "$REPORTS/run.log"
