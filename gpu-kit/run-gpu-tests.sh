@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Tessera's gpu-tagged tests on this machine in one call, with the kit's own Java runtime and this machine's
 # libtorch (no JDK, no registry needed). A missing CUDA device fails the run (tessera.gpu.required=true); it never
-# skips silently. Exit status: the JUnit console launcher's (0 all passed, 1 a test failed, 2 no test found), or 3
-# when the kit cannot even start the tests (the message says what is missing).
+# skips silently. Exit status: 0 every gpu test ran and passed, 1 a test failed, 2 no test was found, 3 the kit
+# cannot even start the tests (the message says what is missing), 4 some tests were skipped or aborted.
 #
 # Usage: ./run-gpu-tests.sh [JUNIT_CONSOLE_OPTIONS...]   e.g. --select-method dev.tessera.assigner.GpuPlacementTest#...
 # Settings (environment):
@@ -107,8 +107,13 @@ say "PYTORCH_LIBRARY_PATH=$PYTORCH_LIBRARY_PATH PYTORCH_VERSION=$PYTORCH_VERSION
     --config junit.jupiter.extensions.autodetection.enabled=true --reports-dir "$REPORTS" "$@" 2>&1 | tee "$REPORTS/run.log"
 RC=${PIPESTATUS[0]}
 [ -n "${OUT:-}" ] && { mkdir -p "$OUT/gpu-test-reports" && cp -r "$REPORTS"/. "$OUT/gpu-test-reports/"; }
+count() { sed -n "s/^\[ *\([0-9]*\) tests $1 *\]$/\1/p" "$REPORTS/run.log" | tail -n 1; }
+FOUND="$(count found)"; PASSED="$(count successful)"
+# the launcher exits 0 when tests were skipped or aborted (an assumption failed): that is not a pass here
+if [ "$RC" -eq 0 ] && [ "${PASSED:-0}" != "${FOUND:-0}" ]; then RC=4; fi
 case $RC in
-  0) say "PASSED: every gpu test ran and passed (report: $REPORTS)" ;;
+  0) say "PASSED: all $FOUND gpu tests ran and passed (report: $REPORTS)" ;;
+  4) say "NOT RUN: only ${PASSED:-0} of ${FOUND:-?} gpu tests passed, the others were skipped or aborted (exit 4; report: $REPORTS)" ;;
   2) say "NO TESTS: the launcher found no gpu-tagged test (report: $REPORTS)" ;;
   *) say "FAILED (exit $RC): see the failures above (report: $REPORTS)"
      grep -q 'sees 0 CUDA devices' "$REPORTS/run.log" && say "cause: DJL sees no CUDA device with this libtorch" ;;
