@@ -133,6 +133,29 @@ public final class SegmentMappings {
             }
         }
 
+        /**
+         * Whether the file is now shorter than this mapping, found with an {@code lstat} and without touching the
+         * mapping (then marked faulted). The sweeper asks this first: in JIT-compiled code HotSpot may deliver the
+         * InternalError of a fault on a mapped page asynchronously, after the access, outside the try that guards
+         * it, so a pass that touched a truncated mapping could fail as a whole, again on every pass, and never drop
+         * it. A file that is gone (unlinked) is not shorter: its mapping stays valid.
+         */
+        private boolean shrunk() {
+            if (faulted) {
+                return true;
+            }
+            try {
+                if (SegmentFiles.regularFileSize(path) >= segment.byteSize()) {
+                    return false;
+                }
+            } catch (IOException e) {
+                return false;
+            }
+            markFaulted(new IOException("the file is now shorter than its mapping of " + segment.byteSize()
+                    + " bytes"));
+            return true;
+        }
+
         /** Dead, or unusable: its segment was released, or the file shrank under the mapping. */
         private boolean dead() {
             if (faulted || retired) {
@@ -311,7 +334,7 @@ public final class SegmentMappings {
         for (Iterator<Mapping> it = IDLE.keySet().iterator(); it.hasNext(); ) {
             Mapping m = it.next();
             boolean old = expire && now - m.idleSinceNanos > IDLE_MILLIS * 1_000_000;
-            if (excess-- > 0 || old || m.dead()) {
+            if (excess-- > 0 || old || (expire && m.shrunk()) || m.dead()) {
                 it.remove();
                 MAPPINGS.remove(m.path, m);
                 unmap.add(m);
