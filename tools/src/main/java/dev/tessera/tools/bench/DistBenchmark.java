@@ -3,6 +3,7 @@ package dev.tessera.tools.bench;
 import dev.tessera.distributed.CollectiveGroup;
 import dev.tessera.distributed.MemberLostException;
 import dev.tessera.distributed.ReduceOp;
+import dev.tessera.distributed.RpcGroup;
 import dev.tessera.distributed.Transport;
 import dev.tessera.distributed.World;
 import dev.tessera.sharedmem.DType;
@@ -32,7 +33,8 @@ import java.util.stream.IntStream;
  * path forced on one host, next to torch.distributed gloo measured in the same run by
  * {@code distributed/bench/gloo_allreduce_baseline.py}; then the time from kill -9 of one rank of three to
  * {@code MemberLostException} in the others' blocked all-reduce (both paths) and barrier. Every rank times each call
- * after a barrier; a row is rank 0's median. The ranks are child JVMs started on this JVM's class path.
+ * after a barrier; a row is rank 0's median. First, the median {@code rpcSync} round trip (an Integer each way)
+ * between two JVMs, after 20,000 warm-up calls. The ranks are child JVMs started on this JVM's class path.
  */
 public final class DistBenchmark {
     private static final int[] SIZES = {1024, 1 << 20, 64 << 20};
@@ -65,6 +67,10 @@ public final class DistBenchmark {
         if (!json) {
             System.out.println("machine: " + Machine.describe());
             System.out.printf("%-28s %6s %10s %14s%n", "case", "ranks", "bytes", "median us");
+        }
+        for (String l : runRanks(2, "rpc", quick)) {
+            String[] f = l.split(" ");
+            report(json, "rpc_round_trip", 2, Long.parseLong(f[2]), Double.parseDouble(f[3]));
         }
         for (int ranks : rankCounts) {
             gloo(python, script, ranks, quick, json);
@@ -236,11 +242,38 @@ public final class DistBenchmark {
                 List<Integer> all = IntStream.range(0, world.worldSize()).boxed().toList();
                 if (args[1].equals("death")) {
                     death(world, all);
+                } else if (args[1].equals("rpc")) {
+                    rpc(world, all, quick);
                 } else {
                     allReduce(world, all, quick);
                 }
             }
             System.exit(0);
+        }
+
+        /** The function rank 0 calls on rank 1: a small payload each way, as machin's RPC examples. */
+        static Integer increment(Integer x) {
+            return x + 1;
+        }
+
+        /** Rank 0 times {@code rpcSync} round trips to rank 1 (an Integer each way), after a warm-up. */
+        private static void rpc(World world, List<Integer> all, boolean quick) {
+            RpcGroup g = world.createRpcGroup("bench-rpc", world.members());
+            if (world.rank() == 0) {
+                String peer = world.members().get(1);
+                int n = quick ? 1_000 : 5_000;
+                for (int i = 0; i < (quick ? n : 4 * n); i++) { // warm-up: both JVMs' JIT compile the path
+                    g.rpcSync(peer, Rank::increment, i);
+                }
+                double[] micros = new double[n];
+                for (int i = 0; i < n; i++) {
+                    long t0 = System.nanoTime();
+                    g.rpcSync(peer, Rank::increment, i);
+                    micros[i] = (System.nanoTime() - t0) / 1e3;
+                }
+                System.out.printf(Locale.ROOT, "RESULT rpc 0 %.3f%n", QueueBenchmark.median(micros));
+            }
+            g.barrier(Duration.ofMinutes(5));
         }
 
         private static void allReduce(World world, List<Integer> all, boolean quick) {
