@@ -69,7 +69,42 @@ public final class ShmEngine implements Engine {
         String err = localError != null ? localError : buf.dtype() == null ? null : Reductions.unsupported(buf.dtype());
         OpHeader h = OpHeader.of(root < 0 ? Op.ALL_REDUCE : Op.REDUCE, root, op, buf, err);
         boolean receives = root < 0 || root == me;
-        long n = buf.byteSize();
+        inChunks(h, buf.byteSize(), err, d,
+                (p, off, c) -> MemorySegment.copy(buf.source(), off, s, layout.slot(p, me), c),
+                (p, off, c) -> {
+                    if (c <= SMALL_BYTES || k == 1) {
+                        if (receives) {
+                            reduceAll(buf, op, p, 0, c, buf.target(), off, false);
+                        }
+                        return;
+                    }
+                    long es = buf.dtype().byteSize();
+                    long lo = c / es * me / k * es;
+                    long hi = c / es * (me + 1) / k * es;
+                    reduceAll(buf, op, p, lo, hi - lo, s, layout.slot(p, me) + lo, true);
+                    step(d);
+                    if (receives) {
+                        for (int q = 0; q < k; q++) {
+                            long qlo = c / es * q / k * es;
+                            long qhi = c / es * (q + 1) / k * es;
+                            MemorySegment.copy(s, layout.slot(p, q) + qlo, buf.target(), off + qlo, qhi - qlo);
+                        }
+                    }
+                });
+    }
+
+    /** One chunk's part of an operation, on the slots of parity {@code p}: bytes {@code [off, off+c)}. */
+    @FunctionalInterface
+    private interface ChunkStep {
+        void run(int p, long off, long c);
+    }
+
+    /**
+     * Runs an operation of {@code n} bytes chunk by chunk (a slot's worth each): every rank writes the header with
+     * the first chunk, {@code publish}es into the slots (only if its header is valid), steps, checks the headers
+     * after the first step, then {@code consume}s from the slots.
+     */
+    private void inChunks(OpHeader h, long n, String err, Deadline d, ChunkStep publish, ChunkStep consume) {
         long off = 0;
         do {
             long c = Math.min(layout.slotBytes(), n - off);
@@ -78,30 +113,13 @@ public final class ShmEngine implements Engine {
                 h.write(s, layout.header(p, me));
             }
             if (h.valid()) {
-                MemorySegment.copy(buf.source(), off, s, layout.slot(p, me), c);
+                publish.run(p, off, c);
             }
             step(d);
             if (off == 0) {
                 verifyFirst(p, err, d);
             }
-            if (c <= SMALL_BYTES || k == 1) {
-                if (receives) {
-                    reduceAll(buf, op, p, 0, c, buf.target(), off, false);
-                }
-            } else {
-                long es = buf.dtype().byteSize();
-                long lo = c / es * me / k * es;
-                long hi = c / es * (me + 1) / k * es;
-                reduceAll(buf, op, p, lo, hi - lo, s, layout.slot(p, me) + lo, true);
-                step(d);
-                if (receives) {
-                    for (int q = 0; q < k; q++) {
-                        long qlo = c / es * q / k * es;
-                        long qhi = c / es * (q + 1) / k * es;
-                        MemorySegment.copy(s, layout.slot(p, q) + qlo, buf.target(), off + qlo, qhi - qlo);
-                    }
-                }
-            }
+            consume.run(p, off, c);
             off += c;
             round++;
         } while (off < n);
@@ -136,82 +154,42 @@ public final class ShmEngine implements Engine {
     @Override
     public void broadcast(CollBuffer buf, int root, String localError, Deadline d) {
         OpHeader h = OpHeader.of(Op.BROADCAST, root, null, buf, localError);
-        long n = buf.byteSize();
-        long off = 0;
-        do {
-            long c = Math.min(layout.slotBytes(), n - off);
-            int p = parity();
-            if (off == 0) {
-                h.write(s, layout.header(p, me));
-            }
-            if (me == root && h.valid()) {
+        inChunks(h, buf.byteSize(), localError, d, (p, off, c) -> {
+            if (me == root) {
                 MemorySegment.copy(buf.source(), off, s, layout.slot(p, root), c);
             }
-            step(d);
-            if (off == 0) {
-                verifyFirst(p, localError, d);
-            }
+        }, (p, off, c) -> {
             if (me != root) {
                 MemorySegment.copy(s, layout.slot(p, root), buf.target(), off, c);
             }
-            off += c;
-            round++;
-        } while (off < n);
+        });
     }
 
     @Override
     public void gather(CollBuffer[] out, CollBuffer in, int root, String localError, Deadline d) {
         OpHeader h = OpHeader.of(root < 0 ? Op.ALL_GATHER : Op.GATHER, root, null, in, localError);
         boolean receives = root < 0 || root == me;
-        long n = in.byteSize();
-        long off = 0;
-        do {
-            long c = Math.min(layout.slotBytes(), n - off);
-            int p = parity();
-            if (off == 0) {
-                h.write(s, layout.header(p, me));
-            }
-            if (h.valid()) {
-                MemorySegment.copy(in.source(), off, s, layout.slot(p, me), c);
-            }
-            step(d);
-            if (off == 0) {
-                verifyFirst(p, localError, d);
-            }
-            if (receives) {
-                for (int q = 0; q < k; q++) {
-                    MemorySegment.copy(s, layout.slot(p, q), out[q].target(), off, c);
-                }
-            }
-            off += c;
-            round++;
-        } while (off < n);
+        inChunks(h, in.byteSize(), localError, d,
+                (p, off, c) -> MemorySegment.copy(in.source(), off, s, layout.slot(p, me), c),
+                (p, off, c) -> {
+                    if (receives) {
+                        for (int q = 0; q < k; q++) {
+                            MemorySegment.copy(s, layout.slot(p, q), out[q].target(), off, c);
+                        }
+                    }
+                });
     }
 
     @Override
     public void scatter(CollBuffer out, CollBuffer[] in, int root, String localError, Deadline d) {
         OpHeader h = OpHeader.of(Op.SCATTER, root, null, out, localError);
-        long n = out.byteSize();
-        long off = 0;
-        do {
-            long c = Math.min(layout.slotBytes(), n - off);
-            int p = parity();
-            if (off == 0) {
-                h.write(s, layout.header(p, me));
-            }
-            if (me == root && h.valid()) {
+        inChunks(h, out.byteSize(), localError, d, (p, off, c) -> {
+            if (me == root) {
                 for (int q = 0; q < k; q++) {
                     MemorySegment.copy(in[q].source(), off, s, layout.slot(p, q), c);
                 }
             }
-            step(d);
-            if (off == 0) {
-                verifyFirst(p, localError, d);
-            }
-            MemorySegment.copy(s, layout.slot(p, me), out.target(), off, c);
-            off += c;
-            round++;
-        } while (off < n);
+        }, (p, off, c) -> MemorySegment.copy(s, layout.slot(p, me), out.target(), off, c));
     }
 
     @Override
