@@ -82,6 +82,7 @@ public final class TrainingChild {
                 Mlp.step(trainer, Mlp.batch(data, i));
                 check(Arrays.equals(Mlp.values(model.getBlock()), sharedValues(handle)),
                         "step " + i + ": the parameters left shared memory");
+                System.out.println("STEP " + i); // progress: the parent's wait for a line is bounded
             }
             check(!Arrays.equals(initial, Mlp.values(model.getBlock())), "training changed nothing");
             check(fileCount() == 1, "one segment while training, found " + fileCount());
@@ -107,6 +108,7 @@ public final class TrainingChild {
             check(Arrays.equals(before, Mlp.values(block)), "close kept the values");
             for (int i = 1; i <= steps; i++) {
                 Mlp.step(trainer, Mlp.batch(data, i));
+                System.out.println("STEP " + i); // progress: the parent's wait for a line is bounded
             }
             float[] after = Mlp.values(block);
             check(!Arrays.equals(before, after), "the Block trains after close");
