@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.training.initializer.Initializer;
 import java.util.Map;
 
 /**
@@ -45,16 +46,33 @@ final class BlockMover {
         return device;
     }
 
-    /** Moves every initialised parameter of the block to the device; the Parameter objects stay the same. */
+    /**
+     * Moves every initialised parameter of the block to the device; the Parameter objects stay the same, each gets a
+     * new array on the target (the old one is closed), and a parameter that requires a gradient still does.
+     *
+     * <p>Not {@code array.intern(moved)}: PyTorch's NDArray caches its device on first read and intern swaps only the
+     * tensor, so the moved parameter went on reporting {@code cpu()} (seen on an H200: every later op that asked the
+     * array for its device went wrong). Not {@code setArray}: DJL allows it only before a shape is set. Instead the
+     * parameter is closed and re-initialised with an initializer that hands back the moved array, and its own
+     * initializer is put back.
+     */
     static void moveBlock(Block block, ai.djl.Device target) {
         for (Parameter p : block.getParameters().values()) {
             if (!p.isInitialized()) {
                 continue;
             }
             NDArray array = p.getArray();
-            if (!array.getDevice().equals(target)) {
-                NDArray moved = array.toDevice(target, true);
-                array.intern(moved); // array now owns the moved tensor; DJL closes the old one
+            if (array.getDevice().equals(target)) {
+                continue;
+            }
+            NDArray moved = array.toDevice(target, true); // PyTorch copies without recording autograd
+            Initializer own = p.getInitializer();
+            p.close(); // closes the old array
+            p.setInitializer((manager, shape, dataType) -> moved);
+            try {
+                p.initialize(moved.getManager(), moved.getDataType()); // sets requiresGradient when p requires it
+            } finally {
+                p.setInitializer(own);
             }
         }
     }

@@ -2,8 +2,10 @@ package dev.tessera.assigner;
 
 import ai.djl.Device;
 import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
@@ -21,8 +23,8 @@ import java.util.Objects;
 /**
  * A DJL {@link Block} that runs a model whose children run in sequence (a {@link ai.djl.nn.SequentialBlock}) split
  * over devices: each child (a part) runs on its own device, and the activations move to the next part's device at
- * every boundary ({@code NDArray.toDevice}, which autograd records, so gradients flow back across the same
- * boundaries). It is DJL's pipeline of a sequential block over devices, without micro-batching: one part works at
+ * every boundary, by a copy that autograd records, so gradients flow back across the same boundaries (DJL's
+ * {@code NDArray.toDevice} copies with gradients off: the parts before a boundary would never learn). It is DJL's pipeline of a sequential block over devices, without micro-batching: one part works at
  * a time. Thread-safety is DJL's for blocks: forward passes may run concurrently for inference, training is driven by
  * one trainer. It holds the wrapped model as its only child and owns no memory of its own; the parameters stay the
  * model's, moved once, in place, when the PlacedBlock is made.
@@ -201,9 +203,38 @@ public final class PlacedBlock extends AbstractBlock {
         Device home = inputs.head().getDevice();
         NDList x = inputs;
         for (int i = 0; i < parts.size(); i++) {
-            x = parts.get(i).forward(store, x.toDevice(devices.get(i), false), training, params);
+            x = parts.get(i).forward(store, move(x, devices.get(i), training), training, params);
         }
-        return x.toDevice(home, false);
+        return move(x, home, training);
+    }
+
+    /** Each array on the device; in training by a copy autograd records ({@link #move(NDArray, Device, boolean)}). */
+    static NDList move(NDList arrays, Device device, boolean training) {
+        NDList out = new NDList(arrays.size());
+        for (NDArray a : arrays) {
+            out.add(move(a, device, training));
+        }
+        return out;
+    }
+
+    /**
+     * The array itself when it is on the device, else a copy there. DJL's {@code toDevice} runs PyTorch's {@code to}
+     * with gradients off, which would cut the graph at every boundary, so in training the copy is made as {@code
+     * zeros.set("...", a)}: PyTorch's {@code copy_}, which autograd records across devices (the gradient goes back
+     * to {@code a}'s device). The choice goes by the training flag, not by {@code a.hasGradient()}: DJL's PyTorch
+     * engine answers that for leaves only, so it is false for every activation.
+     */
+    static NDArray move(NDArray a, Device device, boolean training) {
+        if (a.getDevice().equals(device)) {
+            return a;
+        }
+        if (!training) {
+            return a.toDevice(device, false);
+        }
+        NDArray moved = a.getManager().zeros(a.getShape(), a.getDataType(), device);
+        moved.set(new NDIndex("..."), a);
+        moved.setName(a.getName());
+        return moved;
     }
 
     /** Our own store for inference; a training forward must come from {@link PlacedTrainer}. */

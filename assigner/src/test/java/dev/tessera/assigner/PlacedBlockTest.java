@@ -30,7 +30,9 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** A PlacedBlock on the CPU: the same forward, the same training, and clear refusals. */
@@ -55,18 +57,25 @@ class PlacedBlockTest {
         SequentialBlock b = cnn();
         a.initialize(manager, DataType.FLOAT32, INPUT);
         b.initialize(manager, DataType.FLOAT32, INPUT);
-        List<Parameter> pa = a.getParameters().values();
-        List<Parameter> pb = b.getParameters().values();
-        for (int i = 0; i < pa.size(); i++) {
-            pa.get(i).getArray().copyTo(pb.get(i).getArray());
-        }
+        copyParameters(a, b);
         return new SequentialBlock[] {a, b};
     }
 
+    /** Copies every parameter value of {@code from} into the equal-shaped {@code to}. */
+    static void copyParameters(SequentialBlock from, SequentialBlock to) {
+        List<Parameter> pa = from.getParameters().values();
+        List<Parameter> pb = to.getParameters().values();
+        for (int i = 0; i < pa.size(); i++) {
+            pa.get(i).getArray().copyTo(pb.get(i).getArray());
+        }
+    }
+
     static TrainingConfig config() {
-        return new DefaultTrainingConfig(Loss.l2Loss())
-                .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build())
-                .optDevices(new Device[] {Device.cpu()});
+        return config(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build());
+    }
+
+    static TrainingConfig config(Optimizer optimizer) {
+        return new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer).optDevices(new Device[] {Device.cpu()});
     }
 
     static ArrayDataset data(NDManager manager) {
@@ -78,17 +87,23 @@ class PlacedBlockTest {
 
     /** Largest absolute difference between the parameters of two equal-shaped blocks (moved to the CPU to compare). */
     static float maxDifference(SequentialBlock a, SequentialBlock b) {
+        return differences(a, b).values().stream().reduce(0f, Math::max);
+    }
+
+    /** The largest absolute difference of each parameter (by its path in the block) between two equal-shaped blocks. */
+    static Map<String, Float> differences(SequentialBlock a, SequentialBlock b) {
+        List<String> names = a.getParameters().keys();
         List<Parameter> pa = a.getParameters().values();
         List<Parameter> pb = b.getParameters().values();
-        float max = 0;
+        Map<String, Float> out = new LinkedHashMap<>();
         for (int i = 0; i < pa.size(); i++) {
             try (NDArray x = pa.get(i).getArray().toDevice(Device.cpu(), true);
                     NDArray y = pb.get(i).getArray().toDevice(Device.cpu(), true);
                     NDArray d = x.sub(y).abs().max()) {
-                max = Math.max(max, d.getFloat());
+                out.put(names.get(i), d.getFloat());
             }
         }
-        return max;
+        return out;
     }
 
     static void train(Trainer trainer, ArrayDataset data, int epochs) throws Exception {
