@@ -3,7 +3,7 @@ package dev.tessera.tools.bench;
 import java.util.Arrays;
 
 /**
- * Entry point of {@code ./tessera bench share|pool|queue|assign|dist|cli [--format table|json] [...]}: dispatches to
+ * Entry point of {@code ./tessera bench share|pool|queue|assign|dist|server|cli [--format table|json] [...]}: dispatches to
  * each module's benchmark. Each prints the machine it ran on and its figures.
  */
 public final class BenchMain {
@@ -11,7 +11,7 @@ public final class BenchMain {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
-            System.out.println("Usage: ./tessera bench share|pool|queue|assign|dist|cli [--format table|json] "
+            System.out.println("Usage: ./tessera bench share|pool|queue|assign|dist|server|cli [--format table|json] "
                     + "[benchmark options]");
             System.exit(args.length == 0 ? 2 : 0);
         }
@@ -22,10 +22,11 @@ public final class BenchMain {
             case "pool" -> PoolBenchmark.main(rest);
             case "queue" -> QueueBenchmark.main(rest);
             case "dist" -> DistBenchmark.main(rest);
+            case "server" -> ServerBenchmark.main(rest);
             case "cli" -> CliBenchmark.main(rest);
             default -> {
                 System.err.println("tessera bench: unknown benchmark '" + args[0]
-                        + "' (expected share, pool, queue, assign, dist or cli)");
+                        + "' (expected share, pool, queue, assign, dist, server or cli)");
                 System.exit(2);
             }
         }

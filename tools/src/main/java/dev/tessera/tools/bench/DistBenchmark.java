@@ -114,19 +114,25 @@ public final class DistBenchmark {
 
     private static Process start(int rank, int size, String coordinator, String mode, boolean quick)
             throws IOException {
+        return rankJvm(DistBenchmark.class, rank, size, coordinator, List.of("rank", mode, Boolean.toString(quick)))
+                .start();
+    }
+
+    /**
+     * A World member's JVM on this JVM's class path, running {@code main} with {@code args}: rank, world size and
+     * coordinator in its environment, stderr inherited, stdout piped. Shared by the multi-JVM benchmarks.
+     */
+    static ProcessBuilder rankJvm(Class<?> main, int rank, int size, String coordinator, List<String> args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), "-Xmx1g",
                 "-Djava.net.preferIPv4Stack=true", "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", DistBenchmark.class.getName(), "rank", mode,
-                Boolean.toString(quick)));
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", main.getName()));
+        cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
-        if (rank > 0 || mode.equals("death")) {
-            pb.redirectOutput(ProcessBuilder.Redirect.PIPE);
-        }
         pb.environment().put(World.ENV_RANK, Integer.toString(rank));
         pb.environment().put(World.ENV_WORLD_SIZE, Integer.toString(size));
         pb.environment().put(World.ENV_COORDINATOR, coordinator);
-        return pb.start();
+        return pb;
     }
 
     /** Kill -9 of rank 2 of 3 while ranks 0 and 1 wait in all-reduce (both paths) and a barrier. */
@@ -216,7 +222,7 @@ public final class DistBenchmark {
         System.out.flush();
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         for (int attempt = 0; attempt < 50; attempt++) {
             try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 int port = s.getLocalPort();
