@@ -42,15 +42,16 @@ import java.util.function.LongFunction;
  * IMPALA-style reinforcement learning across JVMs (Espeholt et al., 2018), machin's {@code IMPALA} on Tessera's
  * parameter servers: rank 0 is the one learner, ranks 1..N are actors. Each actor pulls the newest policy from a
  * {@link PushPullModelServer} (nothing travels unless the learner published a newer version), plays
- * {@value #UNROLL}-step unrolls in its own environment, and sends each unroll, with the log-probabilities its
- * (behaviour) policy gave the actions taken, to the learner through a service of an {@link RpcGroup}. The learner
+ * {@value #UNROLL}-step unrolls (trajectories) in its own environment, and sends each one, with the
+ * log-probabilities its (behaviour) policy gave the actions taken, to the learner through a service of an
+ * {@link RpcGroup}. The learner
  * trains a DJL actor-critic on batches of {@value #BATCH} unrolls with V-trace, IMPALA's off-policy correction
  * (truncated importance weights, rho-bar = c-bar = 1), since the actors act with policies a few versions behind, and
  * pushes every update to the model server.
  *
  * <p>Run without arguments it starts itself through Tessera's launcher ({@code ./tessera launch --nproc 3
  * com.example.samples.ImpalaStyle} does the same); {@code --actors N} changes the number of actors,
- * {@code --env NAME} the environment (see {@link #ENVIRONMENTS}; any {@link Environment} can be added there). The
+ * {@code --env NAME} the environment (see {@code ENVIRONMENTS}; any {@link Environment} can be added there). The
  * learner prints progress every few seconds, then evaluates the policy before and after training on the same
  * seeded episodes, and exits 1 (and so does the launcher) unless the mean reward reached the environment's target
  * and rose by at least {@value #MIN_GAIN}. Seeds are fixed; the order in which unrolls from different actors arrive
@@ -92,7 +93,7 @@ public final class ImpalaStyle {
         Step step(int action);
     }
 
-    /** The outcome of one action. */
+    /** The outcome of one action; immutable (the observation array is the caller's once returned). */
     public record Step(float[] observation, float reward, boolean done) {}
 
     /** An environment's maker (from a seed) and the mean episode reward a trained policy must reach on it. */
@@ -306,7 +307,7 @@ public final class ImpalaStyle {
                 if (now - lastReport >= PROGRESS_NANOS) {
                     lastReport = now;
                     double s = (now - start) / 1e9;
-                    System.out.printf(Locale.ROOT, "update %d (policy v%d): %.1f unrolls/s, %.0f steps/s, mean "
+                    System.out.printf(Locale.ROOT, "update %d (policy v%d): %.1f trajectories/s, %.0f steps/s, mean "
                             + "reward of the last %d episodes %.3f, policy lag %.2f versions%n", updates,
                             policy.version(net), unrolls / s, unrolls * UNROLL / s, recent.size(), mean(recent),
                             lag / unrolls);
@@ -334,10 +335,10 @@ public final class ImpalaStyle {
         }
 
         private int report(Result r, double before, double after) {
-            System.out.printf(Locale.ROOT, "learner: %d updates from %d unrolls (%d environment steps) in %.1f s: "
-                    + "%.1f unrolls/s, %.0f steps/s; mean policy lag %.2f versions%n", r.updates(), r.unrolls(),
-                    r.unrolls() * UNROLL, r.seconds(), r.unrolls() / r.seconds(), r.unrolls() * UNROLL / r.seconds(),
-                    r.meanLag());
+            System.out.printf(Locale.ROOT, "learner: %d updates from %d trajectories (%d environment steps) in "
+                    + "%.1f s: %.1f trajectories/s, %.0f steps/s; mean policy lag %.2f versions%n", r.updates(),
+                    r.unrolls(), r.unrolls() * UNROLL, r.seconds(), r.unrolls() / r.seconds(),
+                    r.unrolls() * UNROLL / r.seconds(), r.meanLag());
             System.out.printf(Locale.ROOT, "mean reward over %d evaluation episodes: %.3f before training, %.3f after "
                     + "(target %.2f, gain at least %.2f)%n", EVAL_EPISODES, before, after, spec.target(), MIN_GAIN);
             if (!(after >= spec.target() && after - before >= MIN_GAIN)) {

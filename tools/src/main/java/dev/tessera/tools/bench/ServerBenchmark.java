@@ -121,7 +121,8 @@ public final class ServerBenchmark {
             } catch (NumberFormatException e) {
                 // reported below
             }
-            throw new IllegalArgumentException("bench server: " + option + " " + text + " (expected a whole number > 0)");
+            throw new IllegalArgumentException("bench server: " + option + " " + text
+                    + " (expected a whole number > 0)");
         }
     }
 

@@ -64,8 +64,8 @@ class ServerBenchmarkTest {
 
     @Test
     void aJsonRowStartsWithBenchAndCaseThenKeepsTheFieldsInOrder() throws Exception {
-        ObjectNode fields = ServerBenchmark.MAPPER.createObjectNode().put("bytes", 8).put("case", "ordered-hosted-small")
-                .put("medianMicros", 1234.5678);
+        ObjectNode fields = ServerBenchmark.MAPPER.createObjectNode().put("bytes", 8)
+                .put("case", "ordered-hosted-small").put("medianMicros", 1234.5678);
         JsonNode row = ServerBenchmark.MAPPER.readTree(ServerBenchmark.row(true, fields));
         List<String> names = new ArrayList<>();
         row.fieldNames().forEachRemaining(names::add);
