@@ -122,7 +122,10 @@ public final class PushPullGradServer implements AutoCloseable {
         LinkedHashMap<String, float[]> gradients = new LinkedHashMap<>();
         for (Pair<String, Parameter> p : block.getParameters()) {
             if (p.getValue().requiresGradient()) {
-                gradients.put(p.getKey(), floats(p.getKey(), p.getValue().getArray().getGradient()));
+                // a handle of its own, attached to the parameter's manager until closed
+                try (NDArray gradient = p.getValue().getArray().getGradient()) {
+                    gradients.put(p.getKey(), floats(p.getKey(), gradient));
+                }
             }
         }
         long version = models.version(block);

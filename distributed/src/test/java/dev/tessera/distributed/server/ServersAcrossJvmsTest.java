@@ -343,6 +343,25 @@ class ServersAcrossJvmsTest {
     }
 
     @Test
+    @Order(4)
+    void pushesAndPullsLeaveNoArraysInTheClientsManager() throws Exception {
+        try (PushPullGradServer s = server("arrays", "SUM", 1, 60_000, 8, "worker-1");
+                NDManager own = NDManager.newBaseManager()) {
+            Block c = Models.linear(own);
+            assertTrue(s.pull(c));
+            for (int i = 1; i <= 3; i++) {
+                Models.setGradients(c, 1f);
+                int before = own.getManagedArrays().size();
+                s.push(c); // reads each gradient through a handle of its own, attached to the parameter's manager
+                awaitApplied(s, i);
+                assertTrue(s.pull(c));
+                assertEquals(before, own.getManagedArrays().size(), "arrays left in the client's manager by push "
+                        + i + " and the pull after it");
+            }
+        }
+    }
+
+    @Test
     @Order(Integer.MAX_VALUE) // last: it kills a member
     void clientsMoveOnWhenAReducerIsKilled() throws Exception {
         PushPullGradServer s = server("kill", "SUM", 1, 60_000, 8, "worker-1,worker-2");
