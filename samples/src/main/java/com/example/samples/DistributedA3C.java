@@ -73,12 +73,13 @@ public final class DistributedA3C {
      * The command line.
      *
      * @param actors actor JVMs (the World's size)
+     * @param actorsGiven whether the command line named the number of actors
      * @param maxSteps environment steps of all actors together after which an unsolved run fails
      * @param seed the seed of the model and, plus the rank, of each actor's environment and action choices
      * @param json whether to end with the JSON line
      * @param resultFile where rank 0 writes the JSON line for the JVM that launched it (internal), or null
      */
-    record Options(int actors, long maxSteps, long seed, boolean json, Path resultFile) {
+    record Options(int actors, boolean actorsGiven, long maxSteps, long seed, boolean json, Path resultFile) {
         static final String USAGE = "usage: DistributedA3C [ACTORS [MAX_STEPS [SEED]]] [--format json]";
 
         static Options parse(String[] args) {
@@ -94,7 +95,12 @@ public final class DistributedA3C {
                         json = true;
                         i++;
                     }
-                    case "--result-file" -> resultFile = Path.of(args[++i]);
+                    case "--result-file" -> {
+                        if (i + 1 >= args.length) {
+                            throw new IllegalArgumentException("--result-file takes a path; " + USAGE);
+                        }
+                        resultFile = Path.of(args[++i]);
+                    }
                     default -> positional.add(args[i]);
                 }
             }
@@ -104,7 +110,7 @@ public final class DistributedA3C {
             int actors = (int) number(positional, 0, "ACTORS", 2, 1, 64);
             long maxSteps = number(positional, 1, "MAX_STEPS", 400_000, 1_000, Long.MAX_VALUE);
             long seed = number(positional, 2, "SEED", 1, Long.MIN_VALUE, Long.MAX_VALUE);
-            return new Options(actors, maxSteps, seed, json, resultFile);
+            return new Options(actors, !positional.isEmpty(), maxSteps, seed, json, resultFile);
         }
 
         private static long number(List<String> args, int index, String name, long fallback, long min, long max) {
@@ -152,7 +158,7 @@ public final class DistributedA3C {
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
         int status;
         try (World world = World.fromEnvironment()) {
-            if (world.worldSize() != options.actors() && args.length > 0) {
+            if (options.actorsGiven() && world.worldSize() != options.actors()) {
                 throw new IllegalArgumentException("ACTORS=" + options.actors() + " but the World has "
                         + world.worldSize() + " members (start as many JVMs as actors)");
             }
@@ -163,12 +169,15 @@ public final class DistributedA3C {
 
     /** Starts the actors through Tessera's launcher and prints rank 0's JSON line unprefixed. */
     private static int launch(Options o) throws IOException {
+        long start = System.nanoTime();
         Path result = Files.createTempFile("tessera-a3c-", ".json");
         try {
             List<String> argv = new ArrayList<>(List.of("--nproc", Integer.toString(o.actors()),
                     DistributedA3C.class.getName()));
             argv.addAll(o.forActors(result));
             int status = new Launcher(System.out, System.err).run(argv.toArray(String[]::new));
+            System.out.printf(Locale.ROOT, "wall time with JVM starts and World formation: %.1f s%n",
+                    (System.nanoTime() - start) / 1e9);
             if (status == 0 && o.json()) {
                 System.out.println(Files.readString(result).strip());
             }
