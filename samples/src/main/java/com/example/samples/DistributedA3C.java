@@ -34,11 +34,15 @@ import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
 
 /**
- * Asynchronous advantage actor-critic (A3C, Mnih et al. 2016, as machin's {@code A3C}) on {@link CartPole}, one
- * actor per JVM: each actor plays its own CartPole (its own seed), computes n-step returns, the policy-gradient,
- * value and entropy loss of each stretch of up to {@value #N_STEPS} steps, pushes the gradients of its DJL
- * actor-critic through a {@link PushPullGradServer} and pulls the newest parameters after each push. The server's
- * primary (the actor of rank 0, on another thread) applies them with DJL's Adam.
+ * A program, one JVM per actor (nothing in it is shared between threads but the server and rank 0's episode count,
+ * and each JVM owns its two copies of the net): asynchronous advantage actor-critic (A3C, Mnih et al. 2016, as
+ * machin's {@code A3C}) on {@link CartPole}. Each actor plays its own CartPole (its own seed), and after each stretch
+ * of up to 20 steps (or the end of an episode) computes n-step returns and the loss
+ * {@code -mean(log pi(a|s) * advantage) + 0.5 * mean((R - V(s))^2) - 0.01 * mean(entropy)} on its DJL actor-critic,
+ * pushes the gradients through a {@link PushPullGradServer} and pulls the newest parameters. Every actor's JVM is a
+ * reducer (its own pushes go to it, with a batch size of one: a gradient goes on as soon as the reducer's thread is
+ * free, averaged with any that came meanwhile); the primary, in rank 0's JVM next to its actor, applies them with
+ * DJL's Adam (learning rate 0.001), and gradients more than 16 versions old are dropped.
  *
  * <p>Every finished episode of every actor is reported to rank 0, which counts them in the order they arrive:
  * CartPole is solved when the mean reward of the last 100 of them reaches 195. Rank 0 prints progress every few
