@@ -122,7 +122,10 @@ public final class PushPullGradServer implements AutoCloseable {
         LinkedHashMap<String, float[]> gradients = new LinkedHashMap<>();
         for (Pair<String, Parameter> p : block.getParameters()) {
             if (p.getValue().requiresGradient()) {
-                gradients.put(p.getKey(), floats(p.getKey(), p.getValue().getArray().getGradient()));
+                // a handle of its own, attached to the parameter's manager until closed
+                try (NDArray gradient = p.getValue().getArray().getGradient()) {
+                    gradients.put(p.getKey(), floats(p.getKey(), gradient));
+                }
             }
         }
         long version = models.version(block);
@@ -219,8 +222,9 @@ public final class PushPullGradServer implements AutoCloseable {
     }
 
     /**
-     * Stops this member's roles (its reducer's queue is dropped; the primary's model store goes). Not collective;
-     * idempotent.
+     * Stops this member's roles (its reducer's queue is dropped; the primary's model store goes). On the primary it
+     * waits for a batch being applied and refuses later ones, so the master model's manager may be closed once it
+     * returned. Not collective; idempotent.
      */
     @Override
     public void close() {
@@ -234,7 +238,7 @@ public final class PushPullGradServer implements AutoCloseable {
                     group.deregister(reduceKey(name, me));
                 }
                 if (primary != null) {
-                    group.deregister(applyKey(name));
+                    group.deregister(applyKey(name)); // no new batches; one being applied is waited for below
                 }
                 if (reducer != null || primary != null) {
                     group.deregister(statsKey(name, me));
@@ -243,6 +247,9 @@ public final class PushPullGradServer implements AutoCloseable {
         } finally {
             if (reducer != null) {
                 reducer.close();
+            }
+            if (primary != null) {
+                primary.close();
             }
             modelStore.close();
         }
@@ -262,6 +269,7 @@ public final class PushPullGradServer implements AutoCloseable {
         final AtomicLong version = new AtomicLong();
         final AtomicLong applied = new AtomicLong();
         final AtomicLong droppedStale = new AtomicLong();
+        private boolean closed; // guarded by this
 
         Primary(Block model, Optimizer optimizer, long maxStaleness, PushPullModelServer publish) {
             this.model = model;
@@ -280,6 +288,10 @@ public final class PushPullGradServer implements AutoCloseable {
         }
 
         synchronized long apply(Map<String, float[]> gradients, long oldestVersion, int count) {
+            if (closed) {
+                throw new IllegalStateException("the primary of this gradient server is closed; the batch of " + count
+                        + " gradients is dropped");
+            }
             long v = version.get();
             if (oldestVersion < v - maxStaleness) {
                 droppedStale.addAndGet(count);
@@ -303,6 +315,14 @@ public final class PushPullGradServer implements AutoCloseable {
             version.set(publish.version(model));
             applied.incrementAndGet(); // after publishing: a reader that sees the count can pull the version
             return version.get();
+        }
+
+        /**
+         * Waits for a batch being applied (the monitor is held while it is) and refuses later ones, so that the
+         * owner may close the model's manager once {@link PushPullGradServer#close()} returned.
+         */
+        synchronized void close() {
+            closed = true;
         }
     }
 

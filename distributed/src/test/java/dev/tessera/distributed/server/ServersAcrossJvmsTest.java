@@ -20,7 +20,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -243,14 +246,21 @@ class ServersAcrossJvmsTest {
     /** Builds server {@code name} here (the primary, master parameters 1, 2, 3) and in both children. */
     private static PushPullGradServer server(String name, String method, int batch, long delayMillis, long staleness,
             String reducers) throws Exception {
+        Block master = Models.linear(manager);
+        Models.set(master, 1, 2, 3);
+        return server(name, method, batch, delayMillis, staleness, reducers, master,
+                Optimizer.sgd().setLearningRateTracker(Tracker.fixed(1f)).build());
+    }
+
+    /** Builds server {@code name} here (the primary, with this master model and optimizer) and in both children. */
+    private static PushPullGradServer server(String name, String method, int batch, long delayMillis, long staleness,
+            String reducers, Block master, Optimizer optimizer) throws Exception {
         String command = String.join(" ", "grad", name, method, Integer.toString(batch), Long.toString(delayMillis),
                 Long.toString(staleness), reducers);
         r1.send(command);
         r2.send(command);
-        Block master = Models.linear(manager);
-        Models.set(master, 1, 2, 3);
         PushPullGradServer s = PushPullGradServer.builder().setName(name).setGroup(group).setModel(master)
-                .setOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(1f)).build())
+                .setOptimizer(optimizer)
                 .optReduceMethod(PushPullGradServer.ReduceMethod.valueOf(method)).optReduceBatchSize(batch)
                 .optMaxDelay(Duration.ofMillis(delayMillis)).optMaxStaleness(staleness)
                 .optReducers(List.of(reducers.split(","))).build();
@@ -339,6 +349,84 @@ class ServersAcrossJvmsTest {
             assertEquals(5, reducer.received());
             assertEquals(1, reducer.droppedStale());
             assertEquals(4, s.stats().applied());
+        }
+    }
+
+    @Test
+    @Order(4)
+    void pushesAndPullsLeaveNoArraysInTheClientsManager() throws Exception {
+        try (PushPullGradServer s = server("arrays", "SUM", 1, 60_000, 8, "worker-1");
+                NDManager own = NDManager.newBaseManager()) {
+            Block c = Models.linear(own);
+            assertTrue(s.pull(c));
+            for (int i = 1; i <= 3; i++) {
+                Models.setGradients(c, 1f);
+                int before = own.getManagedArrays().size();
+                s.push(c); // reads each gradient through a handle of its own, attached to the parameter's manager
+                awaitApplied(s, i);
+                assertTrue(s.pull(c));
+                assertEquals(before, own.getManagedArrays().size(), "arrays left in the client's manager by push "
+                        + i + " and the pull after it");
+            }
+        }
+    }
+
+    @Test
+    @Order(5)
+    void closeWaitsForTheBatchBeingAppliedSoTheModelsManagerMayBeClosed() throws Exception {
+        BlockingSgd sgd = new BlockingSgd();
+        try (NDManager own = NDManager.newBaseManager()) {
+            Block master = Models.linear(own);
+            Models.set(master, 1, 2, 3);
+            PushPullGradServer s = server("closing", "SUM", 1, 60_000, 8, "worker-1", master, sgd);
+            try {
+                push(s, client(s), 1f);
+                assertTrue(sgd.entered.await(WAIT, TimeUnit.MILLISECONDS), "the batch reached the optimizer");
+                CompletableFuture<Boolean> closing = CompletableFuture.supplyAsync(() -> {
+                    s.close();
+                    return sgd.finished.get();
+                });
+                // a bounded check that close() is still waiting, not a synchronisation: the release comes after it
+                assertThrows(TimeoutException.class, () -> closing.get(2, TimeUnit.SECONDS), "close() returned "
+                        + "while the primary was applying a batch to the model");
+                sgd.release.countDown();
+                assertTrue(closing.get(WAIT, TimeUnit.MILLISECONDS), "the update had finished when close() returned");
+            } finally {
+                sgd.release.countDown();
+                s.close();
+            }
+        } // the master's manager closes here: nothing may touch its arrays any more
+    }
+
+    /** SGD with learning rate 1 whose update waits for {@code release}, so that a test can act while it runs. */
+    private static final class BlockingSgd extends Optimizer {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final AtomicBoolean finished = new AtomicBoolean();
+        private final Optimizer sgd = Optimizer.sgd().setLearningRateTracker(Tracker.fixed(1f)).build();
+
+        BlockingSgd() {
+            super(new Builder());
+        }
+
+        @Override
+        public void update(String parameterId, NDArray weight, NDArray grad) {
+            entered.countDown();
+            try {
+                assertTrue(release.await(WAIT, TimeUnit.MILLISECONDS), "never released");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            sgd.update(parameterId, weight, grad);
+            finished.set(true);
+        }
+
+        private static final class Builder extends OptimizerBuilder<Builder> {
+            @Override
+            protected Builder self() {
+                return this;
+            }
         }
     }
 
