@@ -1,6 +1,7 @@
 package dev.tessera.distributed.server;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
@@ -30,7 +31,13 @@ final class Parameters {
                         + " does not match the server's " + (v == null ? "model, which lacks it" : v.getShape())
                         + " (client and server must use the same model architecture)");
             }
-            mine.set(v.toByteBuffer());
+            // a PyTorch copy into the parameter's own storage, through a detached view (a parameter that requires
+            // a gradient may not be written in place while autograd records); not mine.set(v.toByteBuffer()), which
+            // points the tensor at a Java buffer (from_blob): other handles of that tensor, and the optimizer's
+            // in-place updates, would then live in memory the GC owns
+            try (NDArray storage = mine.stopGradient()) {
+                storage.set(new NDIndex("..."), v);
+            }
         }
     }
 
