@@ -3,6 +3,7 @@ package dev.tessera.distributed.internal;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.distributed.GroupTimeoutException;
 import dev.tessera.distributed.MemberLostException;
+import dev.tessera.distributed.internal.PayloadCodec.Encoded;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -64,7 +65,10 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     private final Settings settings;
     private final Invoker invoker;
     private final PayloadCodec codec;
+    /** The manager of the call running on this thread (its arguments and its result), while user code runs. */
+    private static final ThreadLocal<LazyManager> CALL_MANAGER = new ThreadLocal<>();
     private final KeyTable table = new KeyTable();
+    private final Handoffs handoffs = new Handoffs();
     private final JChannel channel;
     private final MessageDispatcher dispatcher;
     /**
@@ -266,6 +270,19 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         return codec;
     }
 
+    /**
+     * Whether NDArrays for member {@code name} may travel as shared-memory stubs: it is in the view, on this host,
+     * and the World does not force bytes ({@code optTensorBytes}).
+     */
+    public boolean stubsTo(String name) {
+        return !settings.tensorBytes() && members.onThisHost(name);
+    }
+
+    /** How many shared-memory references this member has handed off in messages (requests and replies). */
+    public long stubsHandedOff() {
+        return handoffs.handedOffCount();
+    }
+
     @Override
     public void viewAccepted(View view) {
         Members before = members;
@@ -287,6 +304,9 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
 
     private void departed(String gone) {
         LOG.info("{}: member '{}' left the World", settings.name(), gone);
+        if (!closed.get()) {
+            executor.execute(() -> handoffs.departed(gone)); // a directory scan: not on the delivery thread
+        }
         table.departed(gone);
         held.values().removeIf(h -> {
             if (h.creator().equals(gone)) {
@@ -334,6 +354,21 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
      * {@link Frame#FAILED}), or exceptionally with {@link MemberLostException} or {@link GroupTimeoutException}.
      */
     public CompletableFuture<Frame> request(String to, Frame frame, Duration timeout, String what) {
+        return request(to, frame, List.of(), timeout, what);
+    }
+
+    /**
+     * As {@link #request(String, Frame, Duration, String)} for a frame whose payload hands off {@code handedOff}
+     * (see {@link PayloadCodec.Encoded}): when the request ends, whatever way, those the callee did not take over are
+     * taken back.
+     */
+    public CompletableFuture<Frame> request(String to, Frame frame, List<dev.tessera.sharedmem.TensorRef> handedOff,
+            Duration timeout, String what) {
+        CompletableFuture<Frame> f = send(to, frame, timeout, what);
+        return handedOff.isEmpty() ? f : f.whenComplete((r, e) -> handoffs.settle(to, handedOff));
+    }
+
+    private CompletableFuture<Frame> send(String to, Frame frame, Duration timeout, String what) {
         try {
             Message msg = new BytesMessage(addressOf(to, what), frame.toBytes());
             RequestOptions opts = RequestOptions.SYNC().timeout(timeout.toMillis()).flags(Message.Flag.OOB);
@@ -544,7 +579,9 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     private void serve(Frame f, String sender, Response response) {
         LazyManager callManager = new LazyManager(this::manager);
         boolean keep = false;
+        List<dev.tessera.sharedmem.TensorRef> stubs = List.of();
         Frame reply;
+        CALL_MANAGER.set(callManager);
         try {
             Object value = switch (f.kind()) {
                 case Frame.CALL, Frame.REMOTE -> call(f, sender, callManager);
@@ -558,21 +595,32 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
                 keep = true;
                 reply = Frame.of(Frame.OK, id, f.group());
             } else {
-                reply = Frame.of(Frame.OK, 0, f.group()).with(codec.encode(value, value));
+                Encoded e = codec.encodeFor(stubsTo(sender), value, value);
+                stubs = e.handedOff();
+                reply = Frame.of(Frame.OK, 0, f.group()).with(e);
             }
         } catch (Throwable t) {
             reply = Frame.of(Frame.FAILED, 0, f.group()).with(codec.encode(Failures.describe(unwrap(t))));
         } finally {
+            CALL_MANAGER.remove();
             if (!keep) {
                 callManager.close();
             }
         }
+        boolean sent = false;
         if (response != null && !closed.get()) {
             try {
                 response.send(reply.toBytes(), false);
+                sent = true;
             } catch (RuntimeException e) {
                 LOG.debug("{}: the reply to {} was lost: {}", settings.name(), sender, e.toString());
             }
+        }
+        // the caller decodes the reply when it arrives, within its timeout (a call's frame id); FETCH: the World's
+        long keepMillis = Math.max(settings.rpcTimeout().toMillis(), f.kind() == Frame.FETCH ? 0 : f.id());
+        handoffs.replied(sender, stubs, sent ? TimeUnit.MILLISECONDS.toNanos(keepMillis) : 0);
+        if (!sent) {
+            handoffs.sweep();
         }
     }
 
@@ -582,7 +630,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
 
     private Object call(Frame f, String sender, LazyManager callManager) throws Exception {
         awaitGroup(f.group(), sender);
-        Object[] fnAndArgs = (Object[]) codec.decode(f.payload(), f.allowances(), callManager);
+        Object[] fnAndArgs = (Object[]) codec.decode(f.payload(), f.allowances(), callManager, true);
         Object[] args = java.util.Arrays.copyOfRange(fnAndArgs, 1, fnAndArgs.length);
         return invoker.invoke(fnAndArgs[0], args);
     }
@@ -595,7 +643,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
                     + f.group() + "' in member '" + settings.name() + "' (it was deregistered or never registered "
                     + "here)");
         }
-        Object[] args = (Object[]) codec.decode(f.payload(), f.allowances(), callManager);
+        Object[] args = (Object[]) codec.decode(f.payload(), f.allowances(), callManager, true);
         return service.invoke(null, args);
     }
 
@@ -623,6 +671,21 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
             throw new IllegalStateException("member '" + sender + "' is not in group '" + name + "' of member '"
                     + settings.name() + "' (members " + groupMembers + ")");
         }
+    }
+
+    /**
+     * The manager of the call that runs user code on this thread: a function or service may attach NDArrays it
+     * returns to it, and they are closed once the reply is encoded (or, for a remote reference, when it is released).
+     *
+     * @throws IllegalStateException outside a call
+     */
+    public static NDManager callManager() {
+        LazyManager m = CALL_MANAGER.get();
+        if (m == null) {
+            throw new IllegalStateException("no call runs on this thread (callManager() is for functions and services "
+                    + "that a member called)");
+        }
+        return m.get();
     }
 
     /** The manager NDArrays decoded in this member attach to; created on first use, closed with the node. */
@@ -665,6 +728,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
             LOG.warn("{}: closing the channel failed: {}", settings.name(), e.toString());
         }
         executor.shutdownNow();
+        handoffs.sweep();
         Collection<Held> values = new ArrayList<>(held.values());
         held.clear();
         values.forEach(h -> h.manager().close());
