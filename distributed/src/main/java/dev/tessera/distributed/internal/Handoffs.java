@@ -103,14 +103,16 @@ final class Handoffs {
             mine.forEach(k -> recall(k.ref()));
         }
         if (dirs != null) {
-            for (Path dir : dirs) {
-                try {
-                    SegmentReaper.reap(dir);
-                } catch (RuntimeException e) {
-                    LOG.warn("reaping {} after member '{}' left failed: {}; run ./tessera shm gc", dir, member,
-                            e.toString());
-                }
-            }
+            dirs.forEach(dir -> reap(dir, member));
+        }
+    }
+
+    /** Runs the sharedmem reaper in {@code dir}, because member {@code member} left. */
+    void reap(Path dir, String member) {
+        try {
+            SegmentReaper.reap(dir);
+        } catch (RuntimeException e) {
+            LOG.warn("reaping {} after member '{}' left failed: {}; run ./tessera shm gc", dir, member, e.toString());
         }
     }
 

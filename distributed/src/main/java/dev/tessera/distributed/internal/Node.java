@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.tessera.distributed.GroupTimeoutException;
 import dev.tessera.distributed.MemberLostException;
 import dev.tessera.distributed.internal.PayloadCodec.Encoded;
+import dev.tessera.sharedmem.StagingPool;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -69,6 +70,8 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     private static final ThreadLocal<LazyManager> CALL_MANAGER = new ThreadLocal<>();
     private final KeyTable table = new KeyTable();
     private final Handoffs handoffs = new Handoffs();
+    /** The shared memory NDArrays to members on this host are copied into; created on first use (see codec). */
+    private final StagingPool staging = PayloadCodec.stagingPool();
     private final JChannel channel;
     private final MessageDispatcher dispatcher;
     /**
@@ -97,7 +100,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     private Node(Settings settings, Invoker invoker) {
         this.settings = settings;
         this.invoker = invoker;
-        this.codec = new PayloadCodec(settings.allowPatterns());
+        this.codec = new PayloadCodec(settings.allowPatterns(), staging);
         this.channel = StackConfig.channel(settings, settings.rank() == 0 ? settings.coordinatorPort() : 0);
         channel.addAddressGenerator(() -> Members.address(settings.name(), settings.rank()));
         channel.name(settings.name());
@@ -289,7 +292,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         Members now = Members.of(view);
         for (String gone : before.names()) {
             if (!now.contains(gone)) {
-                departed(gone);
+                departed(gone, before.onThisHost(gone));
             }
         }
         lock.lock();
@@ -302,10 +305,17 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         LOG.debug("{}: view {}", settings.name(), now.describe());
     }
 
-    private void departed(String gone) {
+    private void departed(String gone, boolean local) {
         LOG.info("{}: member '{}' left the World", settings.name(), gone);
         if (!closed.get()) {
-            executor.execute(() -> handoffs.departed(gone)); // a directory scan: not on the delivery thread
+            // directory scans: not on the delivery thread. A member of this host may have died holding this member's
+            // stubs (handoffs), or left its own segments orphaned in calls that ended here before this view (reap)
+            executor.execute(() -> {
+                handoffs.departed(gone);
+                if (local) {
+                    handoffs.reap(dev.tessera.sharedmem.SharedSegment.defaultDirectory(), gone);
+                }
+            });
         }
         table.departed(gone);
         held.values().removeIf(h -> {
@@ -578,6 +588,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     /** Runs one request on a pool thread and replies. */
     private void serve(Frame f, String sender, Response response) {
         LazyManager callManager = new LazyManager(this::manager);
+        boolean senderLocal = members.onThisHost(sender);
         boolean keep = false;
         List<dev.tessera.sharedmem.TensorRef> stubs = List.of();
         Frame reply;
@@ -606,6 +617,11 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
             if (!keep) {
                 callManager.close();
             }
+        }
+        if (senderLocal && !members.contains(sender)) {
+            // the sender died while this call held its stubs: this release left its segments held by the dead
+            // sender's staging pool alone, so they are orphans now; the reaper removes them
+            handoffs.reap(dev.tessera.sharedmem.SharedSegment.defaultDirectory(), sender);
         }
         boolean sent = false;
         if (response != null && !closed.get()) {
@@ -729,6 +745,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         }
         executor.shutdownNow();
         handoffs.sweep();
+        staging.close(); // free segments go now, those a receiver still holds when it closes them
         Collection<Held> values = new ArrayList<>(held.values());
         held.clear();
         values.forEach(h -> h.manager().close());

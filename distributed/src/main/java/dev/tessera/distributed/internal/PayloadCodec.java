@@ -1,6 +1,7 @@
 package dev.tessera.distributed.internal;
 
 import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.StagingPool;
 import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.TensorRef;
 import dev.tessera.sharedmem.internal.AllowPatterns;
@@ -25,7 +26,10 @@ import java.util.function.Supplier;
  *
  * <p>Tensors travel as bytes, or, when the caller asks for it ({@code stubs}: the receiver is on this host), by
  * TensorCodec's AUTO rule: an array of more than {@link TensorCodec#DEFAULT_MAX_NBYTES} bytes as a shared-memory
- * stub whose reference the message hands off to its decoder. {@link Encoded#handedOff()} lists those references, so
+ * stub whose reference the message hands off to its decoder. The stub's segment comes from a {@link StagingPool}
+ * (TensorCodec's COPY mode with staging, whose threshold is set to AUTO's): its pages are in place already, so a
+ * stub costs one memcpy, where a fresh segment's first touch cost 10 times that on the project machine; the
+ * receiver takes the segment over and the pool reuses it once the receiver has closed it. {@link Encoded#handedOff()} lists those references, so
  * that the sender can take back the ones no decoder took ({@link Handoffs}). Decoding first runs without an
  * {@link NDManager}, so that a message without NDArrays never starts an engine; a message with NDArrays is decoded
  * again onto the manager the caller supplies (a stub is opened only by the second run: the first stops at the
@@ -42,17 +46,28 @@ public final class PayloadCodec {
     private final ConcurrentHashMap<String, Codecs> codecs = new ConcurrentHashMap<>();
 
     /**
-     * The codecs of one allow-list: bytes, and stubs above the threshold; both decode either, {@code auto} into
-     * zero-copy views, {@code copying} into copies.
+     * The codecs of one allow-list: bytes, and stubs above the threshold (staged); all decode either, {@code auto}
+     * into zero-copy views, {@code copying} into copies.
      */
     private record Codecs(TensorCodec copy, TensorCodec auto, TensorCodec copying) {}
 
-    /** A codec for the defaults plus {@code worldPatterns} (already checked). */
-    public PayloadCodec(List<String> worldPatterns) {
+    private final StagingPool staging;
+
+    /**
+     * A codec for the defaults plus {@code worldPatterns} (already checked); stubs are staged in {@code staging},
+     * which the caller owns and closes after this codec's last use.
+     */
+    public PayloadCodec(List<String> worldPatterns, StagingPool staging) {
         List<String> all = new ArrayList<>(DEFAULTS);
         all.addAll(worldPatterns);
         this.base = List.copyOf(all);
+        this.staging = staging;
         this.baseCodecs = build(base);
+    }
+
+    /** A pool whose threshold is AUTO's: arrays of more than {@link TensorCodec#DEFAULT_MAX_NBYTES} are staged. */
+    public static StagingPool stagingPool() {
+        return StagingPool.builder().optMinTensorBytes(TensorCodec.DEFAULT_MAX_NBYTES + 1).build();
     }
 
     /**
@@ -134,10 +149,10 @@ public final class PayloadCodec {
         return c;
     }
 
-    private static Codecs build(List<String> patterns) {
+    private Codecs build(List<String> patterns) {
         String[] p = patterns.toArray(String[]::new);
         return new Codecs(TensorCodec.builder().optMode(TensorCodec.Mode.COPY).optAllowPatterns(p).build(),
-                TensorCodec.builder().optMode(TensorCodec.Mode.AUTO).optAllowPatterns(p).build(),
+                TensorCodec.builder().optMode(TensorCodec.Mode.COPY).optStaging(staging).optAllowPatterns(p).build(),
                 TensorCodec.builder().optMode(TensorCodec.Mode.AUTO).optAllowPatterns(p).optCopyStubsOnDecode(true)
                         .build());
     }
