@@ -23,9 +23,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p><b>Calls.</b> {@code rpcSync}, {@code rpcAsync} and {@code remote} run a serializable function (a lambda or
  * method reference; see {@link RemoteFunction}) in another member (or this one). Arguments and results travel through
- * the project's TensorCodec (NDArrays as bytes) behind its allow-list: the package trees of the function's and the
- * arguments' classes are allowed automatically, anything else nested in them needs
- * {@link World.Builder#optAllowPatterns}.
+ * the project's TensorCodec behind its allow-list: the package trees of the function's and the arguments' classes
+ * are allowed automatically, anything else nested in them needs {@link World.Builder#optAllowPatterns}. NDArrays of
+ * more than 1 MiB travel to a member on this host as shared-memory stubs ({@link #sharesMemoryWith}), others as
+ * bytes; the callee's arguments are views of shared memory for the call's duration, and the caller's results are
+ * its own copies, whichever way they came.
  * An exception thrown over there comes back as a {@link RemoteCallException} with its type, message and remote
  * stack trace. A call to a member that dies fails with {@link MemberLostException} within about two seconds; a call
  * that outlasts the timeout fails with {@link GroupTimeoutException}.

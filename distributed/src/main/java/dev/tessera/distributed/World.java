@@ -447,7 +447,8 @@ public final class World implements AutoCloseable {
          * servers' values) always travel as bytes. Default false, or the system property
          * {@value World#TENSOR_BYTES_PROPERTY}: between two members on one host (same boot id and host name, carried
          * in their JGroups addresses), an NDArray of more than 1 MiB ({@code TensorCodec.DEFAULT_MAX_NBYTES})
-         * travels as a shared-memory stub (TensorCodec's AUTO mode), a smaller one, or any across hosts, as bytes.
+         * travels as a shared-memory stub (TensorCodec's AUTO threshold; staged in a pool of this World's segments,
+         * released when it closes), a smaller one, or any across hosts, as bytes.
          * True forces bytes everywhere, so the cross-host path can be tested and measured on one machine.
          *
          * @param bytes true to force bytes

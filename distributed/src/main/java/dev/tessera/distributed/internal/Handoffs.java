@@ -3,8 +3,8 @@ package dev.tessera.distributed.internal;
 import dev.tessera.sharedmem.SegmentReaper;
 import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.TensorRef;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  *       message still has in flight are recalled ({@link TensorCodec#recallHandoff}): the callee took them over
  *       while decoding, or never will (it failed first, or is gone). A late decoder gets a clear error.
  *   <li>A reply's values: the caller decodes the reply when it arrives, so a reference still in flight after the
- *       call's timeout (the caller gave up and dropped the reply) or after the caller left the World is recalled.
- *       Until then it is kept here, and dropped once its segment is gone (the caller closed it).
+ *       call's timeout (the caller gave up and dropped the reply) or after the caller left the World is recalled
+ *       (a no-op for one the caller took). Until then it is kept here, in the order sent; every reply first
+ *       recalls those whose time is up, so the ledger holds the stubs of one timeout's worth of replies.
  *   <li>A receiver that took a reference over and then died holds it as a dead process: this member created the
  *       segment and lives, so the sharedmem reaper gives the dead holder's reference back
  *       ({@link SegmentReaper#reap}, run here when a member this member sent stubs to leaves the World).
@@ -37,16 +38,13 @@ import org.slf4j.LoggerFactory;
  */
 final class Handoffs {
     private static final Logger LOG = LoggerFactory.getLogger(Handoffs.class);
-    /** Above this many references kept, a new one first sweeps out those that are settled. */
-    private static final int SWEEP_ABOVE = 64;
+    private record Kept(String member, TensorRef ref, long recallAtNanos) {}
 
-    private record Kept(TensorRef ref, long recallAtNanos) {}
-
-    private final Map<String, List<Kept>> kept = new HashMap<>();
+    /** In the order sent; a later entry may be due before an earlier one (timeouts differ), and waits for it. */
+    private final ArrayDeque<Kept> kept = new ArrayDeque<>();
     /** Per member, the directories of every segment handed off to it, so its death can be reaped there. */
     private final Map<String, Set<Path>> sentTo = new HashMap<>();
     private final AtomicLong handedOff = new AtomicLong();
-    private int size;
 
     /** How many references this member has handed off in all (a stub per tensor sent through shared memory). */
     long handedOffCount() {
@@ -69,16 +67,10 @@ final class Handoffs {
         }
         noteSent(member, refs);
         long at = System.nanoTime() + keepNanos;
-        boolean sweep;
         synchronized (this) {
-            List<Kept> list = kept.computeIfAbsent(member, m -> new ArrayList<>());
-            refs.forEach(r -> list.add(new Kept(r, at)));
-            size += refs.size();
-            sweep = size > SWEEP_ABOVE;
+            refs.forEach(r -> kept.add(new Kept(member, r, at)));
         }
-        if (sweep) {
-            sweep();
-        }
+        sweep();
     }
 
     private synchronized void noteSent(String member, List<TensorRef> refs) {
@@ -92,16 +84,13 @@ final class Handoffs {
      * references it took and died holding.
      */
     void departed(String member) {
-        List<Kept> mine;
+        List<TensorRef> mine = new ArrayList<>();
         Set<Path> dirs;
         synchronized (this) {
-            mine = kept.remove(member);
+            kept.removeIf(k -> k.member().equals(member) && mine.add(k.ref()));
             dirs = sentTo.remove(member);
-            size -= mine == null ? 0 : mine.size();
         }
-        if (mine != null) {
-            mine.forEach(k -> recall(k.ref()));
-        }
+        mine.forEach(Handoffs::recall);
         if (dirs != null) {
             dirs.forEach(dir -> reap(dir, member));
         }
@@ -116,22 +105,14 @@ final class Handoffs {
         }
     }
 
-    /** Recalls the kept references whose time is up, and forgets those whose segment is gone. */
+    /** Recalls the kept references whose time is up, oldest first. */
     void sweep() {
         long now = System.nanoTime();
         List<TensorRef> due = new ArrayList<>();
         synchronized (this) {
-            for (List<Kept> list : kept.values()) {
-                list.removeIf(k -> {
-                    boolean late = now - k.recallAtNanos() >= 0;
-                    if (late) {
-                        due.add(k.ref());
-                    }
-                    return late || !Files.exists(k.ref().directory().resolve(k.ref().segmentName()));
-                });
+            while (!kept.isEmpty() && now - kept.peekFirst().recallAtNanos() >= 0) {
+                due.add(kept.pollFirst().ref());
             }
-            kept.values().removeIf(List::isEmpty);
-            size = kept.values().stream().mapToInt(List::size).sum();
         }
         due.forEach(Handoffs::recall);
     }
