@@ -45,6 +45,12 @@ public final class Functions {
         return x;
     }
 
+    /** {@code x + 1}, after 4 s: later than a caller with a 2 s timeout waits. */
+    public static NDArray slowPlusOne(NDArray x) throws InterruptedException {
+        Thread.sleep(4_000);
+        return x.add(1);
+    }
+
     public static NDArray plusOne(NDArray x) {
         return x.add(1);
     }

@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Test;
 /**
  * NDArrays between two JVMs on this host (this one, worker-0, and a child, worker-1, hosting ordered server
  * {@code s}): 64 MB arrays through an RPC and through the ordered server arrive equal by shared-memory stub, and as
- * bytes when bytes are forced; a receiver killed while it holds a stub, or before it opened one, and a sender killed
- * right after sending, leave no segment behind. Every test has a segment directory of its own, shared with the child,
+ * bytes when bytes are forced; a receiver killed while it holds a stub, or before it opened one, a sender killed
+ * right after sending, and a reply whose caller gave up, leave no segment behind (nor busy in a staging pool). Every test has a segment directory of its own, shared with the child,
  * and fails if a file is left in it; a World per test, since the transport is a World option.
  */
 class TensorStubsTest {
@@ -164,6 +164,17 @@ class TensorStubsTest {
         ExecutionException e = assertThrows(ExecutionException.class, () -> call.get(WAIT_MS, TimeUnit.MILLISECONDS));
         assertTrue(e.getCause() instanceof MemberLostException, e.toString());
         Await.until(() -> busy().isEmpty(), WAIT_MS, "the stub nobody opened coming back to the pool");
+    }
+
+    @Test
+    void aReplyTheCallerGaveUpOnIsTakenBackByItsSender() throws Exception {
+        start(false);
+        RpcGroup quick = g.withTimeout(Duration.ofSeconds(2));
+        assertThrows(GroupTimeoutException.class, () -> quick.rpcSync("worker-1", Functions::slowPlusOne, pattern()));
+        long callee = child.process().pid();
+        Await.until(() -> busy().stream().map(SegmentInfo::ownerPid).toList().equals(List.of(callee)), WAIT_MS,
+                "the late reply's stub (the callee's), which nobody will decode, in flight, and nothing else");
+        Await.until(() -> busy().isEmpty(), WAIT_MS, "the callee taking the late reply's stub back");
     }
 
     @Test

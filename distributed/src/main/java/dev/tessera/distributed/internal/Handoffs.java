@@ -11,6 +11,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *   <li>A reply's values: the caller decodes the reply when it arrives, so a reference still in flight after the
  *       call's timeout (the caller gave up and dropped the reply) or after the caller left the World is recalled
  *       (a no-op for one the caller took). Until then it is kept here, in the order sent; every reply first
- *       recalls those whose time is up, so the ledger holds the stubs of one timeout's worth of replies.
+ *       recalls those whose time is up, and a timer does when they are due, so the ledger holds the stubs of one
+ *       timeout's worth of replies.
  *   <li>A receiver that took a reference over and then died holds it as a dead process: this member created the
  *       segment and lives, so the sharedmem reaper gives the dead holder's reference back
  *       ({@link SegmentReaper#reap}, run here when a member this member sent stubs to leaves the World).
@@ -71,6 +74,8 @@ final class Handoffs {
             refs.forEach(r -> kept.add(new Kept(member, r, at)));
         }
         sweep();
+        // and once they are due, should no later reply or departure come by first
+        CompletableFuture.delayedExecutor(keepNanos, TimeUnit.NANOSECONDS).execute(this::sweep);
     }
 
     private synchronized void noteSent(String member, List<TensorRef> refs) {

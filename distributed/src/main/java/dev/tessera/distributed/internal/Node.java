@@ -632,8 +632,9 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
                 LOG.debug("{}: the reply to {} was lost: {}", settings.name(), sender, e.toString());
             }
         }
-        // the caller decodes the reply when it arrives, within its timeout (a call's frame id); FETCH: the World's
-        long keepMillis = Math.max(settings.rpcTimeout().toMillis(), f.kind() == Frame.FETCH ? 0 : f.id());
+        // the caller decodes the reply when it arrives, within its timeout (a call's frame id, counted from before
+        // this member got the call); a FETCH does not say its timeout: the World's
+        long keepMillis = f.kind() == Frame.FETCH || f.id() <= 0 ? settings.rpcTimeout().toMillis() : f.id();
         handoffs.replied(sender, stubs, sent ? TimeUnit.MILLISECONDS.toNanos(keepMillis) : 0);
         if (!sent) {
             handoffs.sweep();
