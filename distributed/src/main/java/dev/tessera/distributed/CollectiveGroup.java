@@ -12,9 +12,6 @@ import dev.tessera.distributed.internal.collective.ShmEngine;
 import dev.tessera.distributed.internal.collective.TcpEngine;
 import dev.tessera.sharedmem.SharedSegment;
 import dev.tessera.sharedmem.SharedTensor;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -136,7 +133,7 @@ public final class CollectiveGroup {
         try {
             mesh = new Mesh(peers, node.settings().bindAddress());
             control.pair("addr/" + self, mesh.address());
-            control.pair("host/" + self, hostId());
+            control.pair("host/" + self, dev.tessera.distributed.internal.HostId.current());
             control.pair("transport/" + self, options.transport.name() + " with slots of " + options.slotBytes
                     + " bytes");
             control.barrier(timeout);
@@ -202,20 +199,6 @@ public final class CollectiveGroup {
                 segment.close();
             }
             throw e;
-        }
-    }
-
-    /** This host's identity: the kernel's boot id (or the host name), so that ranks on one host find each other. */
-    private static String hostId() {
-        try {
-            return Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip() + "@"
-                    + java.net.InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            try {
-                return java.net.InetAddress.getLocalHost().getHostName();
-            } catch (java.net.UnknownHostException u) {
-                return "unknown-host-" + ProcessHandle.current().pid();
-            }
         }
     }
 

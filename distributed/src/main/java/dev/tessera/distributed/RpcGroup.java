@@ -23,9 +23,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p><b>Calls.</b> {@code rpcSync}, {@code rpcAsync} and {@code remote} run a serializable function (a lambda or
  * method reference; see {@link RemoteFunction}) in another member (or this one). Arguments and results travel through
- * the project's TensorCodec (NDArrays as bytes) behind its allow-list: the package trees of the function's and the
- * arguments' classes are allowed automatically, anything else nested in them needs
- * {@link World.Builder#optAllowPatterns}.
+ * the project's TensorCodec behind its allow-list: the package trees of the function's and the arguments' classes
+ * are allowed automatically, anything else nested in them needs {@link World.Builder#optAllowPatterns}. NDArrays of
+ * more than 1 MiB travel to a member on this host as shared-memory stubs ({@link #sharesMemoryWith}), others as
+ * bytes; the callee's arguments are views of shared memory for the call's duration, and the caller's results are
+ * its own copies, whichever way they came.
  * An exception thrown over there comes back as a {@link RemoteCallException} with its type, message and remote
  * stack trace. A call to a member that dies fails with {@link MemberLostException} within about two seconds; a call
  * that outlasts the timeout fails with {@link GroupTimeoutException}.
@@ -280,13 +282,28 @@ public final class RpcGroup {
         Object[] fnAndArgs = new Object[args.length + 1];
         fnAndArgs[0] = fn;
         System.arraycopy(args, 0, fnAndArgs, 1, args.length);
-        PayloadCodec.Encoded payload = node.codec().encode(fnAndArgs, fnAndArgs);
-        Frame f = new Frame(kind, (byte) 0, 0, name, "", "", null).with(payload);
-        return node.request(to, f, timeout, what(kind, to));
+        PayloadCodec.Encoded payload = node.codec().encodeFor(node.stubsTo(to), fnAndArgs, fnAndArgs);
+        // the frame's id carries this call's timeout: the callee keeps a stub in its reply that long for us
+        Frame f = new Frame(kind, (byte) 0, timeout.toMillis(), name, "", "", null).with(payload);
+        return node.request(to, f, payload.handedOff(), timeout, what(kind, to));
     }
 
     private String what(byte kind, String to) {
         return (kind == Frame.REMOTE ? "remote" : "rpc") + " to '" + to + "' in group '" + name + "'";
+    }
+
+    /**
+     * Whether NDArrays sent to member {@code to} (arguments, and results it returns) travel as shared-memory stubs:
+     * it is on this host and the World does not force bytes ({@link World.Builder#optTensorBytes}). Arrays of at most
+     * 1 MiB travel as bytes even then.
+     *
+     * @param to a member of this group
+     * @return true for stubs, false for bytes
+     * @throws IllegalArgumentException if {@code to} is not a member of this group
+     */
+    public boolean sharesMemoryWith(String to) {
+        checkMember(to);
+        return node.stubsTo(to);
     }
 
     private void checkMember(String to) {
@@ -481,8 +498,10 @@ public final class RpcGroup {
 
     private CompletableFuture<Frame> service(String owner, String key, byte kind, Object[] args) {
         Object[] a = args == null ? new Object[0] : args;
-        Frame f = new Frame(kind, (byte) 0, 0, name, key, "", null).with(node.codec().encode(a, a));
-        return node.request(owner, f, timeout, "service '" + key + "' of group '" + name + "' in '" + owner + "'");
+        PayloadCodec.Encoded payload = node.codec().encodeFor(node.stubsTo(owner), a, a);
+        Frame f = new Frame(kind, (byte) 0, timeout.toMillis(), name, key, "", null).with(payload);
+        return node.request(owner, f, payload.handedOff(), timeout, "service '" + key + "' of group '" + name
+                + "' in '" + owner + "'");
     }
 
     private static void checkKey(String key) {

@@ -58,6 +58,9 @@ public final class World implements AutoCloseable {
     public static final String ENV_RANK = "TESSERA_RANK";
     /** The environment variable of the world size. */
     public static final String ENV_WORLD_SIZE = "TESSERA_WORLD_SIZE";
+    /** The system property that sets the default of {@link Builder#optTensorBytes} ({@code true} or {@code false}). */
+    public static final String TENSOR_BYTES_PROPERTY = "tessera.distributed.tensorBytes";
+
     /** The environment variable of the coordinator's {@code host:port}. */
     public static final String ENV_COORDINATOR = "TESSERA_COORDINATOR";
     /** The environment variable of the member's name. */
@@ -70,6 +73,11 @@ public final class World implements AutoCloseable {
     private final Node node;
     private final Map<String, RpcGroup> groups = new ConcurrentHashMap<>();
     private final Map<String, CollectiveGroup> collectives = new ConcurrentHashMap<>();
+
+    /** How many shared-memory stubs this member has handed off in RPC messages (for tests). */
+    long stubsHandedOff() {
+        return node.stubsHandedOff();
+    }
 
     private World(Node node) {
         this.node = node;
@@ -311,6 +319,7 @@ public final class World implements AutoCloseable {
         private Duration failureTimeout = Duration.ofSeconds(10);
         private final List<String> allowPatterns = new ArrayList<>();
         private String cluster = "tessera";
+        private boolean tensorBytes = Boolean.parseBoolean(System.getProperty(TENSOR_BYTES_PROPERTY, "false"));
 
         private Builder() {}
 
@@ -434,6 +443,23 @@ public final class World implements AutoCloseable {
         }
 
         /**
+         * Whether NDArrays in RPC payloads (arguments, results, services, fetched references, and so the parameter
+         * servers' values) always travel as bytes. Default false, or the system property
+         * {@value World#TENSOR_BYTES_PROPERTY}: between two members on one host (same boot id and host name, carried
+         * in their JGroups addresses), an NDArray of more than 1 MiB ({@code TensorCodec.DEFAULT_MAX_NBYTES})
+         * travels as a shared-memory stub (TensorCodec's AUTO threshold; staged in a pool of this World's segments,
+         * released when it closes), a smaller one, or any across hosts, as bytes.
+         * True forces bytes everywhere, so the cross-host path can be tested and measured on one machine.
+         *
+         * @param bytes true to force bytes
+         * @return this builder
+         */
+        public Builder optTensorBytes(boolean bytes) {
+            this.tensorBytes = bytes;
+            return this;
+        }
+
+        /**
          * Classes that payloads may hold beyond the defaults (JDK values and collections, tensors, and the package
          * trees of the functions and arguments handed to a call); same rule as TensorCodec's and the pools'.
          *
@@ -545,7 +571,7 @@ public final class World implements AutoCloseable {
                 bind = coord.getAddress();
             }
             return new Settings(name, rank, worldSize, coord.getAddress(), coord.getPort(), bind, joinTimeout,
-                    rpcTimeout, failureTimeout, allowPatterns, cluster);
+                    rpcTimeout, failureTimeout, allowPatterns, cluster, tensorBytes);
         }
 
         private static Duration positive(String option, Duration d) {

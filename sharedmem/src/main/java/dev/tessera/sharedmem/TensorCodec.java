@@ -135,6 +135,7 @@ public final class TensorCodec {
     private final Path directory;
     private final StagingPool staging;
     private final Limits limits;
+    private final boolean copyStubs;
 
     private TensorCodec(Builder b) {
         this.mode = b.mode;
@@ -142,6 +143,7 @@ public final class TensorCodec {
         this.allowPatterns = List.copyOf(b.patterns);
         this.directory = b.directory;
         this.staging = b.staging;
+        this.copyStubs = b.copyStubs;
         this.limits = new Limits(b.maxGraphBytes, b.maxTensorBytes, b.maxArrayLength, b.maxReferences, b.maxDepth,
                 b.maxHashWork);
         List<String> all = new ArrayList<>(DEFAULT_ALLOWED);
@@ -200,6 +202,23 @@ public final class TensorCodec {
      * @throws SegmentSpaceException if {@link Mode#SHARE} or staging needs a segment that does not fit
      */
     public byte[] encode(Object graph) {
+        return encode(graph, ref -> { });
+    }
+
+    /**
+     * Like {@link #encode(Object)}, and tells {@code handedOff} of every reference the message hands off (a segment
+     * that SHARE or AUTO created for a DJL or ND4J array, or a staged copy), once the message is complete. The
+     * sender may then take back those that no decoder has taken over with {@link #recallHandoff(TensorRef)}: when
+     * the receiver died, or the message was never delivered.
+     *
+     * @param graph the graph, as for {@link #encode(Object)}
+     * @param handedOff called once per handed-off reference, on this thread, before this method returns
+     * @return the message
+     * @throws IllegalArgumentException as {@link #encode(Object)}
+     * @throws SegmentSpaceException as {@link #encode(Object)}
+     */
+    public byte[] encode(Object graph, java.util.function.Consumer<TensorRef> handedOff) {
+        Objects.requireNonNull(handedOff, "handedOff");
         Encoding e = prepare(graph);
         try {
             long total = HEADER_BYTES + (long) e.graph.length + e.tailBytes;
@@ -217,10 +236,24 @@ public final class TensorCodec {
                 pos += src.byteSize();
             }
             e.handOff();
+            e.report(handedOff);
             return out;
         } finally {
             e.rollback();
         }
+    }
+
+    /**
+     * Takes back the reference that a message handed off for {@code ref}'s segment, if no decoder has taken it over
+     * yet: it is released, and the segment removed if that was its last reference. Does nothing when a decoder took
+     * it (the decoder owns it then), or the segment is gone. Any process of this user may call it; a decoder that
+     * comes later gets a {@link MalformedMessageException} naming the stub.
+     *
+     * @param ref a reference reported by {@link #encode(Object, java.util.function.Consumer)}
+     */
+    public static void recallHandoff(TensorRef ref) {
+        Objects.requireNonNull(ref, "ref");
+        SharedSegment.recallHandoff(ref.directory(), ref.segmentName(), ref.generation());
     }
 
     /**
@@ -340,7 +373,7 @@ public final class TensorCodec {
 
     /** Decodes one message of {@code available} bytes ({@code -1}: unknown) from {@code in}. */
     private Object decode(ReadableByteChannel in, long available, NDManager manager) {
-        Decoding d = new Decoding(manager, directory);
+        Decoding d = new Decoding(manager, directory, copyStubs);
         try {
             Object result = decodeGraph(in, available, d);
             d.fillTail(in);
@@ -656,6 +689,12 @@ public final class TensorCodec {
             handedOff = true;
         }
 
+        /** Tells {@code to} of every reference this message handed off. */
+        void report(java.util.function.Consumer<TensorRef> to) {
+            created.forEach(t -> to.accept(t.ref()));
+            staged.forEach(s -> to.accept(s.ref()));
+        }
+
         /** The message did not (entirely) go out: takes back the references no decoder has taken yet. */
         void recall() {
             for (SharedTensor t : created) { // ref() still answers after the hand-off closed the tensor
@@ -680,6 +719,7 @@ public final class TensorCodec {
     private static final class Decoding {
         final NDManager manager;
         final Path directory;
+        final boolean copyStubs;
         final List<MemorySegment> destinations = new ArrayList<>();
         final List<AutoCloseable> created = new ArrayList<>();
         /** The SharedTensors decoded for the caller to own (NDArrays belong to the manager). */
@@ -692,8 +732,9 @@ public final class TensorCodec {
         String rejectedPattern = "com.example.**";
         Class<?> justResolved;
 
-        Decoding(NDManager manager, Path directory) {
+        Decoding(NDManager manager, Path directory, boolean copyStubs) {
             this.manager = manager;
+            this.copyStubs = copyStubs;
             this.directory = directory;
         }
 
@@ -765,9 +806,19 @@ public final class TensorCodec {
         }
 
         private Object open(SharedStub s) {
+            if (s.kind() == KIND_NDARRAY) {
+                requireManager(); // before the hand-off is taken: a decode without a manager must leave it pending
+            }
             TensorRef ref = TensorRef.fromBytes(s.ref());
             SharedTensor t = ref.open(ref.isReadOnly(), s.handoff());
             created.add(t);
+            if (s.kind() == KIND_NDARRAY && copyStubs) {
+                Object copy = allocateNDArray(t.dtype(), t.shape(), t.byteSize());
+                MemorySegment.copy(t.segment(), 0, destinations.removeLast(), 0, t.byteSize());
+                created.remove(t);
+                t.close(); // the reference goes at once: the copy is the manager's, as in COPY mode
+                return copy;
+            }
             return switch (s.kind()) {
                 case KIND_NDARRAY -> {
                     NDArray view = t.toNDArray(requireManager());
@@ -951,6 +1002,7 @@ public final class TensorCodec {
         private long maxReferences = DEFAULT_MAX_REFERENCES;
         private int maxDepth = DEFAULT_MAX_DEPTH;
         private long maxHashWork = DEFAULT_MAX_HASH_WORK;
+        private boolean copyStubs;
 
         private Builder() {}
 
@@ -1127,6 +1179,21 @@ public final class TensorCodec {
          */
         public Builder optMaxHashWork(long visits) {
             this.maxHashWork = positive("maxHashWork", visits);
+            return this;
+        }
+
+        /**
+         * Whether decoding copies a DJL array that arrived by stub out of shared memory into a new array of the
+         * manager, and gives the segment's reference back at once; default false: the array is a zero-copy view
+         * that holds the segment until the manager closes. A copy lives like an array of a COPY message (closing
+         * the array frees it), which suits a receiver that keeps results for an unknown time; the sender still
+         * saves the bytes on the wire. INDArrays are always copied, SharedTensors never.
+         *
+         * @param copy true to copy
+         * @return this builder
+         */
+        public Builder optCopyStubsOnDecode(boolean copy) {
+            this.copyStubs = copy;
             return this;
         }
 

@@ -13,12 +13,14 @@ import org.jgroups.util.ExtendedUUID;
 import org.jgroups.util.NameCache;
 
 /**
- * One JGroups view read as World members: each address carries its member's name and rank (an
- * {@link ExtendedUUID} made by {@link #address}), so every member knows every name from the view itself. Immutable.
+ * One JGroups view read as World members: each address carries its member's name, rank and host identity
+ * ({@link HostId}; an {@link ExtendedUUID} made by {@link #address}), so every member knows every name, and which
+ * members share its host, from the view itself. Immutable.
  */
 public record Members(View view, Map<String, Address> byName, List<String> names, List<Integer> ranks) {
     static final String NAME_KEY = "tessera.name";
     static final String RANK_KEY = "tessera.rank";
+    static final String HOST_KEY = "tessera.host";
     /** Before the first view. */
     static final Members NONE = new Members(null, Map.of(), List.of(), List.of());
 
@@ -32,7 +34,8 @@ public record Members(View view, Map<String, Address> byName, List<String> names
         ExtendedUUID a = new ExtendedUUID(rank, ThreadLocalRandom.current().nextLong());
         NameCache.add(a, name);
         return a.put(NAME_KEY, name.getBytes(StandardCharsets.UTF_8))
-                .put(RANK_KEY, Integer.toString(rank).getBytes(StandardCharsets.UTF_8));
+                .put(RANK_KEY, Integer.toString(rank).getBytes(StandardCharsets.UTF_8))
+                .put(HOST_KEY, HostId.current().getBytes(StandardCharsets.UTF_8));
     }
 
     /** The members of {@code view}, in rank order; addresses that are not Tessera members are left out. */
@@ -69,6 +72,13 @@ public record Members(View view, Map<String, Address> byName, List<String> names
         } catch (NumberFormatException e) {
             return -1;
         }
+    }
+
+    /** Whether member {@code name} is in this view and runs on this host (its address carries this host's id). */
+    boolean onThisHost(String name) {
+        Address a = byName.get(name);
+        byte[] host = a instanceof ExtendedUUID e ? e.get(HOST_KEY) : null;
+        return host != null && HostId.current().equals(new String(host, StandardCharsets.UTF_8));
     }
 
     /** Whether {@code name} is in this view. */

@@ -3,6 +3,8 @@ package dev.tessera.distributed.internal;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.distributed.GroupTimeoutException;
 import dev.tessera.distributed.MemberLostException;
+import dev.tessera.distributed.internal.PayloadCodec.Encoded;
+import dev.tessera.sharedmem.StagingPool;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -64,7 +66,12 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     private final Settings settings;
     private final Invoker invoker;
     private final PayloadCodec codec;
+    /** The manager of the call running on this thread (its arguments and its result), while user code runs. */
+    private static final ThreadLocal<LazyManager> CALL_MANAGER = new ThreadLocal<>();
     private final KeyTable table = new KeyTable();
+    private final Handoffs handoffs = new Handoffs();
+    /** The shared memory NDArrays to members on this host are copied into; created on first use (see codec). */
+    private final StagingPool staging = PayloadCodec.stagingPool();
     private final JChannel channel;
     private final MessageDispatcher dispatcher;
     /**
@@ -93,7 +100,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     private Node(Settings settings, Invoker invoker) {
         this.settings = settings;
         this.invoker = invoker;
-        this.codec = new PayloadCodec(settings.allowPatterns());
+        this.codec = new PayloadCodec(settings.allowPatterns(), staging);
         this.channel = StackConfig.channel(settings, settings.rank() == 0 ? settings.coordinatorPort() : 0);
         channel.addAddressGenerator(() -> Members.address(settings.name(), settings.rank()));
         channel.name(settings.name());
@@ -266,13 +273,26 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         return codec;
     }
 
+    /**
+     * Whether NDArrays for member {@code name} may travel as shared-memory stubs: it is in the view, on this host,
+     * and the World does not force bytes ({@code optTensorBytes}).
+     */
+    public boolean stubsTo(String name) {
+        return !settings.tensorBytes() && members.onThisHost(name);
+    }
+
+    /** How many shared-memory references this member has handed off in messages (requests and replies). */
+    public long stubsHandedOff() {
+        return handoffs.handedOffCount();
+    }
+
     @Override
     public void viewAccepted(View view) {
         Members before = members;
         Members now = Members.of(view);
         for (String gone : before.names()) {
             if (!now.contains(gone)) {
-                departed(gone);
+                departed(gone, before.onThisHost(gone));
             }
         }
         lock.lock();
@@ -285,8 +305,18 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         LOG.debug("{}: view {}", settings.name(), now.describe());
     }
 
-    private void departed(String gone) {
+    private void departed(String gone, boolean local) {
         LOG.info("{}: member '{}' left the World", settings.name(), gone);
+        if (!closed.get()) {
+            // directory scans: not on the delivery thread. A member of this host may have died holding this member's
+            // stubs (handoffs), or left its own segments orphaned in calls that ended here before this view (reap)
+            executor.execute(() -> {
+                handoffs.departed(gone);
+                if (local) {
+                    handoffs.reap(dev.tessera.sharedmem.SharedSegment.defaultDirectory(), gone);
+                }
+            });
+        }
         table.departed(gone);
         held.values().removeIf(h -> {
             if (h.creator().equals(gone)) {
@@ -334,6 +364,21 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
      * {@link Frame#FAILED}), or exceptionally with {@link MemberLostException} or {@link GroupTimeoutException}.
      */
     public CompletableFuture<Frame> request(String to, Frame frame, Duration timeout, String what) {
+        return request(to, frame, List.of(), timeout, what);
+    }
+
+    /**
+     * As {@link #request(String, Frame, Duration, String)} for a frame whose payload hands off {@code handedOff}
+     * (see {@link PayloadCodec.Encoded}): when the request ends, whatever way, those the callee did not take over are
+     * taken back.
+     */
+    public CompletableFuture<Frame> request(String to, Frame frame, List<dev.tessera.sharedmem.TensorRef> handedOff,
+            Duration timeout, String what) {
+        CompletableFuture<Frame> f = send(to, frame, timeout, what);
+        return handedOff.isEmpty() ? f : f.whenComplete((r, e) -> handoffs.settle(to, handedOff));
+    }
+
+    private CompletableFuture<Frame> send(String to, Frame frame, Duration timeout, String what) {
         try {
             Message msg = new BytesMessage(addressOf(to, what), frame.toBytes());
             RequestOptions opts = RequestOptions.SYNC().timeout(timeout.toMillis()).flags(Message.Flag.OOB);
@@ -543,8 +588,11 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     /** Runs one request on a pool thread and replies. */
     private void serve(Frame f, String sender, Response response) {
         LazyManager callManager = new LazyManager(this::manager);
+        boolean senderLocal = members.onThisHost(sender);
         boolean keep = false;
+        List<dev.tessera.sharedmem.TensorRef> stubs = List.of();
         Frame reply;
+        CALL_MANAGER.set(callManager);
         try {
             Object value = switch (f.kind()) {
                 case Frame.CALL, Frame.REMOTE -> call(f, sender, callManager);
@@ -558,21 +606,38 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
                 keep = true;
                 reply = Frame.of(Frame.OK, id, f.group());
             } else {
-                reply = Frame.of(Frame.OK, 0, f.group()).with(codec.encode(value, value));
+                Encoded e = codec.encodeFor(stubsTo(sender), value, value);
+                stubs = e.handedOff();
+                reply = Frame.of(Frame.OK, 0, f.group()).with(e);
             }
         } catch (Throwable t) {
             reply = Frame.of(Frame.FAILED, 0, f.group()).with(codec.encode(Failures.describe(unwrap(t))));
         } finally {
+            CALL_MANAGER.remove();
             if (!keep) {
                 callManager.close();
             }
         }
+        if (senderLocal && !members.contains(sender)) {
+            // the sender died while this call held its stubs: this release left its segments held by the dead
+            // sender's staging pool alone, so they are orphans now; the reaper removes them
+            handoffs.reap(dev.tessera.sharedmem.SharedSegment.defaultDirectory(), sender);
+        }
+        boolean sent = false;
         if (response != null && !closed.get()) {
             try {
                 response.send(reply.toBytes(), false);
+                sent = true;
             } catch (RuntimeException e) {
                 LOG.debug("{}: the reply to {} was lost: {}", settings.name(), sender, e.toString());
             }
+        }
+        // the caller decodes the reply when it arrives, within its timeout (a call's frame id, counted from before
+        // this member got the call); a FETCH does not say its timeout: the World's
+        long keepMillis = f.kind() == Frame.FETCH || f.id() <= 0 ? settings.rpcTimeout().toMillis() : f.id();
+        handoffs.replied(sender, stubs, sent ? TimeUnit.MILLISECONDS.toNanos(keepMillis) : 0);
+        if (!sent) {
+            handoffs.sweep();
         }
     }
 
@@ -582,7 +647,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
 
     private Object call(Frame f, String sender, LazyManager callManager) throws Exception {
         awaitGroup(f.group(), sender);
-        Object[] fnAndArgs = (Object[]) codec.decode(f.payload(), f.allowances(), callManager);
+        Object[] fnAndArgs = (Object[]) codec.decode(f.payload(), f.allowances(), callManager, true);
         Object[] args = java.util.Arrays.copyOfRange(fnAndArgs, 1, fnAndArgs.length);
         return invoker.invoke(fnAndArgs[0], args);
     }
@@ -595,7 +660,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
                     + f.group() + "' in member '" + settings.name() + "' (it was deregistered or never registered "
                     + "here)");
         }
-        Object[] args = (Object[]) codec.decode(f.payload(), f.allowances(), callManager);
+        Object[] args = (Object[]) codec.decode(f.payload(), f.allowances(), callManager, true);
         return service.invoke(null, args);
     }
 
@@ -623,6 +688,21 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
             throw new IllegalStateException("member '" + sender + "' is not in group '" + name + "' of member '"
                     + settings.name() + "' (members " + groupMembers + ")");
         }
+    }
+
+    /**
+     * The manager of the call that runs user code on this thread: a function or service may attach NDArrays it
+     * returns to it, and they are closed once the reply is encoded (or, for a remote reference, when it is released).
+     *
+     * @throws IllegalStateException outside a call
+     */
+    public static NDManager callManager() {
+        LazyManager m = CALL_MANAGER.get();
+        if (m == null) {
+            throw new IllegalStateException("no call runs on this thread (callManager() is for functions and services "
+                    + "that a member called)");
+        }
+        return m.get();
     }
 
     /** The manager NDArrays decoded in this member attach to; created on first use, closed with the node. */
@@ -665,6 +745,8 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
             LOG.warn("{}: closing the channel failed: {}", settings.name(), e.toString());
         }
         executor.shutdownNow();
+        handoffs.sweep();
+        staging.close(); // free segments go now, those a receiver still holds when it closes them
         Collection<Held> values = new ArrayList<>(held.values());
         held.clear();
         values.forEach(h -> h.manager().close());

@@ -1,7 +1,9 @@
 package dev.tessera.distributed.internal;
 
 import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.StagingPool;
 import dev.tessera.sharedmem.TensorCodec;
+import dev.tessera.sharedmem.TensorRef;
 import dev.tessera.sharedmem.internal.AllowPatterns;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,8 +24,16 @@ import java.util.function.Supplier;
  * exact name (a JDK package is never allowed whole). Objects nested deeper must be covered by those layers. The
  * allowances travel in the frame and are checked ({@link AllowPatterns#check}) by the receiver.
  *
- * <p>Tensors travel as bytes. Decoding first runs without an {@link NDManager}, so that a message without NDArrays
- * never starts an engine; a message with NDArrays is decoded again onto the manager the caller supplies.
+ * <p>Tensors travel as bytes, or, when the caller asks for it ({@code stubs}: the receiver is on this host), by
+ * TensorCodec's AUTO rule: an array of more than {@link TensorCodec#DEFAULT_MAX_NBYTES} bytes as a shared-memory
+ * stub whose reference the message hands off to its decoder. The stub's segment comes from a {@link StagingPool}
+ * (TensorCodec's COPY mode with staging, whose threshold is set to AUTO's): its pages are in place already, so a
+ * stub costs one memcpy, where a fresh segment's first touch cost 10 times that on the project machine; the
+ * receiver takes the segment over and the pool reuses it once the receiver has closed it. {@link Encoded#handedOff()} lists those references, so
+ * that the sender can take back the ones no decoder took ({@link Handoffs}). Decoding first runs without an
+ * {@link NDManager}, so that a message without NDArrays never starts an engine; a message with NDArrays is decoded
+ * again onto the manager the caller supplies (a stub is opened only by the second run: the first stops at the
+ * first tensor).
  */
 public final class PayloadCodec {
     /** Allowed in every payload, on top of TensorCodec's own defaults. */
@@ -32,35 +42,89 @@ public final class PayloadCodec {
     private static final int MAX_CACHED = 256;
 
     private final List<String> base;
-    private final TensorCodec baseCodec;
-    private final ConcurrentHashMap<String, TensorCodec> codecs = new ConcurrentHashMap<>();
+    private final Codecs baseCodecs;
+    private final ConcurrentHashMap<String, Codecs> codecs = new ConcurrentHashMap<>();
 
-    /** A codec for the defaults plus {@code worldPatterns} (already checked). */
-    public PayloadCodec(List<String> worldPatterns) {
+    /**
+     * The codecs of one allow-list: bytes, and stubs above the threshold (staged); all decode either, {@code auto}
+     * into zero-copy views, {@code copying} into copies.
+     */
+    private record Codecs(TensorCodec copy, TensorCodec auto, TensorCodec copying) {}
+
+    private final StagingPool staging;
+
+    /**
+     * A codec for the defaults plus {@code worldPatterns} (already checked); stubs are staged in {@code staging},
+     * which the caller owns and closes after this codec's last use.
+     */
+    public PayloadCodec(List<String> worldPatterns, StagingPool staging) {
         List<String> all = new ArrayList<>(DEFAULTS);
         all.addAll(worldPatterns);
         this.base = List.copyOf(all);
-        this.baseCodec = build(base);
+        this.staging = staging;
+        this.baseCodecs = build(base);
     }
 
-    /** An encoded payload and the allowances it needs. */
-    public record Encoded(byte[] bytes, String allowances) {}
+    /** A pool whose threshold is AUTO's: arrays of more than {@link TensorCodec#DEFAULT_MAX_NBYTES} are staged. */
+    public static StagingPool stagingPool() {
+        return StagingPool.builder().optMinTensorBytes(TensorCodec.DEFAULT_MAX_NBYTES + 1).build();
+    }
 
-    /** Encodes {@code graph}; the allowances are those of {@code roots}' classes (the objects the user handed over). */
+    /**
+     * An encoded payload, the allowances it needs, and the shared-memory references it hands off (empty when its
+     * tensors travel as bytes).
+     */
+    public record Encoded(byte[] bytes, String allowances, List<TensorRef> handedOff) {
+        public Encoded {
+            handedOff = List.copyOf(handedOff);
+        }
+    }
+
+    /**
+     * Encodes {@code graph} with its tensors as bytes; the allowances are those of {@code roots}' classes (the
+     * objects the user handed over).
+     */
     public Encoded encode(Object graph, Object... roots) {
+        return encodeFor(false, graph, roots);
+    }
+
+    /**
+     * Encodes {@code graph}; with {@code stubs}, arrays above the threshold travel as shared-memory stubs (the
+     * receiver must be on this host), else every tensor as bytes.
+     */
+    public Encoded encodeFor(boolean stubs, Object graph, Object... roots) {
         String allowances = allowancesFor(roots);
-        return new Encoded(codec(allowances).encode(graph), allowances);
+        Codecs c = codec(allowances);
+        if (!stubs) {
+            return new Encoded(c.copy().encode(graph), allowances, List.of());
+        }
+        List<TensorRef> refs = new ArrayList<>(0);
+        byte[] bytes = c.auto().encode(graph, refs::add);
+        return new Encoded(bytes, allowances, refs);
+    }
+
+    /**
+     * Decodes a payload whose NDArrays the caller keeps for an unknown time (a result, a fetched value): one that
+     * arrived by stub is copied out of shared memory, whose segment goes at once, so every decoded array lives like
+     * one that arrived as bytes.
+     *
+     * @see #decode(byte[], String, Supplier, boolean)
+     */
+    public Object decode(byte[] bytes, String allowances, Supplier<NDManager> manager) {
+        return decode(bytes, allowances, manager, false);
     }
 
     /**
      * Decodes a payload.
      *
      * @param manager supplies the manager NDArrays attach to; asked only if the payload holds NDArrays
+     * @param views whether NDArrays that arrived by stub are zero-copy views of shared memory, which holds each
+     *     segment until {@code manager} closes (arguments of one call, whose manager closes with it), or copies
      * @throws dev.tessera.sharedmem.MalformedMessageException if the payload is malformed or the allow-list
      *     rejects a class in it (the message names the pattern to add with {@code optAllowPatterns})
      */
-    public Object decode(byte[] bytes, String allowances, Supplier<NDManager> manager) {
-        TensorCodec codec = codec(allowances);
+    public Object decode(byte[] bytes, String allowances, Supplier<NDManager> manager, boolean views) {
+        TensorCodec codec = views ? codec(allowances).auto() : codec(allowances).copying();
         try {
             return codec.decode(bytes, null);
         } catch (IllegalArgumentException needsManager) {
@@ -68,11 +132,11 @@ public final class PayloadCodec {
         }
     }
 
-    private TensorCodec codec(String allowances) {
+    private Codecs codec(String allowances) {
         if (allowances.isEmpty()) {
-            return baseCodec;
+            return baseCodecs;
         }
-        TensorCodec c = codecs.get(allowances);
+        Codecs c = codecs.get(allowances);
         if (c == null) {
             List<String> all = new ArrayList<>(base);
             all.addAll(AllowPatterns.check(Arrays.asList(allowances.split(";"))));
@@ -85,9 +149,12 @@ public final class PayloadCodec {
         return c;
     }
 
-    private static TensorCodec build(List<String> patterns) {
-        return TensorCodec.builder().optMode(TensorCodec.Mode.COPY).optAllowPatterns(patterns.toArray(String[]::new))
-                .build();
+    private Codecs build(List<String> patterns) {
+        String[] p = patterns.toArray(String[]::new);
+        return new Codecs(TensorCodec.builder().optMode(TensorCodec.Mode.COPY).optAllowPatterns(p).build(),
+                TensorCodec.builder().optMode(TensorCodec.Mode.COPY).optStaging(staging).optAllowPatterns(p).build(),
+                TensorCodec.builder().optMode(TensorCodec.Mode.AUTO).optAllowPatterns(p).optCopyStubsOnDecode(true)
+                        .build());
     }
 
     /** The allowances of these objects' classes, sorted and joined with {@code ;}; empty when none is needed. */

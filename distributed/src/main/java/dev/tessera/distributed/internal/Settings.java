@@ -18,10 +18,12 @@ import java.util.List;
  * @param failureTimeout how long a silent member (no heartbeat) lives before it is excluded
  * @param allowPatterns the World's extra allow-list patterns, checked
  * @param cluster the JGroups cluster name
+ * @param tensorBytes true when NDArrays in RPC payloads always travel as bytes, even between members on one host
+ *     (forced, for tests and measurements); false for stubs above the threshold on one host
  */
 public record Settings(String name, int rank, int worldSize, InetAddress coordinator, int coordinatorPort,
         InetAddress bindAddress, Duration joinTimeout, Duration rpcTimeout, Duration failureTimeout,
-        List<String> allowPatterns, String cluster) {
+        List<String> allowPatterns, String cluster, boolean tensorBytes) {
     public Settings {
         allowPatterns = List.copyOf(allowPatterns);
     }

@@ -1,5 +1,6 @@
 package dev.tessera.distributed.server;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.tessera.distributed.MemberLostException;
 import dev.tessera.distributed.RemoteCallException;
@@ -20,6 +21,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * pushed are copied (encoded with the project's TensorCodec: serializable objects and DJL NDArrays, as bytes), and
  * each pull returns a fresh copy owned by the caller, its NDArrays attached to the accessor's manager (default
  * {@link World#manager()}).
+ *
+ * <p>Between a client and a hosted server, a value that is an NDArray, an {@code NDList}, or a list or
+ * string-keyed map of NDArrays is handed to the group's RPC as it is, so on one host its arrays above 1 MiB travel
+ * as shared-memory stubs both ways (see {@link World.Builder#optTensorBytes}), and across hosts as bytes; the host
+ * stores the bytes, as before. Other values, a replicated server's (its log holds bytes), and pulls of a client
+ * with its own {@link Builder#optManager manager} travel as an encoded {@code byte[]}, which bounds them at 64 MiB.
  *
  * <p>Rules ({@link #push}): a push to a new key always succeeds; otherwise it succeeds only when the newest stored
  * version equals {@code prevVersion}. The newest {@code versionDepth} versions of each key are kept.
@@ -63,8 +70,7 @@ public final class OrderedServer implements AutoCloseable {
         this.name = b.name;
         this.group = b.group;
         this.servers = servers;
-        this.codec = TensorCodec.builder().optMode(TensorCodec.Mode.COPY).optAllowPatterns(b.allowPatterns
-                .toArray(String[]::new)).build();
+        this.codec = codecOf(b.allowPatterns);
         this.manager = b.manager;
         this.timeout = b.timeout == null ? group.timeout() : b.timeout;
         this.hosted = hosted;
@@ -95,6 +101,13 @@ public final class OrderedServer implements AutoCloseable {
     public boolean push(String key, Object value, long version, long prevVersion) {
         checkKey(key);
         ThreadLocalRandom r = ThreadLocalRandom.current();
+        if (remoteHost() && isTensorGraph(value)) {
+            byte[] command = VersionedTable.pushCommand(key, version, prevVersion, r.nextLong(), r.nextLong(),
+                    new byte[0]);
+            checkOpen();
+            byte[] reply = group.registeredSync(serviceKey(name, servers.getFirst()), command, value);
+            return reply[0] == 1;
+        }
         byte[] command = VersionedTable.pushCommand(key, version, prevVersion, r.nextLong(), r.nextLong(),
                 codec.encode(value));
         return execute(command)[0] == 1;
@@ -146,12 +159,81 @@ public final class OrderedServer implements AutoCloseable {
      */
     public <T> Versioned<T> pullIfNewer(String key, long version) {
         checkKey(key);
-        return decode(execute(VersionedTable.newerCommand(key, version)));
+        return pull(VersionedTable.newerCommand(key, version));
     }
 
     private <T> Versioned<T> pullVersioned(String key, Long version) {
         checkKey(key);
-        return decode(execute(VersionedTable.pullCommand(key, version)));
+        return pull(VersionedTable.pullCommand(key, version));
+    }
+
+    /** Runs a PULL or NEWER command; from a remote host on this host, an array value may come back by stub. */
+    @SuppressWarnings("unchecked")
+    private <T> Versioned<T> pull(byte[] command) {
+        if (!remoteHost() || manager != null) {
+            return decode(execute(command));
+        }
+        checkOpen();
+        Object reply = group.registeredSync(serviceKey(name, servers.getFirst()), command, Boolean.TRUE);
+        if (reply instanceof Object[] versioned) {
+            return new Versioned<>((Long) versioned[0], (T) versioned[1]);
+        }
+        return decode((byte[]) reply);
+    }
+
+    /**
+     * Whether the data is in one other member (hosted, not replicated): array values then travel as RPC values, by
+     * stub on one host, else as the tail bytes of TensorCodec (never inside a Java-serialized {@code byte[]}, which
+     * the decoder bounds at 64 Mi elements).
+     */
+    private boolean remoteHost() {
+        return hosted == null && replica == null && servers.size() == 1;
+    }
+
+    /** Whether {@code value} may travel through the RPC as it is: NDArrays, alone or in a list or string-keyed map. */
+    static boolean isTensorGraph(Object value) {
+        if (value instanceof NDArray || value instanceof ai.djl.ndarray.NDList) {
+            return true;
+        }
+        if (value instanceof java.util.Map<?, ?> m && !m.isEmpty()) {
+            return m.entrySet().stream().allMatch(e -> e.getKey() instanceof String && e.getValue() instanceof NDArray);
+        }
+        if (value instanceof java.util.List<?> l && !l.isEmpty()) {
+            return l.stream().allMatch(NDArray.class::isInstance);
+        }
+        return false;
+    }
+
+    /**
+     * The host's service: a byte command, or a command and a value ({@link #push}: the value to store, as bytes), or
+     * a command and {@code TRUE} ({@link #pull}: a reply whose value holds arrays goes back as {@code {version,
+     * value}}, decoded onto the call's manager, so the RPC may send its arrays by stub).
+     */
+    static Object serve(VersionedTable table, TensorCodec codec, Object[] args) {
+        byte[] command = (byte[]) args[0];
+        if (args.length == 1) {
+            return table.apply(command);
+        }
+        if (!(args[1] instanceof Boolean)) {
+            return table.apply(command, codec.encode(args[1]));
+        }
+        byte[] reply = table.apply(command);
+        VersionedTable.Reply r = VersionedTable.readReply(reply);
+        if (r == null) {
+            return reply;
+        }
+        Object value;
+        try {
+            value = codec.decode(r.value(), null);
+        } catch (IllegalArgumentException holdsArrays) {
+            value = codec.decode(r.value(), dev.tessera.distributed.internal.Node.callManager());
+        }
+        return isTensorGraph(value) ? new Object[] {r.version(), value} : reply;
+    }
+
+    static TensorCodec codecOf(List<String> allowPatterns) {
+        return TensorCodec.builder().optMode(TensorCodec.Mode.COPY).optAllowPatterns(allowPatterns
+                .toArray(String[]::new)).build();
     }
 
     @SuppressWarnings("unchecked")
@@ -512,7 +594,8 @@ public final class OrderedServer implements AutoCloseable {
 
         private OrderedServer buildHosted(List<String> servers, String me, boolean serving) {
             VersionedTable table = serving ? new VersionedTable(versionDepth) : null;
-            if (serving && !group.register(serviceKey(name, me), args -> table.apply((byte[]) args[0]))) {
+            TensorCodec codec = codecOf(allowPatterns);
+            if (serving && !group.register(serviceKey(name, me), args -> serve(table, codec, args))) {
                 throw new IllegalStateException("ordered server '" + name + "' exists already in group '"
                         + group.name() + "' (choose another name)");
             }

@@ -57,14 +57,28 @@ final class VersionedTable {
     }
 
     /** Applies one command and returns its reply (formats in the class comment). */
-    synchronized byte[] apply(byte[] command) {
+    byte[] apply(byte[] command) {
+        return apply(command, null);
+    }
+
+    /**
+     * Applies one command; a PUSH stores {@code value} (an encoded value that travelled beside the command) instead
+     * of the command's own, when it is not null.
+     */
+    synchronized byte[] apply(byte[] command, byte[] value) {
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(command));
             byte op = in.readByte();
             String key = in.readUTF();
             return switch (op) {
-                case PUSH -> push(key, in.readLong(), in.readLong(), in.readLong(), in.readLong(), readBytes(in))
-                        ? TRUE : FALSE;
+                case PUSH -> {
+                    long version = in.readLong();
+                    long prev = in.readLong();
+                    long requestHi = in.readLong();
+                    long requestLo = in.readLong();
+                    byte[] own = readBytes(in);
+                    yield push(key, version, prev, requestHi, requestLo, value != null ? value : own) ? TRUE : FALSE;
+                }
                 case PULL -> reply(in.readBoolean() ? find(key, in.readLong()) : newest(key));
                 case NEWER -> {
                     Entry e = newest(key);

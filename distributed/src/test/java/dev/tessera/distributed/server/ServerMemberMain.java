@@ -56,6 +56,14 @@ public final class ServerMemberMain {
     private static String outcome(RpcGroup g, OrderedServer s, String[] c) {
         try {
             return switch (c[0]) {
+                case "send-big" -> {
+                    // send-big TO: calls Functions.awaitRelease in TO with a 64 MB array (the test kills this member)
+                    try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                        System.out.println("SENDING");
+                        yield "SEND-BIG " + g.rpcSync(c[1], dev.tessera.distributed.Functions::awaitRelease,
+                                m.ones(new ai.djl.ndarray.types.Shape(16L << 20)));
+                    }
+                }
                 case "grad" -> {
                     // grad NAME SUM|MEAN BATCH DELAY_MS STALENESS REDUCER,REDUCER,...: a reducer or client, not primary
                     GRAD.put(c[1], PushPullGradServer.builder().setName(c[1]).setGroup(g).setModel(Models.linear(

@@ -64,11 +64,18 @@ public final class MemberJvm implements AutoCloseable {
     /** As {@link #start(int, int, String, boolean, String...)} with another main class (same stdin/stdout use). */
     public static MemberJvm start(Class<?> main, int rank, int size, String coordinator, boolean fullJit,
             String... extraArgs) throws IOException {
+        return start(main, rank, size, coordinator, fullJit, List.of(), extraArgs);
+    }
+
+    /** As {@link #start(Class, int, int, String, boolean, String...)} with extra JVM options ({@code -Dname=value}). */
+    public static MemberJvm start(Class<?> main, int rank, int size, String coordinator, boolean fullJit,
+            List<String> jvmArgs, String... extraArgs) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
                 fullJit ? "-XX:+TieredCompilation" : "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
-                "-Djava.net.preferIPv4Stack=true", "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                main.getName()));
+                "-Djava.net.preferIPv4Stack=true", "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"));
+        cmd.addAll(jvmArgs);
+        cmd.add(main.getName());
         cmd.addAll(List.of(extraArgs));
         Path stderr = Files.createTempFile("tessera-member-", ".err");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
