@@ -36,8 +36,20 @@ final class PlacementRun {
     /** The report of the last gradient phase run (the multilevel run may run it on a finer level again). */
     private Placement.GradientPhase gradientPhase;
 
+    /** Whether a REFINED run may enumerate a small problem instead of searching it. */
+    private final boolean exhaustive;
+
     PlacementRun(PlacementSpec spec) {
+        this(spec, true);
+    }
+
+    /**
+     * @param exhaustive false makes a REFINED run relax and search even a problem small enough to enumerate, so that
+     *     tests can check the search against brute force on small instances
+     */
+    PlacementRun(PlacementSpec spec, boolean exhaustive) {
         this.spec = spec;
+        this.exhaustive = exhaustive;
         this.names = spec.names();
         this.devices = spec.devices();
         int n = spec.n();
@@ -68,7 +80,7 @@ final class PlacementRun {
             checkFeasible();
         }
         int[] assignment;
-        if (spec.method() == PlacementMethod.REFINED && ExhaustiveSearch.applies(problem)) {
+        if (exhaustive && spec.method() == PlacementMethod.REFINED && ExhaustiveSearch.applies(problem)) {
             assignment = orInfeasible(ExhaustiveSearch.solve(problem));
             gradientPhase = new Placement.GradientPhase(0, spec.iterations(), false, String.format(Locale.ROOT,
                     "skipped: %d placements searched exhaustively (optimal)", ExhaustiveSearch.placements(problem)));
