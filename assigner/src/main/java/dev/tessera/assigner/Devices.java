@@ -2,8 +2,10 @@ package dev.tessera.assigner;
 
 import ai.djl.engine.Engine;
 import ai.djl.util.cuda.CudaUtils;
+import dev.tessera.assigner.internal.CudaProbe;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,13 +26,20 @@ public final class Devices {
     /**
      * The machine's devices: each CUDA GPU DJL's engine sees, with its free memory from {@link CudaUtils}, then
      * the CPU with the memory the OS reports available ({@code MemAvailable} on Linux, else the JVM's free physical
-     * memory). Memory is in MB; powers are left to the assigner's defaults. Loads DJL's engine on first use.
+     * memory). Memory is in MB; powers are left to the assigner's defaults. Loads DJL's engine on first use, except
+     * on Linux without the NVIDIA driver ({@code /proc/driver/nvidia}), where there is no GPU to find and only the
+     * CPU is returned, without loading DJL.
      *
      * @return an immutable list: the GPUs in ordinal order, then the CPU
      */
     public static List<DeviceSpec> detect() {
+        return detect(CudaProbe.NVIDIA_DRIVER);
+    }
+
+    /** {@link #detect()} with the driver's folder given (tests pass one that does or does not exist). */
+    static List<DeviceSpec> detect(Path driverDir) {
         List<DeviceSpec> out = new ArrayList<>();
-        int gpus = Engine.getInstance().getGpuCount();
+        int gpus = CudaProbe.prepare(driverDir) ? Engine.getInstance().getGpuCount() : 0;
         for (int i = 0; i < gpus; i++) {
             out.add(DeviceSpec.gpu(i, freeGpuMb(i)));
         }
@@ -39,12 +48,19 @@ public final class Devices {
     }
 
     /**
-     * Whether DJL's engine sees at least one CUDA GPU. Loads DJL's engine on first use.
+     * Whether DJL's engine sees at least one CUDA GPU. Loads DJL's engine on first use, except on Linux without the
+     * NVIDIA driver ({@code /proc/driver/nvidia}): there the answer is false at once, DJL is not loaded, and DJL's own
+     * CUDA probe (JNA, cudart, and its warning) is switched off for when the engine starts later.
      *
      * @return true when {@code Engine.getInstance().getGpuCount() > 0}
      */
     public static boolean hasGpu() {
-        return Engine.getInstance().getGpuCount() > 0;
+        return hasGpu(CudaProbe.NVIDIA_DRIVER);
+    }
+
+    /** {@link #hasGpu()} with the driver's folder given (tests pass one that does or does not exist). */
+    static boolean hasGpu(Path driverDir) {
+        return CudaProbe.prepare(driverDir) && Engine.getInstance().getGpuCount() > 0;
     }
 
     /**

@@ -66,6 +66,25 @@ public final class Placement {
      */
     public record Crossing(String from, String to, String fromDevice, String toDevice, double volume, double cost) {}
 
+    /**
+     * What the gradient phase (the relaxation on DJL) did in this run. It is skipped when the problem is small
+     * enough to search exhaustively (then the placement is proven optimal and DJL is not loaded), and it stops before
+     * its last step once it has converged.
+     *
+     * @param steps the gradient steps it ran (on a multilevel run, on the coarsest graph); 0 when skipped
+     * @param maxSteps the steps it was allowed (the {@code iterations} option)
+     * @param converged whether it stopped early because the relaxed objective and its hardened placement had settled
+     * @param summary one line for people, e.g. {@code "skipped: 9 placements searched exhaustively (optimal)"} or
+     *     {@code "stopped at step 150 of 500 (converged)"}
+     */
+    public record GradientPhase(int steps, int maxSteps, boolean converged, String summary) {
+        /** The summary. */
+        @Override
+        public String toString() {
+            return summary;
+        }
+    }
+
     private final List<String> models;
     private final List<DeviceSpec> devices;
     private final int[] assignment;
@@ -74,6 +93,7 @@ public final class Placement {
     private final List<Crossing> crossings;
     private final List<String> violations;
     private final PlacementMethod method;
+    private final GradientPhase gradientPhase;
     private final double seconds;
 
     Placement(
@@ -85,6 +105,7 @@ public final class Placement {
             List<Crossing> crossings,
             List<String> violations,
             PlacementMethod method,
+            GradientPhase gradientPhase,
             double seconds) {
         this.models = List.copyOf(models);
         this.devices = List.copyOf(devices);
@@ -96,6 +117,7 @@ public final class Placement {
         this.crossings = Collections.unmodifiableList(sorted);
         this.violations = List.copyOf(violations);
         this.method = method;
+        this.gradientPhase = gradientPhase;
         this.seconds = seconds;
     }
 
@@ -226,6 +248,15 @@ public final class Placement {
      */
     public PlacementMethod method() {
         return method;
+    }
+
+    /**
+     * What the gradient phase did: the steps it ran, whether it stopped early, or why it was skipped.
+     *
+     * @return the gradient phase's report
+     */
+    public GradientPhase gradientPhase() {
+        return gradientPhase;
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.tessera.assigner.internal.Problem;
 import dev.tessera.assigner.internal.multilevel.MultilevelSearch;
 import dev.tessera.assigner.internal.relax.Relaxation;
 import dev.tessera.assigner.internal.search.DiscreteSearch;
+import dev.tessera.assigner.internal.search.ExhaustiveSearch;
 import dev.tessera.assigner.internal.search.SearchPlan;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,18 +15,41 @@ import java.util.Locale;
  * One placement run: turns a {@link PlacementSpec} into a {@link Problem} and a {@link SearchPlan} (every budget),
  * proves the obvious infeasibilities, runs the gradient phase ({@link Relaxation}) and, for REFINED, the discrete
  * phase ({@link DiscreteSearch}, whose schedule the plan describes; on large problems {@link MultilevelSearch},
- * which runs both on the coarsest graph and refines the answer level by level), and reports the result. Reads only
- * the spec. Not thread-safe; one instance per run.
+ * which runs both on the coarsest graph and refines the answer level by level), and reports the result. A REFINED
+ * run on a problem small enough to enumerate ({@link ExhaustiveSearch}) takes the proven optimum instead and skips
+ * the gradient phase, so it never loads DJL. The gradient phase stops early once it has converged ({@link
+ * #STOP_TOLERANCE}). Reads only the spec. Not thread-safe; one instance per run.
  */
 final class PlacementRun {
+    /**
+     * The gradient phase stops once its relaxed objective moves by at most this fraction per check (of 25 steps),
+     * twice in a row, with its hardened placement unchanged (see {@code GradientRelaxation}). The hardened placement
+     * is only a start for the discrete search, so it need not wait for the last per cent of the objective.
+     */
+    static final double STOP_TOLERANCE = 0.05;
+
     private final PlacementSpec spec;
     private final List<String> names;
     private final List<DeviceSpec> devices;
     private final Problem problem;
     private final SearchPlan plan;
+    /** The report of the last gradient phase run (the multilevel run may run it on a finer level again). */
+    private Placement.GradientPhase gradientPhase;
+
+    /** Whether a REFINED run may enumerate a small problem instead of searching it. */
+    private final boolean exhaustive;
 
     PlacementRun(PlacementSpec spec) {
+        this(spec, true);
+    }
+
+    /**
+     * @param exhaustive false makes a REFINED run relax and search even a problem small enough to enumerate, so that
+     *     tests can check the search against brute force on small instances
+     */
+    PlacementRun(PlacementSpec spec, boolean exhaustive) {
         this.spec = spec;
+        this.exhaustive = exhaustive;
         this.names = spec.names();
         this.devices = spec.devices();
         int n = spec.n();
@@ -56,7 +80,11 @@ final class PlacementRun {
             checkFeasible();
         }
         int[] assignment;
-        if (spec.method() == PlacementMethod.REFINED && plan.coarsestModels() > 0) {
+        if (exhaustive && spec.method() == PlacementMethod.REFINED && ExhaustiveSearch.applies(problem)) {
+            assignment = orInfeasible(ExhaustiveSearch.solve(problem));
+            gradientPhase = new Placement.GradientPhase(0, spec.iterations(), false, String.format(Locale.ROOT,
+                    "skipped: %d placements searched exhaustively (optimal)", ExhaustiveSearch.placements(problem)));
+        } else if (spec.method() == PlacementMethod.REFINED && plan.coarsestModels() > 0) {
             // large: the relaxation and the search run on the coarsest graph, refinement on every level
             assignment = orInfeasible(new MultilevelSearch(problem, spec.searchEffort(), plan.relaxIterations(),
                     spec.seed(), plan.coarsestModels()).solve(this::relax,
@@ -72,10 +100,15 @@ final class PlacementRun {
 
     /** The gradient phase on problem q (the whole problem, or the coarsest level of a multilevel run), hardened. */
     private int[] relax(Problem q) {
-        return Relaxation.gradient(q, new Relaxation.Settings(plan.relaxIterations(),
-                        spec.updateRate(), spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice()))
-                .run((done, total) -> spec.progress().onProgress("gradient", done, total))
-                .argmax();
+        int max = plan.relaxIterations();
+        Relaxation.Result r = Relaxation.gradient(q, new Relaxation.Settings(max, spec.updateRate(),
+                        spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice(), STOP_TOLERANCE))
+                .run((done, total) -> spec.progress().onProgress("gradient", done, total));
+        String where = q == problem ? "" : String.format(Locale.ROOT, " on the %d-model coarse graph", q.n);
+        gradientPhase = new Placement.GradientPhase(r.steps(), max, r.converged(), r.converged()
+                ? String.format(Locale.ROOT, "stopped at step %d of %d (converged)%s", r.steps(), max, where)
+                : String.format(Locale.ROOT, "ran %d of %d steps%s", r.steps(), max, where));
+        return r.argmax();
     }
 
     private ai.djl.Device computeDevice() {
@@ -180,7 +213,8 @@ final class PlacementRun {
         double comm = problem.communication(a);
         Placement.Cost cost = new Placement.Cost(problem.objective(a), comm, problem.complexityMismatch(comp),
                 problem.overflowMb(a), problem.balanceExcess(a));
-        return new Placement(names, devices, a, loads, cost, crossings(a), violations, spec.method(), seconds);
+        return new Placement(names, devices, a, loads, cost, crossings(a), violations, spec.method(), gradientPhase,
+                seconds);
     }
 
     private List<Placement.Crossing> crossings(int[] a) {

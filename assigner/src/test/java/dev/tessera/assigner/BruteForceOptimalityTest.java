@@ -19,20 +19,31 @@ class BruteForceOptimalityTest {
     record Instance(double[] size, double[] complexity, DeviceSpec[] devices, int[][] edges, double[] volume,
             double connectionWeight, double complexityMatchWeight, Double balance) {}
 
+    /** These instances are small enough that a refined run enumerates them ({@code ExhaustiveSearch}). */
     @Test
     void refinedFindsTheBruteForceOptimum() {
+        assertOptimalOnRandomInstances(b -> b.build().placement());
+    }
+
+    /** The relaxation and the discrete search on their own, with the enumeration switched off, on the same instances. */
+    @Test
+    void theSearchWithoutEnumerationFindsTheBruteForceOptimum() {
+        assertOptimalOnRandomInstances(b -> new PlacementRun(PlacementSpec.of(b), false).run());
+    }
+
+    private static void assertOptimalOnRandomInstances(java.util.function.Function<ModelAssigner.Builder, Placement> place) {
         SplittableRandom rng = new SplittableRandom(20261121);
         int feasible = 0;
         for (int k = 0; k < INSTANCES; k++) {
             Instance inst = randomInstance(rng, k % 3 == 0);
             double best = bruteForce(inst);
-            ModelAssigner assigner = builder(inst).optSeed(k).build();
+            ModelAssigner.Builder b = builder(inst).optSeed(k);
             if (Double.isInfinite(best)) {
-                assertThrows(PlacementInfeasibleException.class, assigner::placement, "instance " + k);
+                assertThrows(PlacementInfeasibleException.class, () -> place.apply(b), "instance " + k);
                 continue;
             }
             feasible++;
-            Placement p = assigner.placement();
+            Placement p = place.apply(b);
             assertTrue(p.feasible(), "instance " + k + " broke a limit: " + p.violations());
             assertEquals(best, objective(inst, p.deviceIndices()), 1e-9 * Math.max(1, best), "instance " + k + " not optimal: " + p);
             assertEquals(objective(inst, p.deviceIndices()), p.cost().objective(), 1e-9 * Math.max(1, best), "instance " + k);

@@ -14,7 +14,10 @@ public final class PlacementFormatter {
 
     private PlacementFormatter() {}
 
-    /** The CLI's JSON document: assignment, devices, cost, method, seconds (plus feasibility and violations). */
+    /**
+     * The CLI's JSON document: assignment, devices, cost, method, the gradient phase's report (steps, maxSteps,
+     * converged, summary), seconds (plus feasibility and violations).
+     */
     public static ObjectNode json(Placement p) {
         ObjectNode root = MAPPER.createObjectNode();
         ObjectNode assignment = root.putObject("assignment");
@@ -34,6 +37,11 @@ public final class PlacementFormatter {
         cost.put("overflowMb", p.cost().overflowMb());
         cost.put("balanceExcess", p.cost().balanceExcess());
         root.put("method", p.method().toString());
+        ObjectNode gradient = root.putObject("gradientPhase");
+        gradient.put("steps", p.gradientPhase().steps());
+        gradient.put("maxSteps", p.gradientPhase().maxSteps());
+        gradient.put("converged", p.gradientPhase().converged());
+        gradient.put("summary", p.gradientPhase().summary());
         root.put("seconds", p.seconds());
         root.put("feasible", p.feasible());
         ArrayNode violations = root.putArray("violations");
@@ -59,6 +67,7 @@ public final class PlacementFormatter {
         }
         sb.append(String.format(Locale.ROOT, "%ncommunication %.4g   objective %.6g   method %s   %.2f s%n",
                 p.cost().communication(), p.cost().objective(), p.method(), p.seconds()));
+        sb.append(String.format(Locale.ROOT, "gradient phase: %s%n", p.gradientPhase().summary()));
         List<Placement.Crossing> heavy = p.crossings();
         if (!heavy.isEmpty()) {
             sb.append(String.format(Locale.ROOT, "heaviest connections across devices:%n"));

@@ -74,6 +74,11 @@ class AssignCliTest {
             assertTrue(root.get("cost").has(f), f + " missing: " + r.out());
         }
         assertEquals("refined", root.get("method").asText());
+        JsonNode gradient = root.get("gradientPhase");
+        assertEquals(0, gradient.get("steps").asInt(), r.out());
+        assertEquals(50, gradient.get("maxSteps").asInt(), r.out());
+        assertFalse(gradient.get("converged").asBoolean(), r.out());
+        assertEquals("skipped: 9 placements searched exhaustively (optimal)", gradient.get("summary").asText());
         assertTrue(root.get("seconds").asDouble() >= 0);
         assertEquals(0.0, root.get("cost").get("overflowMb").asDouble());
     }
@@ -83,6 +88,7 @@ class AssignCliTest {
         Result r = run("assign", GRAPHS.resolve("alexnet.json").toString(), "--option", "searchEffort=0.2");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("cuda:3") && r.out().contains("[#") && r.out().contains("heaviest connections"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("gradient phase: (ran|stopped at step) \\d+ of 500.*")), r.out());
     }
 
     @Test

@@ -33,7 +33,8 @@ import java.util.SplittableRandom;
  * transposed sparse product), never machin's n²×m² tensor. On the CPU the sparse product replaced two row gathers,
  * whose backward (an accumulating scatter) took most of a step on large graphs; a GPU keeps the gathers. Weights
  * start from a seeded Java RNG so a seed gives the same run on every engine. The loss is read back and checked for
- * NaN every {@value #CHECK_EVERY} steps and at the last.
+ * NaN every {@value #CHECK_EVERY} steps and at the last; with a stop tolerance, the run also stops at such a check
+ * once it has converged (see {@link Convergence}), and reports the step it stopped at.
  */
 final class GradientRelaxation implements Relaxation {
     private static final float MASKED = -1e4f;
@@ -41,10 +42,16 @@ final class GradientRelaxation implements Relaxation {
     private static final float BETA2 = 0.999f;
     private static final float ADAM_EPS = 1e-8f;
     private static final int CHECK_EVERY = 25;
+    /** Checks in a row that must find the loss and the hardened placement still, for the run to stop early. */
+    private static final int SETTLED_CHECKS = 2;
+    /** The earliest the run may stop, as a fraction of its steps. */
+    private static final double MIN_STEP_FRACTION = 0.2;
 
     private final Problem p;
     private final Settings settings;
     private final boolean sparseProducts;
+    /** The loss less its entropy term at the last check: the relaxed objective the stopping rule watches. */
+    private double relaxedObjective = Double.NaN;
 
     /**
      * @param sparseProducts price the edges with one sparse product where the engine and device allow it (PyTorch
@@ -64,20 +71,66 @@ final class GradientRelaxation implements Relaxation {
             w.setRequiresGradient(true);
             NDArray m1 = manager.zeros(w.getShape());
             NDArray m2 = manager.zeros(w.getShape());
+            Convergence convergence = new Convergence(settings.stopTolerance());
             double loss = Double.NaN;
             int every = Math.max(1, settings.iterations() / 50);
-            for (int step = 1; step <= settings.iterations(); step++) {
+            int step = 0;
+            boolean converged = false;
+            while (step < settings.iterations() && !converged) {
+                step++;
                 loss = step(t, w, m1, m2, step);
-                if (step % every == 0 || step == settings.iterations()) {
-                    progress.report(step, settings.iterations());
+                if (isCheck(step) && settings.stopTolerance() > 0) {
+                    converged = convergence.settled(step, relaxedObjective, hardened(w));
+                }
+                if (step % every == 0 || step == settings.iterations() || converged) {
+                    progress.report(converged ? settings.iterations() : step, settings.iterations());
                 }
             }
-            try (NDScope scope = new NDScope()) {
-                scope.suppressNotUsedWarning();
-                NDArray probs = w.softmax(1);
-                float[] flat = probs.toFloatArray();
-                return new Result(argmax(flat), flat, loss);
-            }
+            float[] flat = probabilities(w);
+            return new Result(argmax(flat), flat, loss, step, converged);
+        }
+    }
+
+    private boolean isCheck(int step) {
+        return step % CHECK_EVERY == 0 || step == settings.iterations();
+    }
+
+    private float[] probabilities(NDArray w) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            return w.softmax(1).toFloatArray();
+        }
+    }
+
+    private int[] hardened(NDArray w) {
+        return argmax(probabilities(w));
+    }
+
+    /**
+     * The stopping rule, applied at each loss check (every {@value #CHECK_EVERY} steps) to the relaxed objective (the
+     * loss less its annealed entropy term, which grows with the step by design): the run has converged when, for
+     * {@value #SETTLED_CHECKS} checks in a row, that objective moved by at most {@code tolerance} × its value since
+     * the check before and the hardened placement (all that the discrete phase takes from the run) did not change,
+     * and at least {@value #MIN_STEP_FRACTION} of the steps are done. Measured at 500 steps: on resnet50 the hardened
+     * placement is still from step 250 and the objective moves 4% per check by step 375; on alexnet 5% by step 325.
+     */
+    private final class Convergence {
+        private final double tolerance;
+        private double lastLoss = Double.NaN;
+        private int[] lastPlacement;
+        private int settledChecks;
+
+        Convergence(double tolerance) {
+            this.tolerance = tolerance;
+        }
+
+        boolean settled(int step, double loss, int[] placement) {
+            boolean still = Math.abs(loss - lastLoss) <= tolerance * Math.max(Math.abs(loss), 1e-12)
+                    && java.util.Arrays.equals(placement, lastPlacement);
+            settledChecks = still ? settledChecks + 1 : 0;
+            lastLoss = loss;
+            lastPlacement = placement;
+            return settledChecks >= SETTLED_CHECKS && step >= MIN_STEP_FRACTION * settings.iterations();
         }
     }
 
@@ -96,8 +149,9 @@ final class GradientRelaxation implements Relaxation {
                 gc.backward(loss);
             }
             double value = Double.NaN;
-            if (step % CHECK_EVERY == 0 || step == settings.iterations()) {
+            if (isCheck(step)) {
                 value = loss.getFloat();
+                relaxedObjective = value - (t.entropy == null ? 0 : t.entropy.getFloat());
                 if (!Double.isFinite(value)) {
                     throw new PlacementDivergedException("placement gradient descent diverged: loss=" + value + " by step "
                             + step + " (check the inputs for NaN or infinite sizes, volumes or distances, or lower"
@@ -177,6 +231,8 @@ final class GradientRelaxation implements Relaxation {
         final NDArray matchWeight;
         final NDArray penalty;
         final boolean hasEdges;
+        /** The annealed entropy term of the last {@link #loss}, or null; freed with that step's scope. */
+        NDArray entropy;
 
         Tensors(NDManager manager) {
             float[] distValues = new float[p.m * p.m];
@@ -242,6 +298,7 @@ final class GradientRelaxation implements Relaxation {
          * exactly 0, so their gradient and Adam update are exactly 0 and no mask is added per step.
          */
         NDArray loss(NDArray w, int step) {
+            entropy = null;
             NDArray logProbs = w.logSoftmax(1);
             NDArray probs = logProbs.exp();
             NDArray loss = null;
@@ -267,7 +324,8 @@ final class GradientRelaxation implements Relaxation {
                 float scale = (float) (settings.entropyWeight() * step / settings.iterations() / Math.log(p.m) / p.n);
                 // -Σ P log P from log-softmax: no log of a rounded-to-zero probability, no infinite gradient
                 NDArray negativeScale = w.getManager().full(new Shape(), -scale);
-                loss = add(loss, probs.mul(logProbs).sum().mul(negativeScale));
+                entropy = probs.mul(logProbs).sum().mul(negativeScale);
+                loss = add(loss, entropy);
             }
             return loss == null ? w.sum().mul(zero) : loss;
         }

@@ -52,6 +52,35 @@ public class RelaxationTest {
         assertTrue(masked > 0, "the instance should have models too big for the small device");
     }
 
+    /**
+     * The stopping rule: a run whose hardened placement and relaxed objective have settled stops at a check before
+     * its last step and says so; without a tolerance the same run goes to the end.
+     */
+    @Test
+    void aConvergedRunStopsEarlyAndReportsTheStep() {
+        Problem p = problem(new SplittableRandom(5), 30, 5);
+        Relaxation.Settings full = settings(500, 8);
+        Relaxation.Settings stopping = new Relaxation.Settings(full.iterations(), full.learningRate(),
+                full.sizeMatchWeight(), full.entropyWeight(), full.seed(), full.device(), 0.05);
+        Relaxation.Result all = Relaxation.gradient(p, full).run((d, t) -> {});
+        Relaxation.Result early = Relaxation.gradient(p, stopping).run((d, t) -> {});
+        assertEquals(500, all.steps());
+        assertFalse(all.converged());
+        assertTrue(early.converged(), "did not converge in " + early.steps() + " steps");
+        assertTrue(early.steps() < 500 && early.steps() >= 100 && early.steps() % 25 == 0, "stopped at " + early.steps());
+    }
+
+    /** A run that never settles (the rule's tolerance 0 can only be met by an exactly still loss) uses every step. */
+    @Test
+    void aRunThatHasNotConvergedUsesEveryStep() {
+        Problem p = problem(new SplittableRandom(5), 30, 5);
+        Relaxation.Settings base = settings(60, 8);
+        Relaxation.Result r = Relaxation.gradient(p, new Relaxation.Settings(base.iterations(), base.learningRate(),
+                base.sizeMatchWeight(), base.entropyWeight(), base.seed(), base.device(), 1e-9)).run((d, t) -> {});
+        assertEquals(60, r.steps());
+        assertFalse(r.converged());
+    }
+
     @Test
     void aRunIsRepeatable() {
         Problem p = problem(new SplittableRandom(5), 30, 5);
