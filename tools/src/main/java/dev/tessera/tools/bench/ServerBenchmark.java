@@ -36,9 +36,10 @@ import java.util.concurrent.TimeUnit;
  *       the primary's applied batches and the reducers' drops are reported with it;
  *   <li>{@code a3c}, only when named: the hook for the {@code DistributedA3C} sample (samples module). If
  *       {@code com.example.samples.DistributedA3C} is on the class path (it is under {@code ./tessera}, whose class
- *       path holds the samples jar; tools does not depend on samples), it runs its {@code main} with
- *       {@code --format json} in a child JVM and turns every JSON object it prints on stdout into a row
- *       ({@code "case"} becomes {@code a3c-CASE}, or {@code a3c} when it names none); otherwise one row says it was
+ *       path holds the samples jar; tools does not depend on samples), it runs its {@code main} with each actor
+ *       count of {@code --clients} and {@code --format json}, one child JVM at a time, and turns every JSON object it prints on stdout into a row
+ *       ({@code "case"} becomes {@code a3c-CASE}; a case that is {@code a3c} or starts with {@code a3c-} stays, and none
+ *       becomes {@code a3c}); otherwise one row says it was
  *       skipped and why.
  * </ul>
  *
@@ -141,8 +142,10 @@ public final class ServerBenchmark {
             }
         }
         if (o.cases().stream().anyMatch("a3c"::contains)) {
-            for (ObjectNode r : a3c(A3C_CLASS, o.a3cTimeoutSeconds())) {
-                System.out.println(row(o.json(), r));
+            for (int actors : o.clients()) { // one run per actor count: the sample's first argument
+                for (ObjectNode r : a3c(A3C_CLASS, o.a3cTimeoutSeconds(), Integer.toString(actors))) {
+                    System.out.println(row(o.json(), r));
+                }
             }
         }
         System.out.flush();
@@ -249,11 +252,11 @@ public final class ServerBenchmark {
     }
 
     /**
-     * The {@code a3c} hook: runs {@code className}'s {@code main} with {@code --format json} in a child JVM on this
-     * JVM's class path (bounded by {@code timeoutSeconds}) and returns a row per JSON object it printed, or one
-     * {@code skipped} row when the class is not on the class path.
+     * The {@code a3c} hook: runs {@code className}'s {@code main} with {@code args} and {@code --format json} in a
+     * child JVM on this JVM's class path (bounded by {@code timeoutSeconds}) and returns a row per JSON object it
+     * printed, or one {@code skipped} row when the class is not on the class path.
      */
-    static List<ObjectNode> a3c(String className, long timeoutSeconds) throws Exception {
+    static List<ObjectNode> a3c(String className, long timeoutSeconds, String... args) throws Exception {
         try {
             Class.forName(className, false, ServerBenchmark.class.getClassLoader());
         } catch (ClassNotFoundException e) {
@@ -263,9 +266,12 @@ public final class ServerBenchmark {
             return List.of(skipped);
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true",
-                "--enable-native-access=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", className,
-                "--format", "json").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                "-Dai.djl.offline=true", "--enable-native-access=ALL-UNNAMED",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", className));
+        command.addAll(List.of(args));
+        command.addAll(List.of("--format", "json"));
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         List<ObjectNode> rows = new ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
@@ -314,7 +320,8 @@ public final class ServerBenchmark {
         o.remove("bench");
         String own = o.path("case").asText("");
         o.remove("case");
-        ObjectNode r = MAPPER.createObjectNode().put("case", own.isEmpty() ? "a3c" : "a3c-" + own);
+        ObjectNode r = MAPPER.createObjectNode().put("case",
+                own.isEmpty() || own.equals("a3c") || own.startsWith("a3c-") ? (own.isEmpty() ? "a3c" : own) : "a3c-" + own);
         r.setAll(o);
         return r;
     }

@@ -112,4 +112,11 @@ class ServerBenchmarkTest {
         assertNull(ServerBenchmark.a3cRow("[1, 2]"));
         assertEquals("{\"case\":\"a3c\"}", ServerBenchmark.a3cRow("{}").toString());
     }
+
+    @Test
+    void theSamplesOwnA3cCaseIsNotPrefixedTwice() {
+        assertEquals("{\"case\":\"a3c\",\"actors\":1}",
+                ServerBenchmark.a3cRow("{\"bench\":\"server\",\"case\":\"a3c\",\"actors\":1}").toString());
+        assertEquals("{\"case\":\"a3c-solve\"}", ServerBenchmark.a3cRow("{\"case\":\"a3c-solve\"}").toString());
+    }
 }
