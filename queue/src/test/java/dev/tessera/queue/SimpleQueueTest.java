@@ -170,6 +170,17 @@ class SimpleQueueTest {
     }
 
     @Test
+    void aQueueThatNeverSpinsStillHandsOverAndTimesOut() {
+        try (SimpleQueue q = SimpleQueue.builder().optCapacity(2).optSpinWait(Duration.ZERO).create();
+                SimpleQueue other = SimpleQueue.builder().optSpinWait(Duration.ZERO).open(q.name())) {
+            CompletableFuture<Object> got = CompletableFuture.supplyAsync(() -> other.get(Duration.ofSeconds(30)));
+            q.put(42);
+            assertEquals(42, got.join());
+            assertThrows(QueueTimeoutException.class, () -> other.get(Duration.ofMillis(5)), "an empty queue times out");
+        }
+    }
+
+    @Test
     void validatesCapacitySizeAndName() {
         IllegalArgumentException cap = assertThrows(IllegalArgumentException.class, () -> SimpleQueue.create(0));
         assertEquals("capacity=0 (expected 1 <= x <= 16777216)", cap.getMessage());
@@ -183,6 +194,10 @@ class SimpleQueueTest {
         assertTrue(chosen.getMessage().contains("'-jobs'") && chosen.getMessage().contains("1..32 characters"),
                 chosen.getMessage());
         assertThrows(IllegalArgumentException.class, () -> SimpleQueue.builder().optAllowPatterns("com..bad"));
+        IllegalArgumentException spin = assertThrows(IllegalArgumentException.class,
+                () -> SimpleQueue.builder().optSpinWait(Duration.ofMillis(11)));
+        assertEquals("spinWait=PT0.011S (expected from 0 to 10 ms)", spin.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SimpleQueue.builder().optSpinWait(Duration.ofNanos(-1)));
         try (SimpleQueue q = SimpleQueue.create(4)) {
             IllegalArgumentException mismatch = assertThrows(IllegalArgumentException.class,
                     () -> SimpleQueue.builder().optCapacity(5).open(q.name()));

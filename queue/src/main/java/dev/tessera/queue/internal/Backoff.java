@@ -20,15 +20,34 @@ import java.util.concurrent.locks.LockSupport;
  * yielding before it parks, once per wait.
  */
 public final class Backoff {
-    static final long SPIN_NANOS = 200_000;
+    public static final long SPIN_NANOS = 200_000;
     static final long YIELD_NANOS = 50_000;
     static final long MAX_PARK_NANOS = 200_000;
     /** Spins between two clock reads (a read costs about as much as a few spins). */
     private static final int CLOCK_EVERY = 32;
+    private final long spinNanos;
     private int step;
     private int phase; // 0 spin, 1 yield, 2 park
     private long phaseStart;
     private long park = 1_000;
+
+    /** A wait that spins for {@link #SPIN_NANOS}. */
+    public Backoff() {
+        this(SPIN_NANOS);
+    }
+
+    /**
+     * A wait that spins for {@code spinNanos} (0: none, it starts by yielding).
+     *
+     * @param spinNanos how long to spin; not negative
+     */
+    public Backoff(long spinNanos) {
+        if (spinNanos < 0) {
+            throw new IllegalArgumentException("spinNanos=" + spinNanos + " (expected >= 0)");
+        }
+        this.spinNanos = spinNanos;
+        this.phase = spinNanos == 0 ? 1 : 0;
+    }
 
     /** Whether this wait has gone past spinning and yielding (time for slow-path checks). */
     public boolean parking() {
@@ -45,7 +64,7 @@ public final class Backoff {
             long now = System.nanoTime();
             if (step == 1) {
                 phaseStart = now;
-            } else if (now - phaseStart >= (phase == 0 ? SPIN_NANOS : YIELD_NANOS)) {
+            } else if (now - phaseStart >= (phase == 0 ? spinNanos : YIELD_NANOS)) {
                 phase++;
                 phaseStart = now;
             }
