@@ -6,6 +6,7 @@ import dev.tessera.distributed.internal.collective.CollBuffer;
 import dev.tessera.distributed.internal.collective.Deadline;
 import dev.tessera.distributed.internal.collective.Engine;
 import dev.tessera.distributed.internal.collective.Mesh;
+import dev.tessera.distributed.internal.collective.NcclEngine;
 import dev.tessera.distributed.internal.collective.OpHeader;
 import dev.tessera.distributed.internal.collective.Peers;
 import dev.tessera.distributed.internal.collective.ShmEngine;
@@ -62,6 +63,8 @@ public final class CollectiveGroup {
     /** State every timeout view of one group shares. */
     private static final class Shared {
         final Engine engine;
+        /** CUDA tensors' engine: NCCL, beside {@link #engine}, whose header exchange it shares. */
+        final NcclEngine nccl;
         final Mesh mesh;
         final RpcGroup control;
         final Transport transport;
@@ -72,8 +75,9 @@ public final class CollectiveGroup {
         final AtomicReference<RuntimeException> broken = new AtomicReference<>();
         final AtomicBoolean destroyed = new AtomicBoolean();
 
-        Shared(Engine engine, Mesh mesh, RpcGroup control, Transport transport, String name) {
+        Shared(Engine engine, Mesh mesh, RpcGroup control, Transport transport, String name, Peers peers) {
             this.engine = engine;
+            this.nccl = new NcclEngine(peers, engine, mesh);
             this.mesh = mesh;
             this.control = control;
             this.transport = transport;
@@ -149,7 +153,7 @@ public final class CollectiveGroup {
                 engine = new TcpEngine(peers, mesh);
             }
             control.barrier(timeout); // every rank attached and connected
-            return new CollectiveGroup(world, peers, timeout, new Shared(engine, mesh, control, chosen, name));
+            return new CollectiveGroup(world, peers, timeout, new Shared(engine, mesh, control, chosen, name, peers));
         } catch (RuntimeException | Error e) {
             if (engine != null) {
                 engine.close();
@@ -357,7 +361,7 @@ public final class CollectiveGroup {
         String err = root >= 0 && rootIndex < 0 ? rootError(root) : null;
         return submit(what, d -> {
             boolean receives = root < 0 || rootIndex == peers.self();
-            shared.engine.reduce(buf, op, Math.max(root < 0 ? -1 : 0, rootIndex), err, d);
+            engine(buf).reduce(buf, op, Math.max(root < 0 ? -1 : 0, rootIndex), err, d);
             return commit(receives ? List.of(buf) : List.of(), List.of(buf));
         });
     }
@@ -408,7 +412,7 @@ public final class CollectiveGroup {
         int rootIndex = peers.indexOf(root);
         String err = rootIndex < 0 ? rootError(root) : null;
         return submit("broadcast", d -> {
-            shared.engine.broadcast(buf, Math.max(0, rootIndex), err, d);
+            engine(buf).broadcast(buf, Math.max(0, rootIndex), err, d);
             return commit(rootIndex == peers.self() ? List.of() : List.of(buf), List.of(buf));
         });
     }
@@ -474,7 +478,7 @@ public final class CollectiveGroup {
         boolean receives = root < 0 || rootIndex == peers.self();
         String err = root >= 0 && rootIndex < 0 ? rootError(root) : receives ? checkList("outputs", out, in) : null;
         return submit(what, d -> {
-            shared.engine.gather(out, in, root < 0 ? -1 : Math.max(0, rootIndex), err, d);
+            engine(in).gather(out, in, root < 0 ? -1 : Math.max(0, rootIndex), err, d);
             return commit(receives ? List.of(out) : List.of(), receives ? List.of(out) : List.of());
         });
     }
@@ -505,7 +509,7 @@ public final class CollectiveGroup {
         String err = rootIndex < 0 ? rootError(root)
                 : rootIndex == peers.self() ? checkList("inputs", in, out) : null;
         return submit("scatter", d -> {
-            shared.engine.scatter(out, in, Math.max(0, rootIndex), err, d);
+            engine(out).scatter(out, in, Math.max(0, rootIndex), err, d);
             return commit(List.of(out), List.of(out));
         });
     }
@@ -704,6 +708,11 @@ public final class CollectiveGroup {
                 what);
     }
 
+    /** The engine for a tensor: NCCL for a CUDA NDArray, else the group's host engine. */
+    private Engine engine(CollBuffer buf) {
+        return buf.isCuda() ? shared.nccl : shared.engine;
+    }
+
     private static Void commit(List<CollBuffer> written, List<CollBuffer> all) {
         for (CollBuffer b : written) {
             b.commit();
@@ -779,6 +788,7 @@ public final class CollectiveGroup {
         shared.ordered.shutdownNow();
         shared.p2p.shutdownNow();
         try {
+            shared.nccl.close();
             shared.engine.close();
         } finally {
             shared.mesh.close();

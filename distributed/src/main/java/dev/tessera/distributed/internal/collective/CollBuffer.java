@@ -10,8 +10,9 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * One tensor of a collective, as bytes: a {@link SharedTensor} is read and written in place; an {@link NDArray} is
- * read through its buffer and copied back into its own storage by {@link #commit()}. Not thread-safe; used by
+ * One tensor of a collective, as bytes: a {@link SharedTensor} is read and written in place; an {@link NDArray} on
+ * the CPU is read through its buffer and copied back into its own storage by {@link #commit()}; an NDArray on a CUDA
+ * device is only described here ({@link #isCuda()}, {@link #array()}): the NCCL engine reads its device memory. Not thread-safe; used by
  * the one thread running the operation. It owns only the scratch buffer of an NDArray's result (garbage
  * collected once {@link #commit()} copied it).
  */
@@ -22,11 +23,14 @@ public final class CollBuffer {
     private final long[] shape;
     private final long byteSize;
     private final String invalid;
+    private final int cudaIndex;
     private MemorySegment source;
     private java.nio.ByteBuffer scratch;
     private MemorySegment target;
 
-    private CollBuffer(NDArray array, SharedTensor shared, DType dtype, long[] shape, long byteSize, String invalid) {
+    private CollBuffer(NDArray array, SharedTensor shared, DType dtype, long[] shape, long byteSize, String invalid,
+            int cudaIndex) {
+        this.cudaIndex = cudaIndex;
         this.array = array;
         this.shared = shared;
         this.dtype = dtype;
@@ -35,26 +39,43 @@ public final class CollBuffer {
         this.invalid = invalid;
     }
 
-    /** An NDArray on the CPU; one of another type or device is {@link #invalid()}, not an exception. */
+    /** An NDArray on the CPU or a CUDA device; one of another type or device is {@link #invalid()}, not an exception. */
     public static CollBuffer of(NDArray array) {
         DType t = dtypeOf(array.getDataType());
         long[] shape = array.getShape().getShape();
         String invalid = null;
+        String kind = array.getDevice().getDeviceType();
+        boolean cuda = ai.djl.Device.Type.GPU.equals(kind);
         if (t == null) {
             invalid = "dtype " + array.getDataType() + " is not supported (expected one of " + Arrays.toString(
                     DType.values()) + ")";
-        } else if (!ai.djl.Device.Type.CPU.equals(array.getDevice().getDeviceType())) {
-            invalid = "the NDArray is on " + array.getDevice() + " (collectives take CPU tensors; copy it with "
-                    + "toDevice(Device.cpu(), true))";
+        } else if (!cuda && !ai.djl.Device.Type.CPU.equals(kind)) {
+            invalid = "the NDArray is on " + array.getDevice() + " (collectives take CPU or CUDA tensors; copy it "
+                    + "with toDevice(Device.cpu(), true))";
         }
         long bytes = t == null ? 0 : array.size() * t.byteSize();
-        return new CollBuffer(array, null, t, shape, bytes, invalid);
+        return new CollBuffer(array, null, t, shape, bytes, invalid, cuda ? array.getDevice().getDeviceId() : -1);
     }
 
     /** A shared tensor, read and written in place. */
     public static CollBuffer of(SharedTensor tensor) {
         String invalid = tensor.isReadOnly() ? "the SharedTensor is read-only" : null;
-        return new CollBuffer(null, tensor, tensor.dtype(), tensor.shape(), tensor.byteSize(), invalid);
+        return new CollBuffer(null, tensor, tensor.dtype(), tensor.shape(), tensor.byteSize(), invalid, -1);
+    }
+
+    /** Whether this is an NDArray on a CUDA device (for the NCCL engine; {@link #source()} is then refused). */
+    public boolean isCuda() {
+        return cudaIndex >= 0;
+    }
+
+    /** The CUDA device's index, or -1 for host memory. */
+    public int deviceIndex() {
+        return cudaIndex;
+    }
+
+    /** The NDArray, or null for a shared tensor. */
+    public NDArray array() {
+        return array;
     }
 
     private static DType dtypeOf(DataType t) {
@@ -90,6 +111,7 @@ public final class CollBuffer {
 
     /** The tensor's bytes as they are now (a view: read before anything is written to {@link #target()}). */
     public MemorySegment source() {
+        hostOnly();
         if (source == null) {
             if (shared != null) {
                 source = shared.segment();
@@ -107,6 +129,7 @@ public final class CollBuffer {
 
     /** Where the result goes: the tensor itself (shared) or scratch memory that {@link #commit()} copies in. */
     public MemorySegment target() {
+        hostOnly();
         if (target == null) {
             if (shared != null) {
                 target = shared.segment();
@@ -117,6 +140,13 @@ public final class CollBuffer {
             }
         }
         return target;
+    }
+
+    private void hostOnly() {
+        if (isCuda()) {
+            throw new IllegalStateException("a CUDA tensor reached a host-memory engine (a bug: the group routes CUDA "
+                    + "tensors to NCCL)");
+        }
     }
 
     /** Writes the result into the NDArray (a shared tensor already holds it) and frees the scratch memory. */

@@ -27,6 +27,14 @@ public interface Engine extends AutoCloseable {
     /** The root's {@code in[i]} lands in rank i's {@code out} ({@code in} is null except at the root). */
     void scatter(CollBuffer out, CollBuffer[] in, int root, String localError, Deadline d);
 
+    /**
+     * Only the header exchange, as every data operation starts: returns every rank's header (by group index) once
+     * they agree, and throws on every rank otherwise, exactly as the data operation with that header would. The NCCL
+     * engine runs its headers through the group's host engine with this, so a rank with a CPU tensor and a rank
+     * with a CUDA tensor meet in the same exchange and both see the mismatch.
+     */
+    OpHeader[] agree(OpHeader mine, String localError, Deadline d);
+
     /** Returns once every rank reached it. */
     void barrier(Deadline d);
 

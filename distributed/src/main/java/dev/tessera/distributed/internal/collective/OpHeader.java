@@ -16,15 +16,22 @@ import java.util.Arrays;
  *   8  int  reduce    {@link ReduceOp#ordinal()}, or -1
  *  12  int  dtype     {@link DType#code()}, or 0 when the rank has no tensor here
  *  16  int  valid     1 if this rank's own arguments were valid, 0 if it rejected them (it says why itself)
- *  20  int  ndim      number of dimensions (the first 12 are kept)
+ *  20  int  ndim      number of dimensions (the first 11 are kept)
  *  24  long bytes     bytes of the tensor that every rank must match
- *  32  long[12] shape
+ *  32  long[11] shape
+ * 120  int  device    {@link #HOST} (CPU memory: an NDArray on the CPU or a shared tensor) or {@link #CUDA}
+ * 124  int  deviceIndex  the CUDA device's index on its host, or -1 (it may differ between ranks)
  * </pre>
  */
-public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, long bytes, long[] shape) {
+public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, long bytes, long[] shape, int device,
+        int deviceIndex) {
     /** Size of the binary form. */
     public static final int BYTES = 128;
-    private static final int MAX_DIMS = 12;
+    /** {@link #device()}: the tensor is in host memory (or there is none, as in a barrier). */
+    public static final int HOST = 0;
+    /** {@link #device()}: the tensor is in a CUDA device's memory. */
+    public static final int CUDA = 1;
+    private static final int MAX_DIMS = 11;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
@@ -39,7 +46,8 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
         int dtype = buffer == null || buffer.dtype() == null ? 0 : buffer.dtype().code();
         long[] shape = buffer == null ? new long[0] : buffer.shape();
         return new OpHeader(op, root, reduce == null ? -1 : reduce.ordinal(), dtype, ok,
-                buffer == null ? 0 : buffer.byteSize(), shape);
+                buffer == null ? 0 : buffer.byteSize(), shape, buffer != null && buffer.isCuda() ? CUDA : HOST,
+                buffer == null ? -1 : buffer.deviceIndex());
     }
 
     /** Writes the binary form at {@code offset}. */
@@ -54,6 +62,8 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
         for (int i = 0; i < Math.min(MAX_DIMS, shape.length); i++) {
             s.set(LONG, offset + 32 + 8L * i, shape[i]);
         }
+        s.set(INT, offset + 120, device);
+        s.set(INT, offset + 124, deviceIndex);
     }
 
     /** Reads the binary form at {@code offset}. */
@@ -69,7 +79,8 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
             shape[i] = s.get(LONG, offset + 32 + 8L * i);
         }
         return new OpHeader(op, s.get(INT, offset + 4), s.get(INT, offset + 8), s.get(INT, offset + 12),
-                s.get(INT, offset + 16) == 1, s.get(LONG, offset + 24), shape);
+                s.get(INT, offset + 16) == 1, s.get(LONG, offset + 24), shape, s.get(INT, offset + 120),
+                s.get(INT, offset + 124));
     }
 
     /** The binary form as a new array. */
@@ -110,7 +121,17 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
                         + a.describeTensor() + ", rank " + ranks[i] + " has " + b.describeTensor()
                         + " (every rank must pass the same dtype and shape)");
             }
+            if (a.device != b.device) {
+                throw new IllegalArgumentException(what + ": the ranks' tensors are on different kinds of device: rank "
+                        + ranks[0] + " has " + a.describeDevice() + ", rank " + ranks[i] + " has " + b.describeDevice()
+                        + " (every rank passes CPU tensors, or every rank CUDA tensors; copy with toDevice)");
+            }
         }
+    }
+
+    /** The tensor's device, for messages: "the CPU" or "cuda:N". */
+    public String describeDevice() {
+        return device == CUDA ? "cuda:" + deviceIndex : "the CPU";
     }
 
     private String describeCall(int[] ranks) {
@@ -125,7 +146,8 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
     @Override
     public boolean equals(Object o) {
         return o instanceof OpHeader h && op == h.op && root == h.root && reduce == h.reduce && dtype == h.dtype
-                && valid == h.valid && bytes == h.bytes && Arrays.equals(shape, h.shape);
+                && valid == h.valid && bytes == h.bytes && Arrays.equals(shape, h.shape) && device == h.device
+                && deviceIndex == h.deviceIndex;
     }
 
     @Override

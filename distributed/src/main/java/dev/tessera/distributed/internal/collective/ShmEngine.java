@@ -193,6 +193,16 @@ public final class ShmEngine implements Engine {
     }
 
     @Override
+    public OpHeader[] agree(OpHeader mine, String localError, Deadline d) {
+        // as the first round of a data operation whose verdict fails: header, step, the round counts, verify
+        int p = parity();
+        mine.write(s, layout.header(p, me));
+        step(d);
+        round++;
+        return verify(p, localError, d);
+    }
+
+    @Override
     public void barrier(Deadline d) {
         int p = parity();
         OpHeader.of(Op.BARRIER, -1, null, null, null).write(s, layout.header(p, me));
@@ -206,7 +216,7 @@ public final class ShmEngine implements Engine {
     }
 
     /** Checks every rank's header of parity {@code p}; throws the same verdict on every rank. */
-    private void verify(int p, String localError, Deadline d) {
+    private OpHeader[] verify(int p, String localError, Deadline d) {
         OpHeader[] all = new OpHeader[k];
         for (int q = 0; q < k; q++) {
             all[q] = OpHeader.read(s, layout.header(p, q));
@@ -215,6 +225,7 @@ public final class ShmEngine implements Engine {
             throw new IllegalArgumentException(d.what() + ": " + localError + " (every rank fails this collective)");
         }
         OpHeader.checkAgree(all, peers.ranks(), me, d.what());
+        return all;
     }
 
     /** {@link #verify} in an operation's first round; on a verdict the round still counts, as on every rank. */

@@ -37,7 +37,8 @@ public final class TcpEngine implements Engine {
     }
 
     /** Exchanges headers with every rank and checks them; the same verdict everywhere. */
-    private void agree(OpHeader mine, String localError, Deadline d) {
+    @Override
+    public OpHeader[] agree(OpHeader mine, String localError, Deadline d) {
         List<CompletableFuture<Void>> sent = new ArrayList<>();
         MemorySegment bytes = MemorySegment.ofArray(mine.toBytes());
         for (int q = 0; q < k; q++) {
@@ -56,6 +57,7 @@ public final class TcpEngine implements Engine {
             throw new IllegalArgumentException(d.what() + ": " + localError + " (every rank fails this collective)");
         }
         OpHeader.checkAgree(all, peers.ranks(), me, d.what());
+        return all;
     }
 
     /** Where part {@code q} (taken modulo k) of {@code n} bytes of {@code es}-byte elements starts. */
