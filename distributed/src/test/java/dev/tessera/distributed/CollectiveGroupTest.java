@@ -52,10 +52,10 @@ class CollectiveGroupTest {
                 assertEquals("OK", one.expect("COLL-CHECKS", 60), t + " on rank 1");
                 assertEquals("OK", two.expect("COLL-CHECKS", 60), t + " on rank 2");
 
-                for (String kind : List.of("shape", "dtype")) {
+                for (String kind : List.of("shape", "dtype", "device")) {
                     one.send("coll-mismatch " + name + " " + kind);
                     two.send("coll-mismatch " + name + " " + kind);
-                    assertEquals("IAE", CollectiveChecks.mismatch(g, 0, kind.equals("dtype")), t + " " + kind);
+                    assertEquals("IAE", CollectiveChecks.mismatch(g, 0, kind), t + " " + kind);
                     assertEquals("IAE", one.expect("COLL-MISMATCH", 60), t + " " + kind + " on rank 1");
                     assertEquals("IAE", two.expect("COLL-MISMATCH", 60), t + " " + kind + " on rank 2");
                 }

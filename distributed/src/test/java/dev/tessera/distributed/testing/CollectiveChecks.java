@@ -7,6 +7,9 @@ import ai.djl.ndarray.types.Shape;
 import dev.tessera.distributed.CollectiveGroup;
 import dev.tessera.distributed.ReduceOp;
 import dev.tessera.distributed.Work;
+import dev.tessera.distributed.internal.collective.Deadline;
+import dev.tessera.distributed.internal.collective.Engine;
+import dev.tessera.distributed.internal.collective.OpHeader;
 import dev.tessera.sharedmem.DType;
 import dev.tessera.sharedmem.SharedTensor;
 import java.lang.foreign.ValueLayout;
@@ -157,7 +160,11 @@ public final class CollectiveChecks {
     }
 
     /** Every rank passes a tensor of another shape (or dtype); every rank must get IllegalArgumentException. */
-    public static String mismatch(CollectiveGroup g, int rank, boolean dtype) {
+    public static String mismatch(CollectiveGroup g, int rank, String kind) {
+        if (kind.equals("device")) {
+            return deviceMismatch(g, rank);
+        }
+        boolean dtype = kind.equals("dtype");
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray a = dtype && rank == g.ranks().get(0) ? m.create(new int[] {1, 2})
                     : m.create(new float[dtype ? 2 : rank + 2]);
@@ -169,6 +176,44 @@ public final class CollectiveChecks {
                 return e.getMessage().contains(dtype ? "int32" : "differ") ? "IAE" : "IAE without the cause: "
                         + e.getMessage();
             }
+        }
+    }
+
+    /**
+     * The first rank stands for a rank with a CUDA tensor: it sends the header the NCCL engine would send (float32
+     * [2] on cuda:0) through the group's host engine, exactly as the NCCL engine starts; the others all-reduce a CPU
+     * float32 [2]. Every rank must fail with the device kinds named, and the group stay usable.
+     */
+    private static String deviceMismatch(CollectiveGroup g, int rank) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            try {
+                if (rank == g.ranks().get(0)) {
+                    OpHeader cuda = new OpHeader(OpHeader.Op.ALL_REDUCE, -1, ReduceOp.SUM.ordinal(),
+                            DType.FLOAT32.code(), true, 8, new long[] {2}, OpHeader.CUDA, 0);
+                    hostEngine(g).agree(cuda, null, Deadline.in(Duration.ofSeconds(30), "allReduce (as with CUDA)"));
+                } else {
+                    g.allReduce(m.create(new float[] {1, 2}), ReduceOp.SUM);
+                }
+                return "no exception";
+            } catch (IllegalArgumentException e) {
+                g.barrier();
+                return e.getMessage().contains("different kinds of device") && e.getMessage().contains("cuda:0")
+                        && e.getMessage().contains("the CPU") ? "IAE" : "IAE without the cause: " + e.getMessage();
+            }
+        }
+    }
+
+    /** The group's host engine (shared memory or TCP), which a test reaches only by reflection. */
+    private static Engine hostEngine(CollectiveGroup g) {
+        try {
+            java.lang.reflect.Field shared = CollectiveGroup.class.getDeclaredField("shared");
+            shared.setAccessible(true);
+            Object s = shared.get(g);
+            java.lang.reflect.Field engine = s.getClass().getDeclaredField("engine");
+            engine.setAccessible(true);
+            return (Engine) engine.get(s);
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError("CollectiveGroup no longer holds shared.engine: " + e, e);
         }
     }
 

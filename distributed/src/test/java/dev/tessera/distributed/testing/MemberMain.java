@@ -96,7 +96,7 @@ public final class MemberMain {
                 }
             }
             case "coll-mismatch" -> "COLL-MISMATCH " + CollectiveChecks.mismatch(COLLECTIVES.get(c[1]),
-                    World.current().rank(), c[2].equals("dtype"));
+                    World.current().rank(), c[2]);
             case "coll-block" -> {
                 try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
                     ai.djl.ndarray.NDArray a = m.create(new float[] {1, 2}); // the engine is loaded before the call
