@@ -585,6 +585,13 @@ public final class CollectiveGroup {
         if (buf.invalid() != null) {
             throw new IllegalArgumentException("send to rank " + dst + ": " + buf.invalid());
         }
+        if (buf.isCuda()) {
+            // NCCL kernels share PyTorch's stream with the group's collectives: issued in the group's order
+            return submit("send to rank " + dst, d -> {
+                shared.nccl.send(buf, to, d);
+                return null;
+            });
+        }
         return p2p("send to rank " + dst, d -> {
             OpHeader h = OpHeader.of(OpHeader.Op.BROADCAST, -1, null, buf, null);
             shared.mesh.await(shared.mesh.sendP2p(to, 0, h, buf.source(), buf.byteSize()), to, d);
@@ -652,15 +659,25 @@ public final class CollectiveGroup {
             throw new IllegalArgumentException("recv from rank " + src + ": " + buf.invalid());
         }
         String what = src < 0 ? "recv from any rank" : "recv from rank " + src;
+        if (buf.isCuda()) {
+            return submit(what, d -> peers.ranks()[shared.nccl.recv(buf, from, d)]);
+        }
         return p2p(what, d -> {
             var m = shared.mesh.takeP2p(from, 0, d);
             OpHeader mine = OpHeader.of(OpHeader.Op.BROADCAST, -1, null, buf, null);
             int sender = peers.ranks()[m.from()];
+            if (m.header().device() == OpHeader.CUDA) {
+                // a CUDA sender waits for a reply: refuse, so that it fails too instead of timing out
+                OpHeader no = new OpHeader(OpHeader.Op.BROADCAST, 0, -1, 0, false, 0, new long[0], OpHeader.HOST, -1);
+                shared.mesh.await(shared.mesh.sendP2p(m.from(), NcclEngine.REPLY_TAG, no,
+                        java.lang.foreign.MemorySegment.NULL, 0), m.from(), d);
+            }
             if (m.header().dtype() != mine.dtype() || !Arrays.equals(m.header().shape(), mine.shape())
-                    || m.data().length != buf.byteSize()) {
-                throw new IllegalArgumentException(d.what() + ": rank " + sender + " sent dtype code "
-                        + m.header().dtype() + " shape " + Arrays.toString(m.header().shape()) + ", this receive "
-                        + "expects dtype code " + mine.dtype() + " shape " + Arrays.toString(mine.shape()));
+                    || m.data().length != buf.byteSize() || m.header().device() != mine.device()) {
+                throw new IllegalArgumentException(d.what() + ": rank " + sender + " sent "
+                        + m.header().describeDevice() + " dtype code " + m.header().dtype() + " shape "
+                        + Arrays.toString(m.header().shape()) + ", this receive expects " + mine.describeDevice()
+                        + " dtype code " + mine.dtype() + " shape " + Arrays.toString(mine.shape()));
             }
             java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(m.data()), 0, buf.target(), 0,
                     buf.byteSize());

@@ -187,6 +187,124 @@ public final class NcclEngine implements Engine {
         dst.writeBack(me != root);
     }
 
+    // ------------------------------------------------------------------------------------------ point to point
+
+    /** Tag of a receiver's reply to a CUDA message's header (the header itself travels with tag 0, as CPU ones). */
+    public static final int REPLY_TAG = 1;
+
+    /**
+     * Sends a CUDA tensor to group index {@code to}: the header over the mesh, the receiver's reply (which refuses a
+     * mismatch, or carries a new pair communicator's id), then {@code ncclSend} on the pair's communicator.
+     *
+     * @throws IllegalArgumentException if this rank's tensor is unusable or the receiver refused it
+     */
+    public void send(CollBuffer buf, int to, Deadline d) {
+        Local l = new Local(null);
+        Dev t = l.tensor(buf);
+        try {
+            if (l.error != null) {
+                throw new IllegalArgumentException(d.what() + ": " + l.error);
+            }
+            OpHeader mine = OpHeader.of(Op.BROADCAST, -1, null, buf, null);
+            mesh.await(mesh.sendP2p(to, 0, mine, MemorySegment.NULL, 0), to, d);
+            Mesh.P2pMessage reply = mesh.takeP2p(to, REPLY_TAG, d);
+            if (!reply.header().valid()) {
+                throw new IllegalArgumentException(d.what() + ": rank " + peers.ranks()[to] + " refused this "
+                        + mine.describeDevice() + " tensor (its receive expects another dtype, shape or device; its "
+                        + "exception says which)");
+            }
+            MemorySegment comm = pair(to, mine.deviceIndex(), reply.header().deviceIndex(), reply, d);
+            List<Integer> key = pairKey(to, mine.deviceIndex(), reply.header().deviceIndex());
+            issueAndWait(mine.deviceIndex(), comm, key, d, c -> nccl.send(t.ptr, buf.byteSize(), Nccl.bytesType(),
+                    me < to ? 1 : 0, c, CudaRuntime.DEFAULT_STREAM));
+        } finally {
+            t.writeBack(false);
+        }
+    }
+
+    /**
+     * Receives into a CUDA tensor from group index {@code from}, or from any rank ({@code from < 0}): the sender is
+     * whoever's header arrives first (NCCL has no receive from any source; the header says who sent), and only then
+     * does {@code ncclRecv} name it.
+     *
+     * @return the sender's group index
+     * @throws IllegalArgumentException if the header does not match this tensor (the message is consumed and the
+     *     sender fails too)
+     */
+    public int recv(CollBuffer buf, int from, Deadline d) {
+        Local l = new Local(null);
+        Dev t = l.tensor(buf);
+        boolean done = false;
+        try {
+            if (l.error != null) {
+                throw new IllegalArgumentException(d.what() + ": " + l.error);
+            }
+            OpHeader mine = OpHeader.of(Op.BROADCAST, -1, null, buf, null);
+            Mesh.P2pMessage m = mesh.takeP2p(from, 0, d);
+            OpHeader h = m.header();
+            int sender = m.from();
+            if (h.dtype() != mine.dtype() || !Arrays.equals(h.shape(), mine.shape()) || h.bytes() != mine.bytes()
+                    || h.device() != OpHeader.CUDA) {
+                if (h.device() == OpHeader.CUDA) {
+                    refuse(sender, d);
+                }
+                throw new IllegalArgumentException(d.what() + ": rank " + peers.ranks()[sender] + " sent "
+                        + h.describeDevice() + " dtype code " + h.dtype() + " shape " + Arrays.toString(h.shape())
+                        + ", this receive expects " + mine.describeDevice() + " dtype code " + mine.dtype()
+                        + " shape " + Arrays.toString(mine.shape()));
+            }
+            List<Integer> key = pairKey(sender, mine.deviceIndex(), h.deviceIndex());
+            boolean fresh = !comms.containsKey(key);
+            byte[] id = fresh ? nccl.uniqueId() : new byte[0];
+            OpHeader accept = new OpHeader(Op.BROADCAST, fresh ? 1 : 0, -1, 0, true, 0, new long[0], OpHeader.CUDA,
+                    mine.deviceIndex());
+            mesh.await(mesh.sendP2p(sender, REPLY_TAG, accept, MemorySegment.ofArray(id), id.length), sender, d);
+            MemorySegment comm = fresh ? initPair(key, id, sender, mine.deviceIndex(), d) : comms.get(key);
+            issueAndWait(mine.deviceIndex(), comm, key, d, c -> nccl.recv(t.ptr, buf.byteSize(), Nccl.bytesType(),
+                    me < sender ? 1 : 0, c, CudaRuntime.DEFAULT_STREAM));
+            done = true;
+            return sender;
+        } finally {
+            t.writeBack(done);
+        }
+    }
+
+    /** Tells a CUDA sender that its message was refused. */
+    private void refuse(int sender, Deadline d) {
+        OpHeader no = new OpHeader(Op.BROADCAST, 0, -1, 0, false, 0, new long[0], OpHeader.HOST, -1);
+        mesh.await(mesh.sendP2p(sender, REPLY_TAG, no, MemorySegment.NULL, 0), sender, d);
+    }
+
+    /** The sender's side of the pair communicator: a fresh one when the receiver sent an id. */
+    private MemorySegment pair(int to, int myDevice, int peerDevice, Mesh.P2pMessage reply, Deadline d) {
+        List<Integer> key = pairKey(to, myDevice, peerDevice);
+        if (reply.header().root() == 1) {
+            MemorySegment old = comms.get(key);
+            abort(old, key);
+            return initPair(key, reply.data(), to, myDevice, d);
+        }
+        MemorySegment comm = comms.get(key);
+        if (comm == null) {
+            throw new IllegalStateException(d.what() + ": rank " + peers.ranks()[to] + " holds a communicator "
+                    + "with this rank that this rank does not (an earlier failure on one side)");
+        }
+        return comm;
+    }
+
+    /** A two-rank communicator: the lower group index is NCCL rank 0. */
+    private MemorySegment initPair(List<Integer> key, byte[] id, int peer, int device, Deadline d) {
+        MemorySegment comm = await(submit(() -> {
+            cuda.setDevice(device);
+            return nccl.commInitRank(2, id, me < peer ? 0 : 1);
+        }), null, key, d);
+        comms.put(key, comm);
+        return comm;
+    }
+
+    private static List<Integer> pairKey(int peer, int myDevice, int peerDevice) {
+        return List.of(-1, peer, myDevice, peerDevice); // collective keys hold only device indexes >= 0
+    }
+
     @Override
     public OpHeader[] agree(OpHeader mine, String localError, Deadline d) {
         return host.agree(mine, localError, d);
@@ -221,18 +339,22 @@ public final class NcclEngine implements Engine {
             if (comm == null) {
                 comm = create(key, device, d);
             }
-            MemorySegment c = comm;
-            await(submit(() -> {
-                cuda.setDevice(device);
-                issue.on(c);
-                return null;
-            }), c, key, d);
-            cuda.setDevice(device); // the legacy default stream is the current device's
-            waitForStream(c, key, d);
+            issueAndWait(device, comm, key, d, issue);
         } catch (RuntimeException | Error e) {
             l.discard();
             throw e;
         }
+    }
+
+    /** Issues NCCL calls on the issue thread and waits for them and for the stream. */
+    private void issueAndWait(int device, MemorySegment comm, List<Integer> key, Deadline d, Issue issue) {
+        await(submit(() -> {
+            cuda.setDevice(device);
+            issue.on(comm);
+            return null;
+        }), comm, key, d);
+        cuda.setDevice(device); // the legacy default stream is the current device's
+        waitForStream(comm, key, d);
     }
 
     /** Rank 0 makes the id and sends it over the mesh; every rank joins the communicator. */
