@@ -107,6 +107,25 @@ public final class MemberMain {
                     yield "COLL-BLOCK-" + c[1] + " LOST " + e.member() + " " + java.time.Instant.now();
                 }
             }
+            case "nccl-checks" -> {
+                try {
+                    NcclChecks.run(COLLECTIVES.get(c[1]), World.current().rank());
+                    yield "NCCL-CHECKS OK";
+                } catch (AssertionError | RuntimeException e) {
+                    yield "NCCL-CHECKS FAIL " + e;
+                }
+            }
+            case "nccl-block" -> {
+                int i = World.current().rank();
+                try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(NcclChecks.deviceOf(i))) {
+                    ai.djl.ndarray.NDArray a = m.create(new float[] {1, 2});
+                    System.out.println("NCCL-BLOCKING " + c[1]);
+                    COLLECTIVES.get(c[1]).allReduce(a, ReduceOp.SUM);
+                    yield "NCCL-BLOCK returned";
+                } catch (MemberLostException e) {
+                    yield "NCCL-BLOCK LOST " + e.member() + " " + java.time.Instant.now();
+                }
+            }
             case "ddp-train" -> "DDP-TRAIN " + DdpTraining.digest(DdpTraining.trainDataParallel(
                     COLLECTIVES.get(c[1]), World.current().rank(), World.current().members().size(), true));
             case "coll-destroy" -> {

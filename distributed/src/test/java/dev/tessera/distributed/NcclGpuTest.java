@@ -1,0 +1,111 @@
+package dev.tessera.distributed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import dev.tessera.distributed.testing.Await;
+import dev.tessera.distributed.testing.MemberJvm;
+import dev.tessera.distributed.testing.MemberMain;
+import dev.tessera.distributed.testing.NcclChecks;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * CollectiveGroup on CUDA tensors through NCCL. Needs CUDA (./tessera test -Pgpu, or the GPU kit); skipped without a
+ * GPU in the default build. The two-rank test needs two GPUs (NCCL refuses two ranks of one communicator on one
+ * GPU) and carries the tag {@code multi-gpu} as well, which the GPU kit leaves out on a one-GPU machine.
+ */
+@Tag("gpu")
+class NcclGpuTest {
+    private static final long BOUND_MILLIS = 2_000;
+
+    private static int gpus() {
+        return Engine.getEngine("PyTorch").getGpuCount();
+    }
+
+    @BeforeEach
+    void needsCuda() {
+        assumeTrue(gpus() > 0, "no CUDA device visible to DJL's PyTorch engine");
+    }
+
+    @Test
+    void oneRankCommunicatorOnCuda0RunsEveryOperation() throws Exception {
+        try (World world = World.builder().setName("worker-0").setRank(0).setWorldSize(1)
+                .optCoordinator(Await.freeCoordinator()).build()) {
+            CollectiveGroup g = world.createCollectiveGroup("nccl-one", List.of(0), CollectiveGroup.options()
+                    .optTimeout(Duration.ofSeconds(120)));
+            NcclChecks.run(g, 0);
+            g.destroy();
+        }
+    }
+
+    @Test
+    @Tag("multi-gpu")
+    void twoRanksInTwoJvmsOnTwoGpusAndAKillFailsTheSurvivorWithinTheBound() throws Exception {
+        assumeTrue(gpus() >= 2, "NCCL refuses two ranks on one GPU, and DJL sees " + gpus() + " GPU(s)");
+        String coordinator = Await.freeCoordinator();
+        try (MemberJvm one = MemberJvm.start(MemberMain.class, 1, 2, coordinator, false, forwarded());
+                World world = World.builder().setName("worker-0").setRank(0).setWorldSize(2)
+                        .optCoordinator(coordinator).build()) {
+            one.expect("READY", 60);
+            for (Transport t : List.of(Transport.SHARED_MEMORY, Transport.TCP)) {
+                String name = "nccl-" + t;
+                one.send("coll-create " + name + " " + t);
+                CollectiveGroup g = world.createCollectiveGroup(name, List.of(0, 1), CollectiveGroup.options()
+                        .optTransport(t).optTimeout(Duration.ofSeconds(120)));
+                assertEquals(t.toString(), one.expect("COLL-CREATE", 60));
+                one.send("nccl-checks " + name);
+                NcclChecks.run(g, 0);
+                assertEquals("OK", one.expect("NCCL-CHECKS", 180), t + " on rank 1");
+                if (t == Transport.TCP) {
+                    killDuringAllReduce(g, one);
+                } else {
+                    one.send("coll-destroy " + name);
+                    g.destroy();
+                    assertEquals("OK", one.expect("COLL-DESTROY", 30));
+                }
+            }
+        }
+    }
+
+    /** Rank 0 blocks in a CUDA all-reduce (NCCL's kernel waits for rank 1), rank 1 is killed. */
+    private static void killDuringAllReduce(CollectiveGroup g, MemberJvm one) throws Exception {
+        try (NDManager m = NDManager.newBaseManager(NcclChecks.deviceOf(0))) {
+            var a = m.create(new float[] {1, 2});
+            CompletableFuture<Void> blocked = CompletableFuture.runAsync(() -> g.allReduce(a, ReduceOp.SUM));
+            // let NCCL's kernel start waiting: the call is in flight when it has not finished after 500 ms
+            assertThrows(java.util.concurrent.TimeoutException.class, () -> blocked.get(500, TimeUnit.MILLISECONDS));
+            long killed = System.nanoTime();
+            one.kill();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> blocked.get(10, TimeUnit.SECONDS));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
+            assertTrue(e.getCause() instanceof MemberLostException, "got " + e.getCause());
+            assertEquals("worker-1", ((MemberLostException) e.getCause()).member());
+            System.out.printf("kill -9 during a CUDA allReduce: MemberLostException after %d ms%n", millis);
+            assertTrue(millis <= BOUND_MILLIS, millis + " ms after the kill");
+            g.destroy();
+        }
+    }
+
+    /** The settings the child needs to find CUDA's libraries as this JVM did. */
+    private static List<String> forwarded() {
+        List<String> out = new ArrayList<>();
+        for (String p : List.of("jna.library.path", "tessera.nccl.library", "tessera.cudart.library")) {
+            if (System.getProperty(p) != null) {
+                out.add("-D" + p + "=" + System.getProperty(p));
+            }
+        }
+        return out;
+    }
+}
