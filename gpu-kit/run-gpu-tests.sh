@@ -15,6 +15,9 @@
 #   KIT_WORK         a writable folder for the JNI cache and the reports. Default: work/ in the kit.
 #   OUT              if set, the JUnit XML reports and the run log are written there too.
 #   TESSERA_GPU_REQUIRED=false  let gpu tests skip without a GPU (to check the kit itself on a CPU machine).
+#   TESSERA_NCCL_LIBRARY, TESSERA_CUDART_LIBRARY  libnccl.so.2 and libcudart for the distributed module's NCCL
+#                    engine. Default: python3's nvidia.nccl package and the libcudart found for DJL. Tests tagged
+#                    multi-gpu (two NCCL ranks need two GPUs) are left out when torch sees fewer than two GPUs.
 set -uo pipefail
 
 KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,7 +25,7 @@ WORK="${KIT_WORK:-$KIT/work}"
 DJL_API=0.35.1
 say() { echo "run-gpu-tests: $*" >&2; }
 die() { echo "run-gpu-tests: $*" >&2; exit 3; }
-if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 
 mkdir -p "$WORK" || die "KIT_WORK=$WORK is not writable; set KIT_WORK to a writable folder"
 TORCH_DIR=""
@@ -95,6 +98,20 @@ JNA_PATH=()
 if [ -n "$CUDART" ]; then JNA_PATH=(-Djna.library.path="$(dirname "$CUDART")"); say "cudart for DJL's CudaUtils: $CUDART"
 elif [[ "$PYTORCH_FLAVOR" == cu* ]]; then say "no libcudart found beside torch or in /usr/local/cuda: DJL's CudaUtils cannot read GPU memory"; fi
 
+# The distributed module's NCCL engine loads libnccl.so.2 and libcudart through FFM: point it at pip's copies
+# (nvidia-nccl-cu13 beside torch) unless they are set already; it would otherwise search the loader's path.
+if [ -z "${TESSERA_NCCL_LIBRARY:-}" ] && command -v python3 >/dev/null; then
+  NCCL_DIR="$(python3 -c 'import nvidia.nccl as n; print(list(n.__path__)[0])' 2>/dev/null)" || NCCL_DIR=""
+  NCCL_SO=""; [ -n "$NCCL_DIR" ] && NCCL_SO="$(ls "$NCCL_DIR"/lib/libnccl.so* 2>/dev/null | sort | tail -n 1)"
+  if [ -n "$NCCL_SO" ]; then export TESSERA_NCCL_LIBRARY="$NCCL_SO"; say "NCCL: $NCCL_SO (python3's nvidia.nccl)"
+  else say "python3 has no nvidia.nccl package: the NCCL engine searches the loader's path for libnccl.so.2"; fi
+fi
+if [ -z "${TESSERA_CUDART_LIBRARY:-}" ] && [ -n "$CUDART" ]; then export TESSERA_CUDART_LIBRARY="$CUDART"; fi
+TAGS=(--include-tag gpu)
+if [ -n "${PY_GPUS:-}" ] && [ "$PY_GPUS" -lt 2 ] 2>/dev/null; then
+  TAGS+=(--exclude-tag multi-gpu); say "torch sees $PY_GPUS GPU(s): tests tagged multi-gpu (two NCCL ranks, two GPUs) are left out"
+fi
+
 REQUIRED="${TESSERA_GPU_REQUIRED:-true}"
 REPORTS="$WORK/reports"; rm -rf "$REPORTS"; mkdir -p "$REPORTS"
 CP="$(sed "s#lib/#$KIT/lib/#g" "$KIT/lib/classpath")"
@@ -103,7 +120,7 @@ say "PYTORCH_LIBRARY_PATH=$PYTORCH_LIBRARY_PATH PYTORCH_VERSION=$PYTORCH_VERSION
 "$KIT/jre/bin/java" -Dai.djl.offline=true --enable-native-access=ALL-UNNAMED -Xss4m \
     -Dtessera.gpu.required="$REQUIRED" "${JNA_PATH[@]}" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     -jar "$KIT/lib/junit-platform-console-standalone.jar" execute --disable-banner --disable-ansi-colors --details=tree \
-    --class-path "$CP" --scan-class-path "$SCAN" --include-tag gpu --fail-if-no-tests \
+    --class-path "$CP" --scan-class-path "$SCAN" "${TAGS[@]}" --fail-if-no-tests \
     --config junit.jupiter.extensions.autodetection.enabled=true --reports-dir "$REPORTS" "$@" 2>&1 | tee "$REPORTS/run.log"
 RC=${PIPESTATUS[0]}
 [ -n "${OUT:-}" ] && { mkdir -p "$OUT/gpu-test-reports" && cp -r "$REPORTS"/. "$OUT/gpu-test-reports/"; }

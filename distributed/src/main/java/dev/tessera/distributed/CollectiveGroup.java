@@ -48,8 +48,15 @@ import java.util.function.Function;
  * later calls fail at once; destroy it and create a new one.
  *
  * <p><b>Transports</b> ({@link Options#optTransport}): ranks on one host share one segment and read each other's
- * slots in place; otherwise TCP rings. Point-to-point messages always travel over TCP. NDArrays must be on the CPU;
- * their result is copied into their own storage (views of them see it), shared tensors are written in place.
+ * slots in place; otherwise TCP rings. Point-to-point messages always travel over TCP. A CPU NDArray's result is
+ * copied into its own storage (views of them see it), shared tensors are written in place.
+ *
+ * <p><b>CUDA tensors</b> (PyTorch NDArrays on a GPU) go through NCCL instead, per call, in the same group and after
+ * the same header exchange (which compares the device kind too): every rank passes CPU tensors or every rank CUDA
+ * tensors, one GPU per rank. NCCL is found through {@code TESSERA_NCCL_LIBRARY} ({@code -Dtessera.nccl.library}),
+ * the loader's path, or python3's {@code nvidia-nccl} package, and the CUDA runtime likewise through
+ * {@code TESSERA_CUDART_LIBRARY}; only a collective on a CUDA tensor needs them. A CUDA {@link #send}/{@link #recv}
+ * runs in the group's operation order, like a collective (its kernels share PyTorch's stream).
  */
 public final class CollectiveGroup {
     /** Marks a name while its group is being created. */

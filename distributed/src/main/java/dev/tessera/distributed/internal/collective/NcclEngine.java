@@ -13,7 +13,6 @@ import dev.tessera.distributed.internal.nccl.TorchTensors;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -55,7 +54,10 @@ public final class NcclEngine implements Engine {
     private final Mesh mesh;
     private final int k;
     private final int me;
-    private final Map<List<Integer>, MemorySegment> comms = new HashMap<>();
+    private final Map<List<Integer>, MemorySegment> comms = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Guards the poll's native calls on a communicator against its abort by {@link #close()} on another thread. */
+    private final Object nativeLock = new Object();
+    private volatile boolean closed;
     private final ExecutorService issuer;
     private Nccl nccl;
     private CudaRuntime cuda;
@@ -297,8 +299,19 @@ public final class NcclEngine implements Engine {
             cuda.setDevice(device);
             return nccl.commInitRank(2, id, me < peer ? 0 : 1);
         }), null, key, d);
-        comms.put(key, comm);
+        keep(key, comm);
         return comm;
+    }
+
+    /** Records a new communicator, unless the group was destroyed meanwhile (then it is aborted at once). */
+    private void keep(List<Integer> key, MemorySegment comm) {
+        synchronized (nativeLock) {
+            if (closed) {
+                nccl.commAbort(comm);
+                throw new IllegalStateException(peers.describe("NCCL") + ": the group was destroyed");
+            }
+            comms.put(key, comm);
+        }
     }
 
     private static List<Integer> pairKey(int peer, int myDevice, int peerDevice) {
@@ -349,6 +362,9 @@ public final class NcclEngine implements Engine {
     /** Issues NCCL calls on the issue thread and waits for them and for the stream. */
     private void issueAndWait(int device, MemorySegment comm, List<Integer> key, Deadline d, Issue issue) {
         await(submit(() -> {
+            if (closed) {
+                throw new IllegalStateException(d.what() + ": the group was destroyed");
+            }
             cuda.setDevice(device);
             issue.on(comm);
             return null;
@@ -376,7 +392,7 @@ public final class NcclEngine implements Engine {
             cuda.setDevice(device);
             return nccl.commInitRank(k, id, me);
         }), null, key, d);
-        comms.put(key, comm);
+        keep(key, comm);
         return comm;
     }
 
@@ -408,7 +424,15 @@ public final class NcclEngine implements Engine {
     private void waitForStream(MemorySegment comm, List<Integer> key, Deadline d) {
         long pause = 20_000;
         while (true) {
-            int rc = cuda.streamQuery(CudaRuntime.DEFAULT_STREAM);
+            int rc;
+            int async;
+            synchronized (nativeLock) {
+                if (closed) {
+                    throw new IllegalStateException(d.what() + ": the group was destroyed while NCCL ran");
+                }
+                rc = cuda.streamQuery(CudaRuntime.DEFAULT_STREAM);
+                async = rc == CudaRuntime.NOT_READY ? nccl.asyncError(comm) : Nccl.SUCCESS;
+            }
             if (rc == CudaRuntime.SUCCESS) {
                 return;
             }
@@ -416,7 +440,6 @@ public final class NcclEngine implements Engine {
                 abort(comm, key);
                 cuda.check(rc, d.what() + ": cudaStreamQuery");
             }
-            int async = nccl.asyncError(comm);
             if (async != Nccl.SUCCESS && async != Nccl.IN_PROGRESS) {
                 abort(comm, key);
                 nccl.check(async, d.what() + ": NCCL, in the background");
@@ -438,19 +461,23 @@ public final class NcclEngine implements Engine {
     }
 
     private void abort(MemorySegment comm, List<Integer> key) {
-        if (comm != null && comms.remove(key) != null) {
-            nccl.commAbort(comm); // ends the kernels and wakes a call blocked in NCCL; the result no longer matters
+        synchronized (nativeLock) {
+            if (comm != null && comms.remove(key, comm)) {
+                nccl.commAbort(comm); // ends the kernels and wakes a call blocked in NCCL; its result no longer matters
+            }
         }
     }
 
+    /** Aborts every communicator (not destroy: that waits for peers that may be gone) and stops the issue thread. */
     @Override
     public void close() {
         try {
-            for (MemorySegment comm : nccl == null ? List.<MemorySegment>of() : comms.values()) {
-                // abort rather than destroy: destroy waits for peers that may already be gone
-                nccl.commAbort(comm);
+            synchronized (nativeLock) {
+                closed = true;
+                for (var e : List.copyOf(comms.entrySet())) {
+                    abort(e.getValue(), e.getKey());
+                }
             }
-            comms.clear();
         } finally {
             issuer.shutdownNow();
         }

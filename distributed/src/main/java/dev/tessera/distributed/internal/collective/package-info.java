@@ -5,7 +5,9 @@
  * rank issues them. Two engines: {@link dev.tessera.distributed.internal.collective.ShmEngine} (ranks on one host
  * read each other's slots of one shared segment, synchronised by per-rank phase words in it) and
  * {@link dev.tessera.distributed.internal.collective.TcpEngine} (ring all-reduce and all-gather, direct sends from
- * and to the root otherwise, over a {@link dev.tessera.distributed.internal.collective.Mesh} of sockets).
+ * and to the root otherwise, over a {@link dev.tessera.distributed.internal.collective.Mesh} of sockets), and beside
+ * either {@link dev.tessera.distributed.internal.collective.NcclEngine} for CUDA tensors, which runs its headers
+ * through the host engine's exchange and then NCCL.
  *
  * <p>Invariants: every collective starts with an exchange of {@link dev.tessera.distributed.internal.collective.OpHeader}s
  * (operation, root, reduce op, dtype, shape, and whether the rank's own arguments were valid), and every rank checks

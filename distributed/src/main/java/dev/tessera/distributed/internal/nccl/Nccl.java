@@ -100,6 +100,11 @@ public final class Nccl {
         }
     }
 
+    /** Bindings to the NCCL functions in {@code lib} (for tests: a stand-in library). */
+    static Nccl bind(SymbolLookup lib) {
+        return new Nccl(lib);
+    }
+
     /**
      * NCCL, loaded on first use ({@link NativeLibrary#NCCL}); a failure is remembered and thrown again.
      *

@@ -208,7 +208,7 @@ public final class TorchTensors {
         /** {@code AOTITorchError f(AtenTensorHandle, T* out)}: every getter has this shape. */
         private MethodHandle fn(String name) {
             MemorySegment at = lib.find(name).orElseThrow(() -> new IllegalStateException("libtorch has no " + name
-                    + " (PyTorch's AOTInductor C shim, present since PyTorch 2.2)"));
+                    + " (PyTorch's AOTInductor C shim, in PyTorch 2.7.1, which DJL 0.35.1 uses, and later)"));
             return Linker.nativeLinker().downcallHandle(at, FunctionDescriptor.of(ValueLayout.JAVA_INT,
                     ValueLayout.ADDRESS, ValueLayout.ADDRESS));
         }
