@@ -79,12 +79,17 @@ class NcclGpuTest {
         }
     }
 
-    /** Rank 0 blocks in a CUDA all-reduce (NCCL's kernel waits for rank 1), rank 1 is killed. */
+    /**
+     * Rank 0 starts a CUDA all-reduce; rank 1 only takes part in its header exchange, so rank 0's NCCL kernel waits
+     * for it; then rank 1 is killed: rank 0 must abort the communicator and fail within the bound.
+     */
     private static void killDuringAllReduce(CollectiveGroup g, MemberJvm one) throws Exception {
         try (NDManager m = NDManager.newBaseManager(NcclChecks.deviceOf(0))) {
             var a = m.create(new float[] {1, 2});
             CompletableFuture<Void> blocked = CompletableFuture.runAsync(() -> g.allReduce(a, ReduceOp.SUM));
-            // let NCCL's kernel start waiting: the call is in flight when it has not finished after 500 ms
+            one.send("nccl-block " + g.name());
+            assertEquals(g.name(), one.expect("NCCL-AGREED", 60), "rank 1 passed the header exchange");
+            // NCCL's kernel cannot finish without rank 1: the call is still running
             assertThrows(java.util.concurrent.TimeoutException.class, () -> blocked.get(500, TimeUnit.MILLISECONDS));
             long killed = System.nanoTime();
             one.kill();
@@ -92,8 +97,11 @@ class NcclGpuTest {
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
             assertTrue(e.getCause() instanceof MemberLostException, "got " + e.getCause());
             assertEquals("worker-1", ((MemberLostException) e.getCause()).member());
-            System.out.printf("kill -9 during a CUDA allReduce: MemberLostException after %d ms%n", millis);
+            System.out.printf("kill -9 while NCCL's all-reduce waits for the victim: MemberLostException after %d ms%n",
+                    millis);
             assertTrue(millis <= BOUND_MILLIS, millis + " ms after the kill");
+            IllegalStateException broken = assertThrows(IllegalStateException.class, g::barrier);
+            assertTrue(broken.getMessage().contains("broken"), broken.getMessage());
             g.destroy();
         }
     }

@@ -204,7 +204,7 @@ public final class CollectiveChecks {
     }
 
     /** The group's host engine (shared memory or TCP), which a test reaches only by reflection. */
-    private static Engine hostEngine(CollectiveGroup g) {
+    public static Engine hostEngine(CollectiveGroup g) {
         try {
             java.lang.reflect.Field shared = CollectiveGroup.class.getDeclaredField("shared");
             shared.setAccessible(true);

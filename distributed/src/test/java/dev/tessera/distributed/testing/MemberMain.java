@@ -8,6 +8,9 @@ import dev.tessera.distributed.GroupTimeoutException;
 import dev.tessera.distributed.MemberLostException;
 import dev.tessera.distributed.RpcGroup;
 import dev.tessera.distributed.World;
+import dev.tessera.distributed.internal.collective.Deadline;
+import dev.tessera.distributed.internal.collective.OpHeader;
+import dev.tessera.sharedmem.DType;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -116,15 +119,13 @@ public final class MemberMain {
                 }
             }
             case "nccl-block" -> {
-                int i = World.current().rank();
-                try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(NcclChecks.deviceOf(i))) {
-                    ai.djl.ndarray.NDArray a = m.create(new float[] {1, 2});
-                    System.out.println("NCCL-BLOCKING " + c[1]);
-                    COLLECTIVES.get(c[1]).allReduce(a, ReduceOp.SUM);
-                    yield "NCCL-BLOCK returned";
-                } catch (MemberLostException e) {
-                    yield "NCCL-BLOCK LOST " + e.member() + " " + java.time.Instant.now();
-                }
+                // this rank's half of a CUDA all-reduce of float32 [2] stops after the header exchange: the other
+                // rank passes it and waits inside NCCL for this one, until this JVM is killed
+                CollectiveGroup cg = COLLECTIVES.get(c[1]);
+                OpHeader h = new OpHeader(OpHeader.Op.ALL_REDUCE, -1, ReduceOp.SUM.ordinal(), DType.FLOAT32.code(),
+                        true, 8, new long[] {2}, OpHeader.CUDA, cg.ranks().indexOf(World.current().rank()));
+                CollectiveChecks.hostEngine(cg).agree(h, null, Deadline.in(Duration.ofSeconds(60), "nccl-block"));
+                yield "NCCL-AGREED " + c[1];
             }
             case "ddp-train" -> "DDP-TRAIN " + DdpTraining.digest(DdpTraining.trainDataParallel(
                     COLLECTIVES.get(c[1]), World.current().rank(), World.current().members().size(), true));
