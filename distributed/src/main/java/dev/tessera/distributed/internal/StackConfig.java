@@ -66,6 +66,7 @@ public final class StackConfig {
     }
 
     private static JChannel channel(Settings s, int port, int range) {
+        QuietJGroupsLogs.install(); // before the protocols take their logs
         try {
             return new JChannel(new ByteArrayInputStream(xml(s, port, range).getBytes(StandardCharsets.UTF_8)));
         } catch (Exception e) {

@@ -1,5 +1,7 @@
 package dev.tessera.tools.bench;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.tessera.distributed.CollectiveGroup;
 import dev.tessera.distributed.MemberLostException;
 import dev.tessera.distributed.ReduceOp;
@@ -28,16 +30,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /**
- * {@code ./tessera bench dist [--format json] [--quick] [--ranks 2,4]}: {@code CollectiveGroup.allReduce} of 1 KB,
+ * {@code ./tessera bench dist [--format json] [--quick] [--ranks 2,4] [--rpc-only]}: {@code CollectiveGroup.allReduce} of 1 KB,
  * 1 MB and 64 MB float32 (shared tensors) with 2 and 4 ranks on this host, on the shared-memory path and on the TCP
  * path forced on one host, next to torch.distributed gloo measured in the same run by
  * {@code distributed/bench/gloo_allreduce_baseline.py}; then the time from kill -9 of one rank of three to
  * {@code MemberLostException} in the others' blocked all-reduce (both paths) and barrier. Every rank times each call
  * after a barrier; a row is rank 0's median. First, the median {@code rpcSync} round trip (an Integer each way)
- * between two JVMs, after 20,000 warm-up calls. The ranks are child JVMs started on this JVM's class path.
+ * between two JVMs, after 20,000 warm-up calls, and that of a 1 MiB and a 2 MiB float32 NDArray (argument out,
+ * result back), by the World's rule (a shared-memory stub above 1 MiB) and with bytes forced. The ranks are child JVMs started on this JVM's class path.
  */
 public final class DistBenchmark {
     private static final int[] SIZES = {1024, 1 << 20, 64 << 20};
+    /** NDArray sizes of the RPC rows: the slow ones of issue #12 (1 MiB: bytes at the stub threshold; 2 MiB). */
+    private static final long[] NDARRAY_SIZES = {1 << 20, 2 << 20};
 
     private DistBenchmark() {}
 
@@ -51,26 +56,34 @@ public final class DistBenchmark {
         String python = "/usr/bin/python3";
         Path script = Path.of("distributed/bench/gloo_allreduce_baseline.py");
         int[] rankCounts = {2, 4};
+        boolean rpcOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--format" -> json = args[++i].equals("json");
                 case "--quick" -> quick = true;
                 case "--death-only" -> rankCounts = new int[0];
+                case "--rpc-only" -> rpcOnly = true;
                 case "--python" -> python = args[++i];
                 case "--python-script" -> script = Path.of(args[++i]);
                 case "--ranks" -> rankCounts = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt)
                         .toArray();
                 default -> throw new IllegalArgumentException("unknown option " + args[i] + " (expected --format "
-                        + "table|json, --quick, --ranks 2,4, --death-only, --python PATH, --python-script PATH)");
+                        + "table|json, --quick, --ranks 2,4, --death-only, --rpc-only, --python PATH, --python-script "
+                        + "PATH)");
             }
         }
         if (!json) {
             System.out.println("machine: " + Machine.describe());
             System.out.printf("%-28s %6s %10s %14s%n", "case", "ranks", "bytes", "median us");
         }
-        for (String l : runRanks(2, "rpc", quick)) {
-            String[] f = l.split(" ");
-            report(json, "rpc_round_trip", 2, Long.parseLong(f[2]), Double.parseDouble(f[3]));
+        for (String mode : List.of("rpc", "rpc-bytes")) {
+            for (String l : runRanks(2, mode, quick)) {
+                String[] f = l.split(" ");
+                report(json, f[1], 2, Long.parseLong(f[2]), Double.parseDouble(f[3]));
+            }
+        }
+        if (rpcOnly) {
+            return;
         }
         for (int ranks : rankCounts) {
             gloo(python, script, ranks, quick, json);
@@ -244,12 +257,16 @@ public final class DistBenchmark {
 
         static void main(String[] args) throws Exception {
             boolean quick = Boolean.parseBoolean(args[2]);
-            try (World world = World.builder().fromEnvironment().optJoinTimeout(Duration.ofSeconds(120)).build()) {
+            try (World world = World.builder().fromEnvironment().optJoinTimeout(Duration.ofSeconds(120))
+                    .optTensorBytes(args[1].equals("rpc-bytes")).build()) {
                 List<Integer> all = IntStream.range(0, world.worldSize()).boxed().toList();
                 if (args[1].equals("death")) {
                     death(world, all);
                 } else if (args[1].equals("rpc")) {
                     rpc(world, all, quick);
+                    ndArrays(world, "rpc_ndarray-auto", quick);
+                } else if (args[1].equals("rpc-bytes")) {
+                    ndArrays(world, "rpc_ndarray-bytes", quick);
                 } else {
                     allReduce(world, all, quick);
                 }
@@ -277,7 +294,42 @@ public final class DistBenchmark {
                     g.rpcSync(peer, Rank::increment, i);
                     micros[i] = (System.nanoTime() - t0) / 1e3;
                 }
-                System.out.printf(Locale.ROOT, "RESULT rpc 0 %.3f%n", QueueBenchmark.median(micros));
+                System.out.printf(Locale.ROOT, "RESULT rpc_round_trip 0 %.3f%n", QueueBenchmark.median(micros));
+            }
+            g.barrier(Duration.ofMinutes(5));
+        }
+
+        /** The function rank 0 calls on rank 1 with an NDArray: it comes back as the result. */
+        static NDArray same(NDArray x) {
+            return x;
+        }
+
+        /**
+         * Rank 0 times {@code rpcSync} round trips of a float32 NDArray of each of {@link #NDARRAY_SIZES} bytes to
+         * rank 1 and back (as the argument, then the result): by the World's rule (a stub above 1 MiB on one host,
+         * so 1 MiB itself goes as bytes), or all as bytes when the World forces them.
+         */
+        private static void ndArrays(World world, String name, boolean quick) {
+            RpcGroup g = world.createRpcGroup("bench-ndarray", world.members());
+            if (world.rank() == 0) {
+                String peer = world.members().get(1);
+                int n = quick ? 20 : 200;
+                try (NDManager m = world.manager().newSubManager()) {
+                    for (long bytes : NDARRAY_SIZES) {
+                        NDArray x = m.arange(0f, (float) (bytes / 4));
+                        for (int i = 0; i < n / 4; i++) {
+                            g.rpcSync(peer, Rank::same, x).close();
+                        }
+                        double[] micros = new double[n];
+                        for (int i = 0; i < n; i++) {
+                            long t0 = System.nanoTime();
+                            g.rpcSync(peer, Rank::same, x).close();
+                            micros[i] = (System.nanoTime() - t0) / 1e3;
+                        }
+                        System.out.printf(Locale.ROOT, "RESULT %s %d %.3f%n", name, bytes,
+                                QueueBenchmark.median(micros));
+                    }
+                }
             }
             g.barrier(Duration.ofMinutes(5));
         }
