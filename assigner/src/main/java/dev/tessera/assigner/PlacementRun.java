@@ -101,9 +101,12 @@ final class PlacementRun {
         return report(assignment, (System.nanoTime() - start) / 1e9);
     }
 
-    /** The gradient phase on problem q (the whole problem, or the coarsest level of a multilevel run), hardened. */
+    /**
+     * The gradient phase on problem q (the whole problem, or the coarsest level of a multilevel run, which gets
+     * {@link SearchPlan#coarsestRelaxIterations()} steps), hardened.
+     */
     private int[] relax(Problem q) {
-        int max = plan.relaxIterations();
+        int max = q == problem ? plan.relaxIterations() : plan.coarsestRelaxIterations();
         Relaxation.Result r = Relaxation.gradient(q, new Relaxation.Settings(max, spec.updateRate(),
                         spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice(), STOP_TOLERANCE))
                 .run((done, total) -> spec.progress().onProgress("gradient", done, total));
