@@ -76,6 +76,7 @@ public final class Descent implements Improver {
                 work.addNeighbours(g, i);
                 if (moved != i) {
                     work.addNeighbours(g, moved);
+                    work.add(moved); // its swaps with every other model changed too
                 }
                 if (s.a[i] != from) {
                     work.add(i);
