@@ -1,5 +1,6 @@
 package dev.tessera.assigner;
 
+import ai.djl.engine.Engine;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -11,8 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * gradient phase ({@link ModelAssigner#preloadEngine()}). Loading PyTorch's native library is most of a cold
  * placement's wait for the gradient phase (on the project machine at load average 7, DJL's engine took 1.2–1.7 s to
  * load, 0.8–0.9 s of it loading libtorch_cpu), and the caller usually has other start-up work (reading the graph)
- * to do meanwhile. The load goes through {@link Devices#hasGpu()}, as the gradient phase's does, so the CUDA probe's rules
- * hold. A failure is not reported here: the placement that needs the engine loads it again and reports it.
+ * to do meanwhile. It asks {@link Devices#hasGpu()} first, as the gradient phase does, so the CUDA probe's rules hold,
+ * then loads the engine, which {@code hasGpu} does not do where there is no NVIDIA driver. A failure is not reported here: the placement that needs the engine loads it again and reports it.
  */
 final class EnginePreload {
     private static final AtomicBoolean STARTED = new AtomicBoolean();
@@ -31,7 +32,8 @@ final class EnginePreload {
 
     private static void load() {
         try {
-            Devices.hasGpu();
+            Devices.hasGpu(); // the CUDA probe's rules first; without a driver it answers without DJL
+            Engine.getInstance();
         } catch (RuntimeException | LinkageError e) {
             // left for the placement that needs the engine to load again and report
         } finally {
