@@ -42,6 +42,18 @@ public final class ModelAssigner {
     }
 
     /**
+     * Starts loading DJL's engine on a daemon thread and returns at once, so that the gradient phase of a placement
+     * made soon after finds it loaded instead of waiting for PyTorch's native library (0.5–1 s on a cold JVM). For a
+     * program that knows early that it will place a problem too large to enumerate, before its other start-up work;
+     * the {@code ./tessera assign} command calls it before reading a graph file over 4 KB. Calling it again does
+     * nothing, and a failure to load is left for the placement to report. Useless, but harmless, before a placement
+     * that never loads DJL (a small problem searched exhaustively).
+     */
+    public static void preloadEngine() {
+        EnginePreload.start();
+    }
+
+    /**
      * A new builder with machin's defaults; see each {@code opt*} method for its default.
      *
      * @return a new, empty builder

@@ -72,7 +72,8 @@ public final class Placement {
      * its last step once it has converged.
      *
      * @param steps the gradient steps it ran (on a multilevel run, on the coarsest graph); 0 when skipped
-     * @param maxSteps the steps it was allowed (the {@code iterations} option)
+     * @param maxSteps the steps it was allowed: the {@code iterations} option, or on a multilevel run the coarsest
+     *     graph's share of it
      * @param converged whether it stopped early because the relaxed objective and its hardened placement had settled
      * @param summary one line for people, e.g. {@code "skipped: 9 placements searched exhaustively (optimal)"} or
      *     {@code "stopped at step 150 of 500 (converged)"}

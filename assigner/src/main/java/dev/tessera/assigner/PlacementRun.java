@@ -18,7 +18,8 @@ import java.util.Locale;
  * which runs both on the coarsest graph and refines the answer level by level), and reports the result. A REFINED
  * run on a problem small enough to enumerate ({@link ExhaustiveSearch}) takes the proven optimum instead and skips
  * the gradient phase, so it never loads DJL. The gradient phase stops early once it has converged ({@link
- * #STOP_TOLERANCE}). Reads only the spec. Not thread-safe; one instance per run.
+ * #STOP_TOLERANCE}); on a multilevel run it runs on its own thread beside the search. Reads only the spec. Not
+ * thread-safe; one instance per run.
  */
 final class PlacementRun {
     /**
@@ -85,10 +86,12 @@ final class PlacementRun {
             gradientPhase = new Placement.GradientPhase(0, spec.iterations(), false, String.format(Locale.ROOT,
                     "skipped: %d placements searched exhaustively (optimal)", ExhaustiveSearch.placements(problem)));
         } else if (spec.method() == PlacementMethod.REFINED && plan.coarsestModels() > 0) {
-            // large: the relaxation and the search run on the coarsest graph, refinement on every level
-            assignment = orInfeasible(new MultilevelSearch(problem, spec.searchEffort(), plan.relaxIterations(),
-                    spec.seed(), plan.coarsestModels()).solve(this::relax,
-                            (done, total) -> spec.progress().onProgress("search", done, total)));
+            // large: the relaxation (beside the search) and the search run on the coarsest graph, then refinement
+            MultilevelSearch multilevel = new MultilevelSearch(problem, spec.searchEffort(), plan.relaxIterations(),
+                    spec.seed(), plan.coarsestModels());
+            assignment = orInfeasible(multilevel.solve(this::relax,
+                    (done, total) -> spec.progress().onProgress("search", done, total)));
+            gradientPhase = besideSearch(gradientPhase, multilevel.relaxedRank());
         } else {
             assignment = relax(problem);
             if (spec.method() == PlacementMethod.REFINED) {
@@ -98,9 +101,12 @@ final class PlacementRun {
         return report(assignment, (System.nanoTime() - start) / 1e9);
     }
 
-    /** The gradient phase on problem q (the whole problem, or the coarsest level of a multilevel run), hardened. */
+    /**
+     * The gradient phase on problem q (the whole problem, or the coarsest level of a multilevel run, which gets
+     * {@link SearchPlan#coarsestRelaxIterations()} steps), hardened.
+     */
     private int[] relax(Problem q) {
-        int max = plan.relaxIterations();
+        int max = q == problem ? plan.relaxIterations() : plan.coarsestRelaxIterations();
         Relaxation.Result r = Relaxation.gradient(q, new Relaxation.Settings(max, spec.updateRate(),
                         spec.sizeMatchWeight(), spec.entropyWeight(), spec.seed(), computeDevice(), STOP_TOLERANCE))
                 .run((done, total) -> spec.progress().onProgress("gradient", done, total));
@@ -109,6 +115,14 @@ final class PlacementRun {
                 ? String.format(Locale.ROOT, "stopped at step %d of %d (converged)%s", r.steps(), max, where)
                 : String.format(Locale.ROOT, "ran %d of %d steps%s", r.steps(), max, where));
         return r.argmax();
+    }
+
+    /** The gradient phase's report, with how its start did in the search it ran beside. */
+    private static Placement.GradientPhase besideSearch(Placement.GradientPhase g, int rank) {
+        String start = rank == 0 ? "its hardened placement could not be repaired to a feasible start"
+                : String.format(Locale.ROOT, "its start ranked %d (1 = best) among the searched starts", rank);
+        return new Placement.GradientPhase(g.steps(), g.maxSteps(), g.converged(),
+                g.summary() + ", beside the search of the other starts; " + start);
     }
 
     private ai.djl.Device computeDevice() {

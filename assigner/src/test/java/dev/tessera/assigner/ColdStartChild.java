@@ -4,7 +4,8 @@ import java.nio.file.Path;
 
 /**
  * The child JVM of {@link ColdStartTest}: {@code probe DIR} asks {@link Devices#hasGpu(Path)} with DIR as the
- * driver's folder; {@code place} places two models on the virtual devices. Prints its answer on stdout.
+ * driver's folder; {@code place} places two models on the virtual devices; {@code preload} preloads DJL's engine and
+ * waits for it. Prints its answer on stdout.
  */
 final class ColdStartChild {
     private ColdStartChild() {}
@@ -22,7 +23,17 @@ final class ColdStartChild {
                         .placement();
                 System.out.println("placement=" + p.assignmentByName() + " gradient=" + p.gradientPhase());
             }
-            default -> throw new IllegalArgumentException("unknown mode " + args[0] + " (expected probe DIR or place)");
+            case "preload" -> {
+                ModelAssigner.preloadEngine();
+                try {
+                    System.out.println("preloaded=" + EnginePreload.await(java.time.Duration.ofSeconds(60)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for the preload", e);
+                }
+            }
+            default -> throw new IllegalArgumentException("unknown mode " + args[0]
+                    + " (expected probe DIR, place or preload)");
         }
     }
 }

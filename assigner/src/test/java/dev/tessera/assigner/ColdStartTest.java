@@ -18,12 +18,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What a cold start loads, seen from a child JVM's class-loading log ({@code -verbose:class}): without the NVIDIA
  * driver's folder no CUDA probe runs (no JNA, which DJL's probe loads cudart with), with it the probe runs; and a
- * placement small enough to enumerate never starts DJL's engine.
+ * placement small enough to enumerate never starts DJL's engine; and preloading the engine does start it.
  */
 class ColdStartTest {
     private static final long TIMEOUT_SECONDS = 120;
     private static final String JNA = "com.sun.jna.Native ";
     private static final String ENGINE = "ai.djl.engine.Engine ";
+    private static final String PT_ENGINE = "ai.djl.pytorch.engine.PtEngine ";
 
     @TempDir
     Path dir;
@@ -49,6 +50,14 @@ class ColdStartTest {
         String out = child("place");
         assertTrue(out.contains("gradient=skipped: 25 placements searched exhaustively (optimal)"), tail(out));
         assertFalse(loaded(out, ENGINE), "DJL's engine was loaded:\n" + tail(out));
+    }
+
+    /** {@link ModelAssigner#preloadEngine()} loads PyTorch's engine, also where there is no GPU to probe for. */
+    @Test
+    void preloadingLoadsPyTorchsEngine() throws Exception {
+        String out = child("preload");
+        assertTrue(out.contains("preloaded=true"), tail(out));
+        assertTrue(loaded(out, PT_ENGINE), "PyTorch's engine was not loaded:\n" + tail(out));
     }
 
     private static boolean loaded(String log, String className) {

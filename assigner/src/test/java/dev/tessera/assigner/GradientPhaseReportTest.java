@@ -56,4 +56,23 @@ class GradientPhaseReportTest {
         assertEquals("stopped at step " + p.gradientPhase().steps() + " of 500 (converged)", p.gradientPhase().summary());
         assertFalse(p.violations().iterator().hasNext());
     }
+
+    @Test
+    void aMultilevelRunReportsItsCoarseGraphItsShareOfTheStepsAndHowItsStartRanked() {
+        SplittableRandom rng = new SplittableRandom(5);
+        ModelAssigner.Builder b = ModelAssigner.builder();
+        for (int i = 0; i < 600; i++) {
+            b.addModel("m" + i, 1 + rng.nextInt(20));
+        }
+        for (int i = 1; i < 600; i++) {
+            b.connect(i - 1, i, 1 + rng.nextInt(100));
+        }
+        Placement p = b.setDevices(Devices.virtualSet()).build().placement();
+        assertEquals(200, p.gradientPhase().maxSteps(), "0.4 of the 500 iterations on the coarsest graph");
+        String summary = p.gradientPhase().summary();
+        assertTrue(summary.matches("(stopped at step \\d+|ran \\d+) of 200( steps)?( \\(converged\\))? on the \\d+-model"
+                + " coarse graph, beside the search of the other starts; its start ranked \\d+ \\(1 = best\\) among the"
+                + " searched starts"), summary);
+        assertTrue(p.feasible(), p.violations().toString());
+    }
 }

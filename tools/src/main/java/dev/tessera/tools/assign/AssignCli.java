@@ -170,6 +170,9 @@ public final class AssignCli implements Runnable {
     @Command(name = "assign", mixinStandardHelpOptions = true,
             description = "Place the models of GRAPH on devices and print where each goes.")
     static final class Assign implements Callable<Integer>, Debuggable {
+        /** Graph files larger than this start DJL's engine loading before they are read. */
+        static final long PRELOAD_BYTES = 4096;
+
         @Parameters(index = "0", paramLabel = "GRAPH", description = "Graph file: placement JSON, or a PipeDream graph.txt with --input-format pipedream.")
         Path graph;
 
@@ -218,6 +221,7 @@ public final class AssignCli implements Runnable {
             InputFormat in = choice("--input-format", inputFormat, InputFormat.values());
             AssignFormat out = choice("--format", format, AssignFormat.values());
             Map<String, Object> extra = commandLineOptions();
+            preloadEngineForLargeGraph(graph);
             GraphSpec g = in == InputFormat.pipedream ? PipeDreamImporter.read(graph) : GraphJson.read(graph);
             g = g.withDevices(resolveDevices(g, devices));
             String name = graph.getFileName().toString();
@@ -231,6 +235,21 @@ public final class AssignCli implements Runnable {
             });
             w.flush();
             return 0;
+        }
+
+        /**
+         * Starts loading DJL's engine while the graph is read, when the file is over {@value #PRELOAD_BYTES} bytes:
+         * a graph that large has more models than a run enumerates without DJL (devices^models up to 1,000,000, about
+         * a dozen models), so its gradient phase will need the engine.
+         */
+        private static void preloadEngineForLargeGraph(Path file) {
+            try {
+                if (Files.size(file) > PRELOAD_BYTES) {
+                    ModelAssigner.preloadEngine();
+                }
+            } catch (IOException e) {
+                // the read that follows reports the file's problem
+            }
         }
 
         /** --option, --seed and --method as builder options, each checked; errors name the option. */

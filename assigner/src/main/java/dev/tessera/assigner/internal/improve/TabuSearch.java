@@ -33,8 +33,8 @@ public final class TabuSearch {
 
     private final int[] a;
     private final Loads loads;
-    /** cost[i * m + d]: communication of model i's edges if i sat on d, with every other model where it is. */
-    private final double[] cost;
+    /** Each model's communication cost on each device, with every other model where it is. */
+    private final CostTable cost;
     /** violation[d]: {@link Loads#relativeExcess} of device d, cached. */
     private final double[] violation;
     private final long[] tabuUntil;
@@ -61,7 +61,7 @@ public final class TabuSearch {
         this.m = p.m;
         this.a = new int[n];
         this.loads = new Loads(p);
-        this.cost = new double[n * m];
+        this.cost = new CostTable(p);
         this.violation = new double[m];
         this.tabuUntil = new long[n * m];
         this.allowed = new boolean[n * m];
@@ -164,7 +164,7 @@ public final class TabuSearch {
     private void consider(int i, long it, double objective, double bestObjective, Choice choice) {
         int from = a[i];
         int row = i * m;
-        double here = cost[row + from];
+        double here = cost.cost(i, from);
         double di = p.demand[i];
         double ci = p.complexity[i];
         double[] memory = loads.memory;
@@ -176,7 +176,7 @@ public final class TabuSearch {
                 continue;
             }
             double violToAfter = p.relativeExcess(d, memory[d] + di, compute[d] + ci);
-            double dObj = p.commScale * (cost[row + d] - here) + loads.mismatchDelta(ci, from, d);
+            double dObj = p.commScale * (cost.cost(i, d) - here) + loads.mismatchDelta(ci, from, d);
             double score = dObj + penalty * (fromChange + violToAfter - violation[d]);
             if (tabuUntil[row + d] > it) {
                 int after = violatedDevices - (violation[from] > 0 ? 1 : 0) + (violFromAfter > 0 ? 1 : 0)
@@ -225,23 +225,8 @@ public final class TabuSearch {
 
     private void move(int j, int y) {
         int x = a[j];
-        comm += cost[j * m + y] - cost[j * m + x];
-        double[] dy = p.dist[y];
-        double[] dx = p.dist[x];
-        for (int k = p.outStart[j]; k < p.outStart[j + 1]; k++) {
-            int row = p.outNbr[k] * m;
-            double w = p.outW[k];
-            for (int d = 0; d < m; d++) {
-                cost[row + d] += w * (dy[d] - dx[d]);
-            }
-        }
-        for (int k = p.inStart[j]; k < p.inStart[j + 1]; k++) {
-            int row = p.inNbr[k] * m;
-            double w = p.inW[k];
-            for (int d = 0; d < m; d++) {
-                cost[row + d] += w * (p.dist[d][y] - p.dist[d][x]);
-            }
-        }
+        comm += cost.cost(j, y) - cost.cost(j, x);
+        cost.moved(j, x, y);
         loads.remove(j, x);
         loads.add(j, y);
         a[j] = y;
@@ -253,35 +238,15 @@ public final class TabuSearch {
     private void load(int[] s) {
         System.arraycopy(s, 0, a, 0, n);
         loads.clear();
-        Arrays.fill(cost, 0);
         for (int i = 0; i < n; i++) {
             loads.add(i, a[i]);
-            priceModel(i);
         }
+        cost.load(a);
         comm = p.communication(a);
         violatedDevices = 0;
         for (int d = 0; d < m; d++) {
             violation[d] = 0;
             refreshViolation(d);
-        }
-    }
-
-    /** Adds model i's edges, priced on every device, to its row of the cost table. */
-    private void priceModel(int i) {
-        int row = i * m;
-        for (int k = p.outStart[i]; k < p.outStart[i + 1]; k++) {
-            double w = p.outW[k];
-            int t = a[p.outNbr[k]];
-            for (int d = 0; d < m; d++) {
-                cost[row + d] += w * p.dist[d][t];
-            }
-        }
-        for (int k = p.inStart[i]; k < p.inStart[i + 1]; k++) {
-            double w = p.inW[k];
-            double[] fromNbr = p.dist[a[p.inNbr[k]]];
-            for (int d = 0; d < m; d++) {
-                cost[row + d] += w * fromNbr[d];
-            }
         }
     }
 

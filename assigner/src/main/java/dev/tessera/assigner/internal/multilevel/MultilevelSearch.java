@@ -7,6 +7,7 @@ import dev.tessera.assigner.internal.search.SearchPlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
@@ -19,6 +20,11 @@ import java.util.function.Function;
  * breaks a limit. Merged models may pack worse than their parts, so when the coarsest search finds no feasible
  * placement, the next finer level is searched instead, down to the problem itself. One seeded
  * generator drives the matching and the refinement, so the seed fixes the answer.
+ *
+ * <p>The relaxation runs on its own thread while the other starts of the coarsest search are built and searched
+ * ({@link DiscreteSearch#solveBeside}); its hardened placement is searched as the last start, and the best start wins.
+ * On two cores the gradient phase then costs little wall time, and on a cold JVM DJL's engine loads while the search
+ * runs. The search waits for the relaxation before it picks its finalists, so the answer does not depend on timing.
  */
 public final class MultilevelSearch {
     private final Problem p;
@@ -26,6 +32,7 @@ public final class MultilevelSearch {
     private final int relaxIterations;
     private final long seed;
     private final int coarsestModels;
+    private int relaxedRank;
 
     /**
      * @param searchEffort the {@code searchEffort} option, for the plans of the coarsest problem and of refinement
@@ -54,11 +61,18 @@ public final class MultilevelSearch {
         while (a == null) {
             Problem coarsest = levels.isEmpty() ? p : levels.get(levels.size() - 1).coarse();
             int steps = levels.size();
-            a = new DiscreteSearch(coarsest, SearchPlan.coarsest(coarsest, searchEffort, relaxIterations), seed)
-                    .solve(relax.apply(coarsest), (done, total) -> {
-                        searched[0] = total;
-                        progress.report(done, total + steps);
-                    });
+            DiscreteSearch search = new DiscreteSearch(coarsest,
+                    SearchPlan.coarsest(coarsest, searchEffort, relaxIterations), seed);
+            CompletableFuture<int[]> relaxed = inBackground(relax, coarsest);
+            try {
+                a = search.solveBeside(relaxed, (done, total) -> {
+                    searched[0] = total;
+                    progress.report(done, total + steps);
+                });
+            } finally {
+                awaitQuietly(relaxed); // never leave the gradient phase running past the run
+            }
+            relaxedRank = search.relaxedRank();
             if (a == null && levels.isEmpty()) {
                 return null;
             }
@@ -73,5 +87,34 @@ public final class MultilevelSearch {
             progress.report(searched[0] + levels.size() - k, searched[0] + levels.size());
         }
         return a;
+    }
+
+    /**
+     * After {@link #solve}: the rank (1 = best) of the relaxation's start among the coarsest search's starts after
+     * their own search, or 0 when repair could not make it feasible.
+     */
+    public int relaxedRank() {
+        return relaxedRank;
+    }
+
+    /** Runs the relaxation of q on a new daemon thread. */
+    private static CompletableFuture<int[]> inBackground(Function<Problem, int[]> relax, Problem q) {
+        CompletableFuture<int[]> result = new CompletableFuture<>();
+        Thread.ofPlatform().name("tessera-gradient-phase").daemon().start(() -> {
+            try {
+                result.complete(relax.apply(q));
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    private static void awaitQuietly(CompletableFuture<int[]> relaxed) {
+        try {
+            relaxed.join();
+        } catch (RuntimeException e) {
+            // the search has already rethrown it, or is failing for its own reason
+        }
     }
 }

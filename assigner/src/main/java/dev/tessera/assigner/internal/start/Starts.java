@@ -24,9 +24,20 @@ public final class Starts {
      * @param beamWidth the width of the beam starts, or 0 for none
      */
     public static List<int[]> build(Graph g, int[] relaxed, int beamWidth) {
-        Problem p = g.p;
         List<int[]> starts = new ArrayList<>();
         starts.add(relaxed);
+        starts.addAll(classic(g, beamWidth));
+        return starts;
+    }
+
+    /**
+     * The starts without the hardened relaxation, in the same order, for a search that runs beside the gradient phase.
+     *
+     * @param beamWidth the width of the beam starts, or 0 for none
+     */
+    public static List<int[]> classic(Graph g, int beamWidth) {
+        Problem p = g.p;
+        List<int[]> starts = new ArrayList<>();
         int[] topo = g.topologicalOrder();
         int[] deviceOrder = Orders.descending(p.power);
         for (double slack : FILL_SLACKS) {
