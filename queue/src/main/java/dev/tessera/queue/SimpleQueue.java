@@ -2,10 +2,13 @@ package dev.tessera.queue;
 
 import ai.djl.ndarray.NDManager;
 import dev.tessera.queue.internal.Backoff;
+import dev.tessera.queue.internal.EventCount;
+import dev.tessera.queue.internal.Futex;
 import dev.tessera.queue.internal.QueueDescriptor;
 import dev.tessera.queue.internal.ScalarFormat;
 import dev.tessera.queue.internal.SlotChannel;
 import dev.tessera.queue.internal.SlotRing;
+import dev.tessera.queue.internal.Waiter;
 import dev.tessera.sharedmem.SharedSegment;
 import dev.tessera.sharedmem.TensorCodec;
 import java.io.UncheckedIOException;
@@ -74,13 +77,50 @@ public final class SimpleQueue implements AutoCloseable {
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicLong nextRecovery = new AtomicLong(System.nanoTime());
     private final long spinNanos;
+    private final EventCount notEmpty;
+    private final EventCount notFull;
 
-    private SimpleQueue(SharedSegment segment, SlotRing ring, TensorCodec codec, NDManager manager, long spinNanos) {
+    private SimpleQueue(SharedSegment segment, SlotRing ring, TensorCodec codec, NDManager manager, long spinNanos,
+            long maxSleepNanos) {
         this.segment = segment;
         this.ring = ring;
         this.codec = codec;
         this.manager = manager;
         this.spinNanos = spinNanos;
+        boolean futex = Futex.isAvailable();
+        this.notEmpty = EventCount.notEmpty(segment.data(), futex, maxSleepNanos);
+        this.notFull = EventCount.notFull(segment.data(), futex, maxSleepNanos);
+    }
+
+    /** How a blocked {@code put} or {@code get} waits, after spinning for {@link Builder#optSpinWait}. */
+    public enum WaitMode {
+        /** It sleeps on a Linux futex in the queue's memory, and the producer or consumer it waits for wakes it. */
+        FUTEX,
+        /**
+         * It yields, then parks for 1 µs doubling to 200 µs, and notices a change at its next look: where the futex
+         * is unavailable (not Linux on x86-64 or AArch64, native access denied) or turned off with
+         * {@code -Dtessera.queue.futex=false}.
+         */
+        BACKOFF
+    }
+
+    /**
+     * How this handle's blocked calls wait; the same for every handle of this JVM.
+     *
+     * @return {@link WaitMode#FUTEX} where the futex is available and not turned off, else {@link WaitMode#BACKOFF}
+     */
+    public WaitMode waitMode() {
+        return notEmpty.usesFutex() ? WaitMode.FUTEX : WaitMode.BACKOFF;
+    }
+
+    /** The consumers' wake-up (tests inspect and inflate its waiter count). */
+    EventCount notEmpty() {
+        return notEmpty;
+    }
+
+    /** The producers' wake-up. */
+    EventCount notFull() {
+        return notFull;
     }
 
     /**
@@ -234,19 +274,20 @@ public final class SimpleQueue implements AutoCloseable {
 
     private long claimWrite(long timeoutNanos) {
         long start = System.nanoTime();
-        Backoff backoff = new Backoff(spinNanos);
-        while (true) {
-            long position = ring.tryClaimWrite();
-            if (position >= 0) {
-                return position;
-            }
-            long remaining = remaining(start, timeoutNanos);
-            if (remaining <= 0) {
-                return -1;
-            }
-            waitStep(backoff, remaining);
-            if (backoff.parking() && recoveryDue()) {
-                ring.recoverStalled();
+        try (Waiter waiter = notFull.newWaiter(spinNanos)) {
+            while (true) {
+                long position = ring.tryClaimWrite();
+                if (position >= 0) {
+                    return position;
+                }
+                long remaining = remaining(start, timeoutNanos);
+                if (remaining <= 0) {
+                    return -1;
+                }
+                waitStep(waiter, remaining);
+                if (waiter.parking() && recoveryDue()) {
+                    recoverStalled();
+                }
             }
         }
     }
@@ -261,16 +302,16 @@ public final class SimpleQueue implements AutoCloseable {
         try {
             codec.encode(message, channel);
         } catch (UncheckedIOException e) {
-            ring.abandon(position);
+            abandon(position);
             if (e.getCause() instanceof SlotChannel.TooLargeException big) {
                 throw tooLarge(big.size(), e);
             }
             throw e;
         } catch (RuntimeException | Error e) {
-            ring.abandon(position);
+            abandon(position);
             throw e;
         }
-        ring.publish(position, channel.written());
+        publish(position, channel.written());
     }
 
     private void writeScalar(long position, Object message) {
@@ -278,14 +319,25 @@ public final class SimpleQueue implements AutoCloseable {
         try {
             length = ScalarFormat.write(message, ring.payload(position));
         } catch (RuntimeException | Error e) {
-            ring.abandon(position);
+            abandon(position);
             throw e;
         }
         if (length < 0) {
-            ring.abandon(position);
+            abandon(position);
             throw tooLarge(ScalarFormat.exactSize(message), null);
         }
+        publish(position, length);
+    }
+
+    private void publish(long position, int length) {
         ring.publish(position, length);
+        notEmpty.signal();
+    }
+
+    /** A given-up slot lets the head pass: a consumer asleep at it may find the next message. */
+    private void abandon(long position) {
+        ring.abandon(position);
+        notEmpty.signal();
     }
 
     private IllegalArgumentException tooLarge(long size, Throwable cause) {
@@ -329,7 +381,7 @@ public final class SimpleQueue implements AutoCloseable {
     public Object poll() {
         enter();
         try {
-            Object taken = ring.tryPoll(READER);
+            Object taken = tryPoll();
             if (taken == null && recoveryDue()) {
                 taken = recoverOne();
             }
@@ -342,35 +394,60 @@ public final class SimpleQueue implements AutoCloseable {
     private Object take(long timeoutNanos, Duration timeout) {
         enter();
         try {
-            Object taken = ring.tryPoll(READER); // a message waiting: no clock read, no wait state
-            if (taken != null) {
-                return decode(taken);
-            }
-            long start = System.nanoTime();
-            Backoff backoff = new Backoff(spinNanos);
-            while (true) {
-                taken = ring.tryPoll(READER);
-                if (taken == null && backoff.parking() && recoveryDue()) {
-                    taken = recoverOne();
-                }
-                if (taken != null) {
-                    return decode(taken);
-                }
-                long remaining = remaining(start, timeoutNanos);
-                if (remaining <= 0) {
-                    throw new QueueTimeoutException(name(), timeout);
-                }
-                waitStep(backoff, remaining);
-            }
+            Object taken = tryPoll(); // a message waiting: no clock read, no wait state
+            return taken != null ? decode(taken) : decode(awaitMessage(timeoutNanos, timeout));
         } finally {
             exit();
         }
     }
 
-    private Object recoverOne() {
-        ring.recoverStalled();
+    private Object awaitMessage(long timeoutNanos, Duration timeout) {
+        long start = System.nanoTime();
+        try (Waiter waiter = notEmpty.newWaiter(spinNanos)) {
+            while (true) {
+                Object taken = tryPoll();
+                if (taken == null && waiter.parking() && recoveryDue()) {
+                    taken = recoverOne();
+                }
+                if (taken != null) {
+                    return taken;
+                }
+                long remaining = remaining(start, timeoutNanos);
+                if (remaining <= 0) {
+                    throw new QueueTimeoutException(name(), timeout);
+                }
+                waitStep(waiter, remaining);
+            }
+        }
+    }
+
+    /** Takes the message at the head, if any, and wakes producers waiting for the slot it frees. */
+    private Object tryPoll() {
         Object taken = ring.tryPoll(READER);
-        return taken != null ? taken : ring.pollOrphan(READER);
+        if (taken != null) {
+            notFull.signal();
+        }
+        return taken;
+    }
+
+    private Object recoverOne() {
+        recoverStalled();
+        Object taken = tryPoll();
+        if (taken == null) {
+            taken = ring.pollOrphan(READER);
+            if (taken != null) {
+                notFull.signal();
+            }
+        }
+        return taken;
+    }
+
+    /** A dead process's slot taken back may unblock either side. */
+    private void recoverStalled() {
+        if (ring.recoverStalled()) {
+            notEmpty.signal();
+            notFull.signal();
+        }
     }
 
     /**
@@ -389,14 +466,14 @@ public final class SimpleQueue implements AutoCloseable {
         return taken instanceof Encoded e ? codec.decode(e.bytes(), manager) : taken;
     }
 
-    private void waitStep(Backoff backoff, long remaining) {
+    private void waitStep(Waiter waiter, long remaining) {
         if (closed.get()) {
             throw closedError();
         }
         if (Thread.currentThread().isInterrupted()) {
             throw new CancellationException("interrupted while waiting on queue " + name());
         }
-        backoff.idle(remaining);
+        waiter.idle(remaining);
     }
 
     /** Whether this handle should look for dead claims now; true for one caller per interval. */
@@ -460,6 +537,7 @@ public final class SimpleQueue implements AutoCloseable {
             return;
         }
         long start = System.nanoTime();
+        wakeWaiters();
         while (active.get() > 0 && System.nanoTime() - start < CLOSE_WAIT_NANOS) {
             LockSupport.parkNanos(100_000); // waiters see the flag within one backoff step
         }
@@ -472,10 +550,16 @@ public final class SimpleQueue implements AutoCloseable {
         }
     }
 
+    /** Wakes every sleeper on the queue: this handle's see the closed flag at once, the others sleep again. */
+    private void wakeWaiters() {
+        notEmpty.wakeAll();
+        notFull.wakeAll();
+    }
+
     @Override
     public String toString() {
-        return "SimpleQueue[" + segment.name() + ", capacity " + capacity() + ", " + (isOpen() ? "open" : "closed")
-                + "]";
+        return "SimpleQueue[" + segment.name() + ", capacity " + capacity() + ", " + waitMode() + ", "
+                + (isOpen() ? "open" : "closed") + "]";
     }
 
     /**
@@ -493,6 +577,7 @@ public final class SimpleQueue implements AutoCloseable {
         private Path directory;
         private String name;
         private long spinNanos = Backoff.SPIN_NANOS;
+        private long maxSleepNanos = EventCount.DEFAULT_MAX_SLEEP_NANOS;
 
         private Builder() {}
 
@@ -512,6 +597,18 @@ public final class SimpleQueue implements AutoCloseable {
                 throw new IllegalArgumentException("spinWait=" + spinWait + " (expected from 0 to 10 ms)");
             }
             this.spinNanos = spinWait.toNanos();
+            return this;
+        }
+
+        /**
+         * The longest a blocked call of this handle sleeps on the futex before it looks at the queue on its own
+         * (default 10 ms). Tests set it long, so that only a peer's wake-up can end a sleep in time.
+         */
+        Builder maxSleep(Duration maxSleep) {
+            if (maxSleep.isNegative() || maxSleep.isZero()) {
+                throw new IllegalArgumentException("maxSleep=" + maxSleep + " (expected > 0)");
+            }
+            this.maxSleepNanos = saturatedNanos(maxSleep);
             return this;
         }
 
@@ -659,7 +756,8 @@ public final class SimpleQueue implements AutoCloseable {
             try {
                 MemorySegment region = segment.data();
                 QueueDescriptor.initialise(region, cap, max);
-                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec, manager, spinNanos);
+                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec, manager, spinNanos,
+                        maxSleepNanos);
             } catch (RuntimeException | Error e) {
                 segment.close();
                 throw e;
@@ -689,7 +787,8 @@ public final class SimpleQueue implements AutoCloseable {
             try {
                 MemorySegment region = checkQueue(segment);
                 TensorCodec codec = codec(QueueDescriptor.getMaxMessageBytes(region));
-                return new SimpleQueue(segment, SlotRing.join(region, name), codec, manager, spinNanos);
+                return new SimpleQueue(segment, SlotRing.join(region, name), codec, manager, spinNanos,
+                        maxSleepNanos);
             } catch (RuntimeException | Error e) {
                 segment.close();
                 throw e;
@@ -698,11 +797,16 @@ public final class SimpleQueue implements AutoCloseable {
 
         private MemorySegment checkQueue(SharedSegment segment) {
             MemorySegment region = segment.data();
-            if (region.byteSize() < QueueDescriptor.SLOTS_OFFSET
-                    || QueueDescriptor.getLayoutVersionAcquire(region) != QueueDescriptor.LAYOUT_VERSION
-                    || QueueDescriptor.getMagic(region) != QueueDescriptor.MAGIC) {
-                throw new IllegalStateException("segment " + segment.path() + " is not a queue (or one of another "
-                        + "layout version); open it with the API that created it");
+            int version = region.byteSize() < QueueDescriptor.SLOTS_OFFSET ? 0
+                    : QueueDescriptor.getLayoutVersionAcquire(region); // acquire first: the creator writes it last
+            if (version == 0 || QueueDescriptor.getMagic(region) != QueueDescriptor.MAGIC) {
+                throw new IllegalStateException("segment " + segment.path() + " is not a queue; open it with the API "
+                        + "that created it");
+            }
+            if (version != QueueDescriptor.LAYOUT_VERSION) {
+                throw new IllegalStateException("queue " + segment.name() + " has layout version " + version + " but "
+                        + "this Tessera reads version " + QueueDescriptor.LAYOUT_VERSION + "; open it from a JVM "
+                        + "running the same Tessera version as its creator");
             }
             int cap = QueueDescriptor.getCapacity(region);
             int max = QueueDescriptor.getMaxMessageBytes(region);

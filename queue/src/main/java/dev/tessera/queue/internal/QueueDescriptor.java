@@ -16,9 +16,13 @@ import java.lang.invoke.VarHandle;
  *   +--------+--------+--------+--------+--------------------------------------------------+
  *   128: tail (long), alone on its 128 bytes: CAS by producers      (next position to claim for writing)
  *   256: head (long), alone on its 128 bytes: CAS by consumers      (next position to claim for reading)
- *   384: process table, PROCESS_SLOTS longs: 0 (free) or startMillis &lt;&lt; 22 | pid of a process that opened
+ *   384: not-empty sequence (int), alone on its 128 bytes: bumped by producers when consumers wait (a futex word)
+ *   512: not-empty waiters (int), alone on its 128 bytes: consumers waiting on that sequence
+ *   640: not-full sequence (int), alone on its 128 bytes: bumped by consumers when producers wait (a futex word)
+ *   768: not-full waiters (int), alone on its 128 bytes: producers waiting on that sequence
+ *   896: process table, PROCESS_SLOTS longs: 0 (free) or startMillis &lt;&lt; 22 | pid of a process that opened
  *        the queue; a slot's index is the "owner" in every claim that process makes
- *   384 + 8 * PROCESS_SLOTS = SLOTS_OFFSET: capacity slots of slotStride bytes each (a multiple of 64)
+ *   896 + 8 * PROCESS_SLOTS = SLOTS_OFFSET: capacity slots of slotStride bytes each (a multiple of 64)
  *
  *   slot:  0                8          12        16                         slotStride
  *          +----------------+----------+---------+--------------------------+
@@ -41,6 +45,17 @@ import java.lang.invoke.VarHandle;
  * consumed), and {@code READING(p, dead)} becomes {@code FULL(p)} again, an orphan behind the head that a
  * consumer's scan claims and delivers.
  *
+ * <p>Waiting (see {@link EventCount}): each direction has a sequence word and a waiter count. A waiter adds
+ * itself to the count, reads the sequence, re-checks the ring and sleeps on the sequence (a futex); whoever makes
+ * the ring ready for it (a producer publishing, a consumer freeing a slot) reads the count after a full fence and,
+ * only if it is non-zero, bumps the sequence and wakes the sleepers. The count is a hint: a waiter killed while
+ * counted leaves it too high, which costs later callers a wake-up call each, never a lost message or a hang.
+ * The sequence and the count sit on lines of their own, so a producer's fast path (a read of the count) does not
+ * miss the cache because another producer bumped the sequence.
+ *
+ * <p>Versions: 1 had no wait words (the process table began at 384); a handle refuses a queue of another
+ * version, so processes that disagree on the layout never share a queue.
+ *
  * <p>Publication: the creator writes everything, then the layout version last with release semantics; an
  * opener checks the version with acquire semantics first. A message is published by writing its bytes and
  * length, then the state {@code FULL(p)} with release semantics; a reader acquires the state first.
@@ -48,7 +63,8 @@ import java.lang.invoke.VarHandle;
 public final class QueueDescriptor {
     /** "TSQ1" as a little-endian int. */
     public static final int MAGIC = 0x3151_5354;
-    public static final int LAYOUT_VERSION = 1;
+    /** 2: the wait words at 384-896 (version 1 had none). */
+    public static final int LAYOUT_VERSION = 2;
 
     public static final int MAGIC_OFFSET = 0;
     public static final int LAYOUT_VERSION_OFFSET = 4;
@@ -57,7 +73,11 @@ public final class QueueDescriptor {
     public static final int MAX_MESSAGE_BYTES_OFFSET = 16;
     public static final int TAIL_OFFSET = 128;
     public static final int HEAD_OFFSET = 256;
-    public static final int PROCESS_TABLE_OFFSET = 384;
+    public static final int NOT_EMPTY_SEQUENCE_OFFSET = 384;
+    public static final int NOT_EMPTY_WAITERS_OFFSET = 512;
+    public static final int NOT_FULL_SEQUENCE_OFFSET = 640;
+    public static final int NOT_FULL_WAITERS_OFFSET = 768;
+    public static final int PROCESS_TABLE_OFFSET = 896;
     public static final int PROCESS_SLOTS = 1024;
     public static final int SLOTS_OFFSET = PROCESS_TABLE_OFFSET + 8 * PROCESS_SLOTS;
 
@@ -168,6 +188,23 @@ public final class QueueDescriptor {
     /** Moves the head from {@code from} to {@code from + 1}; false if someone else moved it. */
     public static boolean casHead(MemorySegment region, long from) {
         return LONG.compareAndSet(region, (long) HEAD_OFFSET, from, from + 1);
+    }
+
+    // ---- wait words (offsets: the *_SEQUENCE_OFFSET and *_WAITERS_OFFSET constants)
+
+    /** A sequence or waiter-count word, read with volatile semantics. */
+    public static int getWaitWordVolatile(MemorySegment region, long offset) {
+        return (int) INT.getVolatile(region, offset);
+    }
+
+    /** Adds {@code delta} to a sequence or waiter-count word atomically (a full fence); returns the old value. */
+    public static int getAndAddWaitWord(MemorySegment region, long offset, int delta) {
+        return (int) INT.getAndAdd(region, offset, delta);
+    }
+
+    /** Sets a waiter-count word (tests simulate a waiter killed while counted with it). */
+    public static void putWaitWordVolatile(MemorySegment region, long offset, int value) {
+        INT.setVolatile(region, offset, value);
     }
 
     // ---- process table
