@@ -37,8 +37,11 @@ import java.util.concurrent.locks.LockSupport;
  * name that is in use fails with an {@link IllegalStateException} that says so. A named queue lives while a
  * handle on it is open in any process, like any queue. {@link #put} blocks while the queue is
  * full, {@link #offer(Object)} returns false instead, {@link #get()} blocks while it is empty, {@link #poll()}
- * returns null instead. Waiting spins ({@link Builder#optSpinWait}, 200 µs by default), then yields, then parks,
- * and never signals across processes: an idle waiter notices a new message within {@code 200 µs} at worst.
+ * returns null instead. A blocked call spins ({@link Builder#optSpinWait}, 50 µs by default), then sleeps on a
+ * Linux futex in the queue's memory until the producer or consumer it waits for wakes it ({@link #waitMode()}); a
+ * {@code put} or {@code get} that finds nobody waiting makes no system call. Where the futex is unavailable or
+ * turned off ({@code -Dtessera.queue.futex=false}) it polls: spins 200 µs, yields, then parks for at most 200 µs
+ * at a time. A sleeper looks at the queue on its own every 10 ms (crash recovery, interrupts, peers that poll).
  *
  * <p>Boxed {@code Integer}, {@code Long} and {@code Double} values, strings and {@code byte[]} take a compact
  * encoding of a tag byte and their bytes (Java serialization would cost several microseconds each); everything
@@ -537,9 +540,10 @@ public final class SimpleQueue implements AutoCloseable {
             return;
         }
         long start = System.nanoTime();
-        wakeWaiters();
         while (active.get() > 0 && System.nanoTime() - start < CLOSE_WAIT_NANOS) {
-            LockSupport.parkNanos(100_000); // waiters see the flag within one backoff step
+            // again each time: a caller that checked the flag just before it was set may have gone to sleep since
+            wakeWaiters();
+            LockSupport.parkNanos(100_000); // waiters see the flag within one backoff step or wake-up
         }
         try {
             if (active.get() == 0) {
@@ -576,17 +580,22 @@ public final class SimpleQueue implements AutoCloseable {
         private NDManager manager;
         private Path directory;
         private String name;
-        private long spinNanos = Backoff.SPIN_NANOS;
+        private Long spinNanos; // null: the default of the wait mode
         private long maxSleepNanos = EventCount.DEFAULT_MAX_SLEEP_NANOS;
 
         private Builder() {}
 
         /**
-         * How long a blocked {@code put} or {@code get} of this handle spins before it yields and then parks; default
-         * 200 µs. Spinning gives the lowest hand-off latency between two busy processes (a 64 MB tensor's stub in
-         * 21–31 µs on the development machine, against 111–116 µs when the waiter parks after a few µs, because
-         * Linux wakes a parked thread 50 µs late at the soonest), and costs up to that much of one core per wait.
-         * {@code Duration.ZERO} never spins: for consumers that wait long and often on a busy machine.
+         * How long a blocked {@code put} or {@code get} of this handle spins before it sleeps until the peer that it
+         * waits for wakes it (the futex, {@link WaitMode#FUTEX}); default 50 µs, and 200 µs where it polls instead
+         * ({@link WaitMode#BACKOFF}: spin, yield, park for growing intervals). Spinning catches an answer that comes
+         * within the spin at no more than a cache miss, where a sleep costs a futex wake-up (about 8 µs between two
+         * JVMs on the development machine); it costs up to that much of one core per wait, and on a machine with
+         * fewer free cores than spinners it delays the very peer it waits for: there a 64 MB tensor's stub hand-off
+         * took 230–270 µs with 200 µs spins and 55–90 µs with 0–50 µs spins (load average 7–12 on 2 cores).
+         * Longer spins suit ping-pongs of small messages between busy processes (0.38 µs with 200 µs spins, 8 µs
+         * without, 17–62 µs with 20–50 µs spins at that load); {@code Duration.ZERO} never spins: for consumers
+         * that wait long and often on a busy machine.
          *
          * @param spinWait from zero to 10 ms
          * @return this builder
@@ -756,7 +765,7 @@ public final class SimpleQueue implements AutoCloseable {
             try {
                 MemorySegment region = segment.data();
                 QueueDescriptor.initialise(region, cap, max);
-                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec, manager, spinNanos,
+                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec, manager, spinNanos(),
                         maxSleepNanos);
             } catch (RuntimeException | Error e) {
                 segment.close();
@@ -787,7 +796,7 @@ public final class SimpleQueue implements AutoCloseable {
             try {
                 MemorySegment region = checkQueue(segment);
                 TensorCodec codec = codec(QueueDescriptor.getMaxMessageBytes(region));
-                return new SimpleQueue(segment, SlotRing.join(region, name), codec, manager, spinNanos,
+                return new SimpleQueue(segment, SlotRing.join(region, name), codec, manager, spinNanos(),
                         maxSleepNanos);
             } catch (RuntimeException | Error e) {
                 segment.close();
@@ -825,6 +834,14 @@ public final class SimpleQueue implements AutoCloseable {
                         + "; leave optMaxMessageBytes unset to open it");
             }
             return region;
+        }
+
+        /** {@link #optSpinWait}, or its default for how this JVM waits. */
+        private long spinNanos() {
+            if (spinNanos != null) {
+                return spinNanos;
+            }
+            return Futex.isAvailable() ? EventCount.DEFAULT_SPIN_NANOS : Backoff.SPIN_NANOS;
         }
 
         /** The codec of a handle on a queue whose slots hold {@code slotBytes}-byte messages. */

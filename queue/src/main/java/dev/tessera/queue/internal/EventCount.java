@@ -5,54 +5,57 @@ import java.lang.invoke.VarHandle;
 
 /**
  * A cross-process wake-up for one direction of a queue (not-empty for consumers, not-full for producers): an
- * event count over two words of the queue's header, with a futex to sleep on. Thread-safe; it does not own the
+ * event count over one word of the queue's header, with a futex to sleep on. Thread-safe; it does not own the
  * memory, whose segment its caller keeps open for as long as it is used.
  *
- * <p>The protocol (Linux's and folly's event count), with {@code seq} and {@code waiters} in shared memory:
+ * <p>The protocol (an event count like folly's and Linux's), with the word {@code epoch:count} in shared
+ * memory ({@code epoch} the high int, the futex word; {@code count} the callers registered in that epoch):
  * <pre>
  *   waiter:    spin on the ring for a while; then
- *              waiters += 1                     (an atomic add, a full fence)
- *              key = seq
+ *              key = epoch of (word += 1)       (register: an atomic add, a full fence)
  *              re-check the ring                (the caller's next try)
- *              futex_wait(&amp;seq, key, min(deadline, cap)); key = seq; re-check; ...
- *              waiters -= 1                     (when the call ends, however it ends)
+ *              futex_wait(&amp;epoch, key, min(deadline, cap))
+ *              if the epoch moved: registered no more, so register again before the next sleep; re-check; ...
+ *              word -= 1 if still in epoch key  (when the call ends, however it ends)
  *   signaller: change the ring (publish a message, free a slot)
  *              full fence
- *              if (waiters != 0) { seq += 1; futex_wake(&amp;seq, all) }
+ *              if (count != 0) { word = (epoch + 1):0; futex_wake(&amp;epoch, all) }
  * </pre>
  * The two fences make a lost wake-up impossible: either the signaller sees the waiter counted, or the waiter's
- * re-check sees the change. If the change comes between the waiter's read of {@code seq} and its sleep, the
- * signaller's bump makes {@code futex_wait} return at once ({@code seq} is no longer {@code key}). A signaller
- * that finds no waiter pays a fence and a read of a line that stays in its cache: no syscall on the fast path.
+ * re-check sees the change. A registration and the epoch it belongs to are one atomic add, so a signaller's reset
+ * of the count can only drop registrations of the epoch it ends, whose sleepers it wakes (or whose
+ * {@code futex_wait} returns at once, the epoch no longer being their key). A signaller that finds nobody counted
+ * pays a fence and a read of a line that stays in its cache: no syscall on the fast path. Resetting the count makes
+ * the syscall once per batch of sleepers, not once per message until each woken sleeper has run again: on a
+ * busy machine a woken consumer can wait milliseconds for a core, while its producer puts thousands of messages.
  *
  * <p>Why the cap on a sleep ({@value #DEFAULT_MAX_SLEEP_NANOS} ns by default): a waiter also looks for slots
- * that a killed process holds (at most every 10 ms, in the caller), notices an interrupt or its handle's close,
- * and survives a peer that changed the ring without signalling (a handle with the futex turned off). A waiter
- * killed while counted leaves {@code waiters} too high for good; that costs each later signaller a
- * {@code futex_wake} call that wakes nobody, never a hang or a lost message. Every sleeper is woken, not one: a
- * woken caller that then times out or fails would otherwise swallow a wake-up that another sleeper needed.
+ * that a killed process holds (at most every 10 ms, in the caller), notices an interrupt, and survives a peer
+ * that changed the ring without signalling (a handle with the futex turned off). A waiter killed while counted
+ * leaves the count too high until the next signal, which then makes one {@code futex_wake} call for nobody: never
+ * a hang or a lost message. Every sleeper is woken, not one: a woken caller that then times out or fails would
+ * otherwise swallow a wake-up that another sleeper needed.
  */
 public final class EventCount {
+    /** How long a waiter spins before it sleeps, unless its queue's handle says otherwise. */
+    public static final long DEFAULT_SPIN_NANOS = 50_000;
     /** The longest a waiter sleeps before it re-checks the ring on its own. */
     public static final long DEFAULT_MAX_SLEEP_NANOS = 10_000_000;
     /** Spins between two clock reads. */
     private static final int CLOCK_EVERY = 32;
 
     private final MemorySegment region;
-    private final long sequenceOffset;
-    private final long waitersOffset;
-    private final MemorySegment sequenceWord; // null: polling
+    private final long offset;
+    private final MemorySegment epochWord; // null: polling
     private final long maxSleepNanos;
 
-    private EventCount(MemorySegment region, long sequenceOffset, long waitersOffset, boolean futex,
-            long maxSleepNanos) {
+    private EventCount(MemorySegment region, long offset, boolean futex, long maxSleepNanos) {
         if (maxSleepNanos <= 0) {
             throw new IllegalArgumentException("maxSleepNanos=" + maxSleepNanos + " (expected > 0)");
         }
         this.region = region;
-        this.sequenceOffset = sequenceOffset;
-        this.waitersOffset = waitersOffset;
-        this.sequenceWord = futex ? region.asSlice(sequenceOffset, Integer.BYTES) : null;
+        this.offset = offset;
+        this.epochWord = futex ? region.asSlice(offset + QueueDescriptor.WAIT_EPOCH_OFFSET, Integer.BYTES) : null;
         this.maxSleepNanos = maxSleepNanos;
     }
 
@@ -63,48 +66,59 @@ public final class EventCount {
      * @param maxSleepNanos the longest sleep before a re-check; positive
      */
     public static EventCount notEmpty(MemorySegment region, boolean futex, long maxSleepNanos) {
-        return new EventCount(region, QueueDescriptor.NOT_EMPTY_SEQUENCE_OFFSET,
-                QueueDescriptor.NOT_EMPTY_WAITERS_OFFSET, futex, maxSleepNanos);
+        return new EventCount(region, QueueDescriptor.NOT_EMPTY_WAIT_OFFSET, futex, maxSleepNanos);
     }
 
     /** What producers of the queue in {@code region} wait for: a slot freed. As {@link #notEmpty}. */
     public static EventCount notFull(MemorySegment region, boolean futex, long maxSleepNanos) {
-        return new EventCount(region, QueueDescriptor.NOT_FULL_SEQUENCE_OFFSET,
-                QueueDescriptor.NOT_FULL_WAITERS_OFFSET, futex, maxSleepNanos);
+        return new EventCount(region, QueueDescriptor.NOT_FULL_WAIT_OFFSET, futex, maxSleepNanos);
     }
 
     /** Whether waiters sleep on the futex (else they poll). */
     public boolean usesFutex() {
-        return sequenceWord != null;
+        return epochWord != null;
     }
 
-    /** The waiter count now (a hint: too high after a waiter was killed while counted). */
+    /** The callers registered to sleep now (a hint: too high after a waiter was killed, until the next signal). */
     public int waiters() {
-        return QueueDescriptor.getWaitWordVolatile(region, waitersOffset);
+        return QueueDescriptor.waitCount(word());
     }
 
-    /** The sequence now; it changes only when a signaller found waiters. */
-    public int sequence() {
-        return QueueDescriptor.getWaitWordVolatile(region, sequenceOffset);
+    /** The epoch now; it moves only when a signaller found waiters counted, or a handle closed. */
+    public int epoch() {
+        return QueueDescriptor.waitEpoch(word());
+    }
+
+    private long word() {
+        return QueueDescriptor.getWaitWordVolatile(region, offset);
     }
 
     /** Call after changing the ring in the waiters' favour: wakes them if any are counted, else costs a fence. */
     public void signal() {
-        if (sequenceWord == null) {
+        if (epochWord == null) {
             return;
         }
         VarHandle.fullFence(); // the ring's change before the read of the count (the waiter's add is its fence)
-        if (QueueDescriptor.getWaitWordVolatile(region, waitersOffset) != 0) {
-            wakeAll();
+        long w = word();
+        while (QueueDescriptor.waitCount(w) != 0) {
+            if (QueueDescriptor.casWaitWord(region, offset, w, QueueDescriptor.nextWaitEpoch(w))) {
+                Futex.wake(epochWord, Integer.MAX_VALUE);
+                return;
+            }
+            w = word(); // another signaller or a new waiter: whoever resets the count makes the wake-up call
         }
     }
 
-    /** Wakes every sleeper whatever the count says (a handle closing wakes its own waiters). */
+    /** Moves to the next epoch and wakes every sleeper whatever the count says (a handle closing wakes its own). */
     public void wakeAll() {
-        if (sequenceWord != null) {
-            QueueDescriptor.getAndAddWaitWord(region, sequenceOffset, 1);
-            Futex.wake(sequenceWord, Integer.MAX_VALUE);
+        if (epochWord == null) {
+            return;
         }
+        long w;
+        do {
+            w = word();
+        } while (!QueueDescriptor.casWaitWord(region, offset, w, QueueDescriptor.nextWaitEpoch(w)));
+        Futex.wake(epochWord, Integer.MAX_VALUE);
     }
 
     /**
@@ -112,7 +126,7 @@ public final class EventCount {
      * {@link Backoff} where the futex is off.
      */
     public Waiter newWaiter(long spinNanos) {
-        return sequenceWord == null ? new Backoff(spinNanos) : new Sleeper(spinNanos);
+        return epochWord == null ? new Backoff(spinNanos) : new Sleeper(spinNanos);
     }
 
     /** Spin, then register and sleep; see the class comment for the order of the steps. */
@@ -142,12 +156,11 @@ public final class EventCount {
             if (spinning) {
                 spin();
             } else if (!registered) {
-                QueueDescriptor.getAndAddWaitWord(region, waitersOffset, 1);
-                registered = true;
-                key = sequence(); // the caller re-checks the ring next, then comes back here to sleep
+                key = QueueDescriptor.waitEpoch(QueueDescriptor.getAndAddWaitWord(region, offset, 1));
+                registered = true; // the caller re-checks the ring next, then comes back here to sleep
             } else {
-                Futex.await(sequenceWord, key, Math.min(remainingNanos, maxSleepNanos));
-                key = sequence();
+                Futex.await(epochWord, key, Math.min(remainingNanos, maxSleepNanos));
+                registered = epoch() == key; // a new epoch dropped this registration: re-register to sleep again
             }
         }
 
@@ -164,11 +177,17 @@ public final class EventCount {
             Thread.onSpinWait();
         }
 
+        /** Leaves the count, unless a signal already reset it (a new epoch). */
         @Override
         public void close() {
-            if (registered) {
-                registered = false;
-                QueueDescriptor.getAndAddWaitWord(region, waitersOffset, -1);
+            if (!registered) {
+                return;
+            }
+            registered = false;
+            long w = word();
+            while (QueueDescriptor.waitEpoch(w) == key && QueueDescriptor.waitCount(w) > 0
+                    && !QueueDescriptor.casWaitWord(region, offset, w, w - 1)) {
+                w = word();
             }
         }
     }

@@ -36,12 +36,12 @@ class EventCountTest {
     }
 
     @Test
-    void aSignalWithNobodyWaitingLeavesTheSequenceAloneSoMakesNoSyscall() {
+    void aSignalWithNobodyWaitingLeavesTheEpochAloneSoMakesNoSyscall() {
         EventCount ec = EventCount.notEmpty(region, true, LONG_SLEEP);
         for (int i = 0; i < 1000; i++) {
             ec.signal();
         }
-        assertEquals(0, ec.sequence(), "the bump and the futex_wake happen together, only with waiters counted");
+        assertEquals(0, ec.epoch(), "the new epoch and the futex_wake go together, only with waiters counted");
     }
 
     @Test
@@ -55,24 +55,56 @@ class EventCountTest {
         ec.signal();
         long woke = waited.get(30, TimeUnit.SECONDS);
         assertTrue(woke - signalled < TimeUnit.SECONDS.toNanos(10), "woken by the signal, not the 60 s cap");
-        assertEquals(1, ec.sequence(), "one signal found a waiter");
-        assertEquals(0, ec.waiters(), "the waiter left the count");
+        assertEquals(1, ec.epoch(), "one signal found a waiter");
+        assertEquals(0, ec.waiters(), "the signal reset the count");
     }
 
     @Test
-    void aCountLeftHighByAKilledWaiterCostsOnlyWakeUps() throws Exception {
+    void aCountLeftHighByKilledWaitersCostsTheNextSignalOneWakeUp() throws Exception {
         EventCount ec = EventCount.notEmpty(region, true, LONG_SLEEP);
-        QueueDescriptor.putWaitWordVolatile(region, QueueDescriptor.NOT_EMPTY_WAITERS_OFFSET, 3); // three "dead"
+        QueueDescriptor.putWaitWordVolatile(region, QueueDescriptor.NOT_EMPTY_WAIT_OFFSET, 3); // three "dead"
         ec.signal();
+        assertEquals(1, ec.epoch(), "a futex_wake for nobody");
+        assertEquals(0, ec.waiters(), "and the count is right again");
         ec.signal();
-        assertEquals(2, ec.sequence(), "every signal now wakes (nobody)");
+        assertEquals(1, ec.epoch(), "no more wake-ups");
+        QueueDescriptor.putWaitWordVolatile(region, QueueDescriptor.NOT_EMPTY_WAIT_OFFSET, 3);
         AtomicBoolean ready = new AtomicBoolean();
         CompletableFuture<Long> waited = CompletableFuture.supplyAsync(() -> waitFor(ec, ready));
         awaitWaiters(ec, 4);
         ready.set(true);
         ec.signal();
         waited.get(30, TimeUnit.SECONDS);
-        assertEquals(3, ec.waiters());
+        assertEquals(0, ec.waiters());
+    }
+
+    @Test
+    void aWaiterWhoseEpochEndedDoesNotLeaveAnotherEpochsCount() {
+        EventCount ec = EventCount.notFull(region, true, LONG_SLEEP);
+        try (Waiter first = ec.newWaiter(0); Waiter second = ec.newWaiter(0)) {
+            first.idle(LONG_SLEEP); // registers in epoch 0
+            ec.signal(); // epoch 1, count 0: first's registration is gone
+            second.idle(LONG_SLEEP); // registers in epoch 1
+            assertEquals(1, ec.waiters());
+            first.close();
+            assertEquals(1, ec.waiters(), "the first waiter's leaving must not drop the second's registration");
+            second.close();
+            assertEquals(0, ec.waiters());
+        }
+    }
+
+    @Test
+    void aWokenWaiterRegistersAgainBeforeItSleepsAgain() {
+        EventCount ec = EventCount.notEmpty(region, true, LONG_SLEEP);
+        try (Waiter w = ec.newWaiter(0)) {
+            w.idle(LONG_SLEEP); // registers in epoch 0
+            ec.signal(); // epoch 1
+            w.idle(LONG_SLEEP); // returns at once: the epoch is not its key any more
+            assertEquals(0, ec.waiters());
+            w.idle(LONG_SLEEP); // registers in epoch 1
+            assertEquals(1, ec.waiters(), "counted again before its next sleep");
+        }
+        assertEquals(0, ec.waiters());
     }
 
     @Test
