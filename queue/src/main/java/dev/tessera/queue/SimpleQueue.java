@@ -2,10 +2,13 @@ package dev.tessera.queue;
 
 import ai.djl.ndarray.NDManager;
 import dev.tessera.queue.internal.Backoff;
+import dev.tessera.queue.internal.EventCount;
+import dev.tessera.queue.internal.Futex;
 import dev.tessera.queue.internal.QueueDescriptor;
 import dev.tessera.queue.internal.ScalarFormat;
 import dev.tessera.queue.internal.SlotChannel;
 import dev.tessera.queue.internal.SlotRing;
+import dev.tessera.queue.internal.Waiter;
 import dev.tessera.sharedmem.SharedSegment;
 import dev.tessera.sharedmem.TensorCodec;
 import java.io.UncheckedIOException;
@@ -34,8 +37,11 @@ import java.util.concurrent.locks.LockSupport;
  * name that is in use fails with an {@link IllegalStateException} that says so. A named queue lives while a
  * handle on it is open in any process, like any queue. {@link #put} blocks while the queue is
  * full, {@link #offer(Object)} returns false instead, {@link #get()} blocks while it is empty, {@link #poll()}
- * returns null instead. Waiting spins ({@link Builder#optSpinWait}, 200 µs by default), then yields, then parks,
- * and never signals across processes: an idle waiter notices a new message within {@code 200 µs} at worst.
+ * returns null instead. A blocked call spins ({@link Builder#optSpinWait}, 50 µs by default), then sleeps on a
+ * Linux futex in the queue's memory until the producer or consumer it waits for wakes it ({@link #waitMode()}); a
+ * {@code put} or {@code get} that finds nobody waiting makes no system call. Where the futex is unavailable or
+ * turned off ({@code -Dtessera.queue.futex=false}) it polls: spins 200 µs, yields, then parks for at most 200 µs
+ * at a time. A sleeper looks at the queue on its own every 10 ms (crash recovery, interrupts, peers that poll).
  *
  * <p>Boxed {@code Integer}, {@code Long} and {@code Double} values, strings and {@code byte[]} take a compact
  * encoding of a tag byte and their bytes (Java serialization would cost several microseconds each); everything
@@ -74,13 +80,50 @@ public final class SimpleQueue implements AutoCloseable {
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicLong nextRecovery = new AtomicLong(System.nanoTime());
     private final long spinNanos;
+    private final EventCount notEmpty;
+    private final EventCount notFull;
 
-    private SimpleQueue(SharedSegment segment, SlotRing ring, TensorCodec codec, NDManager manager, long spinNanos) {
+    private SimpleQueue(SharedSegment segment, SlotRing ring, TensorCodec codec, NDManager manager, long spinNanos,
+            long maxSleepNanos) {
         this.segment = segment;
         this.ring = ring;
         this.codec = codec;
         this.manager = manager;
         this.spinNanos = spinNanos;
+        boolean futex = Futex.isAvailable();
+        this.notEmpty = EventCount.notEmpty(segment.data(), futex, maxSleepNanos);
+        this.notFull = EventCount.notFull(segment.data(), futex, maxSleepNanos);
+    }
+
+    /** How a blocked {@code put} or {@code get} waits, after spinning for {@link Builder#optSpinWait}. */
+    public enum WaitMode {
+        /** It sleeps on a Linux futex in the queue's memory, and the producer or consumer it waits for wakes it. */
+        FUTEX,
+        /**
+         * It yields, then parks for 1 µs doubling to 200 µs, and notices a change at its next look: where the futex
+         * is unavailable (not Linux on x86-64 or AArch64, native access denied) or turned off with
+         * {@code -Dtessera.queue.futex=false}.
+         */
+        BACKOFF
+    }
+
+    /**
+     * How this handle's blocked calls wait; the same for every handle of this JVM.
+     *
+     * @return {@link WaitMode#FUTEX} where the futex is available and not turned off, else {@link WaitMode#BACKOFF}
+     */
+    public WaitMode waitMode() {
+        return notEmpty.usesFutex() ? WaitMode.FUTEX : WaitMode.BACKOFF;
+    }
+
+    /** The consumers' wake-up (tests inspect and inflate its waiter count). */
+    EventCount notEmpty() {
+        return notEmpty;
+    }
+
+    /** The producers' wake-up. */
+    EventCount notFull() {
+        return notFull;
     }
 
     /**
@@ -234,19 +277,20 @@ public final class SimpleQueue implements AutoCloseable {
 
     private long claimWrite(long timeoutNanos) {
         long start = System.nanoTime();
-        Backoff backoff = new Backoff(spinNanos);
-        while (true) {
-            long position = ring.tryClaimWrite();
-            if (position >= 0) {
-                return position;
-            }
-            long remaining = remaining(start, timeoutNanos);
-            if (remaining <= 0) {
-                return -1;
-            }
-            waitStep(backoff, remaining);
-            if (backoff.parking() && recoveryDue()) {
-                ring.recoverStalled();
+        try (Waiter waiter = notFull.newWaiter(spinNanos)) {
+            while (true) {
+                long position = ring.tryClaimWrite();
+                if (position >= 0) {
+                    return position;
+                }
+                long remaining = remaining(start, timeoutNanos);
+                if (remaining <= 0) {
+                    return -1;
+                }
+                waitStep(waiter, remaining);
+                if (waiter.parking() && recoveryDue()) {
+                    recoverStalled();
+                }
             }
         }
     }
@@ -261,16 +305,16 @@ public final class SimpleQueue implements AutoCloseable {
         try {
             codec.encode(message, channel);
         } catch (UncheckedIOException e) {
-            ring.abandon(position);
+            abandon(position);
             if (e.getCause() instanceof SlotChannel.TooLargeException big) {
                 throw tooLarge(big.size(), e);
             }
             throw e;
         } catch (RuntimeException | Error e) {
-            ring.abandon(position);
+            abandon(position);
             throw e;
         }
-        ring.publish(position, channel.written());
+        publish(position, channel.written());
     }
 
     private void writeScalar(long position, Object message) {
@@ -278,14 +322,25 @@ public final class SimpleQueue implements AutoCloseable {
         try {
             length = ScalarFormat.write(message, ring.payload(position));
         } catch (RuntimeException | Error e) {
-            ring.abandon(position);
+            abandon(position);
             throw e;
         }
         if (length < 0) {
-            ring.abandon(position);
+            abandon(position);
             throw tooLarge(ScalarFormat.exactSize(message), null);
         }
+        publish(position, length);
+    }
+
+    private void publish(long position, int length) {
         ring.publish(position, length);
+        notEmpty.signal();
+    }
+
+    /** A given-up slot lets the head pass: a consumer asleep at it may find the next message. */
+    private void abandon(long position) {
+        ring.abandon(position);
+        notEmpty.signal();
     }
 
     private IllegalArgumentException tooLarge(long size, Throwable cause) {
@@ -329,7 +384,7 @@ public final class SimpleQueue implements AutoCloseable {
     public Object poll() {
         enter();
         try {
-            Object taken = ring.tryPoll(READER);
+            Object taken = tryPoll();
             if (taken == null && recoveryDue()) {
                 taken = recoverOne();
             }
@@ -342,35 +397,60 @@ public final class SimpleQueue implements AutoCloseable {
     private Object take(long timeoutNanos, Duration timeout) {
         enter();
         try {
-            Object taken = ring.tryPoll(READER); // a message waiting: no clock read, no wait state
-            if (taken != null) {
-                return decode(taken);
-            }
-            long start = System.nanoTime();
-            Backoff backoff = new Backoff(spinNanos);
-            while (true) {
-                taken = ring.tryPoll(READER);
-                if (taken == null && backoff.parking() && recoveryDue()) {
-                    taken = recoverOne();
-                }
-                if (taken != null) {
-                    return decode(taken);
-                }
-                long remaining = remaining(start, timeoutNanos);
-                if (remaining <= 0) {
-                    throw new QueueTimeoutException(name(), timeout);
-                }
-                waitStep(backoff, remaining);
-            }
+            Object taken = tryPoll(); // a message waiting: no clock read, no wait state
+            return taken != null ? decode(taken) : decode(awaitMessage(timeoutNanos, timeout));
         } finally {
             exit();
         }
     }
 
-    private Object recoverOne() {
-        ring.recoverStalled();
+    private Object awaitMessage(long timeoutNanos, Duration timeout) {
+        long start = System.nanoTime();
+        try (Waiter waiter = notEmpty.newWaiter(spinNanos)) {
+            while (true) {
+                Object taken = tryPoll();
+                if (taken == null && waiter.parking() && recoveryDue()) {
+                    taken = recoverOne();
+                }
+                if (taken != null) {
+                    return taken;
+                }
+                long remaining = remaining(start, timeoutNanos);
+                if (remaining <= 0) {
+                    throw new QueueTimeoutException(name(), timeout);
+                }
+                waitStep(waiter, remaining);
+            }
+        }
+    }
+
+    /** Takes the message at the head, if any, and wakes producers waiting for the slot it frees. */
+    private Object tryPoll() {
         Object taken = ring.tryPoll(READER);
-        return taken != null ? taken : ring.pollOrphan(READER);
+        if (taken != null) {
+            notFull.signal();
+        }
+        return taken;
+    }
+
+    private Object recoverOne() {
+        recoverStalled();
+        Object taken = tryPoll();
+        if (taken == null) {
+            taken = ring.pollOrphan(READER);
+            if (taken != null) {
+                notFull.signal();
+            }
+        }
+        return taken;
+    }
+
+    /** A dead process's slot taken back may unblock either side. */
+    private void recoverStalled() {
+        if (ring.recoverStalled()) {
+            notEmpty.signal();
+            notFull.signal();
+        }
     }
 
     /**
@@ -389,14 +469,14 @@ public final class SimpleQueue implements AutoCloseable {
         return taken instanceof Encoded e ? codec.decode(e.bytes(), manager) : taken;
     }
 
-    private void waitStep(Backoff backoff, long remaining) {
+    private void waitStep(Waiter waiter, long remaining) {
         if (closed.get()) {
             throw closedError();
         }
         if (Thread.currentThread().isInterrupted()) {
             throw new CancellationException("interrupted while waiting on queue " + name());
         }
-        backoff.idle(remaining);
+        waiter.idle(remaining);
     }
 
     /** Whether this handle should look for dead claims now; true for one caller per interval. */
@@ -461,7 +541,9 @@ public final class SimpleQueue implements AutoCloseable {
         }
         long start = System.nanoTime();
         while (active.get() > 0 && System.nanoTime() - start < CLOSE_WAIT_NANOS) {
-            LockSupport.parkNanos(100_000); // waiters see the flag within one backoff step
+            // again each time: a caller that checked the flag just before it was set may have gone to sleep since
+            wakeWaiters();
+            LockSupport.parkNanos(100_000); // waiters see the flag within one backoff step or wake-up
         }
         try {
             if (active.get() == 0) {
@@ -472,10 +554,16 @@ public final class SimpleQueue implements AutoCloseable {
         }
     }
 
+    /** Wakes every sleeper on the queue: this handle's see the closed flag at once, the others sleep again. */
+    private void wakeWaiters() {
+        notEmpty.wakeAll();
+        notFull.wakeAll();
+    }
+
     @Override
     public String toString() {
-        return "SimpleQueue[" + segment.name() + ", capacity " + capacity() + ", " + (isOpen() ? "open" : "closed")
-                + "]";
+        return "SimpleQueue[" + segment.name() + ", capacity " + capacity() + ", " + waitMode() + ", "
+                + (isOpen() ? "open" : "closed") + "]";
     }
 
     /**
@@ -492,16 +580,22 @@ public final class SimpleQueue implements AutoCloseable {
         private NDManager manager;
         private Path directory;
         private String name;
-        private long spinNanos = Backoff.SPIN_NANOS;
+        private Long spinNanos; // null: the default of the wait mode
+        private long maxSleepNanos = EventCount.DEFAULT_MAX_SLEEP_NANOS;
 
         private Builder() {}
 
         /**
-         * How long a blocked {@code put} or {@code get} of this handle spins before it yields and then parks; default
-         * 200 µs. Spinning gives the lowest hand-off latency between two busy processes (a 64 MB tensor's stub in
-         * 21–31 µs on the development machine, against 111–116 µs when the waiter parks after a few µs, because
-         * Linux wakes a parked thread 50 µs late at the soonest), and costs up to that much of one core per wait.
-         * {@code Duration.ZERO} never spins: for consumers that wait long and often on a busy machine.
+         * How long a blocked {@code put} or {@code get} of this handle spins before it sleeps until the peer that it
+         * waits for wakes it (the futex, {@link WaitMode#FUTEX}); default 50 µs, and 200 µs where it polls instead
+         * ({@link WaitMode#BACKOFF}: spin, yield, park for growing intervals). Spinning catches an answer that comes
+         * within the spin at no more than a cache miss, where a sleep costs a futex wake-up (about 8 µs between two
+         * JVMs on the development machine); it costs up to that much of one core per wait, and on a machine with
+         * fewer free cores than spinners it delays the very peer it waits for: there a 64 MB tensor's stub hand-off
+         * took 230–270 µs with 200 µs spins and 55–90 µs with 0–50 µs spins (load average 7–12 on 2 cores).
+         * Longer spins suit ping-pongs of small messages between busy processes (0.38 µs with 200 µs spins, 8 µs
+         * without, 17–62 µs with 20–50 µs spins at that load); {@code Duration.ZERO} never spins: for consumers
+         * that wait long and often on a busy machine.
          *
          * @param spinWait from zero to 10 ms
          * @return this builder
@@ -512,6 +606,18 @@ public final class SimpleQueue implements AutoCloseable {
                 throw new IllegalArgumentException("spinWait=" + spinWait + " (expected from 0 to 10 ms)");
             }
             this.spinNanos = spinWait.toNanos();
+            return this;
+        }
+
+        /**
+         * The longest a blocked call of this handle sleeps on the futex before it looks at the queue on its own
+         * (default 10 ms). Tests set it long, so that only a peer's wake-up can end a sleep in time.
+         */
+        Builder maxSleep(Duration maxSleep) {
+            if (maxSleep.isNegative() || maxSleep.isZero()) {
+                throw new IllegalArgumentException("maxSleep=" + maxSleep + " (expected > 0)");
+            }
+            this.maxSleepNanos = saturatedNanos(maxSleep);
             return this;
         }
 
@@ -659,7 +765,8 @@ public final class SimpleQueue implements AutoCloseable {
             try {
                 MemorySegment region = segment.data();
                 QueueDescriptor.initialise(region, cap, max);
-                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec, manager, spinNanos);
+                return new SimpleQueue(segment, SlotRing.join(region, segment.name()), codec, manager, spinNanos(),
+                        maxSleepNanos);
             } catch (RuntimeException | Error e) {
                 segment.close();
                 throw e;
@@ -689,7 +796,8 @@ public final class SimpleQueue implements AutoCloseable {
             try {
                 MemorySegment region = checkQueue(segment);
                 TensorCodec codec = codec(QueueDescriptor.getMaxMessageBytes(region));
-                return new SimpleQueue(segment, SlotRing.join(region, name), codec, manager, spinNanos);
+                return new SimpleQueue(segment, SlotRing.join(region, name), codec, manager, spinNanos(),
+                        maxSleepNanos);
             } catch (RuntimeException | Error e) {
                 segment.close();
                 throw e;
@@ -698,11 +806,16 @@ public final class SimpleQueue implements AutoCloseable {
 
         private MemorySegment checkQueue(SharedSegment segment) {
             MemorySegment region = segment.data();
-            if (region.byteSize() < QueueDescriptor.SLOTS_OFFSET
-                    || QueueDescriptor.getLayoutVersionAcquire(region) != QueueDescriptor.LAYOUT_VERSION
-                    || QueueDescriptor.getMagic(region) != QueueDescriptor.MAGIC) {
-                throw new IllegalStateException("segment " + segment.path() + " is not a queue (or one of another "
-                        + "layout version); open it with the API that created it");
+            int version = region.byteSize() < QueueDescriptor.SLOTS_OFFSET ? 0
+                    : QueueDescriptor.getLayoutVersionAcquire(region); // acquire first: the creator writes it last
+            if (version == 0 || QueueDescriptor.getMagic(region) != QueueDescriptor.MAGIC) {
+                throw new IllegalStateException("segment " + segment.path() + " is not a queue; open it with the API "
+                        + "that created it");
+            }
+            if (version != QueueDescriptor.LAYOUT_VERSION) {
+                throw new IllegalStateException("queue " + segment.name() + " has layout version " + version + " but "
+                        + "this Tessera reads version " + QueueDescriptor.LAYOUT_VERSION + "; open it from a JVM "
+                        + "running the same Tessera version as its creator");
             }
             int cap = QueueDescriptor.getCapacity(region);
             int max = QueueDescriptor.getMaxMessageBytes(region);
@@ -721,6 +834,14 @@ public final class SimpleQueue implements AutoCloseable {
                         + "; leave optMaxMessageBytes unset to open it");
             }
             return region;
+        }
+
+        /** {@link #optSpinWait}, or its default for how this JVM waits. */
+        private long spinNanos() {
+            if (spinNanos != null) {
+                return spinNanos;
+            }
+            return Futex.isAvailable() ? EventCount.DEFAULT_SPIN_NANOS : Backoff.SPIN_NANOS;
         }
 
         /** The codec of a handle on a queue whose slots hold {@code slotBytes}-byte messages. */

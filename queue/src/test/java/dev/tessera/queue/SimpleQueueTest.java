@@ -181,6 +181,69 @@ class SimpleQueueTest {
     }
 
     @Test
+    void aSleepingGetTimesOutOnTimeAndASleepingPutToo() {
+        try (SimpleQueue q = SimpleQueue.builder().optCapacity(1).optSpinWait(Duration.ZERO)
+                .maxSleep(Duration.ofSeconds(60)).create()) {
+            long start = System.nanoTime();
+            assertThrows(QueueTimeoutException.class, () -> q.get(Duration.ofMillis(300)));
+            assertWaited(start, 300);
+            q.put("fills it");
+            start = System.nanoTime();
+            assertFalse(q.offer("no room", Duration.ofMillis(300)));
+            assertWaited(start, 300);
+        }
+    }
+
+    private static void assertWaited(long start, long millis) {
+        long waited = System.nanoTime() - start;
+        assertTrue(waited >= TimeUnit.MILLISECONDS.toNanos(millis) && waited < TimeUnit.SECONDS.toNanos(5),
+                "a " + millis + " ms wait took " + waited / 1_000_000 + " ms");
+    }
+
+    @Test
+    void closingAHandleWakesItsSleepingGet() throws Exception {
+        SimpleQueue q = SimpleQueue.builder().optSpinWait(Duration.ZERO).maxSleep(Duration.ofSeconds(60)).create();
+        try {
+            CompletableFuture<Object> got = CompletableFuture.supplyAsync(() -> q.get(Duration.ofSeconds(30)));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (q.waitMode() == SimpleQueue.WaitMode.FUTEX && q.notEmpty().waiters() == 0) {
+                assertTrue(System.nanoTime() < deadline, "the get never went to sleep");
+                Thread.onSpinWait();
+            }
+            long start = System.nanoTime();
+            q.close();
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> got.get(20, TimeUnit.SECONDS));
+            assertInstanceOf(IllegalStateException.class, e.getCause());
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(4), "close woke the sleeper at once");
+        } finally {
+            q.close();
+        }
+    }
+
+    @Test
+    void reportsHowItWaitsAndRefusesAQueueOfAnotherLayoutVersion() {
+        try (SimpleQueue q = SimpleQueue.create("versioned", 2)) {
+            boolean off = "false".equalsIgnoreCase(System.getProperty("tessera.queue.futex"));
+            boolean linux = System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux");
+            if (linux) {
+                assertEquals(off ? SimpleQueue.WaitMode.BACKOFF : SimpleQueue.WaitMode.FUTEX, q.waitMode());
+            }
+            assertTrue(q.toString().contains(q.waitMode().toString()), q.toString());
+            try (SharedSegment raw = SharedSegment.open("versioned")) {
+                raw.data().set(java.lang.foreign.ValueLayout.JAVA_INT, 4, 1); // a queue of the layout before wait words
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> SimpleQueue.open("versioned"));
+                assertTrue(e.getMessage().contains("has layout version 1 but this Tessera reads version 2"),
+                        e.getMessage());
+                raw.data().set(java.lang.foreign.ValueLayout.JAVA_INT, 4, 2);
+            }
+            try (SimpleQueue again = SimpleQueue.open("versioned")) {
+                assertEquals(2, again.capacity());
+            }
+        }
+    }
+
+    @Test
     void validatesCapacitySizeAndName() {
         IllegalArgumentException cap = assertThrows(IllegalArgumentException.class, () -> SimpleQueue.create(0));
         assertEquals("capacity=0 (expected 1 <= x <= 16777216)", cap.getMessage());

@@ -3,13 +3,14 @@ package dev.tessera.queue.internal;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * How a caller waits for a slot or a message: spin, then yield, then park for growing intervals; never past
- * the caller's deadline. Not thread-safe: one per wait.
+ * How a caller waits for a slot or a message where no cross-process wake-up is available (the futex is off or
+ * missing, see {@link Futex}): spin, then yield, then park for growing intervals; never past the caller's
+ * deadline. Not thread-safe: one per wait; it holds no memory.
  *
  * <p>Spinning first keeps the hand-off between two running processes in the microseconds; yielding then lets
  * the other process run on a busy machine; parking (from 1 µs doubling to {@link #MAX_PARK_NANOS}) stops an
- * idle waiter from burning a core. There is no wake-up signal across processes, so the park cap is also the
- * worst extra latency an idle waiter adds.
+ * idle waiter from burning a core. Nothing signals a polling waiter, so the park cap is also the worst extra
+ * latency an idle waiter adds.
  *
  * <p>The spin and yield phases are bounded by time ({@link #SPIN_NANOS}, {@link #YIELD_NANOS}), not by a count:
  * a spin ({@code Thread.onSpinWait}, x86's {@code PAUSE}) takes from a few to over a hundred cycles depending on
@@ -19,7 +20,7 @@ import java.util.concurrent.locks.LockSupport;
  * 200 µs 23–31 µs. The price: a waiter that finds nothing burns up to 200 µs of one core spinning and 50 µs
  * yielding before it parks, once per wait.
  */
-public final class Backoff {
+public final class Backoff implements Waiter {
     public static final long SPIN_NANOS = 200_000;
     static final long YIELD_NANOS = 50_000;
     static final long MAX_PARK_NANOS = 200_000;
@@ -50,6 +51,7 @@ public final class Backoff {
     }
 
     /** Whether this wait has gone past spinning and yielding (time for slow-path checks). */
+    @Override
     public boolean parking() {
         return phase == 2;
     }
@@ -59,6 +61,7 @@ public final class Backoff {
      *
      * @param remainingNanos time left before the caller's deadline; positive
      */
+    @Override
     public void idle(long remainingNanos) {
         if (phase < 2 && step++ % CLOCK_EVERY == 0) {
             long now = System.nanoTime();
@@ -78,4 +81,8 @@ public final class Backoff {
             park = Math.min(MAX_PARK_NANOS, park * 2);
         }
     }
+
+    /** Nothing to release: a polling wait registers nowhere. */
+    @Override
+    public void close() {}
 }

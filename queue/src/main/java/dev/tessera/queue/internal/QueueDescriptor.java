@@ -16,9 +16,11 @@ import java.lang.invoke.VarHandle;
  *   +--------+--------+--------+--------+--------------------------------------------------+
  *   128: tail (long), alone on its 128 bytes: CAS by producers      (next position to claim for writing)
  *   256: head (long), alone on its 128 bytes: CAS by consumers      (next position to claim for reading)
- *   384: process table, PROCESS_SLOTS longs: 0 (free) or startMillis &lt;&lt; 22 | pid of a process that opened
+ *   384: not-empty wait word (long), alone on its 128 bytes: epoch (high int, a futex word) | consumers waiting
+ *   512: not-full wait word (long), alone on its 128 bytes:  epoch (high int, a futex word) | producers waiting
+ *   640: process table, PROCESS_SLOTS longs: 0 (free) or startMillis &lt;&lt; 22 | pid of a process that opened
  *        the queue; a slot's index is the "owner" in every claim that process makes
- *   384 + 8 * PROCESS_SLOTS = SLOTS_OFFSET: capacity slots of slotStride bytes each (a multiple of 64)
+ *   640 + 8 * PROCESS_SLOTS = SLOTS_OFFSET: capacity slots of slotStride bytes each (a multiple of 64)
  *
  *   slot:  0                8          12        16                         slotStride
  *          +----------------+----------+---------+--------------------------+
@@ -41,6 +43,16 @@ import java.lang.invoke.VarHandle;
  * consumed), and {@code READING(p, dead)} becomes {@code FULL(p)} again, an orphan behind the head that a
  * consumer's scan claims and delivers.
  *
+ * <p>Waiting (see {@link EventCount}): each direction has one wait word, an epoch in its high int and the number
+ * of callers registered to sleep in that epoch in its low int. A waiter adds one to the word (which also tells it
+ * the epoch), re-checks the ring and sleeps on the epoch's int (a futex); whoever makes the ring ready for it (a
+ * producer publishing, a consumer freeing a slot) reads the word after a full fence and, only if the count is not
+ * zero, moves it to the next epoch with a count of zero and wakes the sleepers. A waiter killed while counted
+ * leaves the count too high until that next wake-up, which it costs: never a lost message or a hang.
+ *
+ * <p>Versions: 1 had no wait words (the process table began at 384); a handle refuses a queue of another
+ * version, so processes that disagree on the layout never share a queue.
+ *
  * <p>Publication: the creator writes everything, then the layout version last with release semantics; an
  * opener checks the version with acquire semantics first. A message is published by writing its bytes and
  * length, then the state {@code FULL(p)} with release semantics; a reader acquires the state first.
@@ -48,7 +60,8 @@ import java.lang.invoke.VarHandle;
 public final class QueueDescriptor {
     /** "TSQ1" as a little-endian int. */
     public static final int MAGIC = 0x3151_5354;
-    public static final int LAYOUT_VERSION = 1;
+    /** 2: the wait words at 384 and 512 (version 1 had none). */
+    public static final int LAYOUT_VERSION = 2;
 
     public static final int MAGIC_OFFSET = 0;
     public static final int LAYOUT_VERSION_OFFSET = 4;
@@ -57,7 +70,9 @@ public final class QueueDescriptor {
     public static final int MAX_MESSAGE_BYTES_OFFSET = 16;
     public static final int TAIL_OFFSET = 128;
     public static final int HEAD_OFFSET = 256;
-    public static final int PROCESS_TABLE_OFFSET = 384;
+    public static final int NOT_EMPTY_WAIT_OFFSET = 384;
+    public static final int NOT_FULL_WAIT_OFFSET = 512;
+    public static final int PROCESS_TABLE_OFFSET = 640;
     public static final int PROCESS_SLOTS = 1024;
     public static final int SLOTS_OFFSET = PROCESS_TABLE_OFFSET + 8 * PROCESS_SLOTS;
 
@@ -168,6 +183,47 @@ public final class QueueDescriptor {
     /** Moves the head from {@code from} to {@code from + 1}; false if someone else moved it. */
     public static boolean casHead(MemorySegment region, long from) {
         return LONG.compareAndSet(region, (long) HEAD_OFFSET, from, from + 1);
+    }
+
+    // ---- wait words (at NOT_EMPTY_WAIT_OFFSET and NOT_FULL_WAIT_OFFSET)
+
+    /** Offset, from a wait word's, of its epoch int: the futex word (the high half of the long). */
+    public static final int WAIT_EPOCH_OFFSET = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN
+            ? 4 : 0;
+
+    /** A wait word, read with volatile semantics. */
+    public static long getWaitWordVolatile(MemorySegment region, long offset) {
+        return (long) LONG.getVolatile(region, offset);
+    }
+
+    /** Adds {@code delta} to a wait word atomically (a full fence); returns the old value. */
+    public static long getAndAddWaitWord(MemorySegment region, long offset, long delta) {
+        return (long) LONG.getAndAdd(region, offset, delta);
+    }
+
+    /** Swaps a wait word (volatile semantics); false if it was not {@code expected}. */
+    public static boolean casWaitWord(MemorySegment region, long offset, long expected, long value) {
+        return LONG.compareAndSet(region, offset, expected, value);
+    }
+
+    /** Sets a wait word (tests simulate a waiter killed while counted with it). */
+    public static void putWaitWordVolatile(MemorySegment region, long offset, long value) {
+        LONG.setVolatile(region, offset, value);
+    }
+
+    /** The epoch of a wait word. */
+    public static int waitEpoch(long word) {
+        return (int) (word >>> 32);
+    }
+
+    /** The number of callers registered to sleep in a wait word's epoch. */
+    public static int waitCount(long word) {
+        return (int) word;
+    }
+
+    /** The wait word of {@code word}'s next epoch, with nobody registered. */
+    public static long nextWaitEpoch(long word) {
+        return (long) (waitEpoch(word) + 1) << 32;
     }
 
     // ---- process table

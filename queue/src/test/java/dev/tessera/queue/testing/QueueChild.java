@@ -43,6 +43,9 @@ public final class QueueChild {
             case "create-and-wait" -> createAndWait();
             case "get-ndarray" -> getNdArray(args[1]);
             case "get-ndarrays" -> getNdArrays(args[1], Integer.parseInt(args[2]));
+            case "put-lines" -> putLines(args[1]);
+            case "take-lines" -> takeLines(args[1]);
+            case "get-one" -> getOne(args[1]);
             default -> throw new IllegalArgumentException("unknown command " + args[0]);
         }
     }
@@ -143,6 +146,35 @@ public final class QueueChild {
                 System.out.println("ARRAY " + a.size() + " " + a.toType(ai.djl.ndarray.types.DataType.INT32, false)
                         .sum().getLong());
             }
+        }
+    }
+
+    /** Puts each line read from stdin, printing "PUT line" after each put returned, until stdin ends. */
+    private static void putLines(String name) throws Exception {
+        try (SimpleQueue q = SimpleQueue.open(name)) {
+            System.out.println("OPEN");
+            for (String line = STDIN.readLine(); line != null; line = STDIN.readLine()) {
+                q.put(line);
+                System.out.println("PUT " + line);
+            }
+        }
+    }
+
+    /** Takes one message for each line read from stdin and prints "GOT message", until stdin ends. */
+    private static void takeLines(String name) throws Exception {
+        try (SimpleQueue q = SimpleQueue.open(name)) {
+            System.out.println("OPEN");
+            for (String line = STDIN.readLine(); line != null; line = STDIN.readLine()) {
+                System.out.println("GOT " + q.get(Duration.ofSeconds(30)));
+            }
+        }
+    }
+
+    /** Blocks in one get without spinning (so it sleeps at once), prints "GOT message"; tests kill it asleep. */
+    private static void getOne(String name) {
+        try (SimpleQueue q = SimpleQueue.builder().optSpinWait(Duration.ZERO).open(name)) {
+            System.out.println("OPEN " + q.waitMode());
+            System.out.println("GOT " + q.get(Duration.ofSeconds(60)));
         }
     }
 }
