@@ -37,10 +37,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * also checks the World's view and its deadline.
  *
  * <p>Receiving copies each collective frame once: the reader reads it from the socket straight into a direct buffer of
- * {@link #FRAME_BYTES} from its peer's pool ({@link #POOL_FRAMES} of them, made on first use), and a
- * {@link FrameSink} reduces or copies from that buffer in place, after which it goes back to the pool. A reader that
- * runs more than {@link #POOL_FRAMES} frames ahead of its consumer reads the rest into heap buffers (it never waits
- * for the consumer, so it always sees its connection end). Sending writes the frame head and the data with one
+ * {@link #FRAME_BYTES}, taken from its peer's pool, and a {@link FrameSink} reduces or copies from that buffer in
+ * place, after which it goes back to the pool (which keeps up to {@link #POOL_FRAMES}). A reader ahead of its consumer
+ * with the pool empty makes a new direct buffer (it never waits for the consumer, so it always sees its connection
+ * end); the pool drops it once full. Sending writes the frame head and the data with one
  * gathering write, from a direct head buffer per peer.
  */
 public final class Mesh implements AutoCloseable {
@@ -48,7 +48,7 @@ public final class Mesh implements AutoCloseable {
     static final byte P2P = 1;
     /** The largest frame of a collective message: small enough to reduce while the next one arrives. */
     static final int FRAME_BYTES = 1 << 20;
-    /** Direct frame buffers per peer: enough to read ahead of a reduce of the frame before. */
+    /** Direct frame buffers kept per peer: enough to read ahead of a reduce of the frame before. */
     static final int POOL_FRAMES = 8;
     /** The end of a connection, queued after its last frame; compared by identity. */
     private static final ByteBuffer END = ByteBuffer.allocate(0);
@@ -64,8 +64,6 @@ public final class Mesh implements AutoCloseable {
     private final List<ArrayBlockingQueue<ByteBuffer>> pools = new ArrayList<>();
     /** Per peer, the frame head of its writer thread. */
     private final ByteBuffer[] sendHeads;
-    /** Per peer, the direct buffers its reader has made (only that reader touches its entry). */
-    private final int[] made;
     private final java.util.concurrent.atomic.AtomicReferenceArray<String> ended;
     private final ReentrantLock p2pLock = new ReentrantLock();
     private final Condition p2pArrived = p2pLock.newCondition();
@@ -83,7 +81,6 @@ public final class Mesh implements AutoCloseable {
         this.writers = new ExecutorService[k];
         this.readers = new Thread[k];
         this.sendHeads = new ByteBuffer[k];
-        this.made = new int[k];
         this.ended = new java.util.concurrent.atomic.AtomicReferenceArray<>(k);
         for (int i = 0; i < k; i++) {
             inboxes.add(new LinkedBlockingQueue<>());
@@ -192,13 +189,9 @@ public final class Mesh implements AutoCloseable {
 
     /** Reads a collective frame of {@code len} bytes into a buffer from the pool and queues it; false at the end. */
     private boolean readCollective(int peer, SocketChannel ch, int len) throws IOException {
-        ByteBuffer frame = pools.get(peer).poll();
-        if (frame == null && made[peer] < POOL_FRAMES && len <= FRAME_BYTES) {
-            frame = directFrame();
-            made[peer] = frame == null ? POOL_FRAMES : made[peer] + 1;
-        }
-        if (frame == null || len > frame.capacity()) {
-            frame = ByteBuffer.allocate(len); // the consumer is behind: never wait for it
+        ByteBuffer frame = len <= FRAME_BYTES ? pools.get(peer).poll() : null;
+        if (frame == null) {
+            frame = newFrame(len); // the pool is empty (the consumer is behind): never wait for it
         }
         frame.clear().limit(len);
         if (!readFully(ch, frame)) {
@@ -208,12 +201,16 @@ public final class Mesh implements AutoCloseable {
         return true;
     }
 
-    /** A direct frame buffer, or null where the JVM's direct memory limit refuses one (heap buffers serve then). */
-    private static ByteBuffer directFrame() {
+    /**
+     * A direct buffer for a frame of {@code len} bytes (a heap one where the JVM's direct memory limit refuses it).
+     * Direct, so that the reductions always read the same kind of segment: a mix of heap and native frames makes the
+     * JIT deoptimise the reduce loop (measured: 64 MB over TCP 5x slower).
+     */
+    private static ByteBuffer newFrame(int len) {
         try {
-            return ByteBuffer.allocateDirect(FRAME_BYTES);
+            return ByteBuffer.allocateDirect(Math.max(len, FRAME_BYTES));
         } catch (OutOfMemoryError e) {
-            return null;
+            return ByteBuffer.allocate(len);
         }
     }
 
