@@ -75,6 +75,8 @@ public final class CollectiveChecks {
                 }
             }
 
+            multiFrame(m, g, rank);
+
             // reduce to the last rank: the others keep theirs
             NDArray red = m.create(new float[] {rank + 1});
             g.reduce(red, last, ReduceOp.SUM);
@@ -156,6 +158,50 @@ public final class CollectiveChecks {
                 check("irecv any", new float[] {prev * 2}, in2.toFloatArray());
             }
             g.barrier();
+        }
+    }
+
+    /**
+     * Messages of many 1 MiB TCP frames: an all-reduce of 3 MiB and 20 bytes, whose parts start and end inside frames,
+     * and a gather of 12 MiB from each rank, whose root takes one rank's frames while the next rank's queue up beyond
+     * the receiving pool. The values differ along each frame, so a frame placed or reused wrongly shows.
+     */
+    private static void multiFrame(NDManager m, CollectiveGroup g, int rank) {
+        List<Integer> ranks = g.ranks();
+        int k = ranks.size();
+        int sumR = ranks.stream().mapToInt(Integer::intValue).sum();
+        int n = 3 * (1 << 18) + 5;
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = i % 1009 + rank;
+        }
+        NDArray x = m.create(a);
+        g.allReduce(x, ReduceOp.SUM);
+        float[] got = x.toFloatArray();
+        for (int i = 0; i < n; i++) {
+            if (got[i] != k * (i % 1009) + sumR) {
+                throw new AssertionError("allReduce multi-frame: element " + i + " is " + got[i] + ", expected "
+                        + (k * (i % 1009) + sumR));
+            }
+        }
+        int root = ranks.get(0);
+        int big = 12 << 18;
+        float[] mine = new float[big];
+        for (int i = 0; i < big; i++) {
+            mine[i] = i + rank * 7;
+        }
+        List<NDArray> out = rank == root ? zeros(m, k, big) : null;
+        g.gather(out, m.create(mine), root);
+        if (out != null) {
+            for (int q = 0; q < k; q++) {
+                float[] f = out.get(q).toFloatArray();
+                for (int i = 0; i < big; i++) {
+                    if (f[i] != i + ranks.get(q) * 7) {
+                        throw new AssertionError("gather multi-frame[" + q + "]: element " + i + " is " + f[i]
+                                + ", expected " + (i + ranks.get(q) * 7));
+                    }
+                }
+            }
         }
     }
 
