@@ -51,7 +51,42 @@ public final class AssignCli implements Runnable {
         if (java.util.Arrays.asList(args).contains("--verbose")) {
             verboseLogging();
         }
+        if (needsEngineEarly(args)) {
+            ModelAssigner.preloadEngine();
+        }
         System.exit(run(System.out, System.err, args));
+    }
+
+    /**
+     * Whether {@link #main} should start loading DJL's engine before picocli and the rest of the CLI load their
+     * classes (about 0.4 s of a cold start): when an argument of {@code assign} names a graph file large enough to
+     * need the gradient phase (a cold 1000×16 run waited for libtorch otherwise). An option's value that happens to
+     * name such a file only loads the engine for nothing, on a daemon thread; {@code --help} and {@code --version}
+     * load nothing.
+     */
+    static boolean needsEngineEarly(String... args) {
+        if (args.length < 2 || !args[0].equals("assign")) {
+            return false;
+        }
+        List<String> rest = java.util.Arrays.asList(args).subList(1, args.length);
+        if (rest.contains("--help") || rest.contains("-h") || rest.contains("--version") || rest.contains("-V")) {
+            return false;
+        }
+        return rest.stream().anyMatch(a -> !a.startsWith("-") && largeGraphFile(a));
+    }
+
+    /**
+     * Whether {@code path} names a regular file over {@value Assign#PRELOAD_BYTES} bytes: a graph that large has more
+     * models than a run enumerates without DJL (devices^models up to 1,000,000, about a dozen models), so its
+     * gradient phase will need the engine. A path that cannot be read is not one (the read that follows reports it).
+     */
+    static boolean largeGraphFile(String path) {
+        try {
+            Path p = Path.of(path);
+            return Files.isRegularFile(p) && Files.size(p) > Assign.PRELOAD_BYTES;
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 
     /**
@@ -237,18 +272,10 @@ public final class AssignCli implements Runnable {
             return 0;
         }
 
-        /**
-         * Starts loading DJL's engine while the graph is read, when the file is over {@value #PRELOAD_BYTES} bytes:
-         * a graph that large has more models than a run enumerates without DJL (devices^models up to 1,000,000, about
-         * a dozen models), so its gradient phase will need the engine.
-         */
+        /** Starts loading DJL's engine while the graph is read, when {@link #largeGraphFile} says so. */
         private static void preloadEngineForLargeGraph(Path file) {
-            try {
-                if (Files.size(file) > PRELOAD_BYTES) {
-                    ModelAssigner.preloadEngine();
-                }
-            } catch (IOException e) {
-                // the read that follows reports the file's problem
+            if (largeGraphFile(file.toString())) {
+                ModelAssigner.preloadEngine();
             }
         }
 
