@@ -22,7 +22,8 @@ public final class CudaRuntime {
      * another, and DJL never does; so NCCL's kernels are ordered after the PyTorch ops that made the tensors.
      */
     public static final MemorySegment DEFAULT_STREAM = MemorySegment.NULL;
-    private static volatile Object loaded;
+    private static final LoadOnce<CudaRuntime> LOADED =
+            new LoadOnce<>(() -> new CudaRuntime(NativeLibrary.CUDART.open()));
 
     private final MethodHandle setDevice;
     private final MethodHandle getDeviceCount;
@@ -46,24 +47,7 @@ public final class CudaRuntime {
      * @throws IllegalStateException if the library is missing
      */
     public static CudaRuntime get() {
-        Object l = loaded;
-        if (l == null) {
-            synchronized (CudaRuntime.class) {
-                l = loaded;
-                if (l == null) {
-                    try {
-                        l = new CudaRuntime(NativeLibrary.CUDART.open());
-                    } catch (IllegalStateException e) {
-                        l = e;
-                    }
-                    loaded = l;
-                }
-            }
-        }
-        if (l instanceof IllegalStateException e) {
-            throw new IllegalStateException(e.getMessage(), e);
-        }
-        return (CudaRuntime) l;
+        return LOADED.get();
     }
 
     /** {@code cudaSetDevice} on the calling thread. */

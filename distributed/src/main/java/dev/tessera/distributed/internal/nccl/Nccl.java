@@ -49,7 +49,7 @@ public final class Nccl {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
     private static final ValueLayout.OfLong SIZE_T = ValueLayout.JAVA_LONG;
     private static final ValueLayout PTR = ValueLayout.ADDRESS;
-    private static volatile Object loaded;
+    private static final LoadOnce<Nccl> LOADED = new LoadOnce<>(() -> new Nccl(NativeLibrary.NCCL.open()));
 
     private final MethodHandle getVersion;
     private final MethodHandle getUniqueId;
@@ -112,24 +112,7 @@ public final class Nccl {
      * @throws IllegalStateException if the library is missing or lacks a function
      */
     public static Nccl get() {
-        Object l = loaded;
-        if (l == null) {
-            synchronized (Nccl.class) {
-                l = loaded;
-                if (l == null) {
-                    try {
-                        l = new Nccl(NativeLibrary.NCCL.open());
-                    } catch (IllegalStateException e) {
-                        l = e;
-                    }
-                    loaded = l;
-                }
-            }
-        }
-        if (l instanceof IllegalStateException e) {
-            throw new IllegalStateException(e.getMessage(), e);
-        }
-        return (Nccl) l;
+        return LOADED.get();
     }
 
     /**
