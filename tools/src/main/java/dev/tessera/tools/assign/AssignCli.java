@@ -51,14 +51,14 @@ public final class AssignCli implements Runnable {
         if (java.util.Arrays.asList(args).contains("--verbose")) {
             verboseLogging();
         }
-        if (needsEngineEarly(args)) {
-            ModelAssigner.preloadEngine();
-        }
         System.exit(run(System.out, System.err, args));
     }
 
+    /** Graph files larger than this start DJL's engine loading before the CLI parses its arguments. */
+    static final long PRELOAD_BYTES = 4096;
+
     /**
-     * Whether {@link #main} should start loading DJL's engine before picocli and the rest of the CLI load their
+     * Whether {@link #run} should start loading DJL's engine before picocli and the rest of the CLI load their
      * classes (about 0.4 s of a cold start): when an argument of {@code assign} names a graph file large enough to
      * need the gradient phase (a cold 1000×16 run waited for libtorch otherwise). An option's value that happens to
      * name such a file only loads the engine for nothing, on a daemon thread; {@code --help} and {@code --version}
@@ -76,14 +76,14 @@ public final class AssignCli implements Runnable {
     }
 
     /**
-     * Whether {@code path} names a regular file over {@value Assign#PRELOAD_BYTES} bytes: a graph that large has more
+     * Whether {@code path} names a regular file over {@value #PRELOAD_BYTES} bytes: a graph that large has more
      * models than a run enumerates without DJL (devices^models up to 1,000,000, about a dozen models), so its
      * gradient phase will need the engine. A path that cannot be read is not one (the read that follows reports it).
      */
     static boolean largeGraphFile(String path) {
         try {
             Path p = Path.of(path);
-            return Files.isRegularFile(p) && Files.size(p) > Assign.PRELOAD_BYTES;
+            return Files.isRegularFile(p) && Files.size(p) > PRELOAD_BYTES;
         } catch (IOException | java.nio.file.InvalidPathException e) {
             return false;
         }
@@ -101,6 +101,9 @@ public final class AssignCli implements Runnable {
 
     /** Runs the CLI with the given streams and returns the exit code (for tests and embedding). */
     public static int run(PrintStream out, PrintStream err, String... args) {
+        if (needsEngineEarly(args)) {
+            ModelAssigner.preloadEngine();
+        }
         CommandLine cli = new CommandLine(new AssignCli());
         cli.setOut(new java.io.PrintWriter(out, true));
         cli.setErr(new java.io.PrintWriter(err, true));
@@ -205,9 +208,6 @@ public final class AssignCli implements Runnable {
     @Command(name = "assign", mixinStandardHelpOptions = true,
             description = "Place the models of GRAPH on devices and print where each goes.")
     static final class Assign implements Callable<Integer>, Debuggable {
-        /** Graph files larger than this start DJL's engine loading before they are read. */
-        static final long PRELOAD_BYTES = 4096;
-
         @Parameters(index = "0", paramLabel = "GRAPH", description = "Graph file: placement JSON, or a PipeDream graph.txt with --input-format pipedream.")
         Path graph;
 
@@ -256,7 +256,6 @@ public final class AssignCli implements Runnable {
             InputFormat in = choice("--input-format", inputFormat, InputFormat.values());
             AssignFormat out = choice("--format", format, AssignFormat.values());
             Map<String, Object> extra = commandLineOptions();
-            preloadEngineForLargeGraph(graph);
             GraphSpec g = in == InputFormat.pipedream ? PipeDreamImporter.read(graph) : GraphJson.read(graph);
             g = g.withDevices(resolveDevices(g, devices));
             String name = graph.getFileName().toString();
@@ -270,13 +269,6 @@ public final class AssignCli implements Runnable {
             });
             w.flush();
             return 0;
-        }
-
-        /** Starts loading DJL's engine while the graph is read, when {@link #largeGraphFile} says so. */
-        private static void preloadEngineForLargeGraph(Path file) {
-            if (largeGraphFile(file.toString())) {
-                ModelAssigner.preloadEngine();
-            }
         }
 
         /** --option, --seed and --method as builder options, each checked; errors name the option. */
