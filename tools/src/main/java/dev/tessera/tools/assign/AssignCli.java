@@ -102,6 +102,7 @@ public final class AssignCli implements Runnable {
     /** Runs the CLI with the given streams and returns the exit code (for tests and embedding). */
     public static int run(PrintStream out, PrintStream err, String... args) {
         if (needsEngineEarly(args)) {
+            NativeLinks.linkBeforeEngineLoad(AssignCli.class);
             ModelAssigner.preloadEngine();
         }
         CommandLine cli = new CommandLine(new AssignCli());
