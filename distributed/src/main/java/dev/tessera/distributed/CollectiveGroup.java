@@ -58,6 +58,13 @@ import java.util.function.Function;
  * the loader's path, or python3's {@code nvidia-nccl} package, and the CUDA runtime likewise through
  * {@code TESSERA_CUDART_LIBRARY}; only a collective on a CUDA tensor needs them. A CUDA {@link #send}/{@link #recv}
  * runs in the group's operation order, like a collective (its kernels share PyTorch's stream).
+ *
+ * <p><b>Lists of arrays</b> ({@link #allReduceMultiGpu}, {@link #reduceMultiGpu}, {@link #broadcastMultiGpu},
+ * {@link #allGatherMultiGpu}; torch.distributed's {@code *_multigpu}): each rank passes one array per local device, and
+ * the collective runs over every array of every rank. Each is one collective of the kinds above, between a local step
+ * on the list's first device (combining or stacking, with DJL, outside autograd) and a copy of the result into the
+ * list; so they work on every transport and on CPU arrays too. The header carries the list's length, so ranks whose
+ * lists differ in length fail like ranks whose shapes differ.
  */
 public final class CollectiveGroup {
     /** Marks a name while its group is being created. */
