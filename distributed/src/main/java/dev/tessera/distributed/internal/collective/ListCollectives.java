@@ -82,12 +82,11 @@ public final class ListCollectives {
         NDArray first = list.get(0);
         for (int i = 0; i < list.size(); i++) {
             NDArray a = list.get(i);
-            String bad = a == null ? " is null" : CollBuffer.of(a).invalid() == null ? null
-                    : ": " + CollBuffer.of(a).invalid();
+            String bad = unusable(a);
             if (bad != null) {
                 return name + "[" + i + "]" + bad;
             }
-            if (first != null && !sameKind(a, first)) {
+            if (!sameKind(a, first)) {
                 return name + "[" + i + "] is " + describe(a) + " (expected " + describe(first) + ", as " + name
                         + "[0]; every array of a list has one dtype and shape)";
             }
@@ -131,8 +130,7 @@ public final class ListCollectives {
             }
             for (int j = 0; j < l.size(); j++) {
                 NDArray a = l.get(j);
-                String bad = a == null ? " is null" : CollBuffer.of(a).invalid() == null ? null
-                        : ": " + CollBuffer.of(a).invalid();
+                String bad = unusable(a);
                 if (bad != null) {
                     return "outputs[" + i + "][" + j + "]" + bad;
                 }
@@ -143,6 +141,12 @@ public final class ListCollectives {
             }
         }
         return null;
+    }
+
+    /** Why one element cannot take part, as the end of a sentence that names it, or null. */
+    private static String unusable(NDArray a) {
+        String invalid = a == null ? null : CollBuffer.of(a).invalid();
+        return a == null ? " is null" : invalid == null ? null : ": " + invalid;
     }
 
     private static boolean sameKind(NDArray a, NDArray b) {
