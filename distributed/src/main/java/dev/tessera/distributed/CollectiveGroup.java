@@ -5,6 +5,7 @@ import dev.tessera.distributed.internal.Node;
 import dev.tessera.distributed.internal.collective.CollBuffer;
 import dev.tessera.distributed.internal.collective.Deadline;
 import dev.tessera.distributed.internal.collective.Engine;
+import dev.tessera.distributed.internal.collective.ListCollectives;
 import dev.tessera.distributed.internal.collective.Mesh;
 import dev.tessera.distributed.internal.collective.NcclEngine;
 import dev.tessera.distributed.internal.collective.OpHeader;
@@ -57,6 +58,13 @@ import java.util.function.Function;
  * the loader's path, or python3's {@code nvidia-nccl} package, and the CUDA runtime likewise through
  * {@code TESSERA_CUDART_LIBRARY}; only a collective on a CUDA tensor needs them. A CUDA {@link #send}/{@link #recv}
  * runs in the group's operation order, like a collective (its kernels share PyTorch's stream).
+ *
+ * <p><b>Lists of arrays</b> ({@link #allReduceMultiGpu}, {@link #reduceMultiGpu}, {@link #broadcastMultiGpu},
+ * {@link #allGatherMultiGpu}; torch.distributed's {@code *_multigpu}): each rank passes one array per local device, and
+ * the collective runs over every array of every rank. Each is one collective of the kinds above, between a local step
+ * on the list's first device (combining or stacking, with DJL, outside autograd) and a copy of the result into the
+ * list; so they work on every transport and on CPU arrays too. The header carries the list's length, so ranks whose
+ * lists differ in length fail like ranks whose shapes differ.
  */
 public final class CollectiveGroup {
     /** Marks a name while its group is being created. */
@@ -72,6 +80,8 @@ public final class CollectiveGroup {
         final Engine engine;
         /** CUDA tensors' engine: NCCL, beside {@link #engine}, whose header exchange it shares. */
         final NcclEngine nccl;
+        /** The multi-GPU collectives, on the two engines above. */
+        final ListCollectives lists;
         final Mesh mesh;
         final RpcGroup control;
         final Transport transport;
@@ -85,6 +95,7 @@ public final class CollectiveGroup {
         Shared(Engine engine, Mesh mesh, RpcGroup control, Transport transport, String name, Peers peers) {
             this.engine = engine;
             this.nccl = new NcclEngine(peers, engine, mesh);
+            this.lists = new ListCollectives(engine, nccl, peers);
             this.mesh = mesh;
             this.control = control;
             this.transport = transport;
@@ -401,7 +412,7 @@ public final class CollectiveGroup {
      * @return the work
      */
     public Work<Void> broadcastAsync(NDArray array, int root) {
-        return broadcastWork(CollBuffer.of(array), root);
+        return broadcastWork(CollBuffer.of(array), root, "broadcast");
     }
 
     /**
@@ -412,13 +423,13 @@ public final class CollectiveGroup {
      * @return the work
      */
     public Work<Void> broadcastAsync(SharedTensor tensor, int root) {
-        return broadcastWork(CollBuffer.of(tensor), root);
+        return broadcastWork(CollBuffer.of(tensor), root, "broadcast");
     }
 
-    private Work<Void> broadcastWork(CollBuffer buf, int root) {
+    private Work<Void> broadcastWork(CollBuffer buf, int root, String what) {
         int rootIndex = peers.indexOf(root);
         String err = rootIndex < 0 ? rootError(root) : null;
-        return submit("broadcast", d -> {
+        return submit(what, d -> {
             engine(buf).broadcast(buf, Math.max(0, rootIndex), err, d);
             return commit(rootIndex == peers.self() ? List.of() : List.of(buf), List.of(buf));
         });
@@ -519,6 +530,172 @@ public final class CollectiveGroup {
             engine(out).scatter(out, in, Math.max(0, rootIndex), err, d);
             return commit(List.of(out), List.of(out));
         });
+    }
+
+    // ---------------------------------------------------------------------------------------------- multi-GPU
+
+    /**
+     * All-reduce over a list of arrays per rank, usually one per local GPU (torch.distributed's
+     * {@code all_reduce_multigpu}): every array of every rank's list ends holding the reduction of all of them, the
+     * ranks' lists together ({@link ReduceOp#AVG} divides by the number of ranks times the list's length). The list is
+     * combined on its first array's device, that one array is all-reduced, and the result copied into the list; a list
+     * of one array runs exactly {@link #allReduce(NDArray, ReduceOp)}.
+     *
+     * @param arrays one or more arrays of one dtype and shape, each on the CPU or a CUDA device; every rank's list has
+     *     the same length, dtype and shape
+     * @param op the reduction, the same on every rank
+     * @throws IllegalArgumentException on every rank if a rank's list is null, empty, holds null or mixes dtypes or
+     *     shapes, or if the ranks' lists differ in length, dtype or shape
+     * @throws MemberLostException if a rank died
+     * @throws GroupTimeoutException if the timeout passed
+     */
+    public void allReduceMultiGpu(List<NDArray> arrays, ReduceOp op) {
+        allReduceMultiGpuAsync(arrays, op).await(timeout);
+    }
+
+    /**
+     * As {@link #allReduceMultiGpu}, asynchronously.
+     *
+     * @param arrays the arrays; they must stay open until the work is done
+     * @param op the reduction
+     * @return the work
+     */
+    public Work<Void> allReduceMultiGpuAsync(List<NDArray> arrays, ReduceOp op) {
+        return reduceListWork(arrays, op, false, -1, 0, "allReduceMultiGpu");
+    }
+
+    /**
+     * Reduces every array of every rank's list into {@code arrays.get(rootTensor)} of the root (torch.distributed's
+     * {@code reduce_multigpu}); every other array, the root's included, is left unchanged. A list of one array runs
+     * exactly {@link #reduce(NDArray, int, ReduceOp)}.
+     *
+     * @param arrays one or more arrays of one dtype and shape, as in {@link #allReduceMultiGpu}
+     * @param root the world rank that receives the result
+     * @param op the reduction
+     * @param rootTensor the index in the root's list of the array that receives; checked on every rank
+     * @throws IllegalArgumentException on every rank if a list is wrong (see {@link #allReduceMultiGpu}), or a rank's
+     *     {@code root} is not in the group or its {@code rootTensor} not an index of its list
+     */
+    public void reduceMultiGpu(List<NDArray> arrays, int root, ReduceOp op, int rootTensor) {
+        reduceMultiGpuAsync(arrays, root, op, rootTensor).await(timeout);
+    }
+
+    /**
+     * As {@link #reduceMultiGpu}, asynchronously.
+     *
+     * @param arrays the arrays; they must stay open until the work is done
+     * @param root the world rank that receives the result
+     * @param op the reduction
+     * @param rootTensor the index in the root's list of the array that receives
+     * @return the work
+     */
+    public Work<Void> reduceMultiGpuAsync(List<NDArray> arrays, int root, ReduceOp op, int rootTensor) {
+        return reduceListWork(arrays, op, true, root, rootTensor, "reduceMultiGpu");
+    }
+
+    /** All-reduce ({@code toRoot} false) or reduce of a list; a list of one goes to the single-array operation. */
+    private Work<Void> reduceListWork(List<NDArray> arrays, ReduceOp op, boolean toRoot, int root, int rootTensor,
+            String what) {
+        Objects.requireNonNull(op, "op");
+        List<NDArray> list = copy(arrays);
+        int rootIndex = toRoot ? peers.indexOf(root) : -1;
+        String err = ListCollectives.check("arrays", list);
+        if (err == null && toRoot) {
+            err = rootIndex < 0 ? rootError(root) : ListCollectives.checkIndex("rootTensor", rootTensor, list);
+        }
+        if (err == null && list.size() == 1) {
+            return reduceWork(CollBuffer.of(list.get(0)), op, toRoot ? root : -1, what);
+        }
+        String error = err;
+        return submit(what, d -> {
+            shared.lists.reduce(list, op, toRoot ? Math.max(0, rootIndex) : -1, rootTensor, error, d);
+            return null;
+        });
+    }
+
+    /**
+     * Copies the root's {@code arrays.get(rootTensor)} into every array of every rank's list (torch.distributed's
+     * {@code broadcast_multigpu}). A list of one array runs exactly {@link #broadcast(NDArray, int)}.
+     *
+     * @param arrays one or more arrays of one dtype and shape, as in {@link #allReduceMultiGpu}
+     * @param root the world rank whose array is sent
+     * @param rootTensor the index in the root's list of the array sent; checked on every rank
+     * @throws IllegalArgumentException on every rank if a list is wrong (see {@link #allReduceMultiGpu}), or a rank's
+     *     {@code root} is not in the group or its {@code rootTensor} not an index of its list
+     */
+    public void broadcastMultiGpu(List<NDArray> arrays, int root, int rootTensor) {
+        broadcastMultiGpuAsync(arrays, root, rootTensor).await(timeout);
+    }
+
+    /**
+     * As {@link #broadcastMultiGpu}, asynchronously.
+     *
+     * @param arrays the arrays; they must stay open until the work is done
+     * @param root the world rank whose array is sent
+     * @param rootTensor the index in the root's list of the array sent
+     * @return the work
+     */
+    public Work<Void> broadcastMultiGpuAsync(List<NDArray> arrays, int root, int rootTensor) {
+        List<NDArray> list = copy(arrays);
+        int rootIndex = peers.indexOf(root);
+        String err = ListCollectives.check("arrays", list);
+        if (err == null) {
+            err = rootIndex < 0 ? rootError(root) : ListCollectives.checkIndex("rootTensor", rootTensor, list);
+        }
+        if (err == null && list.size() == 1) {
+            return broadcastWork(CollBuffer.of(list.get(0)), root, "broadcastMultiGpu");
+        }
+        String error = err;
+        return submit("broadcastMultiGpu", d -> {
+            shared.lists.broadcast(list, Math.max(0, rootIndex), rootTensor, error, d);
+            return null;
+        });
+    }
+
+    /**
+     * Gathers every input of every rank into every one of this rank's output lists (torch.distributed's
+     * {@code all_gather_multigpu}), rank-major: with n inputs per rank, {@code outputs.get(i).get(q * n + j)} receives
+     * input j of the q-th rank of {@link #ranks()}, for every i. (torch's documentation writes the index as
+     * {@code q * world_size + j}; its implementation, and this method, use the list's length n.) Each output list is
+     * usually on its input's device. One input and one output list run exactly {@link #allGather(List, NDArray)}.
+     *
+     * @param outputs one list per input, each of {@link #size()} × {@code inputs.size()} arrays of the inputs' dtype
+     *     and shape
+     * @param inputs one or more arrays of one dtype and shape, as in {@link #allReduceMultiGpu}
+     * @throws IllegalArgumentException on every rank if a rank's inputs are wrong (see {@link #allReduceMultiGpu}) or
+     *     its outputs do not fit them, or if the ranks' input lists differ in length, dtype or shape
+     */
+    public void allGatherMultiGpu(List<List<NDArray>> outputs, List<NDArray> inputs) {
+        allGatherMultiGpuAsync(outputs, inputs).await(timeout);
+    }
+
+    /**
+     * As {@link #allGatherMultiGpu}, asynchronously.
+     *
+     * @param outputs the lists that receive; they must stay open until the work is done
+     * @param inputs the arrays to contribute
+     * @return the work
+     */
+    public Work<Void> allGatherMultiGpuAsync(List<List<NDArray>> outputs, List<NDArray> inputs) {
+        List<NDArray> in = copy(inputs);
+        List<List<NDArray>> out = outputs == null ? null : outputs.stream().map(CollectiveGroup::copy).toList();
+        String err = ListCollectives.check("inputs", in);
+        if (err == null) {
+            err = ListCollectives.checkOutputs(out, in, peers.size());
+        }
+        if (err == null && in.size() == 1) {
+            return gatherWork(arrays(out.get(0)), CollBuffer.of(in.get(0)), -1, "allGatherMultiGpu");
+        }
+        String error = err;
+        return submit("allGatherMultiGpu", d -> {
+            shared.lists.allGather(out, in, error, d);
+            return null;
+        });
+    }
+
+    /** A snapshot of a caller's list (nulls kept, for the checks to name), or null. */
+    private static List<NDArray> copy(List<NDArray> list) {
+        return list == null ? null : new ArrayList<>(list);
     }
 
     /**
@@ -771,9 +948,12 @@ public final class CollectiveGroup {
         return "root=" + root + " is not a rank of the group " + ranks();
     }
 
-    private static String checkList(String what, CollBuffer[] list, CollBuffer like) {
+    private String checkList(String what, CollBuffer[] list, CollBuffer like) {
         if (list == null) {
             return what + " is null (the receiving rank passes one tensor per rank)";
+        }
+        if (list.length != peers.size()) {
+            return what + " has " + list.length + " tensor(s) (expected " + peers.size() + ", one per rank)";
         }
         for (int i = 0; i < list.length; i++) {
             if (list[i].invalid() != null) {
@@ -787,18 +967,12 @@ public final class CollectiveGroup {
         return null;
     }
 
-    private CollBuffer[] arrays(List<NDArray> list) {
-        CollBuffer[] out = list.stream().map(CollBuffer::of).toArray(CollBuffer[]::new);
-        return out.length == peers.size() ? out : wrongCount(out);
+    private static CollBuffer[] arrays(List<NDArray> list) {
+        return list.stream().map(CollBuffer::of).toArray(CollBuffer[]::new);
     }
 
-    private CollBuffer[] shareds(List<SharedTensor> list) {
-        CollBuffer[] out = list.stream().map(CollBuffer::of).toArray(CollBuffer[]::new);
-        return out.length == peers.size() ? out : wrongCount(out);
-    }
-
-    private CollBuffer[] wrongCount(CollBuffer[] out) {
-        return out.length == 0 ? null : Arrays.copyOf(out, 0); // checkList reports a count other than the size
+    private static CollBuffer[] shareds(List<SharedTensor> list) {
+        return list.stream().map(CollBuffer::of).toArray(CollBuffer[]::new);
     }
 
     /**

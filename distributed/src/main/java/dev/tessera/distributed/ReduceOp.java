@@ -14,6 +14,9 @@ public enum ReduceOp {
     MIN,
     /** The largest element (floating point: NaN if any rank has NaN there). */
     MAX,
-    /** The mean: the sum divided by the number of ranks (integer types: truncated toward zero). */
+    /**
+     * The mean: the sum divided by the number of ranks (integer types: truncated toward zero); in the multi-GPU
+     * collectives, by the number of ranks times the list's length.
+     */
     AVG
 }

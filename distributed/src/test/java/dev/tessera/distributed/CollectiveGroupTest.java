@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import dev.tessera.distributed.testing.Await;
 import dev.tessera.distributed.testing.CollectiveChecks;
 import dev.tessera.distributed.testing.MemberJvm;
+import dev.tessera.distributed.testing.MultiGpuChecks;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * CollectiveGroup across three JVMs (this one is rank 0, two children): every method against expected values on the
- * shared-memory path and on the TCP path forced on one host, mismatched shapes and dtypes failing on every rank, and
+ * shared-memory path and on the TCP path forced on one host (the multi-GPU ones on lists of CPU arrays, with their
+ * argument errors), mismatched shapes and dtypes failing on every rank, and
  * a kill -9 during all-reduce failing every survivor on both paths within the bound.
  */
 class CollectiveGroupTest {
@@ -51,6 +53,16 @@ class CollectiveGroupTest {
                 }
                 assertEquals("OK", one.expect("COLL-CHECKS", 60), t + " on rank 1");
                 assertEquals("OK", two.expect("COLL-CHECKS", 60), t + " on rank 2");
+
+                one.send("coll-multi " + name);
+                two.send("coll-multi " + name);
+                try {
+                    MultiGpuChecks.run(g, 0);
+                } catch (AssertionError e) {
+                    throw new AssertionError(t + " multi-GPU: " + e.getMessage(), e);
+                }
+                assertEquals("OK", one.expect("COLL-MULTI", 60), t + " multi-GPU on rank 1");
+                assertEquals("OK", two.expect("COLL-MULTI", 60), t + " multi-GPU on rank 2");
 
                 for (String kind : List.of("shape", "dtype", "device")) {
                     one.send("coll-mismatch " + name + " " + kind);

@@ -1,12 +1,15 @@
 package dev.tessera.distributed;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.tessera.distributed.testing.Await;
 import dev.tessera.distributed.testing.MemberJvm;
 import dev.tessera.distributed.testing.MemberMain;
@@ -23,8 +26,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * CollectiveGroup on CUDA tensors through NCCL. Needs CUDA (./tessera test -Pgpu, or the GPU kit); skipped without a
- * GPU in the default build. The two-rank test needs two GPUs (NCCL refuses two ranks of one communicator on one
- * GPU) and carries the tag {@code multi-gpu} as well, which the GPU kit leaves out on a one-GPU machine.
+ * GPU in the default build. The one-rank test also runs the multi-GPU collectives on a list of two arrays on
+ * cuda:0. The two-rank test needs two GPUs (NCCL refuses two ranks of one communicator on one GPU) and carries the
+ * tag {@code multi-gpu} as well, which the GPU kit leaves out on a one-GPU machine.
  */
 @Tag("gpu")
 class NcclGpuTest {
@@ -46,7 +50,53 @@ class NcclGpuTest {
             CollectiveGroup g = world.createCollectiveGroup("nccl-one", List.of(0), CollectiveGroup.options()
                     .optTimeout(Duration.ofSeconds(120)));
             NcclChecks.run(g, 0);
+            listOfTwoArraysOnCuda0(g);
             g.destroy();
+        }
+    }
+
+    /**
+     * The multi-GPU collectives with one rank and a list of two CUDA arrays, both on cuda:0: the list is combined on
+     * the device, NCCL runs over the one combined array, and the result lands in the list (integer AVG truncates
+     * through host memory).
+     */
+    private static void listOfTwoArraysOnCuda0(CollectiveGroup g) {
+        try (NDManager m = NDManager.newBaseManager(NcclChecks.deviceOf(0))) {
+            for (ReduceOp op : ReduceOp.values()) {
+                List<NDArray> l = List.of(m.create(new float[] {1, -4}), m.create(new float[] {3, 2}));
+                g.allReduceMultiGpu(l, op);
+                float[] want = switch (op) {
+                    case SUM -> new float[] {4, -2};
+                    case PRODUCT -> new float[] {3, -8};
+                    case MIN -> new float[] {1, -4};
+                    case MAX -> new float[] {3, 2};
+                    case AVG -> new float[] {2, -1};
+                };
+                for (NDArray a : l) {
+                    assertEquals(NcclChecks.deviceOf(0), a.getDevice());
+                    assertArrayEquals(want, a.toFloatArray(), "allReduceMultiGpu " + op);
+                }
+            }
+            List<NDArray> ints = List.of(m.create(new long[] {5, -5}), m.create(new long[] {2, -2}));
+            g.allReduceMultiGpu(ints, ReduceOp.AVG);
+            for (NDArray a : ints) {
+                assertArrayEquals(new long[] {3, -3}, a.toLongArray(), "int64 AVG truncates toward zero");
+            }
+            List<NDArray> r = List.of(m.create(new float[] {1, 2}), m.create(new float[] {10, 20}));
+            g.reduceMultiGpu(r, 0, ReduceOp.SUM, 1);
+            assertArrayEquals(new float[] {1, 2}, r.get(0).toFloatArray(), "reduceMultiGpu leaves the others");
+            assertArrayEquals(new float[] {11, 22}, r.get(1).toFloatArray(), "reduceMultiGpu into rootTensor 1");
+            List<NDArray> b = List.of(m.create(new float[] {1, 2}), m.create(new float[] {7, 8}));
+            g.broadcastMultiGpuAsync(b, 0, 1).await(Duration.ofSeconds(60));
+            assertArrayEquals(new float[] {7, 8}, b.get(0).toFloatArray(), "broadcastMultiGpu from rootTensor 1");
+            List<NDArray> in = List.of(m.create(new float[] {1, 2}), m.create(new float[] {3, 4}));
+            List<List<NDArray>> out = List.of(List.of(m.zeros(new Shape(2)), m.zeros(new Shape(2))),
+                    List.of(m.zeros(new Shape(2)), m.zeros(new Shape(2))));
+            g.allGatherMultiGpu(out, in);
+            for (List<NDArray> o : out) {
+                assertArrayEquals(new float[] {1, 2}, o.get(0).toFloatArray(), "allGatherMultiGpu[0]");
+                assertArrayEquals(new float[] {3, 4}, o.get(1).toFloatArray(), "allGatherMultiGpu[1]");
+            }
         }
     }
 

@@ -98,6 +98,14 @@ public final class MemberMain {
                     yield "COLL-CHECKS FAIL " + e.getMessage();
                 }
             }
+            case "coll-multi" -> {
+                try {
+                    MultiGpuChecks.run(COLLECTIVES.get(c[1]), World.current().rank());
+                    yield "COLL-MULTI OK";
+                } catch (AssertionError e) {
+                    yield "COLL-MULTI FAIL " + e.getMessage();
+                }
+            }
             case "coll-mismatch" -> "COLL-MISMATCH " + CollectiveChecks.mismatch(COLLECTIVES.get(c[1]),
                     World.current().rank(), c[2]);
             case "coll-block" -> {

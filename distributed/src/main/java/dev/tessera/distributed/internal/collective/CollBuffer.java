@@ -24,6 +24,7 @@ public final class CollBuffer {
     private final long byteSize;
     private final String invalid;
     private final int cudaIndex;
+    private int tensors = 1;
     private MemorySegment source;
     private java.nio.ByteBuffer scratch;
     private MemorySegment target;
@@ -61,6 +62,25 @@ public final class CollBuffer {
     public static CollBuffer of(SharedTensor tensor) {
         String invalid = tensor.isReadOnly() ? "the SharedTensor is read-only" : null;
         return new CollBuffer(null, tensor, tensor.dtype(), tensor.shape(), tensor.byteSize(), invalid, -1);
+    }
+
+    /**
+     * Marks this buffer as the local result of a list of {@code n} tensors (a multi-GPU collective reduces or stacks
+     * its list into one buffer first); its header carries {@code n}, so ranks whose lists differ in length fail.
+     *
+     * @return this buffer
+     */
+    public CollBuffer standingFor(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("n=" + n + " (expected >= 1)");
+        }
+        this.tensors = n;
+        return this;
+    }
+
+    /** How many of the caller's tensors this buffer stands for: 1 unless {@link #standingFor} said otherwise. */
+    public int tensors() {
+        return tensors;
     }
 
     /** Whether this is an NDArray on a CUDA device (for the NCCL engine; {@link #source()} is then refused). */

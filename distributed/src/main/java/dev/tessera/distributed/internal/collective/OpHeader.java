@@ -21,12 +21,15 @@ import java.util.Arrays;
  *  32  long[11] shape
  * 120  int  device    {@link #HOST} (CPU memory: an NDArray on the CPU or a shared tensor) or {@link #CUDA}
  * 124  int  deviceIndex  the CUDA device's index on its host, or -1 (it may differ between ranks)
+ * 128  int  tensors   how many of the caller's tensors this rank's part stands for: 1, or the length of the list
+ *                     of a multi-GPU collective (reduced or stacked locally first), which every rank must match
+ * 132  ...  unused up to the third cache line's end (never written)
  * </pre>
  */
 public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, long bytes, long[] shape, int device,
-        int deviceIndex) {
-    /** Size of the binary form. */
-    public static final int BYTES = 128;
+        int deviceIndex, int tensors) {
+    /** Size of the binary form: three cache lines, so that every rank's header starts on a line of its own. */
+    public static final int BYTES = 192;
     /** {@link #device()}: the tensor is in host memory (or there is none, as in a barrier). */
     public static final int HOST = 0;
     /** {@link #device()}: the tensor is in a CUDA device's memory. */
@@ -34,6 +37,12 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
     private static final int MAX_DIMS = 11;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+
+    /** A header for one tensor per rank, as every single-tensor operation sends. */
+    public OpHeader(Op op, int root, int reduce, int dtype, boolean valid, long bytes, long[] shape, int device,
+            int deviceIndex) {
+        this(op, root, reduce, dtype, valid, bytes, shape, device, deviceIndex, 1);
+    }
 
     /** The operations, in the order of their codes. */
     public enum Op {
@@ -47,7 +56,7 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
         long[] shape = buffer == null ? new long[0] : buffer.shape();
         return new OpHeader(op, root, reduce == null ? -1 : reduce.ordinal(), dtype, ok,
                 buffer == null ? 0 : buffer.byteSize(), shape, buffer != null && buffer.isCuda() ? CUDA : HOST,
-                buffer == null ? -1 : buffer.deviceIndex());
+                buffer == null ? -1 : buffer.deviceIndex(), buffer == null ? 1 : buffer.tensors());
     }
 
     /** Writes the binary form at {@code offset}. */
@@ -64,6 +73,7 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
         }
         s.set(INT, offset + 120, device);
         s.set(INT, offset + 124, deviceIndex);
+        s.set(INT, offset + 128, tensors);
     }
 
     /** Reads the binary form at {@code offset}. */
@@ -80,7 +90,7 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
         }
         return new OpHeader(op, s.get(INT, offset + 4), s.get(INT, offset + 8), s.get(INT, offset + 12),
                 s.get(INT, offset + 16) == 1, s.get(LONG, offset + 24), shape, s.get(INT, offset + 120),
-                s.get(INT, offset + 124));
+                s.get(INT, offset + 124), s.get(INT, offset + 128));
     }
 
     /** The binary form as a new array. */
@@ -116,6 +126,12 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
                         + " " + a.describeCall(ranks) + ", rank " + ranks[i] + " " + b.describeCall(ranks)
                         + " (every rank must issue the same collectives in the same order)");
             }
+            if (a.tensors != b.tensors) {
+                throw new IllegalArgumentException(what + ": the ranks passed lists of different lengths: rank "
+                        + ranks[0] + " passed " + a.tensors + " tensor(s), rank " + ranks[i] + " passed " + b.tensors
+                        + " (every rank passes the same number of tensors to a multi-GPU collective; a single-tensor "
+                        + "call counts as one)");
+            }
             if (a.dtype != b.dtype || a.bytes != b.bytes || !Arrays.equals(a.shape, b.shape)) {
                 throw new IllegalArgumentException(what + ": the ranks' tensors differ: rank " + ranks[0] + " has "
                         + a.describeTensor() + ", rank " + ranks[i] + " has " + b.describeTensor()
@@ -147,7 +163,7 @@ public record OpHeader(Op op, int root, int reduce, int dtype, boolean valid, lo
     public boolean equals(Object o) {
         return o instanceof OpHeader h && op == h.op && root == h.root && reduce == h.reduce && dtype == h.dtype
                 && valid == h.valid && bytes == h.bytes && Arrays.equals(shape, h.shape) && device == h.device
-                && deviceIndex == h.deviceIndex;
+                && deviceIndex == h.deviceIndex && tensors == h.tensors;
     }
 
     @Override
