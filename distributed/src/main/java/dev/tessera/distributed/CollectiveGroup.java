@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -313,7 +314,7 @@ public final class CollectiveGroup {
      * @return the work
      */
     public Work<Void> allReduceAsync(NDArray array, ReduceOp op) {
-        return reduceWork(CollBuffer.of(array), op, -1, "allReduce");
+        return reduceWork(CollBuffer.of(array), op, EVERY_RANK, "allReduce");
     }
 
     /**
@@ -324,7 +325,7 @@ public final class CollectiveGroup {
      * @return the work
      */
     public Work<Void> allReduceAsync(SharedTensor tensor, ReduceOp op) {
-        return reduceWork(CollBuffer.of(tensor), op, -1, "allReduce");
+        return reduceWork(CollBuffer.of(tensor), op, EVERY_RANK, "allReduce");
     }
 
     /**
@@ -358,7 +359,7 @@ public final class CollectiveGroup {
      * @return the work
      */
     public Work<Void> reduceAsync(NDArray array, int root, ReduceOp op) {
-        return reduceWork(CollBuffer.of(array), op, root, "reduce");
+        return reduceWork(CollBuffer.of(array), op, OptionalInt.of(root), "reduce");
     }
 
     /**
@@ -370,16 +371,18 @@ public final class CollectiveGroup {
      * @return the work
      */
     public Work<Void> reduceAsync(SharedTensor tensor, int root, ReduceOp op) {
-        return reduceWork(CollBuffer.of(tensor), op, root, "reduce");
+        return reduceWork(CollBuffer.of(tensor), op, OptionalInt.of(root), "reduce");
     }
 
-    private Work<Void> reduceWork(CollBuffer buf, ReduceOp op, int root, String what) {
+    /** root: a world rank (any other number, negative ones too, fails on every rank), or {@link #EVERY_RANK}. */
+    private Work<Void> reduceWork(CollBuffer buf, ReduceOp op, OptionalInt root, String what) {
         Objects.requireNonNull(op, "op");
-        int rootIndex = root < 0 ? -1 : peers.indexOf(root);
-        String err = root >= 0 && rootIndex < 0 ? rootError(root) : null;
+        boolean every = root.isEmpty();
+        int rootIndex = every ? -1 : peers.indexOf(root.getAsInt());
+        String err = !every && rootIndex < 0 ? rootError(root.getAsInt()) : null;
         return submit(what, d -> {
-            boolean receives = root < 0 || rootIndex == peers.self();
-            engine(buf).reduce(buf, op, Math.max(root < 0 ? -1 : 0, rootIndex), err, d);
+            boolean receives = every || rootIndex == peers.self();
+            engine(buf).reduce(buf, op, every ? -1 : Math.max(0, rootIndex), err, d);
             return commit(receives ? List.of(buf) : List.of(), List.of(buf));
         });
     }
@@ -453,7 +456,7 @@ public final class CollectiveGroup {
      * @param input the tensor to contribute
      */
     public void allGatherShared(List<SharedTensor> outputs, SharedTensor input) {
-        gatherWork(shareds(outputs), CollBuffer.of(input), -1, "allGather").await(timeout);
+        gatherWork(shareds(outputs), CollBuffer.of(input), EVERY_RANK, "allGather").await(timeout);
     }
 
     /**
@@ -464,7 +467,7 @@ public final class CollectiveGroup {
      * @return the work
      */
     public Work<Void> allGatherAsync(List<NDArray> outputs, NDArray input) {
-        return gatherWork(arrays(outputs), CollBuffer.of(input), -1, "allGather");
+        return gatherWork(arrays(outputs), CollBuffer.of(input), EVERY_RANK, "allGather");
     }
 
     /**
@@ -488,15 +491,16 @@ public final class CollectiveGroup {
      * @return the work
      */
     public Work<Void> gatherAsync(List<NDArray> outputs, NDArray input, int root) {
-        return gatherWork(outputs == null ? null : arrays(outputs), CollBuffer.of(input), root, "gather");
+        return gatherWork(outputs == null ? null : arrays(outputs), CollBuffer.of(input), OptionalInt.of(root), "gather");
     }
 
-    private Work<Void> gatherWork(CollBuffer[] out, CollBuffer in, int root, String what) {
-        int rootIndex = root < 0 ? -1 : peers.indexOf(root);
-        boolean receives = root < 0 || rootIndex == peers.self();
-        String err = root >= 0 && rootIndex < 0 ? rootError(root) : receives ? checkList("outputs", out, in) : null;
+    private Work<Void> gatherWork(CollBuffer[] out, CollBuffer in, OptionalInt root, String what) {
+        boolean every = root.isEmpty();
+        int rootIndex = every ? -1 : peers.indexOf(root.getAsInt());
+        boolean receives = every || rootIndex == peers.self();
+        String err = !every && rootIndex < 0 ? rootError(root.getAsInt()) : receives ? checkList("outputs", out, in) : null;
         return submit(what, d -> {
-            engine(in).gather(out, in, root < 0 ? -1 : Math.max(0, rootIndex), err, d);
+            engine(in).gather(out, in, every ? -1 : Math.max(0, rootIndex), err, d);
             return commit(receives ? List.of(out) : List.of(), receives ? List.of(out) : List.of());
         });
     }
@@ -604,7 +608,7 @@ public final class CollectiveGroup {
             err = rootIndex < 0 ? rootError(root) : ListCollectives.checkIndex("rootTensor", rootTensor, list);
         }
         if (err == null && list.size() == 1) {
-            return reduceWork(CollBuffer.of(list.get(0)), op, toRoot ? root : -1, what);
+            return reduceWork(CollBuffer.of(list.get(0)), op, toRoot ? OptionalInt.of(root) : EVERY_RANK, what);
         }
         String error = err;
         return submit(what, d -> {
@@ -684,7 +688,7 @@ public final class CollectiveGroup {
             err = ListCollectives.checkOutputs(out, in, peers.size());
         }
         if (err == null && in.size() == 1) {
-            return gatherWork(arrays(out.get(0)), CollBuffer.of(in.get(0)), -1, "allGatherMultiGpu");
+            return gatherWork(arrays(out.get(0)), CollBuffer.of(in.get(0)), EVERY_RANK, "allGatherMultiGpu");
         }
         String error = err;
         return submit("allGatherMultiGpu", d -> {
@@ -943,6 +947,9 @@ public final class CollectiveGroup {
         }
         return i;
     }
+
+    /** The root argument of the all- forms, which have none. */
+    private static final OptionalInt EVERY_RANK = OptionalInt.empty();
 
     private String rootError(int root) {
         return "root=" + root + " is not a rank of the group " + ranks();

@@ -157,6 +157,23 @@ public final class CollectiveChecks {
                 }
                 check("irecv any", new float[] {prev * 2}, in2.toFloatArray());
             }
+            // a negative root fails on every rank, naming it; it is not the all- form (it quietly was)
+            for (String op : List.of("reduce", "gather")) {
+                NDArray mine = m.create(new float[] {rank + 1});
+                try {
+                    if (op.equals("reduce")) {
+                        g.reduce(mine, -1, ReduceOp.SUM);
+                    } else {
+                        g.gather(zeros(m, k, 1), mine, -1);
+                    }
+                    throw new AssertionError(op + " with root=-1 did not fail");
+                } catch (IllegalArgumentException e) {
+                    if (!e.getMessage().contains("root=-1")) {
+                        throw new AssertionError(op + " with root=-1: " + e.getMessage(), e);
+                    }
+                }
+                check(op + " with root=-1 leaves the input", new float[] {rank + 1}, mine.toFloatArray());
+            }
             g.barrier();
         }
     }
