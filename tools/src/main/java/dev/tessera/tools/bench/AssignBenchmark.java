@@ -154,13 +154,13 @@ public final class AssignBenchmark {
      */
     private static void syntheticCase(boolean json, int n, int m, int runs) {
         String name = n + "x" + m;
-        BenchProgress.step("assign", name + ": a warm-up run, then " + runs + " timed run" + (runs == 1 ? "" : "s")
-                + ", then METIS and Scotch if they are on the PATH");
+        BenchProgress.step("assign", name + ": the warm-up run (on another graph of the size)");
         double cold = place(SyntheticGraph.of(n, m, 7).builder(), PlacementMethod.REFINED).seconds();
         SyntheticGraph g = SyntheticGraph.of(n, m, 42);
         double[] times = new double[runs];
         Placement p = null;
         for (int r = 0; r < runs; r++) {
+            BenchProgress.step("assign", name + ": timed run " + (r + 1) + " of " + runs);
             p = place(g.builder(), PlacementMethod.REFINED);
             times[r] = p.seconds();
         }
@@ -170,6 +170,7 @@ public final class AssignBenchmark {
                     + " assigner reports " + p.cost().objective() + " for " + name + "; fix SyntheticGraph.score");
         }
         report(json, name, p, null, times, cold);
+        BenchProgress.step("assign", name + ": METIS and Scotch, if they are on the PATH");
         for (ExternalMappers.Answer answer : externalAnswers(g)) {
             SyntheticGraph.Score s = g.score(answer.placement());
             reportExternal(json, name, answer, s);

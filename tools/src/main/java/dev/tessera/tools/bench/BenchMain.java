@@ -105,16 +105,13 @@ public final class BenchMain {
             out.print(bench.help() + COMMON);
             return 0;
         }
-        BenchRun run;
         try {
-            run = bench.parser().apply(rest.toArray(String[]::new));
-        } catch (BenchUsageException e) {
-            return badInput(err, name, e, debug);
-        }
-        BenchProgress.start();
-        try {
+            BenchRun run = bench.parser().apply(rest.toArray(String[]::new)); // checks every argument first
+            BenchProgress.start();
             run.run();
             return 0;
+        } catch (BenchUsageException e) {
+            return badInput(err, name, e, debug);
         } catch (Exception | Error e) { // the benchmark failed: one line, not a stack trace
             failed(err, name, e, debug);
             return EXIT_FAILED;

@@ -176,6 +176,9 @@ public final class DistBenchmark {
                 for (String line; (line = out.readLine()) != null; ) {
                     if (line.startsWith("RESULT ")) {
                         results.add(line);
+                        String[] f = line.split(" ");
+                        BenchProgress.step("dist", String.format(Locale.ROOT, "%s, %d ranks: %s of %s bytes measured",
+                                mode, n, f[1], f[2]));
                     }
                 }
             }

@@ -146,7 +146,7 @@ public final class ServerBenchmark {
               --a3c-timeout SECONDS  bound on each a3c run (default 600)
 
             JSON line, one per case: "bench" and "case", then the case's fields, for example
-              {"bench":"server","case":"ordered-hosted-small","bytes":8,"calls":2000,"medianMicros":250.1,"p90Micros":310.2}
+              {"bench":"server","case":"ordered-hosted-small","bytes":8,"calls":1000,"medianMicros":250.1,"p90Micros":310.2}
               {"bench":"server","case":"grad-1M-2clients","clients":2,"parameters":1000000,"pushes":120,
                "gradientsPerSec":24.0,"mbPerSec":96.0,"received":120,"appliedBatches":30,"droppedStale":0,
                "droppedOverflow":0}
