@@ -32,16 +32,21 @@ final class BenchArgs {
 
     /** The value after {@code option}; an option in its place (a word starting with {@code --}) is no value. */
     String value(String option) {
+        return value(option, null);
+    }
+
+    private String value(String option, String expected) {
         if (next >= args.length || args[next].startsWith("--")) {
-            throw new BenchUsageException(option + " needs a value" + (next < args.length ? " (got the option "
-                    + args[next] + ")" : ""));
+            String got = next < args.length ? "got the option " + args[next] : null;
+            String detail = expected == null ? got : got == null ? "expected " + expected : got + "; expected " + expected;
+            throw new BenchUsageException(option + " needs a value" + (detail == null ? "" : " (" + detail + ")"));
         }
         return args[next++];
     }
 
     /** The value after {@code option}, which must be one of {@code allowed}. */
     String choice(String option, String... allowed) {
-        String v = value(option);
+        String v = value(option, or(List.of(allowed)));
         if (!Arrays.asList(allowed).contains(v)) {
             throw new BenchUsageException(option + " " + v + " (expected " + or(List.of(allowed)) + ")");
         }

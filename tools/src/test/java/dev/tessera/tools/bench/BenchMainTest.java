@@ -101,8 +101,10 @@ class BenchMainTest {
         return Stream.of(
                 bad("share", List.of("--bogus"), "unknown argument '--bogus'", "--sizes LIST"),
                 bad("share", List.of("--format", "xml"), "--format xml (expected table or json)"),
-                bad("share", List.of("--format"), "--format needs a value"),
-                bad("share", List.of("--format", "--runs", "3"), "--format needs a value (got the option --runs)"),
+                bad("share", List.of("--format"), "--format needs a value (expected table or json)"),
+                bad("share", List.of("--format", "--runs", "3"),
+                        "--format needs a value (got the option --runs; expected table or json)"),
+                bad("share", List.of("--runs", "--format", "json"), "--runs needs a value (got the option --format)"),
                 bad("share", List.of("--sizes", "12XB"), "--sizes 12XB", "B, KB, MB or GB"),
                 bad("share", List.of("--sizes", "1KB,0MB"), "--sizes 1KB,0MB", "> 0"),
                 bad("share", List.of("--sizes", "99999999999GB"), "--sizes 99999999999GB"),
