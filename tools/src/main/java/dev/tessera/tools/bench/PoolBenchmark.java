@@ -356,6 +356,9 @@ public final class PoolBenchmark {
                 String.join(", ", modes), calls, warmUps));
         long[][] t = new long[pools.size()][calls];
         for (int i = -warmUps; i < calls; i++) {
+            if (i > 0 && i % 10 == 0) {
+                step(String.format(Locale.ROOT, "%s: round %d of %d", kase, i, calls));
+            }
             for (int m = 0; m < pools.size(); m++) {
                 long t0 = System.nanoTime();
                 call.run(pools.get(m));
