@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * {@code ./tessera bench assign [--format json] [--large]}: placement time on synthetic sparse graphs (n×m = 100×4,
+ * {@code ./tessera bench assign [--format json] [--large]} ({@link #HELP}): placement time on synthetic sparse graphs (n×m = 100×4,
  * 1000×16, 10000×64, and with {@code --large} 100000×256 timed once; about 3n edges; {@link SyntheticGraph}), beside
  * METIS and Scotch on the same graphs when they are on the PATH ({@link ExternalMappers}, scored with Tessera's
  * objective and limits), and communication cost over the proven optimum on the bundled real graphs, for the refined
@@ -30,22 +30,76 @@ public final class AssignBenchmark {
 
     private AssignBenchmark() {}
 
+    static final String HELP = """
+            Usage: ./tessera bench assign [--format table|json] [--large]
+                   ./tessera bench assign --seeds N
+
+            Placement time and quality of the refined method:
+              synthetic graphs  100x4, 1000x16 and 10000x64 models x devices (about 3n edges), with --large also
+                                100000x256 (timed once): a warm-up run on another graph of the size (the cold figure),
+                                then 3 timed runs (the median); METIS and Scotch on the same graphs when gpmetis and
+                                scotch_gmap are on the PATH, scored with Tessera's objective and memory limits
+              real graphs       the six bundled graphs (samples/graphs), by the refined and gradient methods:
+                                communication cost over the proven optimum
+            With --seeds N instead: each real graph placed at seeds 0..N-1, one text line per graph with every ratio
+            to the optimum, the worst, and the mean time.
+
+            Options:
+              --format table|json  a table (default), or one JSON object per line
+              --large              add the 100000x256 graph (placed once after its warm-up; minutes)
+              --seeds N            seed sensitivity instead of the tables above (text only)
+
+            JSON line, one per case and method ("runs" and "coldSeconds" only on the synthetic graphs; "optimum" is
+            null where none is known):
+              {"bench":"assign","case":"1000x16","method":"refined","seconds":0.41,"runs":[0.41,0.55,0.37],
+               "coldSeconds":0.47,"communication":26333.0,"objective":0.0369,"optimum":null,"feasible":true}
+            """;
+
     public static void main(String[] args) throws Exception {
-        List<String> options = List.of(args);
-        boolean json = options.indexOf("--format") >= 0 && options.indexOf("--format") + 1 < args.length
-                && args[options.indexOf("--format") + 1].equals("json");
-        Path graphs = Path.of(System.getProperty("tessera.home", "."), "samples", "graphs");
-        if (args.length >= 2 && args[0].equals("--seeds")) {
-            acrossSeeds(graphs, Integer.parseInt(args[1]));
-            return;
+        BenchMain.main("assign", args);
+    }
+
+    /** {@code bench assign ARGS}, checked. */
+    static BenchMain.BenchRun parse(String[] args) {
+        boolean json = false;
+        boolean large = false;
+        int seeds = 0;
+        boolean format = false;
+        BenchArgs a = new BenchArgs(args, "--format table|json, --large or --seeds N");
+        while (a.hasNext()) {
+            String arg = a.next();
+            switch (arg) {
+                case "--format" -> {
+                    json = a.json();
+                    format = true;
+                }
+                case "--large" -> large = true;
+                case "--seeds" -> seeds = a.intAtLeast("--seeds", 1);
+                default -> throw a.unknown(arg);
+            }
         }
+        if (seeds > 0 && (format || large)) {
+            throw new BenchUsageException("--seeds with " + (format ? "--format" : "--large") + " (--seeds prints its "
+                    + "own text lines and places only the real graphs: give it alone)");
+        }
+        Path graphs = Path.of(System.getProperty("tessera.home", "."), "samples", "graphs");
+        if (seeds > 0) {
+            int n = seeds;
+            return () -> acrossSeeds(graphs, n);
+        }
+        boolean j = json;
+        boolean l = large;
+        return () -> run(graphs, j, l);
+    }
+
+    private static void run(Path graphs, boolean json, boolean large) throws Exception {
         if (!json) {
             System.out.println("machine: " + Machine.describe());
             System.out.printf(Locale.ROOT, "%-14s %-10s %9s %14s %10s %8s %9s %9s   %s%n", "case", "method", "seconds",
                     "communication", "optimum", "ratio", "objective", "feasible", "runs (cold first)");
         }
         List<int[]> cases = new ArrayList<>(List.of(new int[] {100, 4}, new int[] {1000, 16}, new int[] {10000, 64}));
-        if (options.contains("--large")) {
+        if (large) {
             cases.add(new int[] {100_000, 256});
         }
         for (int[] nm : cases) {
@@ -53,6 +107,7 @@ public final class AssignBenchmark {
         }
         JsonNode optima = MAPPER.readTree(graphs.resolve("optima.json").toFile());
         for (PlacementMethod method : PlacementMethod.values()) {
+            BenchProgress.step("assign", "the real graphs by the " + method + " method");
             for (String name : GRAPHS) {
                 Path file = graphs.resolve(name + ".json");
                 if (!Files.exists(file)) {
@@ -73,6 +128,7 @@ public final class AssignBenchmark {
         JsonNode optima = MAPPER.readTree(graphs.resolve("optima.json").toFile());
         System.out.println("machine: " + Machine.describe());
         for (String name : GRAPHS) {
+            BenchProgress.step("assign", name + " at seeds 0.." + (seeds - 1));
             GraphSpec spec = GraphJson.read(graphs.resolve(name + ".json"));
             double optimum = optima.path(name).path("optimum").asDouble();
             StringBuilder ratios = new StringBuilder();
@@ -98,11 +154,13 @@ public final class AssignBenchmark {
      */
     private static void syntheticCase(boolean json, int n, int m, int runs) {
         String name = n + "x" + m;
+        BenchProgress.step("assign", name + ": the warm-up run (on another graph of the size)");
         double cold = place(SyntheticGraph.of(n, m, 7).builder(), PlacementMethod.REFINED).seconds();
         SyntheticGraph g = SyntheticGraph.of(n, m, 42);
         double[] times = new double[runs];
         Placement p = null;
         for (int r = 0; r < runs; r++) {
+            BenchProgress.step("assign", name + ": timed run " + (r + 1) + " of " + runs);
             p = place(g.builder(), PlacementMethod.REFINED);
             times[r] = p.seconds();
         }
@@ -112,6 +170,7 @@ public final class AssignBenchmark {
                     + " assigner reports " + p.cost().objective() + " for " + name + "; fix SyntheticGraph.score");
         }
         report(json, name, p, null, times, cold);
+        BenchProgress.step("assign", name + ": METIS and Scotch, if they are on the PATH");
         for (ExternalMappers.Answer answer : externalAnswers(g)) {
             SyntheticGraph.Score s = g.score(answer.placement());
             reportExternal(json, name, answer, s);

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * {@code ./tessera bench cli [--format json] [--runs N]}: the cold wall time of {@code ./tessera assign} as a user
+ * {@code ./tessera bench cli [--format json] [--runs N]} ({@link #HELP}): the cold wall time of {@code ./tessera assign} as a user
  * sees it, from starting the launcher to its exit, on three graph files: two models, 1000×16 and 10000×64 (the
  * synthetic graphs of {@code bench assign}). Each run is a new JVM; one untimed run first fills the OS file cache.
  * Reports the median, minimum and maximum over the runs, the placement's own time (the median of what the CLI
@@ -35,17 +35,48 @@ final class CliBenchmark {
 
     private CliBenchmark() {}
 
+    static final String HELP = """
+            Usage: ./tessera bench cli [--format table|json] [--runs N]
+
+            The cold wall time of ./tessera assign GRAPH --format json as a user sees it, from starting the launcher to
+            its exit, a new JVM each run, on three graph files: two models, 1000x16 and 10000x64 (the synthetic graphs
+            of bench assign). One untimed run first fills the OS file cache. Reports the median, minimum and maximum
+            wall time, the placement's own time (what the CLI reports), the CPU time of the run (user + system), and
+            the load average before and after, since the wall figures depend on what else the machine runs.
+            Needs the launcher: run it as ./tessera bench cli.
+
+            Options:
+              --format table|json  a table (default), or one JSON object per line
+              --runs N             timed runs of each graph (default 5; 10000x64 gets (N+1)/2)
+
+            JSON line, one per graph:
+              {"bench":"cli","case":"1000x16","seconds":1.02,"minSeconds":0.98,"maxSeconds":1.10,"runs":[1.02,0.98,1.10],
+               "placementSeconds":0.31,"cpuSeconds":1.65,"aotCache":true,"loadBefore":1.2,"loadAfter":1.4}
+            """;
+
     static void main(String[] args) throws Exception {
+        BenchMain.main("cli", args);
+    }
+
+    /** {@code bench cli ARGS}, checked. */
+    static BenchMain.BenchRun parse(String[] args) {
         boolean json = false;
         int runs = 5;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--format" -> json = "json".equals(value(args, ++i, "--format"));
-                case "--runs" -> runs = positive(value(args, ++i, "--runs"));
-                default -> throw new IllegalArgumentException("bench cli: unknown argument '" + args[i]
-                        + "' (expected --format table|json or --runs N)");
+        BenchArgs a = new BenchArgs(args, "--format table|json or --runs N");
+        while (a.hasNext()) {
+            String arg = a.next();
+            switch (arg) {
+                case "--format" -> json = a.json();
+                case "--runs" -> runs = a.intAtLeast("--runs", 1);
+                default -> throw a.unknown(arg);
             }
         }
+        boolean j = json;
+        int n = runs;
+        return () -> run(j, n);
+    }
+
+    private static void run(boolean json, int runs) throws Exception {
         Path launcher = Path.of(System.getProperty("tessera.home", "."), "tessera").toAbsolutePath();
         if (!Files.isExecutable(launcher)) {
             throw new IllegalStateException("bench cli: no launcher at " + launcher + "; run it as ./tessera bench cli");
@@ -63,6 +94,7 @@ final class CliBenchmark {
                 System.out.printf(Locale.ROOT, "%-10s %8s %8s %8s %10s %6s %11s   %s%n", "case", "median", "min", "max",
                         "placement", "cpu", "load", "runs (s)");
             }
+            BenchProgress.step("cli", "an untimed run to fill the file cache");
             run(launcher, dir, cases.get(0).graph(), dir.resolve("warm-up.json")); // the file cache, not timed
             for (Case c : cases) {
                 measure(launcher, dir, c, json);
@@ -80,6 +112,7 @@ final class CliBenchmark {
         double[] placement = new double[c.runs()];
         double[] cpu = new double[c.runs()];
         for (int r = 0; r < c.runs(); r++) {
+            BenchProgress.step("cli", c.name() + ": run " + (r + 1) + " of " + c.runs());
             double cpuBefore = childrenCpuSeconds();
             long start = System.nanoTime();
             JsonNode result = run(launcher, dir, c.graph(), file);
@@ -164,25 +197,6 @@ final class CliBenchmark {
         } catch (IOException | RuntimeException e) {
             return Double.NaN;
         }
-    }
-
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException("bench cli: " + option + " needs a value");
-        }
-        return args[i];
-    }
-
-    private static int positive(String text) {
-        try {
-            int v = Integer.parseInt(text);
-            if (v > 0) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("bench cli: --runs " + text + " (expected a whole number > 0)");
     }
 
     private static void deleteTree(Path dir) {

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /**
- * {@code ./tessera bench dist [--format json] [--quick] [--ranks 2,4] [--rpc-only]}: {@code CollectiveGroup.allReduce} of 1 KB,
+ * {@code ./tessera bench dist [--format json] [--quick] [--ranks 2,4] [--rpc-only|--death-only]} ({@link #HELP}): {@code CollectiveGroup.allReduce} of 1 KB,
  * 1 MB and 64 MB float32 (shared tensors) with 2 and 4 ranks on this host, on the shared-memory path and on the TCP
  * path forced on one host, next to torch.distributed gloo measured in the same run by
  * {@code distributed/bench/gloo_allreduce_baseline.py}; then the time from kill -9 of one rank of three to
@@ -46,58 +47,123 @@ public final class DistBenchmark {
 
     private DistBenchmark() {}
 
+    static final String HELP = """
+            Usage: ./tessera bench dist [--format table|json] [--quick] [--ranks 2,4] [--rpc-only | --death-only]
+                                        [--python PATH] [--python-script PATH]
+
+            The distributed module between rank JVMs on this host (child JVMs on this JVM's class path):
+              rpc_round_trip       median rpcSync round trip between two JVMs, an Integer each way (5,000 timed after
+                                   20,000 warm-up calls)
+              rpc_ndarray-auto     the same with a 1 MiB and a 2 MiB float32 NDArray out and back, by the World's rule
+                                   (a shared-memory stub above 1 MiB); rpc_ndarray-bytes: always as bytes
+              all_reduce-shm/tcp   CollectiveGroup.allReduce of 1 KB, 1 MB and 64 MB float32 shared tensors, on the
+                                   shared-memory path and on TCP forced on one host; every rank times each call after a
+                                   barrier, a row is rank 0's median
+              all_reduce-gloo      torch.distributed gloo in the same run, by distributed/bench/gloo_allreduce_baseline.py
+                                   (skipped, with a line saying so, when it or Python is missing)
+              member_death-*       from kill -9 of one rank of three to MemberLostException in the others' blocked
+                                   all-reduce (both paths) and barrier
+
+            Options:
+              --format table|json   a table (default), or one JSON object per line
+              --quick               a fifth to a tenth of the calls: a smoke run
+              --ranks LIST          world sizes of the all-reduce rows (default 2,4; each 2 to 16)
+              --rpc-only            only the RPC rows
+              --death-only          only the member-death rows
+              --python PATH         the Python for the gloo baseline (default /usr/bin/python3)
+              --python-script PATH  the gloo script (default distributed/bench/gloo_allreduce_baseline.py, from the
+                                    current directory)
+
+            JSON line, one per case, world size and size ("bytes" is 0 for rpc_round_trip and member_death-*):
+              {"bench": "dist", "case": "all_reduce-shm", "ranks": 2, "bytes": 1024, "medianMicros": 12.345}
+            """;
+
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("rank")) {
             Rank.main(args);
             return;
         }
+        BenchMain.main("dist", args);
+    }
+
+    /** The command line, checked; {@code rankCounts} is empty when only RPC or member death runs. */
+    private record Options(boolean json, boolean quick, String python, Path script, int[] rankCounts, boolean rpc,
+            boolean death) {}
+
+    /** {@code bench dist ARGS}, checked. */
+    static BenchMain.BenchRun parse(String[] args) {
         boolean json = false;
         boolean quick = false;
         String python = "/usr/bin/python3";
         Path script = Path.of("distributed/bench/gloo_allreduce_baseline.py");
         int[] rankCounts = {2, 4};
         boolean rpcOnly = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--format" -> json = args[++i].equals("json");
+        boolean deathOnly = false;
+        BenchArgs a = new BenchArgs(args, "--format table|json, --quick, --ranks 2,4, --rpc-only, --death-only, "
+                + "--python PATH or --python-script PATH");
+        while (a.hasNext()) {
+            String arg = a.next();
+            switch (arg) {
+                case "--format" -> json = a.json();
                 case "--quick" -> quick = true;
-                case "--death-only" -> rankCounts = new int[0];
+                case "--death-only" -> deathOnly = true;
                 case "--rpc-only" -> rpcOnly = true;
-                case "--python" -> python = args[++i];
-                case "--python-script" -> script = Path.of(args[++i]);
-                case "--ranks" -> rankCounts = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt)
-                        .toArray();
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (expected --format "
-                        + "table|json, --quick, --ranks 2,4, --death-only, --rpc-only, --python PATH, --python-script "
-                        + "PATH)");
+                case "--python" -> python = a.value("--python");
+                case "--python-script" -> script = Path.of(a.value("--python-script"));
+                case "--ranks" -> rankCounts = rankCounts(a.value("--ranks"));
+                default -> throw a.unknown(arg);
             }
         }
+        if (rpcOnly && deathOnly) {
+            throw new BenchUsageException("--rpc-only with --death-only (expected at most one of them)");
+        }
+        Options o = new Options(json, quick, python, script, rpcOnly || deathOnly ? new int[0] : rankCounts,
+                !deathOnly, !rpcOnly);
+        return () -> run(o);
+    }
+
+    private static int[] rankCounts(String list) {
+        int[] counts = Arrays.stream(list.split(",")).mapToInt(c -> BenchArgs.intAtLeast("--ranks", c, 2)).toArray();
+        if (Arrays.stream(counts).anyMatch(c -> c > 16)) {
+            throw new BenchUsageException("--ranks " + list + " (expected world sizes of 2 to 16 rank JVMs)");
+        }
+        return counts;
+    }
+
+    private static void run(Options o) throws Exception {
+        boolean json = o.json();
         if (!json) {
             System.out.println("machine: " + Machine.describe());
             System.out.printf("%-28s %6s %10s %14s%n", "case", "ranks", "bytes", "median us");
         }
-        for (String mode : List.of("rpc", "rpc-bytes")) {
-            for (String l : runRanks(2, mode, quick)) {
-                String[] f = l.split(" ");
-                report(json, f[1], 2, Long.parseLong(f[2]), Double.parseDouble(f[3]));
+        if (o.rpc()) {
+            for (String mode : List.of("rpc", "rpc-bytes")) {
+                for (String l : runRanks(2, mode, o.quick())) {
+                    String[] f = l.split(" ");
+                    report(json, f[1], 2, Long.parseLong(f[2]), Double.parseDouble(f[3]));
+                }
             }
         }
-        if (rpcOnly) {
-            return;
-        }
-        for (int ranks : rankCounts) {
-            gloo(python, script, ranks, quick, json);
-            List<String> lines = runRanks(ranks, "allreduce", quick);
+        for (int ranks : o.rankCounts()) {
+            gloo(o.python(), o.script(), ranks, o.quick(), json);
+            List<String> lines = runRanks(ranks, "allreduce", o.quick());
             for (String l : lines) {
                 String[] f = l.split(" ");
                 report(json, "all_reduce-" + f[1], ranks, Long.parseLong(f[2]), Double.parseDouble(f[3]));
             }
         }
-        death(json);
+        if (o.death()) {
+            death(json);
+        }
     }
 
     /** Starts {@code n} rank JVMs in {@code mode}; returns rank 0's RESULT lines. */
     private static List<String> runRanks(int n, String mode, boolean quick) throws Exception {
+        BenchProgress.step("dist", String.format(Locale.ROOT, "%s with %d rank JVMs%s", switch (mode) {
+            case "rpc" -> "rpcSync round trips (Integer, then NDArrays by the World's rule)";
+            case "rpc-bytes" -> "rpcSync round trips of NDArrays as bytes";
+            default -> "all_reduce of 1 KB, 1 MB and 64 MB, shared memory then TCP";
+        }, n, quick ? " (quick)" : ""));
         String coordinator = "127.0.0.1:" + freePort();
         List<Process> ps = new ArrayList<>();
         List<String> results = new ArrayList<>();
@@ -110,6 +176,9 @@ public final class DistBenchmark {
                 for (String line; (line = out.readLine()) != null; ) {
                     if (line.startsWith("RESULT ")) {
                         results.add(line);
+                        String[] f = line.split(" ");
+                        BenchProgress.step("dist", String.format(Locale.ROOT, "%s, %d ranks: %s of %s bytes measured",
+                                mode, n, f[1], f[2]));
                     }
                 }
             }
@@ -150,6 +219,7 @@ public final class DistBenchmark {
 
     /** Kill -9 of rank 2 of 3 while ranks 0 and 1 wait in all-reduce (both paths) and a barrier. */
     private static void death(boolean json) throws Exception {
+        BenchProgress.step("dist", "member death: kill -9 of rank 2 of 3 while the others wait in all_reduce and barrier");
         String coordinator = "127.0.0.1:" + freePort();
         List<Process> ps = new ArrayList<>();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -210,6 +280,7 @@ public final class DistBenchmark {
         if (quick) {
             cmd.add("--quick");
         }
+        BenchProgress.step("dist", "the gloo baseline with " + ranks + " ranks: " + String.join(" ", cmd));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {

@@ -37,7 +37,7 @@ import java.util.stream.IntStream;
  * same three modes; and how fast a killed worker is detected. Every figure is the median of
  * several runs after a warm-up. Not thread-safe; run it alone on the machine for stable numbers.
  *
- * <p>Usage: {@code PoolBenchmark [--format table|json] [--quick]}.
+ * <p>Usage: {@code ./tessera bench pool [--format table|json] [--quick]} ({@link #HELP}).
  */
 public final class PoolBenchmark {
     private static final int WORKERS = 2;
@@ -53,22 +53,52 @@ public final class PoolBenchmark {
         this.quick = quick;
     }
 
+    static final String HELP = """
+            Usage: ./tessera bench pool [--format table|json] [--quick]
+
+            Per-task overhead of the worker pools (2 workers each), next to a plain ExecutorService measured in the
+            same run:
+              apply         median latency of one apply round trip (20,000 timed after 20,000 warm-up)
+              map           tasks per second of map over 100,000 tiny tasks (median of 5 runs after 2 warm-up runs)
+              parallel      the same through Parallel (joblib style, automatic batching)
+              crash-detect  from kill -9 of a busy process worker to WorkerCrashedException (median of 3)
+            on the sequential, thread and process pools; then a 64 MB SharedTensor and a 64 MB NDArray handed to a
+            process worker, and map over 500 x 1 KB and 2 x 64 MB NDArrays, by stub, by copy and by size (auto, the
+            default), the three modes taking turns. Run it alone on the machine for stable numbers.
+
+            Options:
+              --format table|json  a table with ratios to the executor (default), or one JSON object per line
+              --quick              fewer calls and runs (2,000 apply calls, 3 runs, 10 tensor calls): a smoke run
+
+            JSON line, one per pool and case; the metric is medianMicros, tasksPerSec or medianMillis, and the
+            tensor cases add "bytes" (and "arrays"):
+              {"bench": "pool", "pool": "thread", "case": "apply", "medianMicros": 12.3}
+              {"bench": "pool", "pool": "process", "case": "2x64MB-auto", "arrays": 2, "bytes": 67108864, "medianMillis": 80.1}
+            """;
+
     public static void main(String[] args) throws Exception {
-        String format = "table";
+        BenchMain.main("pool", args);
+    }
+
+    /** {@code bench pool ARGS}, checked. */
+    static BenchMain.BenchRun parse(String[] args) {
+        boolean json = false;
         boolean quick = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--format" -> format = args[++i];
+        BenchArgs a = new BenchArgs(args, "--format table|json or --quick");
+        while (a.hasNext()) {
+            String arg = a.next();
+            switch (arg) {
+                case "--format" -> json = a.json();
                 case "--quick" -> quick = true;
-                default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "' (expected --format table|json, --quick)");
+                default -> throw a.unknown(arg);
             }
         }
-        if (!format.equals("table") && !format.equals("json")) {
-            throw new IllegalArgumentException("--format " + format + " (expected table or json)");
-        }
-        new PoolBenchmark(format.equals("json"), quick).run();
-        System.exit(0);
+        PoolBenchmark bench = new PoolBenchmark(json, quick);
+        return bench::run;
+    }
+
+    private static void step(String what) {
+        BenchProgress.step("pool", what);
     }
 
     private int applyCalls() {
@@ -84,23 +114,30 @@ public final class PoolBenchmark {
         try (WorkerPool sequential = SequentialPool.create();
                 WorkerPool threads = ThreadPool.builder().optWorkers(WORKERS).build();
                 WorkerPool processes = ProcessPool.builder().optWorkers(WORKERS).build()) {
+            step(String.format(Locale.ROOT, "apply round trips (%,d after as many warm-up) on an executor, then the "
+                    + "sequential, thread and process pools", applyCalls()));
             double execApply = applyExecutor(executor);
             report("executor", "apply", "medianMicros", execApply, Double.NaN);
             report("sequential", "apply", "medianMicros", applyPool(sequential), execApply);
             report("thread", "apply", "medianMicros", applyPool(threads), execApply);
+            step("apply round trips on the process pool");
             report("process", "apply", "medianMicros", applyPool(processes), execApply);
 
+            step(String.format(Locale.ROOT, "map of %,d tasks (%d runs after 2 warm-up) on an executor and the three "
+                    + "pools", MAP_TASKS, runs()));
             double execMap = mapExecutor(executor);
             report("executor", "map", "tasksPerSec", execMap, Double.NaN);
             report("sequential", "map", "tasksPerSec", mapPool(sequential), execMap);
             report("thread", "map", "tasksPerSec", mapPool(threads), execMap);
             report("process", "map", "tasksPerSec", mapPool(processes), execMap);
 
+            step(String.format(Locale.ROOT, "Parallel over %,d tasks on the three backends", MAP_TASKS));
             for (Parallel.Backend b : List.of(Parallel.Backend.SEQUENTIAL, Parallel.Backend.THREADS,
                     Parallel.Backend.PROCESSES)) {
                 report(b == Parallel.Backend.SEQUENTIAL ? "sequential" : b == Parallel.Backend.THREADS ? "thread" : "process",
                         "parallel", "tasksPerSec", parallel(b), execMap);
             }
+            step("crash detection: kill -9 of a busy process worker, 3 times");
             report("process", "crash-detect", "medianMicros", crashDetection(processes), Double.NaN);
         } finally {
             executor.shutdownNow();
@@ -315,8 +352,13 @@ public final class PoolBenchmark {
      */
     private void compare(String kase, String metric, double unit, int warmUps, int calls, List<String> modes,
             List<WorkerPool> pools, PoolCall call) throws Exception {
+        step(String.format(Locale.ROOT, "%s to a process worker by %s in turn (%d timed rounds after %d)", kase,
+                String.join(", ", modes), calls, warmUps));
         long[][] t = new long[pools.size()][calls];
         for (int i = -warmUps; i < calls; i++) {
+            if (i > 0 && i % 10 == 0) {
+                step(String.format(Locale.ROOT, "%s: round %d of %d", kase, i, calls));
+            }
             for (int m = 0; m < pools.size(); m++) {
                 long t0 = System.nanoTime();
                 call.run(pools.get(m));

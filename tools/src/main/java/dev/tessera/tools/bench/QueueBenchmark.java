@@ -40,29 +40,78 @@ public final class QueueBenchmark {
     static final int SMALL_SLOT_BYTES = 48;
     private static final Duration WAIT = Duration.ofSeconds(60);
 
+    /** Every case, in the order they run; {@code --cases} picks those containing one of its substrings. */
+    static final List<String> CASES = List.of("latency-small-object", "latency-small-serialized-list",
+            "latency-1KB-ndarray-copy", "latency-1KB-ndarray-stub", "latency-64MB-sharedtensor-stub",
+            "throughput-1p1c-small", "throughput-2p2c-small", "throughput-1p1c-small-48B-slots", "python");
+
+    static final String HELP = """
+            Usage: ./tessera bench queue [--format table|json] [--quick] [--cases LIST] [--python PATH]
+                                         [--python-script PATH]
+
+            SimpleQueue between JVMs on this host, next to Python's multiprocessing.SimpleQueue and
+            torch.multiprocessing.Queue measured in the same run by queue/bench/python_queue_baseline.py:
+              latency-*     a ping-pong with a peer JVM over two queues; half a round trip is one put-to-get latency,
+                            the median over 5 runs after a warm-up: an Integer, a small list (Java serialization), a
+                            1 KB NDArray copied and as a stub, a 64 MB SharedTensor as a stub
+              throughput-*  producer JVMs put small objects as fast as they can, consumer JVMs take them: messages per
+                            second through 4096 slots of 4 KiB (1p1c, 2p2c) and of one cache line (48B-slots)
+              python        the Python script's lines (skipped, with a line saying so, when it or Python is missing)
+
+            Options:
+              --format table|json   a table (default), or one JSON object per line
+              --quick               a tenth of the messages: a smoke run
+              --cases LIST          run only the cases whose names contain one of these comma-separated substrings
+                                    (default: every case), such as 64MB,1p1c,python
+              --python PATH         the Python for the baseline (default /usr/bin/python3)
+              --python-script PATH  the baseline script (default queue/bench/python_queue_baseline.py, from the
+                                    current directory)
+
+            JSON line, one per case (the unit is medianMicros or perSec; the Python script's lines follow as they are):
+              {"bench": "queue", "case": "latency-small-object", "medianMicros": 12.345}
+              {"bench": "queue", "case": "throughput-1p1c-small", "perSec": 1234567.890}
+            """;
+
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].startsWith("peer-")) {
             Peer.main(args);
             return;
         }
+        BenchMain.main("queue", args);
+    }
+
+    /** {@code bench queue ARGS}, checked. */
+    static BenchMain.BenchRun parse(String[] args) {
         boolean json = false;
         boolean quick = false;
         String python = "/usr/bin/python3";
         String cases = "";
         Path script = Path.of("queue/bench/python_queue_baseline.py");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--format" -> json = args[++i].equals("json");
+        BenchArgs a = new BenchArgs(args, "--format table|json, --quick, --cases LIST, --python PATH or "
+                + "--python-script PATH");
+        while (a.hasNext()) {
+            String arg = a.next();
+            switch (arg) {
+                case "--format" -> json = a.json();
                 case "--quick" -> quick = true;
-                case "--python" -> python = args[++i];
-                case "--python-script" -> script = Path.of(args[++i]);
-                case "--cases" -> cases = args[++i];
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (expected --format table|json, --quick, --python PATH, --python-script PATH, --cases "
-                        + "SUBSTRING,...)");
+                case "--python" -> python = a.value("--python");
+                case "--python-script" -> script = Path.of(a.value("--python-script"));
+                case "--cases" -> cases = a.value("--cases");
+                default -> throw a.unknown(arg);
             }
         }
-        new QueueBenchmark(cases).run(json, quick, python, script);
+        QueueBenchmark bench = new QueueBenchmark(cases);
+        for (String c : bench.cases) {
+            if (CASES.stream().noneMatch(n -> n.contains(c))) {
+                throw new BenchUsageException("--cases " + cases + ": '" + c + "' is in no case name (expected "
+                        + "substrings of " + String.join(", ", CASES) + ")");
+            }
+        }
+        boolean j = json;
+        boolean q = quick;
+        String py = python;
+        Path sc = script;
+        return () -> bench.run(j, q, py, sc);
     }
 
     /** Substrings of the case names to run (comma-separated); empty runs every case. */
@@ -108,6 +157,8 @@ public final class QueueBenchmark {
         if (!selected(name)) {
             return Double.NaN;
         }
+        BenchProgress.step("queue", String.format(Locale.ROOT, "%s: a peer JVM, %d runs of %,d round trips after %,d",
+                name, RUNS, count, Math.max(200, count / 2)));
         try (NDManager manager = NDManager.newBaseManager();
                 SimpleQueue ping = SimpleQueue.builder().optCapacity(16).optCopyTensors(copy).optManager(manager)
                         .create();
@@ -159,6 +210,8 @@ public final class QueueBenchmark {
         if (!selected(name)) {
             return;
         }
+        BenchProgress.step("queue", String.format(Locale.ROOT, "%s: %d producer and %d consumer JVMs, %,d messages "
+                + "each", name, producers, consumers, each));
         List<PeerJvm> peers = new ArrayList<>();
         try (SimpleQueue q = SimpleQueue.builder().optCapacity(4096).optMaxMessageBytes(slotBytes).create();
                 SimpleQueue start = SimpleQueue.create(16)) {
@@ -220,28 +273,27 @@ public final class QueueBenchmark {
         if (quick) {
             cmd.add("--quick");
         }
+        BenchProgress.step("queue", "the Python baseline: " + String.join(" ", cmd));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        List<String> lines = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line = r.readLine(); line != null; line = r.readLine()) {
-                lines.add(line);
+            for (String line = r.readLine(); line != null; line = r.readLine()) { // each line as it comes
+                if (json) {
+                    if (line.startsWith("{")) {
+                        System.out.println(line);
+                    } else {
+                        BenchProgress.step("queue", "python: " + line);
+                    }
+                } else {
+                    System.out.println("  python: " + line);
+                }
+                if (!json && line.contains("\"case\": \"python-latency-small-object-mp-simplequeue\"")) {
+                    double py = Double.parseDouble(line.replaceAll(".*\"medianMicros\": ([0-9.eE+-]+).*", "$1"));
+                    report(false, "ratio: Python SimpleQueue / Tessera, small object", "x", py / smallMicros);
+                }
             }
         }
         if (!p.waitFor(10, TimeUnit.MINUTES)) {
             p.destroyForcibly();
-        }
-        for (String line : lines) {
-            if (json) {
-                if (line.startsWith("{")) {
-                    System.out.println(line);
-                }
-            } else {
-                System.out.println("  python: " + line);
-            }
-            if (!json && line.contains("\"case\": \"python-latency-small-object-mp-simplequeue\"")) {
-                double py = Double.parseDouble(line.replaceAll(".*\"medianMicros\": ([0-9.eE+-]+).*", "$1"));
-                report(false, "ratio: Python SimpleQueue / Tessera, small object", "x", py / smallMicros);
-            }
         }
     }
 

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code ./tessera bench server [--format table|json] [--quick] [--cases ordered,grad,a3c] [--clients 1,2,4]
- * [--a3c-timeout SECONDS]}: the parameter servers of {@code dev.tessera.distributed.server} between JVMs on this
+ * [--a3c-timeout SECONDS]} ({@link #HELP}): the parameter servers of {@code dev.tessera.distributed.server} between JVMs on this
  * host. Not thread-safe; every child JVM it starts is gone when it returns or throws.
  *
  * <p>Cases ({@code --cases} runs those whose names contain one of the given strings; default {@code ordered,grad}):
@@ -62,30 +62,42 @@ public final class ServerBenchmark {
             String cases = "ordered,grad";
             int[] clients = {1, 2, 4};
             long a3cTimeout = 600;
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--format" -> json = switch (value(args, ++i, "--format")) {
-                        case "json" -> true;
-                        case "table" -> false;
-                        default -> throw new IllegalArgumentException("bench server: --format " + args[i]
-                                + " (expected table or json)");
-                    };
+            BenchArgs a = new BenchArgs(args, "--format table|json, --quick, --cases ordered,grad,a3c, --clients 1,2,4 "
+                    + "or --a3c-timeout SECONDS");
+            while (a.hasNext()) {
+                String arg = a.next();
+                switch (arg) {
+                    case "--format" -> json = a.json();
                     case "--quick" -> quick = true;
-                    case "--cases" -> cases = value(args, ++i, "--cases");
-                    case "--clients" -> clients = clientCounts(value(args, ++i, "--clients"));
-                    case "--a3c-timeout" -> a3cTimeout = positive("--a3c-timeout", value(args, ++i, "--a3c-timeout"));
-                    default -> throw new IllegalArgumentException("bench server: unknown argument '" + args[i]
-                            + "' (expected --format table|json, --quick, --cases ordered,grad,a3c, --clients 1,2,4 "
-                            + "or --a3c-timeout SECONDS)");
+                    case "--cases" -> cases = a.value("--cases");
+                    case "--clients" -> clients = clientCounts(a.value("--clients"));
+                    case "--a3c-timeout" -> a3cTimeout = a.intAtLeast("--a3c-timeout", 1);
+                    default -> throw a.unknown(arg);
                 }
             }
             List<String> selected = Arrays.stream(cases.split(",")).map(String::strip).filter(c -> !c.isEmpty())
                     .toList();
             if (selected.isEmpty()) {
-                throw new IllegalArgumentException("bench server: --cases '" + cases + "' (expected substrings of "
-                        + "case names, such as ordered,grad,a3c)");
+                throw new BenchUsageException("--cases '" + cases + "' (expected substrings of case names, such as "
+                        + "ordered,grad,a3c)");
+            }
+            List<String> names = caseNames(clients);
+            for (String c : selected) {
+                if (names.stream().noneMatch(n -> n.contains(c))) {
+                    throw new BenchUsageException("--cases " + cases + ": '" + c + "' is in no case name (expected "
+                            + "substrings of " + String.join(", ", names) + ")");
+                }
             }
             return new Options(json, quick, selected, clients, a3cTimeout);
+        }
+
+        /** Every case a run with these client counts can have. */
+        static List<String> caseNames(int[] clients) {
+            List<String> names = new ArrayList<>(List.of("ordered-hosted-small", "ordered-hosted-1MB",
+                    "ordered-replicated-small", "ordered-replicated-1MB"));
+            Arrays.stream(clients).forEach(n -> names.add("grad-1M-" + n + "clients"));
+            names.add("a3c");
+            return names;
         }
 
         boolean selected(String caseName) {
@@ -97,34 +109,53 @@ public final class ServerBenchmark {
             return Math.max(3, 1 + Arrays.stream(clients).max().orElse(1));
         }
 
-        private static String value(String[] args, int i, String option) {
-            if (i >= args.length) {
-                throw new IllegalArgumentException("bench server: " + option + " needs a value");
-            }
-            return args[i];
-        }
-
         private static int[] clientCounts(String text) {
-            int[] counts = Arrays.stream(text.split(",")).mapToInt(c -> positive("--clients", c.strip())).toArray();
+            int[] counts = Arrays.stream(text.split(",")).mapToInt(c -> BenchArgs.intAtLeast("--clients", c, 1))
+                    .toArray();
             if (Arrays.stream(counts).anyMatch(c -> c > 16)) {
-                throw new IllegalArgumentException("bench server: --clients " + text + " (expected counts of 1 to 16 "
-                        + "client JVMs)");
+                throw new BenchUsageException("--clients " + text + " (expected counts of 1 to 16 client JVMs)");
             }
             return counts;
         }
+    }
 
-        private static int positive(String option, String text) {
-            try {
-                int v = Integer.parseInt(text);
-                if (v > 0) {
-                    return v;
-                }
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-            throw new IllegalArgumentException("bench server: " + option + " " + text
-                    + " (expected a whole number > 0)");
-        }
+    static final String HELP = """
+            Usage: ./tessera bench server [--format table|json] [--quick] [--cases ordered,grad,a3c] [--clients 1,2,4]
+                                          [--a3c-timeout SECONDS]
+
+            The parameter servers of dev.tessera.distributed.server between JVMs on this host: one World of
+            1 + max(clients) child JVMs (at least 3), formed once, runs the selected cases in order:
+              ordered-hosted-small, ordered-hosted-1MB, ordered-replicated-small, ordered-replicated-1MB
+                  median round trip of an OrderedServer push then pull, of a Long and of a 1 MB float32 NDArray,
+                  hosted on worker-0 or replicated on a Raft group of worker-0..2
+              grad-1M-Nclients
+                  PushPullGradServer throughput of a 1,000,000-parameter Linear: N client JVMs pull when newer and
+                  push gradients for a fixed time (5 s, 2 s with --quick); gradients/s summed over the clients
+              a3c (only when named)
+                  the DistributedA3C sample (samples module) with each actor count of --clients, one child JVM at a
+                  time; each JSON object it prints becomes a row
+            The whole World run is bounded by 600 s, after which its JVMs are killed.
+
+            Options:
+              --format table|json    a table (default), or one JSON object per line
+              --quick                fewer calls and a shorter push window: a smoke run
+              --cases LIST           run the cases whose names contain one of these comma-separated substrings
+                                     (default ordered,grad)
+              --clients LIST         client JVM counts of the grad rows and actor counts of a3c (default 1,2,4;
+                                     each 1 to 16)
+              --a3c-timeout SECONDS  bound on each a3c run (default 600)
+
+            JSON line, one per case: "bench" and "case", then the case's fields, for example
+              {"bench":"server","case":"ordered-hosted-small","bytes":8,"calls":1000,"medianMicros":250.1,"p90Micros":310.2}
+              {"bench":"server","case":"grad-1M-2clients","clients":2,"parameters":1000000,"pushes":120,
+               "gradientsPerSec":24.0,"mbPerSec":96.0,"received":120,"appliedBatches":30,"droppedStale":0,
+               "droppedOverflow":0}
+            """;
+
+    /** {@code bench server ARGS}, checked. */
+    static BenchMain.BenchRun parse(String[] args) {
+        Options o = Options.parse(args);
+        return () -> run(o);
     }
 
     public static void main(String[] args) throws Exception {
@@ -132,7 +163,10 @@ public final class ServerBenchmark {
             ServerBenchRank.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
-        Options o = Options.parse(args);
+        BenchMain.main("server", args);
+    }
+
+    private static void run(Options o) throws Exception {
         if (!o.json()) {
             System.out.println("machine: " + Machine.describe());
         }
@@ -143,6 +177,8 @@ public final class ServerBenchmark {
         }
         if (o.cases().stream().anyMatch("a3c"::contains)) {
             for (int actors : o.clients()) { // one run per actor count: the sample's first argument
+                BenchProgress.step("server", "a3c: " + A3C_CLASS + " with " + actors + " actor(s), up to "
+                        + o.a3cTimeoutSeconds() + " s");
                 for (ObjectNode r : a3c(A3C_CLASS, o.a3cTimeoutSeconds(), Integer.toString(actors))) {
                     System.out.println(row(o.json(), r));
                 }
@@ -190,6 +226,8 @@ public final class ServerBenchmark {
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         List<ObjectNode> rows = new ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WORLD_TIMEOUT_SECONDS);
+        BenchProgress.step("server", "a World of " + size + " rank JVMs for " + String.join(",", o.cases())
+                + " (up to " + WORLD_TIMEOUT_SECONDS + " s)");
         try {
             for (int r = 0; r < size; r++) {
                 Process p = DistBenchmark.rankJvm(ServerBenchmark.class, r, size, coordinator, rankArgs).start();
@@ -204,7 +242,9 @@ public final class ServerBenchmark {
                             + WORLD_TIMEOUT_SECONDS + " s; killed");
                 }
                 if (l.startsWith("RESULT ")) {
-                    rows.add((ObjectNode) MAPPER.readTree(l.substring(7)));
+                    ObjectNode row = (ObjectNode) MAPPER.readTree(l.substring(7));
+                    rows.add(row);
+                    BenchProgress.step("server", row.path("case").asText() + " measured (its row is printed at the end)");
                 } else if (l.equals(EOF)) {
                     finished++;
                 }

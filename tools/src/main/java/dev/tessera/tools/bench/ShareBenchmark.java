@@ -57,23 +57,46 @@ public final class ShareBenchmark {
 
     private ShareBenchmark() {}
 
+    static final String HELP = """
+            Usage: ./tessera bench share [--format table|json] [--sizes 1KB,1MB,64MB,1GB] [--modes stub,copy,memcpy]
+                                         [--copy-via staging|stream] [--runs N] [--warmup N]
+
+            Hands a tensor to a worker JVM and waits for its one-byte acknowledgement over a Unix domain socket, three
+            ways, for each size:
+              stub    the parent sends its SharedTensor's stub (about 60 bytes); the worker maps the segment, takes a
+                      reference, reads the first and last byte and closes it
+              copy    the parent copies the tensor into a pre-mapped staging-pool segment and sends its stub; the
+                      worker owns the copy (with --copy-via stream the bytes go through the socket instead)
+              memcpy  one in-process MemorySegment.copy of the same size: the physical reference for copy
+            Each figure is the median of the timed runs after a warm-up (and 5,000 warm-up handoffs of each kind at
+            256 KB before the first size). The worker JVM starts once; its start is not timed.
+
+            Options:
+              --format table|json        a table (default), or one JSON object per line
+              --sizes LIST               tensor sizes in B, KB, MB or GB (default 1KB,1MB,64MB,1GB)
+              --modes LIST               which of stub, copy and memcpy to measure (default all three)
+              --copy-via staging|stream  how copy travels (default staging)
+              --runs N                   timed runs of each figure (default 1,001 for stub; for copy and memcpy 101,
+                                         21 from 64 MB, 11 from 1 GB)
+              --warmup N                 untimed runs before them (default 500 for stub; for copy and memcpy 100,
+                                         5 from 64 MB, 3 from 1 GB)
+
+            JSON line, one per mode and size:
+              {"bench": "share", "mode": "stub", "bytes": 1024, "medianMicros": 42.0}
+            """;
+
     public static void main(String[] args) throws Exception {
         if (args.length == 2 && args[0].equals("--worker")) {
             Worker.run(Path.of(args[1]));
             return;
         }
-        Options options;
-        try {
-            options = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("bench share: " + e.getMessage());
-            System.err.println("usage: bench share [--format table|json] [--sizes 1KB,1MB,64MB,1GB] [--modes stub,copy,memcpy]"
-                    + " [--copy-via staging|stream] [--runs N] [--warmup N]");
-            System.exit(2);
-            return;
-        }
-        List<Result> results = run(options);
-        print(results, options.json);
+        BenchMain.main("share", args);
+    }
+
+    /** {@code bench share ARGS}, checked. */
+    static BenchMain.BenchRun parse(String[] args) {
+        Options options = Options.parse(args);
+        return () -> print(run(options), options.json);
     }
 
     record Result(String mode, long bytes, double medianMicros) {}
@@ -84,6 +107,7 @@ public final class ShareBenchmark {
         List<Result> results = new ArrayList<>();
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(socketPath));
+            BenchProgress.step("share", "starting the worker JVM, then 5,000 warm-up handoffs of each kind at 256 KB");
             Process worker = startWorker(socketPath);
             try (SocketChannel channel = server.accept();
                     StagingPool staging = StagingPool.builder().optMaxBytes(maxSize(options) + (256L << 20)).build()) {
@@ -146,16 +170,24 @@ public final class ShareBenchmark {
         try (SharedTensor tensor = SharedTensor.allocate(DType.UINT8, size)) {
             tensor.segment().fill((byte) 1);
             if (options.modes.contains("stub")) {
+                progress("stub", size, stubWarmup, stubRuns);
                 results.add(new Result("stub", size, median(stubWarmup, stubRuns, () -> handOff(channel, share, tensor))));
             }
             if (options.modes.contains("copy")) {
+                progress("copy", size, warmup, runs);
                 results.add(new Result("copy", size, median(warmup, runs, () -> handOff(channel, copy, tensor))));
             }
         }
         if (options.modes.contains("memcpy")) {
+            progress("memcpy", size, warmup, runs);
             results.add(new Result("memcpy", size, memcpyMedian(size, warmup, runs)));
         }
         return results;
+    }
+
+    private static void progress(String mode, long size, int warmup, int runs) {
+        BenchProgress.step("share", String.format(Locale.ROOT, "%s of %s: %d warm-up and %d timed runs", mode,
+                human(size), warmup, runs));
     }
 
     /** One handoff: the message, then wait for the worker's one-byte acknowledgement. */
@@ -249,59 +281,48 @@ public final class ShareBenchmark {
             List<String> modes = List.of("stub", "copy", "memcpy");
             int runs = -1;
             int warmup = -1;
-            for (int i = 0; i < args.length; i++) {
-                String value = i + 1 < args.length ? args[i + 1] : null;
-                switch (args[i]) {
-                    case "share" -> { continue; } // tolerated: "bench share --format json" may pass it through
-                    case "--format" -> json = switch (require(value, "--format")) {
-                        case "json" -> true;
-                        case "table" -> false;
-                        default -> throw new IllegalArgumentException("--format=" + value + " (expected table or json)");
-                    };
-                    case "--sizes" -> sizes = Arrays.stream(require(value, "--sizes").split(","))
-                            .mapToLong(Options::parseSize).toArray();
-                    case "--modes" -> {
-                        modes = List.of(require(value, "--modes").split(","));
-                        for (String m : modes) {
-                            if (!List.of("stub", "copy", "memcpy").contains(m)) {
-                                throw new IllegalArgumentException("mode " + m + " (expected stub, copy or memcpy)");
-                            }
-                        }
-                    }
-                    case "--copy-via" -> stream = switch (require(value, "--copy-via")) {
-                        case "stream" -> true;
-                        case "staging" -> false;
-                        default -> throw new IllegalArgumentException("--copy-via=" + value + " (expected staging or stream)");
-                    };
-                    case "--runs" -> runs = positive("--runs", require(value, "--runs"));
-                    case "--warmup" -> warmup = positive("--warmup", require(value, "--warmup"));
-                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            BenchArgs a = new BenchArgs(args, "--format table|json, --sizes LIST, --modes LIST, --copy-via "
+                    + "staging|stream, --runs N or --warmup N");
+            while (a.hasNext()) {
+                String arg = a.next();
+                switch (arg) {
+                    case "--format" -> json = a.json();
+                    case "--sizes" -> sizes = sizes(a.value("--sizes"));
+                    case "--modes" -> modes = modes(a.value("--modes"));
+                    case "--copy-via" -> stream = a.choice("--copy-via", "staging", "stream").equals("stream");
+                    case "--runs" -> runs = a.intAtLeast("--runs", 1);
+                    case "--warmup" -> warmup = a.intAtLeast("--warmup", 0);
+                    default -> throw a.unknown(arg);
                 }
-                i++;
             }
             return new Options(json, sizes, modes, stream, runs, warmup);
         }
 
-        private static String require(String value, String option) {
-            if (value == null) {
-                throw new IllegalArgumentException(option + " needs a value");
+        private static long[] sizes(String list) {
+            try {
+                return Arrays.stream(list.split(",")).mapToLong(Options::parseSize).toArray();
+            } catch (IllegalArgumentException | ArithmeticException e) { // not a number, 0, or past 2^63
+                throw new BenchUsageException("--sizes " + list + " (expected sizes > 0 in B, KB, MB or GB, such as "
+                        + "1KB,1MB,64MB,1GB)");
             }
-            return value;
         }
 
-        private static int positive(String option, String value) {
-            int n = Integer.parseInt(value);
-            if (n < 0 || (option.equals("--runs") && n == 0)) {
-                throw new IllegalArgumentException(option + "=" + n + " (expected > 0)");
+        private static List<String> modes(String list) {
+            List<String> modes = List.of(list.split(","));
+            for (String m : modes) {
+                if (!List.of("stub", "copy", "memcpy").contains(m)) {
+                    throw new BenchUsageException("--modes " + list + ": mode '" + m + "' (expected stub, copy or "
+                            + "memcpy)");
+                }
             }
-            return n;
+            return modes;
         }
 
         static long parseSize(String text) {
             String t = text.strip().toUpperCase(Locale.ROOT);
             long unit = t.endsWith("GB") ? 1L << 30 : t.endsWith("MB") ? 1L << 20 : t.endsWith("KB") ? 1L << 10 : 1;
             String digits = unit == 1 ? t.replace("B", "") : t.substring(0, t.length() - 2);
-            long size = Long.parseLong(digits.strip()) * unit;
+            long size = Math.multiplyExact(Long.parseLong(digits.strip()), unit);
             if (size <= 0) {
                 throw new IllegalArgumentException("size " + text + " (expected > 0)");
             }
