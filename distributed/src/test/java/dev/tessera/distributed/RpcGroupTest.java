@@ -70,6 +70,16 @@ class RpcGroupTest {
     }
 
     @Test
+    void theWorldsThreadsAreDaemonsSoAProgramThatForgetsCloseStillExits() {
+        // JGroups names its threads "NAME-N,CLUSTER,MEMBER(...)"; before DaemonTcp they were not daemons, and a main
+        // that returned with its World open never exited
+        List<Thread> channelThreads = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().contains(",tessera,worker-0")).toList();
+        assertFalse(channelThreads.isEmpty(), "the channel's threads are named as expected");
+        assertEquals(List.of(), channelThreads.stream().filter(t -> !t.isDaemon()).map(Thread::getName).toList());
+    }
+
+    @Test
     void aSecondWorldInOneProcessIsAnError() {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> World.builder().setName("x")
                 .setRank(0).setWorldSize(1).optCoordinator("127.0.0.1:1").build());
