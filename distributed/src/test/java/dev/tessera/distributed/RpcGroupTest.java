@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.example.payload.Diagonal;
 import com.example.payload.Point;
+import dev.tessera.sharedmem.MalformedMessageException;
 import dev.tessera.distributed.testing.Await;
 import dev.tessera.distributed.testing.MemberJvm;
 import java.time.Duration;
@@ -140,7 +142,26 @@ class RpcGroupTest {
         RemoteCallException e = assertThrows(RemoteCallException.class,
                 () -> g.rpcSync("worker-1", Functions::size, List.of(new Point(1, 2))));
         assertEquals("dev.tessera.sharedmem.MalformedMessageException", e.remoteType());
-        assertTrue(e.remoteMessage().contains("com.example.payload"), e.remoteMessage());
+        assertTrue(e.remoteMessage().contains("member 'worker-1' received a payload that holds class "
+                + "com.example.payload.Point, which its allow-list rejects"), e.remoteMessage());
+        assertTrue(e.remoteMessage().contains("World.builder().optAllowPatterns(\"com.example.payload.**\")"),
+                "it names the World's option, not TensorCodec's: " + e.remoteMessage());
+    }
+
+    @Test
+    void aResultMayNestClassesOfTheCallersFunctionsPackageTree() {
+        // a com.example function returning List<com.example.Point>: the result's own class is a JDK list, so before
+        // the reply inherited the request's allowances the caller rejected the points in it
+        List<Point> diagonal = List.of(new Point(1, 1), new Point(2, 2));
+        assertEquals(diagonal, g.rpcSync("worker-1", new Diagonal(), 2));
+        try (RemoteRef<List<Point>> ref = g.remote("worker-1", new Diagonal(), 2)) {
+            assertEquals(diagonal, ref.toHere());
+        }
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> g.rpcSync("worker-1", (Integer n) -> new Diagonal().apply(n), 1));
+        assertTrue(e.getMessage().contains("member 'worker-0' received a payload that holds class "
+                + "com.example.payload.Point"), "a lambda of another package tree still needs a pattern: "
+                + e.getMessage());
     }
 
     @Test
