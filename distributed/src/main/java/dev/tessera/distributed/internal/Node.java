@@ -102,7 +102,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         this.invoker = invoker;
         this.codec = new PayloadCodec(settings.name(), settings.allowPatterns(), staging);
         this.channel = StackConfig.channel(settings, settings.rank() == 0 ? settings.coordinatorPort() : 0);
-        channel.addAddressGenerator(() -> Members.address(settings.name(), settings.rank()));
+        channel.addAddressGenerator(() -> Members.address(settings.name(), settings.rank(), settings.worldSize()));
         channel.name(settings.name());
         this.dispatcher = new MessageDispatcher(channel, this).asyncDispatching(true);
         dispatcher.setReceiver(this);
@@ -215,8 +215,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
                 Members m = members;
                 String conflict = m.conflict(settings.worldSize());
                 if (conflict != null) {
-                    throw new IllegalStateException("the World at " + coordinator() + " cannot form: " + conflict
-                            + "; give every process a distinct name and rank (TESSERA_NAME, TESSERA_RANK)");
+                    throw new IllegalStateException("the World at " + coordinator() + " cannot form: " + conflict);
                 }
                 if (m.size() >= settings.worldSize()) {
                     return;
