@@ -568,7 +568,8 @@ public final class RpcGroup {
     private void checkOpen() {
         if (isDestroyed()) {
             throw new IllegalStateException("group '" + name + "' of member '" + world.name() + "' is "
-                    + (node.isClosed() ? "closed with its World" : "destroyed") + "; create it again");
+                    + (node.isClosed() ? "closed with its World (join a new World, then create the group in it)"
+                    : "destroyed (create it again with World.createRpcGroup)"));
         }
     }
 

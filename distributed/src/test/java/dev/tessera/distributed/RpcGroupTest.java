@@ -268,7 +268,10 @@ class RpcGroupTest {
         } finally {
             solo.destroy();
         }
-        assertThrows(IllegalStateException.class, () -> solo.rpcSync("worker-1", Functions::whoAmI));
+        IllegalStateException destroyed = assertThrows(IllegalStateException.class,
+                () -> solo.rpcSync("worker-1", Functions::whoAmI));
+        assertTrue(destroyed.getMessage().contains("group 'solo' of member 'worker-0' is destroyed (create it again "
+                + "with World.createRpcGroup)"), destroyed.getMessage());
     }
 
     @Test
