@@ -51,7 +51,8 @@ public final class Launcher {
                                     Tessera's own; -cp is the same
             Each process gets TESSERA_RANK, TESSERA_WORLD_SIZE, TESSERA_COORDINATOR and TESSERA_NAME in its
             environment (World.fromEnvironment() reads them); its output is prefixed with [rank]. When one exits
-            non-zero, the others are stopped and the launcher exits with that code.""";
+            non-zero, the others are stopped (SIGTERM, SIGKILL after 5 s), every rank's exit code is listed, and the
+            launcher exits with the first one; 2 means a malformed command line or CLASS not on the class path.""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -189,10 +190,29 @@ public final class Launcher {
             if (exit[1] != 0) {
                 err.println("tessera launch: rank " + exit[0] + " exited with " + exit[1] + "; stopping the others");
                 stopAll();
+                err.println("tessera launch: exit codes: " + exitCodes(o));
                 return exit[1];
             }
         }
         return 0;
+    }
+
+    /**
+     * Every stopped child's exit code by rank: the first failure is not always the cause (a rank that throws out of
+     * its try-with-resources leaves the World before its JVM exits, so a peer that fails on the loss can exit first).
+     */
+    private String exitCodes(Options o) {
+        List<String> codes = new ArrayList<>();
+        for (int local = 0; local < children.size(); local++) {
+            Process p = children.get(local);
+            String code = p.isAlive() ? "running" : Integer.toString(p.exitValue());
+            codes.add("rank " + (o.nodeRank() * o.nproc() + local) + " " + code + switch (code) {
+                case "143" -> " (SIGTERM)";
+                case "137" -> " (SIGKILL)";
+                default -> "";
+            });
+        }
+        return String.join(", ", codes);
     }
 
     private Process start(Options o, int rank, String coordinator) {
