@@ -149,6 +149,19 @@ class RpcGroupTest {
     }
 
     @Test
+    void somethingNotSerializableIsNamedWithWhatToDo() {
+        World captured = world; // a local: the lambda captures it (a static field it would not)
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> g.rpcSync("worker-1", (Integer x) -> captured.name() + x, 1));
+        assertTrue(e.getMessage().contains("member 'worker-0' cannot send a payload that holds "
+                + "dev.tessera.distributed.World, which is not Serializable"), e.getMessage());
+        assertTrue(e.getMessage().contains("use World.current() rather than capturing the World"), e.getMessage());
+        RemoteCallException r = assertThrows(RemoteCallException.class, () -> g.rpcSync("worker-1", Object::new));
+        assertTrue(r.remoteMessage().contains("member 'worker-1' cannot send a payload that holds java.lang.Object, "
+                + "which is not Serializable"), "a result too: " + r.remoteMessage());
+    }
+
+    @Test
     void aResultMayNestClassesOfTheCallersFunctionsPackageTree() {
         // a com.example function returning List<com.example.Point>: the result's own class is a JDK list, so before
         // the reply inherited the request's allowances the caller rejected the points in it

@@ -6,6 +6,7 @@ import dev.tessera.sharedmem.StagingPool;
 import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.TensorRef;
 import dev.tessera.sharedmem.internal.AllowPatterns;
+import java.io.NotSerializableException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -112,12 +113,23 @@ public final class PayloadCodec {
     public Encoded encodeFor(boolean stubs, String inherited, Object graph, Object... roots) {
         String allowances = join(inherited, allowancesFor(roots));
         Codecs c = codec(allowances);
-        if (!stubs) {
-            return new Encoded(c.copy().encode(graph), allowances, List.of());
+        try {
+            if (!stubs) {
+                return new Encoded(c.copy().encode(graph), allowances, List.of());
+            }
+            List<TensorRef> refs = new ArrayList<>(0);
+            byte[] bytes = c.auto().encode(graph, refs::add);
+            return new Encoded(bytes, allowances, refs);
+        } catch (IllegalArgumentException e) {
+            if (e.getCause() instanceof NotSerializableException n) {
+                throw new IllegalArgumentException("member '" + member + "' cannot send a payload that holds "
+                        + n.getMessage() + ", which is not Serializable: a call's function (with everything a lambda "
+                        + "captures), its arguments, its result and a paired value travel to another JVM, so each "
+                        + "must be Serializable (inside a function, use World.current() rather than capturing the "
+                        + "World or a group)", e);
+            }
+            throw e;
         }
-        List<TensorRef> refs = new ArrayList<>(0);
-        byte[] bytes = c.auto().encode(graph, refs::add);
-        return new Encoded(bytes, allowances, refs);
     }
 
     /**
