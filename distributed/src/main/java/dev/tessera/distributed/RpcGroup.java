@@ -524,7 +524,9 @@ public final class RpcGroup {
 
     /**
      * Waits until every member of the group has called its {@code n}-th barrier, where this is this member's
-     * {@code n}-th.
+     * {@code n}-th. A timeout does not take this member's arrival back: the others pass the {@code n}-th barrier
+     * when they reach it, and this member's next call is its {@code (n+1)}-th, so the members stay in step only if
+     * each makes the same number of calls.
      *
      * @param timeout how long to wait
      * @throws MemberLostException naming the member, if one dies or leaves before reaching the barrier
@@ -568,7 +570,8 @@ public final class RpcGroup {
     private void checkOpen() {
         if (isDestroyed()) {
             throw new IllegalStateException("group '" + name + "' of member '" + world.name() + "' is "
-                    + (node.isClosed() ? "closed with its World" : "destroyed") + "; create it again");
+                    + (node.isClosed() ? "closed with its World (join a new World, then create the group in it)"
+                    : "destroyed (create it again with World.createRpcGroup)"));
         }
     }
 

@@ -22,6 +22,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * This process's membership of a World of named JVMs; thread-safe, and the one owner of the process's JGroups
@@ -49,7 +51,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>{@code TESSERA_BIND}: the address to bind (default: see {@link Builder#optBindAddress}).
  * </ul>
  *
- * <p>One World per process: a second {@code build()} while one is open is an error.
+ * <p>One World per process: a second {@code build()} while one is open is an error. Close the World when done; its
+ * threads are daemons, so a program whose {@code main} returns with the World open still exits, and a shutdown hook
+ * then closes the World (logging a warning), as it does when the JVM is stopped by a signal.
  */
 public final class World implements AutoCloseable {
     /** The default coordinator address, {@value}. */
@@ -68,9 +72,12 @@ public final class World implements AutoCloseable {
     /** The environment variable of the address to bind. */
     public static final String ENV_BIND = "TESSERA_BIND";
 
+    private static final Logger LOG = LoggerFactory.getLogger(World.class);
     private static final AtomicReference<World> CURRENT = new AtomicReference<>();
 
     private final Node node;
+    /** Closes the World if the JVM exits while it is open; removed by {@link #close()}. */
+    private final Thread exitHook = Thread.ofPlatform().name("tessera-world-exit").unstarted(this::closeAtExit);
     private final Map<String, RpcGroup> groups = new ConcurrentHashMap<>();
     private final Map<String, CollectiveGroup> collectives = new ConcurrentHashMap<>();
 
@@ -277,6 +284,13 @@ public final class World implements AutoCloseable {
         if (node.isClosed()) {
             return;
         }
+        if (Thread.currentThread() != exitHook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(exitHook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting; the hook, if it runs, finds the World closed
+            }
+        }
         for (CollectiveGroup g : collectives.values()) {
             if (g != CollectiveGroup.CLAIMING) {
                 g.destroy();
@@ -285,6 +299,16 @@ public final class World implements AutoCloseable {
         node.close();
         groups.clear();
         CURRENT.compareAndSet(this, null);
+    }
+
+    /** The shutdown hook: a program that exits with its World open still leaves it, so its peers see a leave. */
+    private void closeAtExit() {
+        if (!node.isClosed()) {
+            LOG.warn("the JVM is exiting with the World of member '{}' open; closing it now (close the World when "
+                    + "done, for example with try-with-resources, so that its peers see it leave when you choose)",
+                    name());
+            close();
+        }
     }
 
     @Override
@@ -545,6 +569,13 @@ public final class World implements AutoCloseable {
             }
             try {
                 World w = new World(Node.join(settings, World::invoke));
+                try {
+                    Runtime.getRuntime().addShutdownHook(w.exitHook);
+                } catch (IllegalStateException shuttingDown) {
+                    w.close();
+                    throw new IllegalStateException("the JVM is shutting down; no World can be joined now",
+                            shuttingDown);
+                }
                 CURRENT.set(w);
                 return w;
             } catch (RuntimeException | Error e) {

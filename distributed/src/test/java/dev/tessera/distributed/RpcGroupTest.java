@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.example.payload.Diagonal;
 import com.example.payload.Point;
+import dev.tessera.sharedmem.MalformedMessageException;
 import dev.tessera.distributed.testing.Await;
 import dev.tessera.distributed.testing.MemberJvm;
 import java.time.Duration;
@@ -67,6 +69,16 @@ class RpcGroupTest {
         assertEquals(List.of("worker-0", "worker-1"), g.members());
         assertEquals("worker-0", g.currentName());
         assertEquals("g", g.name());
+    }
+
+    @Test
+    void theWorldsThreadsAreDaemonsSoAProgramThatForgetsCloseStillExits() {
+        // JGroups names its threads "NAME-N,CLUSTER,MEMBER(...)"; before DaemonTcp they were not daemons, and a main
+        // that returned with its World open never exited
+        List<Thread> channelThreads = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().contains(",tessera,worker-0")).toList();
+        assertFalse(channelThreads.isEmpty(), "the channel's threads are named as expected");
+        assertEquals(List.of(), channelThreads.stream().filter(t -> !t.isDaemon()).map(Thread::getName).toList());
     }
 
     @Test
@@ -130,7 +142,39 @@ class RpcGroupTest {
         RemoteCallException e = assertThrows(RemoteCallException.class,
                 () -> g.rpcSync("worker-1", Functions::size, List.of(new Point(1, 2))));
         assertEquals("dev.tessera.sharedmem.MalformedMessageException", e.remoteType());
-        assertTrue(e.remoteMessage().contains("com.example.payload"), e.remoteMessage());
+        assertTrue(e.remoteMessage().contains("member 'worker-1' received a payload that holds class "
+                + "com.example.payload.Point, which its allow-list rejects"), e.remoteMessage());
+        assertTrue(e.remoteMessage().contains("World.builder().optAllowPatterns(\"com.example.payload.**\")"),
+                "it names the World's option, not TensorCodec's: " + e.remoteMessage());
+    }
+
+    @Test
+    void somethingNotSerializableIsNamedWithWhatToDo() {
+        World captured = world; // a local: the lambda captures it (a static field it would not)
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> g.rpcSync("worker-1", (Integer x) -> captured.name() + x, 1));
+        assertTrue(e.getMessage().contains("member 'worker-0' cannot send a payload that holds "
+                + "dev.tessera.distributed.World, which is not Serializable"), e.getMessage());
+        assertTrue(e.getMessage().contains("use World.current() rather than capturing the World"), e.getMessage());
+        RemoteCallException r = assertThrows(RemoteCallException.class, () -> g.rpcSync("worker-1", Object::new));
+        assertTrue(r.remoteMessage().contains("member 'worker-1' cannot send a payload that holds java.lang.Object, "
+                + "which is not Serializable"), "a result too: " + r.remoteMessage());
+    }
+
+    @Test
+    void aResultMayNestClassesOfTheCallersFunctionsPackageTree() {
+        // a com.example function returning List<com.example.Point>: the result's own class is a JDK list, so before
+        // the reply inherited the request's allowances the caller rejected the points in it
+        List<Point> diagonal = List.of(new Point(1, 1), new Point(2, 2));
+        assertEquals(diagonal, g.rpcSync("worker-1", new Diagonal(), 2));
+        try (RemoteRef<List<Point>> ref = g.remote("worker-1", new Diagonal(), 2)) {
+            assertEquals(diagonal, ref.toHere());
+        }
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> g.rpcSync("worker-1", (Integer n) -> new Diagonal().apply(n), 1));
+        assertTrue(e.getMessage().contains("member 'worker-0' received a payload that holds class "
+                + "com.example.payload.Point"), "a lambda of another package tree still needs a pattern: "
+                + e.getMessage());
     }
 
     @Test
@@ -237,7 +281,10 @@ class RpcGroupTest {
         } finally {
             solo.destroy();
         }
-        assertThrows(IllegalStateException.class, () -> solo.rpcSync("worker-1", Functions::whoAmI));
+        IllegalStateException destroyed = assertThrows(IllegalStateException.class,
+                () -> solo.rpcSync("worker-1", Functions::whoAmI));
+        assertTrue(destroyed.getMessage().contains("group 'solo' of member 'worker-0' is destroyed (create it again "
+                + "with World.createRpcGroup)"), destroyed.getMessage());
     }
 
     @Test

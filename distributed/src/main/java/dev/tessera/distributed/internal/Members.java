@@ -13,7 +13,7 @@ import org.jgroups.util.ExtendedUUID;
 import org.jgroups.util.NameCache;
 
 /**
- * One JGroups view read as World members: each address carries its member's name, rank and host identity
+ * One JGroups view read as World members: each address carries its member's name, rank, world size and host identity
  * ({@link HostId}; an {@link ExtendedUUID} made by {@link #address}), so every member knows every name, and which
  * members share its host, from the view itself. Immutable.
  */
@@ -21,6 +21,7 @@ public record Members(View view, Map<String, Address> byName, List<String> names
     static final String NAME_KEY = "tessera.name";
     static final String RANK_KEY = "tessera.rank";
     static final String HOST_KEY = "tessera.host";
+    static final String SIZE_KEY = "tessera.size";
     /** Before the first view. */
     static final Members NONE = new Members(null, Map.of(), List.of(), List.of());
 
@@ -30,12 +31,13 @@ public record Members(View view, Map<String, Address> byName, List<String> names
      * first of the sorted clients found the cluster, and that is always rank 0, never a rank that happens to draw a
      * smaller random number.
      */
-    static ExtendedUUID address(String name, int rank) {
+    static ExtendedUUID address(String name, int rank, int worldSize) {
         ExtendedUUID a = new ExtendedUUID(rank, ThreadLocalRandom.current().nextLong());
         NameCache.add(a, name);
         return a.put(NAME_KEY, name.getBytes(StandardCharsets.UTF_8))
                 .put(RANK_KEY, Integer.toString(rank).getBytes(StandardCharsets.UTF_8))
-                .put(HOST_KEY, HostId.current().getBytes(StandardCharsets.UTF_8));
+                .put(HOST_KEY, HostId.current().getBytes(StandardCharsets.UTF_8))
+                .put(SIZE_KEY, Integer.toString(worldSize).getBytes(StandardCharsets.UTF_8));
     }
 
     /** The members of {@code view}, in rank order; addresses that are not Tessera members are left out. */
@@ -91,22 +93,42 @@ public record Members(View view, Map<String, Address> byName, List<String> names
         return names.size();
     }
 
-    /** A problem that makes this view unusable as a World of {@code worldSize}, or null. */
+    /** A problem that makes this view unusable as a World of {@code worldSize}, and its fix; or null. */
     String conflict(int worldSize) {
+        String distinct = "; give every process a distinct name and rank (TESSERA_NAME, TESSERA_RANK)";
         if (byName.size() != names.size()) {
-            return "two members share a name: " + names;
+            return "two members share a name: " + names + distinct;
         }
         for (int i = 1; i < ranks.size(); i++) {
             if (ranks.get(i).equals(ranks.get(i - 1))) {
-                return "two members share rank " + ranks.get(i) + ": " + describe();
+                return "two members share rank " + ranks.get(i) + ": " + describe() + distinct;
             }
         }
         for (int r : ranks) {
             if (r < 0 || r >= worldSize) {
-                return "a member has rank " + r + ", outside a World of size " + worldSize + ": " + describe();
+                return "a member has rank " + r + ", outside a World of size " + worldSize + ": " + describe()
+                        + distinct;
+            }
+        }
+        for (String name : names) {
+            int size = sizeOf(byName.get(name));
+            if (size != worldSize) {
+                return "member '" + name + "' was started with a world size of " + size + ", this one with "
+                        + worldSize + " (" + describe() + "); start every member with the same world size "
+                        + "(setWorldSize, TESSERA_WORLD_SIZE)";
             }
         }
         return null;
+    }
+
+    /** The world size an address carries; -1 if it carries none. */
+    private static int sizeOf(Address a) {
+        byte[] size = a instanceof ExtendedUUID e ? e.get(SIZE_KEY) : null;
+        try {
+            return size == null ? -1 : Integer.parseInt(new String(size, StandardCharsets.UTF_8));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /** {@code name(rank), ...} for messages. */

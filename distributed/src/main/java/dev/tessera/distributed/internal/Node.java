@@ -95,14 +95,14 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
     private volatile NDManager manager;
 
     /** A value kept here for a remote reference, the member that asked for it, and the manager its NDArrays use. */
-    private record Held(Object value, String creator, LazyManager manager) {}
+    private record Held(Object value, String creator, LazyManager manager, String allowances) {}
 
     private Node(Settings settings, Invoker invoker) {
         this.settings = settings;
         this.invoker = invoker;
-        this.codec = new PayloadCodec(settings.allowPatterns(), staging);
+        this.codec = new PayloadCodec(settings.name(), settings.allowPatterns(), staging);
         this.channel = StackConfig.channel(settings, settings.rank() == 0 ? settings.coordinatorPort() : 0);
-        channel.addAddressGenerator(() -> Members.address(settings.name(), settings.rank()));
+        channel.addAddressGenerator(() -> Members.address(settings.name(), settings.rank(), settings.worldSize()));
         channel.name(settings.name());
         this.dispatcher = new MessageDispatcher(channel, this).asyncDispatching(true);
         dispatcher.setReceiver(this);
@@ -215,8 +215,7 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
                 Members m = members;
                 String conflict = m.conflict(settings.worldSize());
                 if (conflict != null) {
-                    throw new IllegalStateException("the World at " + coordinator() + " cannot form: " + conflict
-                            + "; give every process a distinct name and rank (TESSERA_NAME, TESSERA_RANK)");
+                    throw new IllegalStateException("the World at " + coordinator() + " cannot form: " + conflict);
                 }
                 if (m.size() >= settings.worldSize()) {
                     return;
@@ -594,19 +593,25 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         Frame reply;
         CALL_MANAGER.set(callManager);
         try {
+            // the reply may hold what the request's allowances admit (the caller's own function and arguments)
+            String inherited = f.allowances();
             Object value = switch (f.kind()) {
                 case Frame.CALL, Frame.REMOTE -> call(f, sender, callManager);
                 case Frame.SERVICE, Frame.SERVICE_REMOTE -> callService(f, sender, callManager);
-                case Frame.FETCH -> fetch(f.id());
+                case Frame.FETCH -> {
+                    Held h = fetch(f.id());
+                    inherited = h.allowances();
+                    yield h.value();
+                }
                 default -> throw new IllegalArgumentException("unexpected request " + f);
             };
             if (f.kind() == Frame.REMOTE || f.kind() == Frame.SERVICE_REMOTE) {
                 long id = ids.incrementAndGet();
-                held.put(id, new Held(value, sender, callManager));
+                held.put(id, new Held(value, sender, callManager, inherited));
                 keep = true;
                 reply = Frame.of(Frame.OK, id, f.group());
             } else {
-                Encoded e = codec.encodeFor(stubsTo(sender), value, value);
+                Encoded e = codec.encodeFor(stubsTo(sender), inherited, value, value);
                 stubs = e.handedOff();
                 reply = Frame.of(Frame.OK, 0, f.group()).with(e);
             }
@@ -664,13 +669,13 @@ public final class Node implements RequestHandler, Receiver, AutoCloseable {
         return service.invoke(null, args);
     }
 
-    private Object fetch(long id) {
+    private Held fetch(long id) {
         Held h = held.get(id);
         if (h == null) {
             throw new IllegalStateException("member '" + settings.name() + "' holds no value for reference " + id
                     + " (it was released)");
         }
-        return h.value();
+        return h;
     }
 
     /** Waits until group {@code name} exists here and checks that {@code sender} belongs to it. */

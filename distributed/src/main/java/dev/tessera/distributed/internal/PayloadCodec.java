@@ -1,16 +1,20 @@
 package dev.tessera.distributed.internal;
 
 import ai.djl.ndarray.NDManager;
+import dev.tessera.sharedmem.MalformedMessageException;
 import dev.tessera.sharedmem.StagingPool;
 import dev.tessera.sharedmem.TensorCodec;
 import dev.tessera.sharedmem.TensorRef;
 import dev.tessera.sharedmem.internal.AllowPatterns;
+import java.io.NotSerializableException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Encodes the payloads of a World's messages (functions, arguments, results, paired values) with
@@ -22,7 +26,9 @@ import java.util.function.Supplier;
  * <em>allowances</em> of the objects the sender handed over: for a non-JDK class its package tree
  * ({@link AllowPatterns#packageTreeOf}, so a lambda admits its capturing class's package), for a JDK class its
  * exact name (a JDK package is never allowed whole). Objects nested deeper must be covered by those layers. The
- * allowances travel in the frame and are checked ({@link AllowPatterns#check}) by the receiver.
+ * allowances travel in the frame and are checked ({@link AllowPatterns#check}) by the receiver. A reply carries its
+ * request's allowances too, so a result may nest what its call could (the caller allowed those itself). A class the
+ * allow-list rejects is reported in the World's terms: the member, and the {@code optAllowPatterns} to add.
  *
  * <p>Tensors travel as bytes, or, when the caller asks for it ({@code stubs}: the receiver is on this host), by
  * TensorCodec's AUTO rule: an array of more than {@link TensorCodec#DEFAULT_MAX_NBYTES} bytes as a shared-memory
@@ -52,12 +58,14 @@ public final class PayloadCodec {
     private record Codecs(TensorCodec copy, TensorCodec auto, TensorCodec copying) {}
 
     private final StagingPool staging;
+    private final String member;
 
     /**
-     * A codec for the defaults plus {@code worldPatterns} (already checked); stubs are staged in {@code staging},
-     * which the caller owns and closes after this codec's last use.
+     * A codec for the defaults plus {@code worldPatterns} (already checked) of member {@code member}; stubs are staged
+     * in {@code staging}, which the caller owns and closes after this codec's last use.
      */
-    public PayloadCodec(List<String> worldPatterns, StagingPool staging) {
+    public PayloadCodec(String member, List<String> worldPatterns, StagingPool staging) {
+        this.member = member;
         List<String> all = new ArrayList<>(DEFAULTS);
         all.addAll(worldPatterns);
         this.base = List.copyOf(all);
@@ -93,14 +101,35 @@ public final class PayloadCodec {
      * receiver must be on this host), else every tensor as bytes.
      */
     public Encoded encodeFor(boolean stubs, Object graph, Object... roots) {
-        String allowances = allowancesFor(roots);
+        return encodeFor(stubs, "", graph, roots);
+    }
+
+    /**
+     * Encodes a reply: as {@link #encodeFor(boolean, Object, Object...)}, its allowances joined with
+     * {@code inherited}, those of the request it answers. The caller allowed them itself (the package trees of its
+     * function and arguments), so a result may hold what the call could: a {@code com.example} function's
+     * {@code List<com.example.Point>} decodes in its caller without {@code optAllowPatterns}.
+     */
+    public Encoded encodeFor(boolean stubs, String inherited, Object graph, Object... roots) {
+        String allowances = join(inherited, allowancesFor(roots));
         Codecs c = codec(allowances);
-        if (!stubs) {
-            return new Encoded(c.copy().encode(graph), allowances, List.of());
+        try {
+            if (!stubs) {
+                return new Encoded(c.copy().encode(graph), allowances, List.of());
+            }
+            List<TensorRef> refs = new ArrayList<>(0);
+            byte[] bytes = c.auto().encode(graph, refs::add);
+            return new Encoded(bytes, allowances, refs);
+        } catch (IllegalArgumentException e) {
+            if (e.getCause() instanceof NotSerializableException n) {
+                throw new IllegalArgumentException("member '" + member + "' cannot send a payload that holds "
+                        + n.getMessage() + ", which is not Serializable: a call's function (with everything a lambda "
+                        + "captures), its arguments, its result and a paired value travel to another JVM, so each "
+                        + "must be Serializable (inside a function, use World.current() rather than capturing the "
+                        + "World or a group)", e);
+            }
+            throw e;
         }
-        List<TensorRef> refs = new ArrayList<>(0);
-        byte[] bytes = c.auto().encode(graph, refs::add);
-        return new Encoded(bytes, allowances, refs);
     }
 
     /**
@@ -126,10 +155,44 @@ public final class PayloadCodec {
     public Object decode(byte[] bytes, String allowances, Supplier<NDManager> manager, boolean views) {
         TensorCodec codec = views ? codec(allowances).auto() : codec(allowances).copying();
         try {
-            return codec.decode(bytes, null);
-        } catch (IllegalArgumentException needsManager) {
-            return codec.decode(bytes, manager.get()); // it holds NDArrays: TensorCodec's contract for a null manager
+            try {
+                return codec.decode(bytes, null);
+            } catch (MalformedMessageException e) {
+                throw e;
+            } catch (IllegalArgumentException needsManager) {
+                return codec.decode(bytes, manager.get()); // it holds NDArrays: TensorCodec's contract for null
+            }
+        } catch (MalformedMessageException e) {
+            throw rejection(e);
         }
+    }
+
+    /**
+     * TensorCodec's rejection of a class, told in a World's terms (its own message names the codec's and the store's
+     * options, which a World's user does not hold); any other malformation unchanged.
+     */
+    private MalformedMessageException rejection(MalformedMessageException e) {
+        Matcher m = REJECTED.matcher(e.getMessage() == null ? "" : e.getMessage());
+        if (e.limit() != null || !m.find()) {
+            return e;
+        }
+        return new MalformedMessageException("member '" + member + "' received a payload that holds " + m.group(1)
+                + ", which its allow-list rejects: the classes of a call's function and arguments, and of a result, "
+                + "are allowed with their package trees, but classes nested inside them (in a List, a field, ...) "
+                + "only by pattern; build the World of '" + member + "' (of every member that receives such a "
+                + "payload) with World.builder().optAllowPatterns(\"" + m.group(2) + "\")", e);
+    }
+
+    private static final Pattern REJECTED =
+            Pattern.compile("the message holds (.+?), which the allow-list rejects .*allowPatterns\\(\"([^\"]+)\"\\)");
+
+    private static String join(String a, String b) {
+        if (a.isEmpty() || b.isEmpty()) {
+            return a.isEmpty() ? b : a;
+        }
+        TreeSet<String> all = new TreeSet<>(Arrays.asList(a.split(";")));
+        all.addAll(Arrays.asList(b.split(";")));
+        return String.join(";", all);
     }
 
     private Codecs codec(String allowances) {

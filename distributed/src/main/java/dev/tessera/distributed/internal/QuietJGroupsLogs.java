@@ -38,7 +38,8 @@ final class QuietJGroupsLogs implements CustomLogFactory {
     /** Per protocol, the formats of its warnings that are benign in a World. */
     private static final Map<Class<?>, Set<String>> BENIGN = Map.of(
             SEQUENCER.class, Set.of("%s: dropped duplicate message %s::%d"),
-            TCP.class, Set.of("%s: failed sending graceful close to %s: %s"));
+            TCP.class, Set.of("%s: failed sending graceful close to %s: %s"),
+            DaemonTcp.class, Set.of("%s: failed sending graceful close to %s: %s")); // the World's TCP
 
     private final CustomLogFactory wrapped;
 

@@ -2,6 +2,7 @@ package dev.tessera.distributed.launch;
 
 import dev.tessera.distributed.World;
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -9,6 +10,9 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,25 +29,30 @@ import java.util.concurrent.TimeUnit;
  * shuts down.
  *
  * <pre>
- * ./tessera launch --nproc N [--nnodes K --node-rank R] [--coordinator host:port] CLASS [ARGS...]
+ * ./tessera launch --nproc N [--nnodes K --node-rank R] [--coordinator host:port] [--classpath PATH] CLASS [ARGS...]
  * </pre>
  * On one node the coordinator defaults to a free loopback port; with {@code --nnodes > 1} it is required, and node
- * {@code R} runs ranks {@code R*N .. R*N+N-1} of {@code K*N}.
+ * {@code R} runs ranks {@code R*N .. R*N+N-1} of {@code K*N}. {@code --classpath} (or {@code -cp}) adds the user's
+ * classes and jars after the launcher's own; before starting anything the launcher checks that {@code CLASS} is on
+ * the resulting class path, so a missing one is one clear line and exit code 2 rather than N JVMs failing.
  */
 public final class Launcher {
     /** How long the others get to exit after SIGTERM before SIGKILL. */
     static final long GRACE_MILLIS = 5_000;
     private static final String USAGE = "usage: ./tessera launch --nproc N [--nnodes K --node-rank R] "
-            + "[--coordinator host:port] CLASS [ARGS...]";
+            + "[--coordinator host:port] [--classpath PATH] CLASS [ARGS...]";
 
     private static final String HELP = """
               --nproc N             processes on this node (required)
               --nnodes K            nodes in the world (default 1); the world size is N * K
               --node-rank R         this node's index, 0 to K-1 (default 0)
               --coordinator H:P     where rank 0 listens (required with --nnodes > 1; default a free loopback port)
+              --classpath PATH      your classes and jars (directories, jars, dir/* as java's -cp), added after
+                                    Tessera's own; -cp is the same
             Each process gets TESSERA_RANK, TESSERA_WORLD_SIZE, TESSERA_COORDINATOR and TESSERA_NAME in its
             environment (World.fromEnvironment() reads them); its output is prefixed with [rank]. When one exits
-            non-zero, the others are stopped and the launcher exits with that code.""";
+            non-zero, the others are stopped (SIGTERM, SIGKILL after 5 s), every rank's exit code is listed, and the
+            launcher exits with the first one; 2 means a malformed command line or CLASS not on the class path.""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -71,7 +80,8 @@ public final class Launcher {
     }
 
     /** The parsed command line. */
-    record Options(int nproc, int nnodes, int nodeRank, String coordinator, String mainClass, List<String> args) {
+    record Options(int nproc, int nnodes, int nodeRank, String coordinator, String userClassPath, String mainClass,
+            List<String> args) {
         int worldSize() {
             return nproc * nnodes;
         }
@@ -81,8 +91,9 @@ public final class Launcher {
             int nnodes = 1;
             int nodeRank = 0;
             String coordinator = null;
+            String classPath = "";
             int i = 0;
-            for (; i < argv.length && argv[i].startsWith("--"); i += 2) {
+            for (; i < argv.length && argv[i].startsWith("-"); i += 2) {
                 if (i + 1 >= argv.length) {
                     throw new IllegalArgumentException(argv[i] + " needs a value; " + USAGE);
                 }
@@ -91,6 +102,8 @@ public final class Launcher {
                     case "--nnodes" -> nnodes = atLeast("--nnodes", argv[i + 1], 1);
                     case "--node-rank" -> nodeRank = atLeast("--node-rank", argv[i + 1], 0);
                     case "--coordinator" -> coordinator = argv[i + 1];
+                    case "--classpath", "-cp" -> classPath = classPath.isEmpty() ? argv[i + 1]
+                            : classPath + File.pathSeparator + argv[i + 1];
                     default -> throw new IllegalArgumentException("unknown option " + argv[i] + "; " + USAGE);
                 }
             }
@@ -105,7 +118,7 @@ public final class Launcher {
                 throw new IllegalArgumentException("--coordinator host:port is required with --nnodes=" + nnodes
                         + " (the address of node 0, where rank 0 listens)");
             }
-            return new Options(nproc, nnodes, nodeRank, coordinator, argv[i],
+            return new Options(nproc, nnodes, nodeRank, coordinator, classPath, argv[i],
                     List.of(argv).subList(i + 1, argv.length));
         }
 
@@ -137,6 +150,7 @@ public final class Launcher {
         Options o;
         try {
             o = Options.parse(argv);
+            checkMainClass(o);
         } catch (IllegalArgumentException e) {
             err.println("tessera launch: " + e.getMessage());
             return 2;
@@ -176,15 +190,34 @@ public final class Launcher {
             if (exit[1] != 0) {
                 err.println("tessera launch: rank " + exit[0] + " exited with " + exit[1] + "; stopping the others");
                 stopAll();
+                err.println("tessera launch: exit codes: " + exitCodes(o));
                 return exit[1];
             }
         }
         return 0;
     }
 
+    /**
+     * Every stopped child's exit code by rank: the first failure is not always the cause (a rank that throws out of
+     * its try-with-resources leaves the World before its JVM exits, so a peer that fails on the loss can exit first).
+     */
+    private String exitCodes(Options o) {
+        List<String> codes = new ArrayList<>();
+        for (int local = 0; local < children.size(); local++) {
+            Process p = children.get(local);
+            String code = p.isAlive() ? "running" : Integer.toString(p.exitValue());
+            codes.add("rank " + (o.nodeRank() * o.nproc() + local) + " " + code + switch (code) {
+                case "143" -> " (SIGTERM)";
+                case "137" -> " (SIGKILL)";
+                default -> "";
+            });
+        }
+        return String.join(", ", codes);
+    }
+
     private Process start(Options o, int rank, String coordinator) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path")));
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", childClassPath(o)));
         cmd.addAll(forwardedJvmOptions());
         cmd.add(o.mainClass());
         cmd.addAll(o.args());
@@ -198,6 +231,57 @@ public final class Launcher {
         } catch (IOException e) {
             stopAll();
             throw new UncheckedIOException("cannot start rank " + rank + " (" + String.join(" ", cmd) + ")", e);
+        }
+    }
+
+    /** The launcher's class path, then the user's {@code --classpath}. */
+    static String childClassPath(Options o) {
+        String own = System.getProperty("java.class.path");
+        return o.userClassPath().isEmpty() ? own : own + File.pathSeparator + o.userClassPath();
+    }
+
+    /**
+     * Fails, naming the class and the way to fix it, unless {@code o.mainClass()}'s class file is in a directory or
+     * jar of the ranks' class path (a {@code dir/*} entry stands for its jars, as for {@code java -cp}) or in the JDK.
+     */
+    static void checkMainClass(Options o) {
+        List<URL> urls = new ArrayList<>();
+        for (String entry : childClassPath(o).split(File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                urls.addAll(entryUrls(entry));
+            }
+        }
+        try (URLClassLoader loader = new URLClassLoader(urls.toArray(URL[]::new),
+                ClassLoader.getPlatformClassLoader())) {
+            if (loader.getResource(o.mainClass().replace('.', '/') + ".class") == null) {
+                throw new IllegalArgumentException("class " + o.mainClass() + " is not on the ranks' class path ("
+                        + "Tessera's jars" + (o.userClassPath().isEmpty() ? ", and no --classpath was given"
+                        : " plus --classpath " + o.userClassPath()) + "); pass the directory or jar of your classes "
+                        + "with --classpath PATH before CLASS");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the class path " + childClassPath(o), e);
+        }
+    }
+
+    private static List<URL> entryUrls(String entry) {
+        try {
+            if (entry.endsWith("*")) {
+                Path dir = Path.of(entry.substring(0, entry.length() - 1));
+                if (!Files.isDirectory(dir)) {
+                    return List.of();
+                }
+                try (var jars = Files.list(dir)) {
+                    List<URL> out = new ArrayList<>();
+                    for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).toList()) {
+                        out.add(jar.toUri().toURL());
+                    }
+                    return out;
+                }
+            }
+            return List.of(Path.of(entry).toAbsolutePath().toUri().toURL());
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            return List.of(); // java skips such an entry too
         }
     }
 
