@@ -68,9 +68,9 @@ class GradientPhaseReportTest {
             b.connect(i - 1, i, 1 + rng.nextInt(100));
         }
         Placement p = b.setDevices(Devices.virtualSet()).build().placement();
-        assertEquals(200, p.gradientPhase().maxSteps(), "0.4 of the 500 iterations on the coarsest graph");
+        assertEquals(120, p.gradientPhase().maxSteps(), "0.24 of the 500 iterations on the coarsest graph");
         String summary = p.gradientPhase().summary();
-        assertTrue(summary.matches("(stopped at step \\d+|ran \\d+) of 200( steps)?( \\(converged\\))? on the \\d+-model"
+        assertTrue(summary.matches("(stopped at step \\d+|ran \\d+) of 120( steps)?( \\(converged\\))? on the \\d+-model"
                 + " coarse graph, beside the search of the other starts; its start ranked \\d+ \\(1 = best\\) among the"
                 + " searched starts"), summary);
         assertTrue(p.feasible(), p.violations().toString());

@@ -67,7 +67,7 @@ class SearchPlanTest {
         assertEquals(0, coarsest.windowSize());
         assertEquals(0, coarsest.recreateWidth());
         assertEquals(500, coarsest.relaxIterations());
-        assertEquals(200, SearchPlan.of(chain(10_000, 64), 1, 500).coarsestRelaxIterations(), "0.4 of the option");
+        assertEquals(120, SearchPlan.of(chain(10_000, 64), 1, 500).coarsestRelaxIterations(), "0.24 of the option");
         assertEquals(1, SearchPlan.of(chain(10_000, 64), 1, 1).coarsestRelaxIterations(), "at least one step");
         // 100,000 / (n + E) = 125.2 kicks per start at full effort, a quarter of that here (31), a quarter of it
         // in the start's own search
