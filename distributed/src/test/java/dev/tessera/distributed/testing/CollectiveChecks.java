@@ -288,13 +288,14 @@ public final class CollectiveChecks {
         return l;
     }
 
-    private static void check(String what, float[] want, float[] got) {
+    /** Fails naming {@code what} unless {@code got} equals {@code want}; shared with {@link MultiGpuChecks}. */
+    static void check(String what, float[] want, float[] got) {
         if (!Arrays.equals(want, got)) {
             throw new AssertionError(what + ": " + Arrays.toString(got) + ", expected " + Arrays.toString(want));
         }
     }
 
-    private static void check(String what, int[] want, int[] got) {
+    static void check(String what, int[] want, int[] got) {
         if (!Arrays.equals(want, got)) {
             throw new AssertionError(what + ": " + Arrays.toString(got) + ", expected " + Arrays.toString(want));
         }

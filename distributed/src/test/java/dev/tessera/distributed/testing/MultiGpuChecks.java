@@ -1,5 +1,7 @@
 package dev.tessera.distributed.testing;
 
+import static dev.tessera.distributed.testing.CollectiveChecks.check;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -318,17 +320,5 @@ public final class MultiGpuChecks {
             l.add(element.apply(j));
         }
         return l;
-    }
-
-    private static void check(String what, float[] want, float[] got) {
-        if (!Arrays.equals(want, got)) {
-            throw new AssertionError(what + ": " + Arrays.toString(got) + ", expected " + Arrays.toString(want));
-        }
-    }
-
-    private static void check(String what, int[] want, int[] got) {
-        if (!Arrays.equals(want, got)) {
-            throw new AssertionError(what + ": " + Arrays.toString(got) + ", expected " + Arrays.toString(want));
-        }
     }
 }
