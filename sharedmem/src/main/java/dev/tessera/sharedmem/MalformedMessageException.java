@@ -17,6 +17,10 @@ public final class MalformedMessageException extends IllegalArgumentException {
 
     /** The exceeded limit's option name, or null. */
     private final String limit;
+    /** What the allow-list rejected ({@code "class com.example.Point"}), or null. */
+    private final String rejected;
+    /** The allow pattern that would admit it, or null. */
+    private final String allowPattern;
 
     /**
      * A malformed message, not a limit.
@@ -36,8 +40,29 @@ public final class MalformedMessageException extends IllegalArgumentException {
      * @param cause the underlying failure, or null
      */
     public MalformedMessageException(String message, String limit, Throwable cause) {
+        this(message, limit, null, null, cause);
+    }
+
+    private MalformedMessageException(String message, String limit, String rejected, String allowPattern,
+            Throwable cause) {
         super(message, cause);
         this.limit = limit;
+        this.rejected = rejected;
+        this.allowPattern = allowPattern;
+    }
+
+    /**
+     * A message that holds a class the allow-list rejects.
+     *
+     * @param message what was wrong and what the caller can do
+     * @param rejected what was rejected ({@code "class com.example.Point"})
+     * @param allowPattern the allow pattern that would admit it ({@code "com.example.**"})
+     * @param cause the underlying failure, or null
+     * @return the exception
+     */
+    public static MalformedMessageException rejected(String message, String rejected, String allowPattern,
+            Throwable cause) {
+        return new MalformedMessageException(message, null, rejected, allowPattern, cause);
     }
 
     /**
@@ -47,5 +72,23 @@ public final class MalformedMessageException extends IllegalArgumentException {
      */
     public String limit() {
         return limit;
+    }
+
+    /**
+     * What the allow-list rejected, for a caller that reports it in its own terms.
+     *
+     * @return {@code "class com.example.Point"} or the like, or null if no class was rejected
+     */
+    public String rejected() {
+        return rejected;
+    }
+
+    /**
+     * The allow pattern that would admit {@link #rejected()}.
+     *
+     * @return a pattern such as {@code "com.example.**"}, or null if no class was rejected
+     */
+    public String allowPattern() {
+        return allowPattern;
     }
 }

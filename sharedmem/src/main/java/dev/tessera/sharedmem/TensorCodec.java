@@ -426,9 +426,10 @@ public final class TensorCodec {
             if (guard.violation() != null) {
                 throw guard.violation();
             }
-            throw new MalformedMessageException("the message holds " + d.rejected + ", which the allow-list rejects ("
-                    + e.getMessage() + "); allow it with allowPatterns(\"" + d.rejectedPattern + "\") on the codec's "
-                    + "builder or optAllowPatterns(\"" + d.rejectedPattern + "\") on the store's", e);
+            throw MalformedMessageException.rejected("the message holds " + d.rejected + ", which the allow-list "
+                    + "rejects (" + e.getMessage() + "); allow it with allowPatterns(\"" + d.rejectedPattern + "\") on "
+                    + "the codec's builder or optAllowPatterns(\"" + d.rejectedPattern + "\") on the store's",
+                    d.rejected, d.rejectedPattern, e);
         } catch (IOException | ClassNotFoundException e) {
             throw new MalformedMessageException("cannot decode the message's graph: " + e, e);
         }

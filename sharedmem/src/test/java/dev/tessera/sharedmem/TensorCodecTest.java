@@ -214,6 +214,8 @@ class TensorCodecTest {
                 + "rejects") && e.getMessage().contains("allowPatterns("), e.getMessage());
         assertTrue(e.getMessage().contains("optAllowPatterns(\"dev.tessera.sharedmem.**\")"),
                 "suggests the rejected class's own package tree: " + e.getMessage());
+        assertEquals("class dev.tessera.sharedmem.TensorCodecTest$Evil", e.rejected());
+        assertEquals("dev.tessera.sharedmem.**", e.allowPattern());
         Object ok = TensorCodec.builder().allowPatterns("dev.tessera.sharedmem.*").build().decode(message, null);
         assertInstanceOf(Evil.class, ((List<?>) ok).get(0));
     }

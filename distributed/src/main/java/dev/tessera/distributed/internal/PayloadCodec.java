@@ -13,8 +13,6 @@ import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Encodes the payloads of a World's messages (functions, arguments, results, paired values) with
@@ -172,19 +170,16 @@ public final class PayloadCodec {
      * options, which a World's user does not hold); any other malformation unchanged.
      */
     private MalformedMessageException rejection(MalformedMessageException e) {
-        Matcher m = REJECTED.matcher(e.getMessage() == null ? "" : e.getMessage());
-        if (e.limit() != null || !m.find()) {
+        if (e.rejected() == null) {
             return e;
         }
-        return new MalformedMessageException("member '" + member + "' received a payload that holds " + m.group(1)
+        return MalformedMessageException.rejected("member '" + member + "' received a payload that holds " + e.rejected()
                 + ", which its allow-list rejects: the classes of a call's function and arguments, and of a result, "
                 + "are allowed with their package trees, but classes nested inside them (in a List, a field, ...) "
                 + "only by pattern; build the World of '" + member + "' (of every member that receives such a "
-                + "payload) with World.builder().optAllowPatterns(\"" + m.group(2) + "\")", e);
+                + "payload) with World.builder().optAllowPatterns(\"" + e.allowPattern() + "\")", e.rejected(),
+                e.allowPattern(), e);
     }
-
-    private static final Pattern REJECTED =
-            Pattern.compile("the message holds (.+?), which the allow-list rejects .*allowPatterns\\(\"([^\"]+)\"\\)");
 
     private static String join(String a, String b) {
         if (a.isEmpty() || b.isEmpty()) {
