@@ -7,6 +7,7 @@ import dev.tessera.assigner.ModelAssigner;
 import dev.tessera.assigner.Placement;
 import dev.tessera.assigner.PlacementInfeasibleException;
 import dev.tessera.assigner.PlacementMethod;
+import dev.tessera.tools.internal.CliMessages;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -156,15 +157,12 @@ public final class AssignCli implements Runnable {
         } else if (ex instanceof PlacementInfeasibleException) {
             code = EXIT_INFEASIBLE;
             line = "infeasible: " + ex.getMessage();
-        } else if (ex instanceof OutOfMemoryError) {
-            code = EXIT_INTERNAL_ERROR;
-            line = "out of memory (" + ex.getMessage() + "); give the JVM more heap, e.g. TESSERA_JAVA_OPTS=-Xmx8g";
         } else {
             code = EXIT_INTERNAL_ERROR;
-            line = "internal error: " + ex.getClass().getSimpleName() + ": " + ex.getMessage()
-                    + (debug ? "" : " (run again with --debug for the stack trace)");
+            line = (ex instanceof OutOfMemoryError ? "" : "internal error: ")
+                    + CliMessages.failure(ex, ex.getMessage(), debug);
         }
-        err.println("tessera: " + oneLine(line));
+        err.println("tessera: " + CliMessages.oneLine(line));
         if (debug) {
             ex.printStackTrace(err);
         }
@@ -177,16 +175,12 @@ public final class AssignCli implements Runnable {
         CommandLine cmd = ex.getCommandLine();
         String file = cmd.getCommand() instanceof Assign a && a.graph != null ? a.graph + ": " : "";
         java.io.PrintWriter err = cmd.getErr();
-        err.println("tessera: bad input: " + file + oneLine(ex.getMessage()) + " (see " + cmd.getCommandSpec().qualifiedName() + " --help)");
+        err.println("tessera: bad input: " + file + CliMessages.oneLine(ex.getMessage()) + " (see " + cmd.getCommandSpec().qualifiedName() + " --help)");
         if (debug(cmd)) {
             ex.printStackTrace(err);
         }
         err.flush();
         return EXIT_BAD_INPUT;
-    }
-
-    private static String oneLine(String s) {
-        return String.valueOf(s).replaceAll("\\s*\\R\\s*", " ");
     }
 
     enum Format {

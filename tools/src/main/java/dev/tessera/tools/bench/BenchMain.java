@@ -1,5 +1,6 @@
 package dev.tessera.tools.bench;
 
+import dev.tessera.tools.internal.CliMessages;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -137,11 +138,7 @@ public final class BenchMain {
     }
 
     private static void failed(PrintStream err, String name, Throwable e, boolean debug) {
-        String what = e instanceof OutOfMemoryError
-                ? "out of memory (" + e.getMessage() + "); give the JVM more heap, e.g. TESSERA_JAVA_OPTS=-Xmx8g"
-                : e.getClass().getSimpleName() + ": " + message(name, e);
-        err.println("tessera: bench " + name + " failed: " + what
-                + (debug ? "" : " (run again with --debug for the stack trace)"));
+        err.println("tessera: bench " + name + " failed: " + CliMessages.failure(e, message(name, e), debug));
         if (debug) {
             e.printStackTrace(err);
         }
@@ -150,7 +147,7 @@ public final class BenchMain {
 
     /** The exception's message on one line, without a leading {@code bench NAME: } that the line already says. */
     private static String message(String name, Throwable e) {
-        String m = String.valueOf(e.getMessage()).replaceAll("\\s*\\R\\s*", " ");
+        String m = CliMessages.oneLine(e.getMessage());
         String prefix = "bench " + name + ": ";
         return m.startsWith(prefix) ? m.substring(prefix.length()) : m;
     }

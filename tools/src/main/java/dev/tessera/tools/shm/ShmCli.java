@@ -3,6 +3,7 @@ package dev.tessera.tools.shm;
 import dev.tessera.sharedmem.SegmentInfo;
 import dev.tessera.sharedmem.SegmentReaper;
 import dev.tessera.sharedmem.SharedSegment;
+import dev.tessera.tools.internal.CliMessages;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +58,7 @@ public final class ShmCli implements Callable<Integer> {
         String what = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()
                 ? unmatched(cmd, u.getUnmatched().getFirst()) : ex.getMessage();
         PrintWriter err = cmd.getErr();
-        err.println("tessera: bad input: " + oneLine(what) + " (see " + cmd.getCommandSpec().qualifiedName()
+        err.println("tessera: bad input: " + CliMessages.oneLine(what) + " (see " + cmd.getCommandSpec().qualifiedName()
                 + " --help)");
         if (debug(cmd)) {
             ex.printStackTrace(err);
@@ -81,8 +82,7 @@ public final class ShmCli implements Callable<Integer> {
         boolean debug = debug(cmd);
         PrintWriter err = cmd.getErr();
         err.println("tessera: " + cmd.getCommandSpec().qualifiedName().replaceFirst("^\\./tessera ", "") + " failed: "
-                + ex.getClass().getSimpleName() + ": " + oneLine(ex.getMessage())
-                + (debug ? "" : " (run again with --debug for the stack trace)"));
+                + CliMessages.failure(ex, ex.getMessage(), debug));
         if (debug) {
             ex.printStackTrace(err);
         }
@@ -94,9 +94,6 @@ public final class ShmCli implements Callable<Integer> {
         return cmd.getCommand() instanceof Sub s && s.common != null && s.common.debug;
     }
 
-    private static String oneLine(String s) {
-        return String.valueOf(s).replaceAll("\\s*\\R\\s*", " ");
-    }
 
     /** {@code --help} and {@code --debug}, mixed into each sub-command. */
     static final class CommonOptions {
